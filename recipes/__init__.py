@@ -1,0 +1,15 @@
+"""Pure modelling: the adversarial recipes, their networks and losses (no I/O, no data, no CLI)."""
+from recipes.base import GAN
+from recipes.cgan import CGAN
+from recipes.dcgan import DCGAN
+from recipes.lsgan import LSGAN
+from recipes.wgan_gp import WGANGP
+
+RECIPES = {"dcgan": DCGAN, "wgan_gp": WGANGP, "lsgan": LSGAN, "cgan": CGAN}
+
+
+def get_recipe(name):
+    """The recipe class registered under `name`."""
+    if name not in RECIPES:
+        raise ValueError(f"Unknown recipe {name!r}. Known recipes: {', '.join(sorted(RECIPES))}")
+    return RECIPES[name]

@@ -1,0 +1,199 @@
+"""Shared machinery of the adversarial recipes.
+
+A recipe is a `keras.Model` that owns a generator and a discriminator (built in
+`__init__` from its constructor arguments), one optimizer per player, loss
+trackers, a seed generator and optionally an EMA copy of the generator. Its
+`train_step` states the adversarial objective with `update()`, which takes one
+gradient step of one network on a per-example loss averaged over the *global*
+batch, so one step under `tf.distribute` equals one step on a single device at
+the same global batch (optimizers sum gradients across replicas).
+"""
+import keras
+import tensorflow as tf
+
+from recipes.layers import check_image_shape
+
+
+def replica_context():
+    """(replica id, number of replicas in sync) for the running replica; (0, 1) off-strategy."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: one logical "replica"
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+def global_batch_mean(per_example):
+    """Σᵢ lossᵢ / global batch size, where global = local batch × replicas in sync.
+
+    Summed over replicas (as optimizers sum gradients) this is the mean over the
+    global batch: the reduction `tf.nn.compute_average_loss` performs."""
+    per_example = tf.cast(per_example, tf.float32)
+    _, replicas = replica_context()
+    return tf.reduce_sum(per_example) / tf.cast(tf.shape(per_example)[0] * replicas, tf.float32)
+
+
+def split_labels(data):
+    """Keras hands `train_step` either `images` or `(images, labels)`."""
+    if isinstance(data, (tuple, list)):
+        return data[0], (data[1] if len(data) > 1 else None)
+    return data, None
+
+
+class GAN(keras.Model):
+    """Base class: subclasses set `loss_names`, `optimizer_defaults`, implement
+    `build_generator()`, `build_discriminator()` and `train_step()`, and extend
+    `get_config()` with their own constructor arguments."""
+
+    loss_names = ("d_loss", "g_loss")
+    optimizer_defaults = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+    conditional = False
+    real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
+
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(latent_dim) < 1:
+            raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"`ema_decay` must be None or in (0, 1). Received: ema_decay={ema_decay!r}")
+        self.latent_dim = int(latent_dim)
+        self.image_shape = check_image_shape(image_shape)
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.generator = self.build_generator()
+        self.discriminator = self.build_discriminator()
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(self.generator)
+            self.ema_generator.set_weights(self.generator.get_weights())
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+        self.built = True
+
+    # --- networks -------------------------------------------------------------
+    def build_generator(self):
+        raise NotImplementedError
+
+    def build_discriminator(self):
+        raise NotImplementedError
+
+    def call(self, inputs, training=False):
+        """The generator: latent z (and labels for conditional recipes) → images in [-1, 1]."""
+        return self.generator(inputs, training=training)
+
+    @property
+    def sampling_generator(self):
+        """The generator to sample from: the EMA copy when the recipe keeps one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    # --- compile / serialization --------------------------------------------
+    def default_optimizer(self, **overrides):
+        """Adam with the recipe's defaults (`optimizer_defaults`) and any overrides."""
+        return keras.optimizers.Adam(**{**self.optimizer_defaults, **overrides})
+
+    def compile(self, g_optimizer=None, d_optimizer=None, jit_compile=False, **kwargs):
+        """One optimizer per player (recipe defaults when omitted). `self.optimizer`
+        is the generator's, so `self.optimizer.iterations` counts generator steps."""
+        g_optimizer = g_optimizer or self.default_optimizer()
+        d_optimizer = d_optimizer or self.default_optimizer()
+        if keras.config.dtype_policy().name == "mixed_float16":
+            g_optimizer, d_optimizer = (
+                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(opt)
+                for opt in (g_optimizer, d_optimizer)
+            )
+        super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        return {
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+        )
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "latent_dim": self.latent_dim,
+            "image_shape": list(self.image_shape),
+            "ema_decay": self.ema_decay,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    # --- pieces of a train step -----------------------------------------------
+    def replica_random(self, sample, local_batch, *shape):
+        """Draw `sample(shape=[global batch, *shape], seed=...)` and keep this replica's rows.
+
+        Every replica draws the same global batch from the same seed, so example i
+        gets the same noise under any number of replicas (and on one device)."""
+        replica, replicas = replica_context()
+        values = sample(shape=[local_batch * replicas, *shape], seed=self.seed_generator.next())
+        return values[replica * local_batch : (replica + 1) * local_batch]
+
+    def latent(self, local_batch):
+        """z ~ N(0, I) of shape [local_batch, latent_dim]."""
+        return self.replica_random(tf.random.stateless_normal, local_batch, self.latent_dim)
+
+    def uniform(self, local_batch, *shape):
+        """u ~ U(0, 1) of shape [local_batch, *shape]."""
+        return self.replica_random(tf.random.stateless_uniform, local_batch, *shape)
+
+    def fake(self, local_batch, labels=None):
+        """G(z) for fresh z (conditioned on `labels` for conditional recipes), in training mode."""
+        z = self.latent(local_batch)
+        return self.generator(z if labels is None else [z, labels], training=True)
+
+    def update(self, network, optimizer, loss_fn):
+        """One gradient step of `network`'s trainable weights on loss_fn().
+
+        `loss_fn` returns per-example losses, or a dict of per-example terms whose
+        "loss" entry is minimised (the others are only reported). Returns the
+        global-batch means of the terms."""
+        variables = network.trainable_variables
+        with tf.GradientTape() as tape:
+            terms = loss_fn()
+            if not isinstance(terms, dict):
+                terms = {"loss": terms}
+            means = {name: global_batch_mean(value) for name, value in terms.items()}
+            scaled = optimizer.scale_loss(means["loss"])
+        grads = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+        return means
+
+    def update_ema(self):
+        """ema ← d·ema + (1 - d)·w for trainable weights; buffers (BN statistics) are copied."""
+        if self.ema_generator is None:
+            return
+        decay = self.ema_decay
+        for ema, weight in zip(self.ema_generator.trainable_weights, self.generator.trainable_weights):
+            ema.assign(decay * ema + (1.0 - decay) * weight)
+        for ema, weight in zip(self.ema_generator.non_trainable_weights, self.generator.non_trainable_weights):
+            ema.assign(weight)
+
+    def finish_step(self, **global_means):
+        """Update the EMA generator and the trackers; return the logs.
+
+        Trackers average the replicas' values, so each replica reports its local mean
+        (= global-batch mean × replicas)."""
+        self.update_ema()
+        _, replicas = replica_context()
+        for name, value in global_means.items():
+            self.trackers[name].update_state(value * replicas)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())

@@ -1,0 +1,140 @@
+"""Adversarial losses and penalties, named as in TF-GAN (`tfgan.losses`).
+
+Every function returns a *per-example* tensor of shape [batch]: discriminator
+outputs with more than one value per example (PatchGAN maps) are averaged over
+their non-batch axes. Reducing over the batch is the caller's job, so that the
+recipes can average over the *global* batch under a distribution strategy
+(`recipes.base.global_batch_mean`).
+
+Notation: D(x) is the discriminator's raw output (a logit for the minimax
+family, a critic value for Wasserstein), σ the logistic sigmoid, softplus(t) =
+log(1 + e^t), so that -log σ(t) = softplus(-t) and -log(1 - σ(t)) = softplus(t).
+"""
+import tensorflow as tf
+
+
+def _per_example(values):
+    """Mean over every axis but the first: [batch, ...] -> [batch]."""
+    values = tf.convert_to_tensor(values)
+    values = tf.cast(values, tf.float32)
+    if values.shape.rank == 1:
+        return values
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
+def minimax_discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
+    """L_D = -log σ(D(x)) - log(1 - σ(D(G(z)))), the discriminator's side of
+    Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661).
+
+    With one-sided `label_smoothing` s (Salimans et al. 2016), real targets are 1 - s:
+    L_D = (1 - s)·softplus(-D(x)) + s·softplus(D(x)) + softplus(D(G(z))).
+    Note: TF-GAN's default smoothing is 0.25; ours is 0.
+    """
+    real = tf.cast(real_logits, tf.float32)
+    target = 1.0 - label_smoothing
+    real_term = target * tf.nn.softplus(-real) + (1.0 - target) * tf.nn.softplus(real)
+    return _per_example(real_term) + _per_example(tf.nn.softplus(tf.cast(fake_logits, tf.float32)))
+
+
+def minimax_generator_loss(fake_logits):
+    """L_G = log(1 - σ(D(G(z)))) = -softplus(D(G(z))): the original, saturating
+    generator objective of Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661)."""
+    return -_per_example(tf.nn.softplus(tf.cast(fake_logits, tf.float32)))
+
+
+modified_discriminator_loss = minimax_discriminator_loss
+
+
+def modified_generator_loss(fake_logits):
+    """L_G = -log σ(D(G(z))) = softplus(-D(G(z))): the non-saturating generator loss
+    of Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661), used by DCGAN."""
+    return _per_example(tf.nn.softplus(-tf.cast(fake_logits, tf.float32)))
+
+
+def wasserstein_discriminator_loss(real_outputs, fake_outputs):
+    """L_D = D(G(z)) - D(x): the critic's loss of WGAN, Arjovsky et al. 2017
+    (https://arxiv.org/abs/1701.07875). Its negation estimates the Wasserstein-1
+    distance when D is 1-Lipschitz."""
+    return _per_example(fake_outputs) - _per_example(real_outputs)
+
+
+def wasserstein_generator_loss(fake_outputs):
+    """L_G = -D(G(z)), Arjovsky et al. 2017 (https://arxiv.org/abs/1701.07875)."""
+    return -_per_example(fake_outputs)
+
+
+def least_squares_discriminator_loss(real_outputs, fake_outputs, real_label=1.0, fake_label=0.0):
+    """L_D = ½(D(x) - b)² + ½(D(G(z)) - a)², LSGAN, Mao et al. 2016
+    (https://arxiv.org/abs/1611.04076), with b = `real_label`, a = `fake_label`."""
+    real = tf.cast(real_outputs, tf.float32)
+    fake = tf.cast(fake_outputs, tf.float32)
+    return 0.5 * _per_example(tf.square(real - real_label)) + 0.5 * _per_example(tf.square(fake - fake_label))
+
+
+def least_squares_generator_loss(fake_outputs, real_label=1.0):
+    """L_G = ½(D(G(z)) - c)², LSGAN, Mao et al. 2016 (https://arxiv.org/abs/1611.04076),
+    with c = `real_label`."""
+    return 0.5 * _per_example(tf.square(tf.cast(fake_outputs, tf.float32) - real_label))
+
+
+def hinge_discriminator_loss(real_outputs, fake_outputs):
+    """L_D = max(0, 1 - D(x)) + max(0, 1 + D(G(z))), Lim & Ye 2017
+    (https://arxiv.org/abs/1705.02894), as used by SNGAN and BigGAN."""
+    real = tf.cast(real_outputs, tf.float32)
+    fake = tf.cast(fake_outputs, tf.float32)
+    return _per_example(tf.nn.relu(1.0 - real)) + _per_example(tf.nn.relu(1.0 + fake))
+
+
+def hinge_generator_loss(fake_outputs):
+    """L_G = -D(G(z)), the generator's side of the hinge loss (Lim & Ye 2017)."""
+    return -_per_example(fake_outputs)
+
+
+def squared_gradient_norm(discriminator, inputs):
+    """Per-example ‖∇ₓ D(x)‖₂² at `inputs` (D's outputs summed per example)."""
+    inputs = tf.convert_to_tensor(inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = tf.reduce_sum(tf.cast(discriminator(inputs), tf.float32))
+    grads = tf.cast(tape.gradient(outputs, inputs), tf.float32)
+    return tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(grads)[0], -1]), axis=1)
+
+
+def gradient_norm(discriminator, inputs, epsilon=1e-10):
+    """Per-example ‖∇ₓ D(x)‖₂ as sqrt(Σ g² + ε): ε inside the root keeps the norm
+    differentiable at 0 (TF-GAN uses ε = 1e-10)."""
+    return tf.sqrt(squared_gradient_norm(discriminator, inputs) + epsilon)
+
+
+def _interpolate(real, other, alpha):
+    """x̂ = x + α(x' - x) with α of shape [batch] (one weight per example)."""
+    alpha = tf.reshape(tf.cast(alpha, real.dtype), [-1] + [1] * (real.shape.rank - 1))
+    return real + alpha * (tf.cast(other, real.dtype) - real)
+
+
+def wasserstein_gradient_penalty(discriminator, real, fake, alpha, target=1.0, one_sided=False):
+    """(‖∇D(x̂)‖₂ - t)² / t², x̂ = x + α(G(z) - x), α ~ U(0, 1) per example: WGAN-GP,
+    Gulrajani et al. 2017 (https://arxiv.org/abs/1704.00028). `alpha` has shape
+    [batch] and is drawn by the caller. `one_sided` uses max(0, ‖∇‖ - t)² instead.
+    `discriminator` is a callable of the images alone (close over labels if any)."""
+    slopes = gradient_norm(discriminator, _interpolate(real, fake, alpha))
+    excess = tf.nn.relu(slopes - target) if one_sided else slopes - target
+    return tf.square(excess) / (target * target)
+
+
+def dragan_gradient_penalty(discriminator, real, noise, alpha, scale=0.5):
+    """(‖∇D(x̂)‖₂ - 1)² around the data: DRAGAN, Kodali et al. 2017
+    (https://arxiv.org/abs/1705.07215). The perturbed point is
+    x_p = x + `scale`·std(x)·u with u ~ U(0, 1) (`noise`, shaped like `real`),
+    std over the (replica's) batch, and x̂ = x + α(x_p - x) with α ~ U(0, 1) per example."""
+    real = tf.convert_to_tensor(real)
+    std = tf.math.reduce_std(real)
+    perturbed = real + scale * std * tf.cast(noise, real.dtype)
+    slopes = gradient_norm(discriminator, _interpolate(real, perturbed, alpha))
+    return tf.square(slopes - 1.0)
+
+
+def r1_penalty(discriminator, real):
+    """‖∇ₓ D(x)‖₂² on real data: the R1 regulariser of Mescheder et al. 2018
+    (https://arxiv.org/abs/1801.04406). The loss term is (γ/2)·R1."""
+    return squared_gradient_norm(discriminator, real)

@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="gan-zoo",
+    version="0.1.0",
+    description="A Keras 3 / TensorFlow model zoo of generative adversarial networks",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["zoo", "zoo.*", "recipes", "recipes.*", "hub_export", "hub_export.*"]),
+    include_package_data=True,
+    package_data={"zoo": ["presets/*/*"]},
+    install_requires=[
+        "tensorflow>=2.16,<2.22",
+        "keras>=3.6,<4",
+        "tensorflow-datasets>=4.9,<5",
+        "tensorboard>=2.16",
+        "numpy>=1.26,<3",
+        "pillow>=10",
+        "importlib_resources",  # tensorflow-datasets downloads need it but do not declare it
+    ],
+    extras_require={"test": ["pytest>=8"]},
+    entry_points={"console_scripts": ["gan-zoo=zoo.cli:main"]},
+)

@@ -1,0 +1,107 @@
+"""Golden values for every loss and penalty, computed by hand in the comments."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from recipes import losses
+
+REAL = tf.constant([0.0, 2.0])
+FAKE = tf.constant([1.0, -1.0])
+LN2 = np.log(2.0)
+
+
+def softplus(t):
+    return np.log1p(np.exp(t))
+
+
+@pytest.mark.parametrize(
+    "fn, args, expected",
+    [
+        # -log σ(0) + -log(1 - σ(1)) = ln 2 + softplus(1); softplus(-2) + softplus(-1)
+        (losses.minimax_discriminator_loss, (REAL, FAKE), [LN2 + softplus(1), softplus(-2) + softplus(-1)]),
+        (losses.modified_discriminator_loss, (REAL, FAKE), [LN2 + softplus(1), softplus(-2) + softplus(-1)]),
+        # log(1 - σ(t)) = -softplus(t)
+        (losses.minimax_generator_loss, (FAKE,), [-softplus(1), -softplus(-1)]),
+        # -log σ(t) = softplus(-t)
+        (losses.modified_generator_loss, (FAKE,), [softplus(-1), softplus(1)]),
+        # D(G(z)) - D(x)
+        (losses.wasserstein_discriminator_loss, (REAL, FAKE), [1.0, -3.0]),
+        (losses.wasserstein_generator_loss, (FAKE,), [-1.0, 1.0]),
+        # ½(0-1)² + ½(1-0)² ; ½(2-1)² + ½(-1-0)²
+        (losses.least_squares_discriminator_loss, (REAL, FAKE), [1.0, 1.0]),
+        # ½(1-1)² ; ½(-1-1)²
+        (losses.least_squares_generator_loss, (FAKE,), [0.0, 2.0]),
+        # relu(1-0) + relu(1+1) ; relu(1-2) + relu(1-1)
+        (losses.hinge_discriminator_loss, (REAL, FAKE), [3.0, 0.0]),
+        (losses.hinge_generator_loss, (FAKE,), [-1.0, 1.0]),
+    ],
+)
+def test_loss_golden_values(fn, args, expected):
+    np.testing.assert_allclose(fn(*args).numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_least_squares_custom_labels():
+    # a=-1, b=1: ½(0-1)² + ½(1+1)² = 2.5 ; ½(2-1)² + ½(-1+1)² = 0.5
+    got = losses.least_squares_discriminator_loss(REAL, FAKE, real_label=1.0, fake_label=-1.0)
+    np.testing.assert_allclose(got.numpy(), [2.5, 0.5], rtol=1e-6)
+    # c=0: ½·1², ½·1²
+    np.testing.assert_allclose(losses.least_squares_generator_loss(FAKE, real_label=0.0).numpy(), [0.5, 0.5])
+
+
+def test_one_sided_label_smoothing():
+    # real logit 2 with target 0.75: 0.75·softplus(-2) + 0.25·softplus(2); fake term softplus(-1)
+    got = losses.minimax_discriminator_loss(REAL, FAKE, label_smoothing=0.25).numpy()
+    expected_1 = 0.75 * softplus(-2) + 0.25 * softplus(2) + softplus(-1)
+    np.testing.assert_allclose(got, [LN2 + softplus(1), expected_1], rtol=1e-6)
+
+
+def test_patch_outputs_are_averaged_per_example():
+    patches = tf.constant([[[1.0], [3.0]], [[-2.0], [0.0]]])  # [2, 2, 1]
+    np.testing.assert_allclose(losses.wasserstein_generator_loss(patches).numpy(), [-2.0, 1.0])
+
+
+def squared_sum(x):
+    """D(x) = Σ x², so ∇D(x) = 2x."""
+    return tf.reduce_sum(tf.square(x), axis=1)
+
+
+def test_gradient_penalty_linear_critic():
+    # D(x) = 3x₀ + 4x₁ has ‖∇D‖ = 5 everywhere: (5 - 1)² = 16
+    critic = lambda x: tf.reduce_sum(x * tf.constant([3.0, 4.0]), axis=1)  # noqa: E731
+    real, fake = tf.zeros((2, 2)), tf.ones((2, 2))
+    np.testing.assert_allclose(losses.wasserstein_gradient_penalty(critic, real, fake, [0.3, 0.9]).numpy(), [16, 16],
+                               rtol=1e-5)
+    small = lambda x: tf.reduce_sum(x * tf.constant([0.3, 0.4]), axis=1)  # noqa: E731  ‖∇‖ = 0.5
+    np.testing.assert_allclose(losses.wasserstein_gradient_penalty(small, real, fake, [0.5, 0.5]).numpy(), [0.25, 0.25],
+                               rtol=1e-5)
+    one_sided = losses.wasserstein_gradient_penalty(small, real, fake, [0.5, 0.5], one_sided=True)
+    np.testing.assert_allclose(one_sided.numpy(), [0.0, 0.0], atol=1e-7)
+
+
+def test_gradient_penalty_interpolates_per_example():
+    # x̂ = x + α(x' - x): α=0.5 → (0.5, 0.5), ‖2x̂‖ = √2 → (√2 - 1)²; α=0 → x̂ = (1, 0), ‖2x̂‖ = 2 → 1
+    real = tf.constant([[1.0, 0.0], [1.0, 0.0]])
+    fake = tf.constant([[0.0, 1.0], [0.0, 1.0]])
+    got = losses.wasserstein_gradient_penalty(squared_sum, real, fake, tf.constant([0.5, 0.0]))
+    np.testing.assert_allclose(got.numpy(), [(np.sqrt(2) - 1) ** 2, 1.0], rtol=1e-5)
+
+
+def test_gradient_norm_is_finite_and_differentiable_at_zero_gradient():
+    x = tf.zeros((1, 2))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        norm = losses.gradient_norm(squared_sum, x)  # ∇D(0) = 0
+    assert np.isclose(norm.numpy()[0], 1e-5)  # sqrt(0 + 1e-10)
+    assert np.all(np.isfinite(tape.gradient(norm, x).numpy()))
+
+
+def test_dragan_penalty():
+    # std([1, -1]) = 1; x_p = x + 0.5·1·(1, 1) = (1.5, -0.5); α = 1 → x̂ = x_p; ‖2x̂‖ = √10
+    got = losses.dragan_gradient_penalty(squared_sum, tf.constant([[1.0, -1.0]]), tf.ones((1, 2)), tf.constant([1.0]))
+    np.testing.assert_allclose(got.numpy(), [(np.sqrt(10) - 1) ** 2], rtol=1e-5)
+
+
+def test_r1_penalty():
+    # ‖∇D(x)‖² = ‖2x‖² = 4·(1 + 4) = 20 ; at x = 0 it is exactly 0
+    got = losses.r1_penalty(squared_sum, tf.constant([[1.0, 2.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(got.numpy(), [20.0, 0.0], rtol=1e-6)

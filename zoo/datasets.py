@@ -1,0 +1,398 @@
+"""Image datasets as tf.data pipelines of float32 NHWC images in [-1, 1].
+
+`load` reads Fashion-MNIST from the IDX files of the Debian package
+dataset-fashion-mnist (offline), a folder of PNG/JPEG images, or any
+tensorflow-datasets (tfds) image dataset. Elements are `(image, label)` when
+the dataset has labels (label int32), else just the image.
+"""
+
+import dataclasses
+import gzip
+import os
+import zlib
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from zoo.errors import UserError
+
+KNOWN_DATASETS = {
+    "fashion_mnist": "Fashion-MNIST: 28x28 grayscale clothing, 10 classes "
+    "(offline from dataset-fashion-mnist IDX files, else tfds)",
+}
+FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat",
+                         "sandal", "shirt", "sneaker", "bag", "ankle boot")
+IDX_SEARCH_PATHS = ("/usr/share/datasets/fashion-mnist",)  # Debian package dataset-fashion-mnist
+
+SOURCES = ("auto", "idx", "tfds", "folder")
+CROPS = ("none", "center", "random")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+IDX_SPLITS = {"train": "train", "test": "t10k"}
+TFDS_SHUFFLE_BUFFER = 10000
+
+_IDX_CACHE = {}  # (absolute path, mtime) -> parsed numpy array
+
+
+@dataclasses.dataclass
+class _Raw:
+    """A source before preprocessing: elements (encoded or uint8 image, int32 label)."""
+
+    ds: tf.data.Dataset
+    decode: Callable  # element image -> uint8 (H, W, C) tensor
+    labelled: bool
+    class_names: Optional[tuple]
+    num_classes: Optional[int]
+    shuffle_buffer: int
+    min_size: Optional[tuple] = None  # smallest (h, w) when known up front
+
+
+def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
+         channels=None, crop="none", classes=None, batch_size=None, shuffle=False,
+         seed=None, repeat=False, drop_remainder=True, prefetch=True):
+    """Return a tf.data.Dataset of float32 images in [-1, 1] (with int32 labels if any)."""
+    size = _parse_image_size(image_size)
+    _check_options(source, channels, crop, size)
+    raw = _open_source(str(name), split, data_dir, source, size)
+    if crop == "random":
+        _check_crop_fits(raw.min_size, size, name)
+    ds = raw.ds
+    if classes is not None:
+        ds = _filter_classes(ds, raw, classes, name)
+    if shuffle:
+        ds = ds.shuffle(raw.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = _preprocess(ds, raw.decode, channels, crop, size, seed)
+    if not raw.labelled:
+        ds = ds.map(lambda image, label: image)
+    _check_static_shape(ds, name)
+    if batch_size is not None:
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    return ds
+
+
+# ---------------------------------------------------------------- options
+
+def _parse_image_size(image_size):
+    """None, int or (h, w) -> None or (h, w) of positive ints."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    try:
+        h, w = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise UserError(f"image_size={image_size!r} is invalid; pass an int or (height, width)") from None
+    if h <= 0 or w <= 0:
+        raise UserError(f"image_size={image_size!r} is invalid; height and width must be positive")
+    return h, w
+
+
+def _check_options(source, channels, crop, size):
+    """Reject bad source / channels / crop values early."""
+    if source not in SOURCES:
+        raise UserError(f"unknown source {source!r}; accepted: {', '.join(SOURCES)}")
+    if channels not in (None, 1, 3):
+        raise UserError(f"channels={channels!r} is invalid; accepted: 1 (grayscale) or 3 (RGB)")
+    if crop not in CROPS:
+        raise UserError(f"unknown crop {crop!r}; accepted: {', '.join(CROPS)}")
+    if crop != "none" and size is None:
+        raise UserError(f"crop={crop!r} needs image_size; pass image_size=... (CLI: --image-size)")
+
+
+def _check_crop_fits(min_size, size, name):
+    """crop='random' cannot crop bigger than the smallest image (when known up front)."""
+    if min_size and (size[0] > min_size[0] or size[1] > min_size[1]):
+        raise UserError(f"crop='random' needs images at least {size[0]}x{size[1]} but {name} has "
+                        f"{min_size[0]}x{min_size[1]} images; pass a smaller image_size or crop='none'")
+
+
+def _open_source(name, split, data_dir, source, size):
+    """Pick the source for `name` and open it."""
+    if source == "folder" or (source == "auto" and os.path.isdir(name)):
+        if not os.path.isdir(name):
+            raise UserError(f"source='folder' but {name!r} is not a directory; pass a folder of images")
+        return _folder_source(name, split, size)
+    if source == "idx":
+        if name != "fashion_mnist":
+            raise UserError(f"source='idx' only supports fashion_mnist, not {name!r}; "
+                            "use source='auto' or 'tfds'")
+        return _idx_source(split, data_dir)
+    if source == "auto" and name == "fashion_mnist":
+        if split not in IDX_SPLITS or _find_idx_files(split, data_dir):
+            return _idx_source(split, data_dir)  # also reports a bad split
+    return _tfds_source(name, split, data_dir)
+
+
+# ---------------------------------------------------------------- IDX (Fashion-MNIST)
+
+def _idx_dirs(data_dir):
+    return ([data_dir] if data_dir else []) + list(IDX_SEARCH_PATHS)
+
+
+def _find_idx_file(directory, filename):
+    for candidate in (filename + ".gz", filename):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _find_idx_files(split, data_dir):
+    """Return (images_path, labels_path) from the first directory holding both, else None."""
+    prefix = IDX_SPLITS[split]
+    for directory in _idx_dirs(data_dir):
+        images = _find_idx_file(directory, f"{prefix}-images-idx3-ubyte")
+        labels = _find_idx_file(directory, f"{prefix}-labels-idx1-ubyte")
+        if images and labels:
+            return images, labels
+    return None
+
+
+def _read_idx(path, magic, ndim):
+    """Parse an IDX file (optionally gzipped) into a uint8 array; cached per path and mtime."""
+    key = (os.path.abspath(path), os.path.getmtime(path))
+    if key not in _IDX_CACHE:
+        _IDX_CACHE[key] = _parse_idx(path, magic, ndim)
+    return _IDX_CACHE[key]
+
+
+def _parse_idx(path, magic, ndim):
+    def corrupt(reason):
+        return UserError(f"{path}: corrupt or not an IDX file ({reason}); "
+                         "reinstall dataset-fashion-mnist or replace the file")
+
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise corrupt(f"cannot read: {error}") from None
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise corrupt("file too short for an IDX header")
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        raise corrupt(f"magic 0x{found:08x}, expected 0x{magic:08x}")
+    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    if len(data) - header != int(np.prod(dims)):
+        raise corrupt(f"payload has {len(data) - header} bytes, header dims {dims} need {int(np.prod(dims))}")
+    return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
+
+
+def _idx_source(split, data_dir):
+    if split not in IDX_SPLITS:
+        raise UserError(f"unknown split {split!r} for fashion_mnist; accepted: {', '.join(IDX_SPLITS)}")
+    paths = _find_idx_files(split, data_dir)
+    if paths is None:
+        prefix = IDX_SPLITS[split]
+        searched = ", ".join(_idx_dirs(data_dir))
+        raise UserError(f"Fashion-MNIST IDX files not found in {searched}; install them "
+                        "with `apt-get install -y dataset-fashion-mnist` or pass data_dir=DIR holding "
+                        f"{prefix}-images-idx3-ubyte.gz and {prefix}-labels-idx1-ubyte.gz")
+    images = _read_idx(paths[0], 0x00000803, 3)
+    labels = _read_idx(paths[1], 0x00000801, 1)
+    if len(images) != len(labels):
+        raise UserError(f"{paths[1]}: corrupt or not an IDX file ({len(labels)} labels but "
+                        f"{len(images)} images in {paths[0]}); reinstall dataset-fashion-mnist")
+    ds = tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], labels.astype(np.int32)))
+    return _Raw(ds, lambda image: image, True, FASHION_MNIST_CLASSES, len(FASHION_MNIST_CLASSES),
+                shuffle_buffer=max(len(images), 1), min_size=images.shape[1:3])
+
+
+# ---------------------------------------------------------------- folder of images
+
+def _list_images(directory):
+    """Sorted paths of the image files directly inside `directory`."""
+    names = sorted(n for n in os.listdir(directory) if n.lower().endswith(IMAGE_EXTENSIONS))
+    return [os.path.join(directory, n) for n in names if os.path.isfile(os.path.join(directory, n))]
+
+
+def _split_folder(root, split):
+    """The folder for `split`: ROOT/split if it exists, else ROOT itself for 'train'."""
+    candidate = os.path.join(root, split)
+    if os.path.isdir(candidate):
+        return candidate
+    if split == "train":
+        return root
+    raise UserError(f"folder {root} has no subfolder {split!r}; for folders pass split='train' "
+                    "(all images) or the name of a subfolder")
+
+
+def _folder_files(directory):
+    """(files, labels, class_names): images in `directory`, else one class per subfolder."""
+    files = _list_images(directory)
+    if files:
+        return files, [-1] * len(files), None
+    subfolders = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
+    class_names = [d for d in subfolders if _list_images(os.path.join(directory, d))]
+    labels = []
+    for index, class_name in enumerate(class_names):
+        class_files = _list_images(os.path.join(directory, class_name))
+        files += class_files
+        labels += [index] * len(class_files)
+    return files, labels, tuple(class_names)
+
+
+def _read_headers(files):
+    """Image sizes as (h, w) from file headers, and the channel count of the first image."""
+    sizes, channels = [], None
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                if channels is None:
+                    channels = 1 if image.mode in ("1", "L", "LA", "I", "I;16") else 3
+        except (OSError, SyntaxError, ValueError) as error:
+            raise UserError(f"cannot read image {path} ({error}); remove it or replace it with a valid "
+                            f"{'/'.join(IMAGE_EXTENSIONS)} file") from None
+        sizes.append((height, width))
+    return sizes, channels
+
+
+def _folder_source(root, split, size):
+    directory = _split_folder(root, split)
+    files, labels, class_names = _folder_files(directory)
+    if not files:
+        raise UserError(f"no images found in {directory} or its subfolders; accepted extensions: "
+                        f"{', '.join(IMAGE_EXTENSIONS)} (case-insensitive)")
+    sizes, channels = _read_headers(files)
+    first = sizes[0]
+    other = next((i for i, s in enumerate(sizes) if s != first), None)
+    if other is not None and size is None:
+        raise UserError(f"images differ in size ({files[0]} is {first[1]}x{first[0]}, {files[other]} is "
+                        f"{sizes[other][1]}x{sizes[other][0]}); pass image_size=... (CLI: --image-size)")
+    static_shape = (first[0], first[1], channels) if other is None else (None, None, channels)
+
+    def decode(path):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        image.set_shape(static_shape)
+        return image
+
+    ds = tf.data.Dataset.from_tensor_slices((files, np.array(labels, np.int32)))
+    min_size = (min(h for h, _ in sizes), min(w for _, w in sizes))
+    return _Raw(ds, decode, class_names is not None, class_names,
+                len(class_names) if class_names else 0, shuffle_buffer=len(files), min_size=min_size)
+
+
+# ---------------------------------------------------------------- tensorflow-datasets
+
+def _tfds_source(name, split, data_dir):
+    import tensorflow_datasets as tfds  # slow import, only when needed
+
+    try:
+        ds, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
+    except Exception as error:  # tfds raises many types; all mean "cannot load"
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise UserError(f"tfds could not load dataset {name!r} split {split!r} ({lines[0]}); offline "
+                        f"datasets: {', '.join(KNOWN_DATASETS)}; a folder of images also works") from None
+    if "image" not in info.features:
+        raise UserError(f"tfds dataset {name!r} has no 'image' feature; pass an image dataset, "
+                        f"one of {', '.join(KNOWN_DATASETS)}, or a folder of images")
+    label_feature = info.features["label"] if "label" in info.features else None
+    class_names = tuple(getattr(label_feature, "names", None) or ()) or None
+    num_classes = getattr(label_feature, "num_classes", None)
+
+    def split_features(features):
+        label = tf.cast(features["label"], tf.int32) if label_feature is not None else tf.constant(-1)
+        return features["image"], label
+
+    image_shape = info.features["image"].shape
+    min_size = tuple(image_shape[:2]) if None not in image_shape[:2] else None
+    return _Raw(ds.map(split_features), lambda image: image, label_feature is not None, class_names,
+                num_classes, shuffle_buffer=TFDS_SHUFFLE_BUFFER, min_size=min_size)
+
+
+# ---------------------------------------------------------------- classes, preprocessing
+
+def _class_ids(classes, class_names, num_classes, name):
+    """Resolve class names / ints to label ids, or raise UserError listing the valid classes."""
+    if class_names:
+        valid = ", ".join(f"{i}={n}" for i, n in enumerate(class_names))
+    else:
+        valid = f"0..{num_classes - 1}" if num_classes else "none known"
+    lowered = [n.lower() for n in class_names or ()]
+    ids = []
+    for wanted in classes:
+        if isinstance(wanted, str) and wanted.lower() in lowered:
+            ids.append(lowered.index(wanted.lower()))
+            continue
+        if isinstance(wanted, str) and wanted.strip().isdigit():
+            wanted = int(wanted)
+        limit = num_classes or len(lowered)
+        if isinstance(wanted, (int, np.integer)) and not isinstance(wanted, bool) and (
+                not limit or 0 <= wanted < limit):
+            ids.append(int(wanted))
+            continue
+        raise UserError(f"unknown class {wanted!r} for {name}; valid classes: {valid}")
+    return ids
+
+
+def _filter_classes(ds, raw, classes, name):
+    if not raw.labelled:
+        raise UserError(f"classes={classes!r} given but {name} has no labels; drop classes or use "
+                        "a folder with one subfolder per class")
+    if isinstance(classes, (str, int)):
+        classes = [classes]
+    keep = tf.constant(_class_ids(classes, raw.class_names, raw.num_classes, name), tf.int32)
+    return ds.filter(lambda image, label: tf.reduce_any(tf.equal(label, keep)))
+
+
+def _center_crop(image, size):
+    """Largest centered box with the aspect ratio of `size`."""
+    shape = tf.shape(image)
+    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    scale = tf.minimum(height / size[0], width / size[1])
+    crop_h = tf.cast(tf.floor(size[0] * scale), tf.int32)
+    crop_w = tf.cast(tf.floor(size[1] * scale), tf.int32)
+    return tf.image.crop_to_bounding_box(image, (shape[0] - crop_h) // 2, (shape[1] - crop_w) // 2,
+                                         crop_h, crop_w)
+
+
+def _resize(image, size):
+    image = tf.image.resize(image, size, method="bilinear", antialias=True)
+    return tf.clip_by_value(image, -1.0, 1.0)
+
+
+def _to_float(image, channels):
+    """uint8 image -> float32 in [-1, 1] with the wanted channel count."""
+    image = tf.cast(image, tf.float32) / 127.5 - 1.0
+    if channels == 1 and image.shape[-1] == 3:
+        image = tf.image.rgb_to_grayscale(image)
+    elif channels == 3 and image.shape[-1] == 1:
+        image = tf.image.grayscale_to_rgb(image)
+    return image
+
+
+def _preprocess(ds, decode, channels, crop, size, seed):
+    """Decode, scale to [-1, 1], convert channels, crop / resize."""
+
+    def transform(image, label, crop_seed=None):
+        image = _to_float(decode(image), channels)
+        depth = image.shape[-1]
+        if crop == "random":
+            image = tf.image.stateless_random_crop(image, [size[0], size[1], depth], seed=crop_seed)
+        elif crop == "center":
+            image = _resize(_center_crop(image, size), size)
+        elif size is not None and tuple(image.shape[:2]) != size:
+            image = _resize(image, size)
+        if size is not None:
+            image.set_shape((size[0], size[1], depth))
+        return image, label
+
+    if crop == "random":  # stateless per-element seeds keep the crops reproducible for `seed`
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(2)))
+        return ds.map(lambda element, crop_seed: transform(*element, crop_seed),
+                      num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _check_static_shape(ds, name):
+    spec = ds.element_spec[0] if isinstance(ds.element_spec, tuple) else ds.element_spec
+    if not spec.shape.is_fully_defined():
+        raise UserError(f"images of {name} have varying sizes {spec.shape}; pass image_size=... "
+                        "(CLI: --image-size)")

@@ -1,0 +1,351 @@
+"""Train a recipe: strategy selection, data feed, checkpoints, resume, callbacks.
+
+A run directory (`out`) holds:
+  run.json           what was asked (recipe config, optimizer, data, batch, seed)
+  train_state.json   the step reached, status and last logs (rewritten atomically)
+  checkpoints/       both networks, both optimizers, EMA, BN statistics and RNG state
+  samples/           sample grids from a fixed latent batch (PNG)
+  logs/              TensorBoard scalars and images
+Rerunning the same command resumes from the last checkpoint; the data order is a
+function of (seed, step), so a resumed run sees the batches an uninterrupted run would.
+"""
+import dataclasses
+import inspect
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import recipes
+from zoo import datasets
+from zoo.errors import TrainingDiverged, UserError
+from zoo.images import make_grid, save_png, to_uint8
+
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+OPTIMIZER_KEYS = ("lr", "g_lr", "d_lr", "beta_1", "beta_2")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `gan-zoo train` accepts. `recipe_args` go to the recipe's constructor;
+    `optimizer_args` (keys in OPTIMIZER_KEYS) override the recipe's Adam defaults."""
+
+    recipe: str
+    out: str
+    dataset: str = "fashion_mnist"
+    data_dir: str = None
+    split: str = "train"
+    image_size: int = None
+    channels: int = None
+    classes: list = None
+    steps: int = 2000
+    batch_size: int = 64
+    seed: int = 0
+    strategy: str = "auto"
+    mixed_precision: bool = False
+    recipe_args: dict = dataclasses.field(default_factory=dict)
+    optimizer_args: dict = dataclasses.field(default_factory=dict)
+    log_every: int = 100
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    verbose: int = 1
+
+
+# --- strategy and precision ------------------------------------------------------
+def make_strategy(name):
+    """auto: MirroredStrategy over all GPUs when there are several, else the default;
+    mirrored: all GPUs, or all logical CPUs when there is no GPU; multi_worker: TF_CONFIG."""
+    if name not in STRATEGIES:
+        raise UserError(f"Unknown strategy {name!r}; accepted: {', '.join(STRATEGIES)}")
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise UserError("--strategy multi_worker needs the TF_CONFIG environment variable (cluster spec and task)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        devices = gpus or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    return tf.distribute.get_strategy()
+
+
+def is_chief(strategy):
+    """Only the chief writes samples, logs and the real checkpoints in multi-worker training."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+
+
+def set_mixed_precision(enabled):
+    """mixed_float16 on GPU (the recipes wrap their optimizers in loss scaling), mixed_bfloat16 elsewhere."""
+    policy = "float32"
+    if enabled:
+        policy = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    keras.config.set_dtype_policy(policy)
+    return policy
+
+
+# --- recipe ------------------------------------------------------------------------
+def recipe_argument_names(recipe_cls):
+    """Constructor arguments accepted by a recipe class and its bases."""
+    names = set()
+    for cls in recipe_cls.__mro__:
+        if issubclass(cls, recipes.GAN):
+            names |= {p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")}
+    return names
+
+
+def build_recipe(config, image_shape):
+    """The recipe named in `config`, compiled, for images of `image_shape`."""
+    try:
+        recipe_cls = recipes.get_recipe(config.recipe)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    args = dict(config.recipe_args)
+    unknown = set(args) - recipe_argument_names(recipe_cls) | ({"image_shape", "seed"} & set(args))
+    if unknown:
+        accepted = sorted(recipe_argument_names(recipe_cls) - {"image_shape", "seed"}) + list(OPTIMIZER_KEYS)
+        raise UserError(f"Unknown setting(s) {sorted(unknown)} for {config.recipe}; accepted: {', '.join(accepted)} "
+                        "(image shape comes from the data, seed from --seed)")
+    bad_optimizer_keys = set(config.optimizer_args) - set(OPTIMIZER_KEYS)
+    if bad_optimizer_keys:
+        raise UserError(f"Unknown optimizer setting(s) {sorted(bad_optimizer_keys)}; accepted: {', '.join(OPTIMIZER_KEYS)}")
+    try:
+        recipe = recipe_cls(image_shape=image_shape, seed=config.seed, **args)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"Invalid setting for {config.recipe}: {error}") from None
+    opt = config.optimizer_args
+    betas = {key: float(opt[key]) for key in ("beta_1", "beta_2") if key in opt}
+    learning_rate = {"g": opt.get("g_lr", opt.get("lr")), "d": opt.get("d_lr", opt.get("lr"))}
+    g_optimizer, d_optimizer = (
+        recipe.default_optimizer(**betas, **({"learning_rate": float(lr)} if lr is not None else {}))
+        for lr in (learning_rate["g"], learning_rate["d"])
+    )
+    recipe.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer)
+    return recipe
+
+
+# --- data ----------------------------------------------------------------------------
+def load_examples(config):
+    """Unbatched, shuffled, repeated examples; the shuffle order is a function of the seed."""
+    return datasets.load(
+        config.dataset, config.split, data_dir=config.data_dir, image_size=config.image_size,
+        channels=config.channels, classes=config.classes, shuffle=True, seed=config.seed, repeat=True,
+        prefetch=False,
+    )
+
+
+def image_spec(examples):
+    spec = examples.element_spec
+    return spec[0] if isinstance(spec, tuple) else spec
+
+
+def training_batches(examples, global_batch, real_batches_per_step, start_step):
+    """Global batches for train steps start_step, start_step + 1, ...; recipes that consume
+    k > 1 real batches per step (WGAN-GP's n_critic) get images shaped [batch, k, H, W, C]."""
+    if real_batches_per_step > 1:
+        examples = examples.batch(real_batches_per_step, drop_remainder=True)
+    batches = examples.batch(global_batch, drop_remainder=True).skip(start_step)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+# --- run directory ---------------------------------------------------------------------
+def write_json(path, payload):
+    """Atomic JSON write: a kill mid-write leaves the previous file intact."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
+    os.replace(temporary, path)
+
+
+def run_description(config, recipe):
+    """What defines a run: a rerun must match it to resume (steps and strategy may change)."""
+    return {
+        "recipe": config.recipe,
+        "recipe_config": recipe.get_config(),
+        "optimizers": {"g": keras.saving.serialize_keras_object(recipe.g_optimizer)["config"],
+                       "d": keras.saving.serialize_keras_object(recipe.d_optimizer)["config"]},
+        "data": {"dataset": config.dataset, "split": config.split, "image_size": config.image_size,
+                 "channels": config.channels, "classes": config.classes},
+        "batch_size": config.batch_size,
+        "seed": config.seed,
+        "dtype_policy": keras.config.dtype_policy().name,
+    }
+
+
+def check_same_run(out, description):
+    """Write run.json on the first run; on a rerun, refuse a different configuration."""
+    path = os.path.join(out, "run.json")
+    if not os.path.exists(path):
+        write_json(path, description)
+        return
+    with open(path) as handle:
+        previous = json.load(handle)
+    current = json.loads(json.dumps(description, default=str))
+    changed = sorted(key for key in set(previous) | set(current) if previous.get(key) != current.get(key))
+    if changed:
+        raise UserError(f"{out} holds a run with a different configuration ({', '.join(changed)} changed); "
+                        "rerun with the same arguments to resume, or choose a new --out")
+
+
+def fixed_sample_inputs(recipe, seed):
+    """The latent batch (and labels: one column per class) that every sample grid uses."""
+    if recipe.conditional:
+        count = recipe.num_classes * 8
+        labels = np.arange(count, dtype=np.int32) % recipe.num_classes
+        z = np.random.default_rng(seed).standard_normal((count, recipe.latent_dim)).astype(np.float32)
+        return [z, labels], recipe.num_classes
+    z = np.random.default_rng(seed).standard_normal((64, recipe.latent_dim)).astype(np.float32)
+    return z, 8
+
+
+class TrainingMonitor(keras.callbacks.Callback):
+    """Per step: NaN guard; every N steps: sample grid (PNG + TensorBoard), checkpoint,
+    train_state.json; stops the fit at the requested number of steps."""
+
+    def __init__(self, out, manager, total_steps, config, chief):
+        super().__init__()
+        self.out, self.manager, self.total_steps, self.config, self.chief = out, manager, total_steps, config, chief
+        self.diverged = None
+        self.saved_step = None
+        self.last_logs = {}
+        self.image_writer = tf.summary.create_file_writer(os.path.join(out, "logs", "samples")) if chief else None
+
+    @property
+    def step(self):
+        return int(self.model.optimizer.iterations)
+
+    def on_train_begin(self, logs=None):
+        self.fixed_inputs, self.grid_columns = fixed_sample_inputs(self.model, self.config.seed)
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = {name: float(value) for name, value in (logs or {}).items()}
+        step = self.step
+        if not all(math.isfinite(value) for value in logs.values()):
+            self.diverged = (step, logs)
+            self.model.stop_training = True
+            return
+        self.last_logs = logs
+        if step % self.config.sample_every == 0:
+            self.write_samples(step)
+        if step % self.config.checkpoint_every == 0:
+            self.save(step, "running")
+        if step >= self.total_steps:
+            self.model.stop_training = True
+
+    def write_samples(self, step):
+        if not self.chief:
+            return
+        images = to_uint8(self.model.sampling_generator(self.fixed_inputs, training=False))
+        grid = make_grid(images, self.grid_columns)
+        save_png(os.path.join(self.out, "samples", f"step_{step:06d}.png"), grid)
+        with self.image_writer.as_default():
+            tf.summary.image("samples", grid[None], step=step)
+
+    def save(self, step, status):
+        """Checkpoint (every worker takes part; non-chiefs write to a scratch directory)."""
+        if self.saved_step != step:
+            self.manager.save(checkpoint_number=step)
+            self.saved_step = step
+        self.state = {
+            "step": step, "total_steps": self.total_steps, "status": status,
+            "checkpoint": self.manager.latest_checkpoint, "logs": self.last_logs,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        if self.chief:
+            write_json(os.path.join(self.out, "train_state.json"), self.state)
+
+
+def checkpoint_manager(recipe, out, chief, keep):
+    checkpoint = tf.train.Checkpoint(recipe=recipe, g_optimizer=recipe.g_optimizer, d_optimizer=recipe.d_optimizer,
+                                     seed_state=recipe.seed_generator.state)
+    directory = os.path.join(out, "checkpoints")
+    if not chief:  # multi-worker: every worker writes, only the chief's copy is kept
+        directory = os.path.join(out, "checkpoints", ".worker_scratch", str(os.getpid()))
+    return checkpoint, tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
+
+
+def restore_latest(checkpoint, out):
+    """Restore the newest checkpoint under out/checkpoints; return the generator step it holds (0 if none)."""
+    latest = tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))
+    if latest is None:
+        return None
+    checkpoint.read(latest).assert_existing_objects_matched()
+    return latest
+
+
+def previous_state(out):
+    """train_state.json of an earlier run in `out`, or None."""
+    path = os.path.join(out, "train_state.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def validate(config):
+    for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
+
+
+def train(config):
+    """Train (or resume) the run in `config.out`; return its final train_state dict.
+
+    Raises UserError for bad input and TrainingDiverged when a loss turns NaN/inf."""
+    validate(config)
+    os.makedirs(config.out, exist_ok=True)
+    set_mixed_precision(config.mixed_precision)
+    strategy = make_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
+    examples = load_examples(config)
+    keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        recipe = build_recipe(config, tuple(image_spec(examples).shape))
+    if recipe.conditional and not isinstance(examples.element_spec, tuple):
+        raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
+    chief = is_chief(strategy)
+    if chief:
+        check_same_run(config.out, run_description(config, recipe))
+    checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints)
+    restored = restore_latest(checkpoint, config.out)
+    start_step = int(recipe.optimizer.iterations)
+    if config.verbose:
+        print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
+              f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
+    monitor = TrainingMonitor(config.out, manager, config.steps, config, chief)
+    if start_step >= config.steps:
+        return previous_state(config.out) or {"step": start_step, "total_steps": config.steps, "status": "completed"}
+    callbacks = [monitor]
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs"), update_freq=config.log_every,
+                                                     write_graph=False))
+    batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, start_step)
+    chunk = min(config.log_every, config.steps)
+    try:
+        recipe.fit(batches, epochs=math.ceil(config.steps / chunk), steps_per_epoch=chunk,
+                   initial_epoch=start_step // chunk, callbacks=callbacks, verbose=config.verbose)
+    except KeyboardInterrupt:
+        monitor.save(monitor.step, "interrupted")
+        raise
+    if monitor.diverged:
+        step, logs = monitor.diverged
+        raise TrainingDiverged(
+            f"training diverged at step {step} ({', '.join(f'{k}={v:.4g}' for k, v in logs.items())}); "
+            f"the last good checkpoint ({manager.latest_checkpoint or 'none'}) is kept. "
+            "Try a lower learning rate (--set lr=...) or a different seed.")
+    monitor.write_samples(monitor.step)
+    monitor.save(monitor.step, "completed")
+    return monitor.state
