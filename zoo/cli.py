@@ -48,7 +48,8 @@ def add_train_parser(subparsers):
     parser.add_argument("--log-every", type=int, default=100, help="steps per progress-bar line and TensorBoard point")
     parser.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true",
+                        help="a line per --log-every steps instead of a progress bar (the default when not on a terminal)")
     parser.set_defaults(handler=run_train)
 
 
@@ -63,7 +64,7 @@ def run_train(args):
         recipe_args={k: v for k, v in settings.items() if k not in OPTIMIZER_KEYS},
         optimizer_args={k: v for k, v in settings.items() if k in OPTIMIZER_KEYS},
         log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-        verbose=0 if args.quiet else 1,
+        verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
     )
     state = train(config)
     logs = ", ".join(f"{k}={v:.4f}" for k, v in state.get("logs", {}).items())

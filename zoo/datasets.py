@@ -61,8 +61,8 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
     if classes is not None:
         ds = _filter_classes(ds, raw, classes, name)
     if shuffle:
-        ds = ds.shuffle(raw.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
+        ds = _shuffle(ds, raw.shuffle_buffer, seed, repeat)
+    elif repeat:
         ds = ds.repeat()
     ds = _preprocess(ds, raw.decode, channels, crop, size, seed)
     if not raw.labelled:
@@ -73,6 +73,25 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds
+
+
+def _shuffle(ds, buffer, seed, repeat):
+    """Shuffle (and repeat) so that every iterator over the result yields the same order:
+    the shuffle is built inside `flat_map`, so each iterator gets a fresh shuffle state,
+    where a plain `reshuffle_each_iteration` would make the order depend on how many
+    iterators were made before (Keras and tf.distribute create iterators of their own).
+    Epochs still differ from each other. As for every tf.data seed, the global seed enters
+    too: fix it first (`keras.utils.set_random_seed`, as zoo.training does). Without a
+    seed, every iteration is shuffled anew."""
+    if seed is None:
+        ds = ds.shuffle(buffer, reshuffle_each_iteration=True)
+        return ds.repeat() if repeat else ds
+
+    def shuffled(_):
+        epochs = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        return epochs.repeat() if repeat else epochs
+
+    return tf.data.Dataset.range(1).flat_map(shuffled)
 
 
 # ---------------------------------------------------------------- options

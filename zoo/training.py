@@ -53,7 +53,7 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
-    verbose: int = 1
+    verbose: int = 1  # 0 silent, 1 a line per log_every steps, 2 a progress bar
 
 
 # --- strategy and precision ------------------------------------------------------
@@ -169,11 +169,14 @@ def write_json(path, payload):
 
 def run_description(config, recipe):
     """What defines a run: a rerun must match it to resume (steps and strategy may change)."""
+    def without_name(settings):  # Keras numbers object names per process: not part of the run
+        return {key: value for key, value in settings.items() if key != "name"}
+
     return {
         "recipe": config.recipe,
-        "recipe_config": recipe.get_config(),
-        "optimizers": {"g": keras.saving.serialize_keras_object(recipe.g_optimizer)["config"],
-                       "d": keras.saving.serialize_keras_object(recipe.d_optimizer)["config"]},
+        "recipe_config": without_name(recipe.get_config()),
+        "optimizers": {"g": without_name(recipe.g_optimizer.get_config()),
+                       "d": without_name(recipe.d_optimizer.get_config())},
         "data": {"dataset": config.dataset, "split": config.split, "image_size": config.image_size,
                  "channels": config.channels, "classes": config.classes},
         "batch_size": config.batch_size,
@@ -195,6 +198,11 @@ def check_same_run(out, description):
     if changed:
         raise UserError(f"{out} holds a run with a different configuration ({', '.join(changed)} changed); "
                         "rerun with the same arguments to resume, or choose a new --out")
+
+
+def generator_step(recipe):
+    """Generator steps taken so far (the step a run is at)."""
+    return int(keras.ops.convert_to_numpy(recipe.optimizer.iterations))
 
 
 def fixed_sample_inputs(recipe, seed):
@@ -222,7 +230,7 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     @property
     def step(self):
-        return int(self.model.optimizer.iterations)
+        return generator_step(self.model)
 
     def on_train_begin(self, logs=None):
         self.fixed_inputs, self.grid_columns = fixed_sample_inputs(self.model, self.config.seed)
@@ -310,8 +318,8 @@ def train(config):
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
+    keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
     examples = load_examples(config)
-    keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         recipe = build_recipe(config, tuple(image_spec(examples).shape))
     if recipe.conditional and not isinstance(examples.element_spec, tuple):
@@ -321,7 +329,7 @@ def train(config):
         check_same_run(config.out, run_description(config, recipe))
     checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints)
     restored = restore_latest(checkpoint, config.out)
-    start_step = int(recipe.optimizer.iterations)
+    start_step = generator_step(recipe)
     if config.verbose:
         print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
               f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
@@ -336,7 +344,7 @@ def train(config):
     chunk = min(config.log_every, config.steps)
     try:
         recipe.fit(batches, epochs=math.ceil(config.steps / chunk), steps_per_epoch=chunk,
-                   initial_epoch=start_step // chunk, callbacks=callbacks, verbose=config.verbose)
+                   initial_epoch=start_step // chunk, callbacks=callbacks, verbose={0: 0, 1: 2, 2: 1}[config.verbose])
     except KeyboardInterrupt:
         monitor.save(monitor.step, "interrupted")
         raise

@@ -129,6 +129,15 @@ def test_idx_repeat_epochs_differ_but_reproducible(idx_dir):
     run = stream(3)
     assert run == stream(3)
     assert run[:20] != run[20:]
+    assert sorted(run[:20]) == sorted(run[20:])  # each epoch is a permutation of the data
+
+
+def test_every_iterator_over_a_shuffled_dataset_yields_the_same_order(idx_dir):
+    """Keras and tf.distribute make iterators of their own: the order must not depend on how many."""
+    ds = load_idx(idx_dir, shuffle=True, seed=3, repeat=True).take(40)
+    first = [float(x[1, 1, 0]) for x, _ in ds]
+    second = [float(x[1, 1, 0]) for x, _ in ds]
+    assert first == second
 
 
 def test_idx_resize_and_channels(idx_dir):

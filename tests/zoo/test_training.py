@@ -1,0 +1,145 @@
+"""The trainer: run directory, resume after a stop or a kill, refusal of changed settings,
+NaN guard, strategies, mixed precision, and the CLI's one-line errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from zoo import cli, training
+from zoo.errors import TrainingDiverged, UserError
+
+TINY = {"width": 8, "latent_dim": 8}
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    """Two classes of 24 random 8×8 grayscale PNGs, one subfolder per class."""
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        os.makedirs(root / label)
+        for index in range(24):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(root / label / f"{index}.png")
+    return str(root)
+
+
+def config(out, data, **overrides):
+    settings = dict(recipe="dcgan", out=str(out), dataset=data, steps=4, batch_size=8, seed=5,
+                    recipe_args=dict(TINY), log_every=2, sample_every=2, checkpoint_every=2, verbose=0)
+    settings.update(overrides)
+    return training.TrainConfig(**settings)
+
+
+def generator_weights(out, data, **overrides):
+    """Load the run's last checkpoint into a fresh recipe and return its generator weights."""
+    cfg = config(out, data, **overrides)
+    recipe = training.build_recipe(cfg, (8, 8, 1))
+    checkpoint, _ = training.checkpoint_manager(recipe, cfg.out, True, 1)
+    training.restore_latest(checkpoint, cfg.out)
+    return recipe.generator.get_weights()
+
+
+def test_run_directory_contents(tmp_path, image_folder):
+    state = training.train(config(tmp_path, image_folder))
+    assert state["status"] == "completed" and state["step"] == 4
+    assert sorted(os.listdir(tmp_path / "samples")) == ["step_000002.png", "step_000004.png"]
+    grid = np.array(Image.open(tmp_path / "samples" / "step_000004.png"))
+    assert grid.shape == (8 * 10 + 2, 8 * 10 + 2)  # 64 samples, 8 columns of 8 px + 2 px padding
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-4")
+    assert json.load(open(tmp_path / "train_state.json"))["step"] == 4
+    assert json.load(open(tmp_path / "run.json"))["recipe_config"]["width"] == 8
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path / "logs" / "train"))
+    # nothing left to do: a rerun returns at once with the same state
+    assert training.train(config(tmp_path, image_folder))["step"] == 4
+
+
+def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, image_folder):
+    training.train(config(tmp_path / "straight", image_folder, steps=6))
+    first = training.train(config(tmp_path / "resumed", image_folder, steps=2))
+    assert first["step"] == 2
+    second = training.train(config(tmp_path / "resumed", image_folder, steps=6))
+    assert second["step"] == 6
+    straight = generator_weights(tmp_path / "straight", image_folder)
+    resumed = generator_weights(tmp_path / "resumed", image_folder)
+    for a, b in zip(straight, resumed):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_wgan_gp_through_trainer_mirrored_equals_single_device(tmp_path, image_folder):
+    settings = dict(recipe="wgan_gp", steps=2, recipe_args={**TINY, "n_critic": 2, "generator_norm": "sync_batch"})
+    training.train(config(tmp_path / "one", image_folder, strategy="default", **settings))
+    training.train(config(tmp_path / "two", image_folder, strategy="mirrored", **settings))
+    one = generator_weights(tmp_path / "one", image_folder, **settings)
+    two = generator_weights(tmp_path / "two", image_folder, **settings)
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+
+
+def test_rerun_with_other_settings_is_refused(tmp_path, image_folder):
+    training.train(config(tmp_path, image_folder, steps=2))
+    with pytest.raises(UserError, match="different configuration.*recipe_config"):
+        training.train(config(tmp_path, image_folder, recipe_args={**TINY, "width": 16}))
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, image_folder, monkeypatch):
+    training.train(config(tmp_path, image_folder, steps=2))
+    real_load = training.load_examples
+    monkeypatch.setattr(training, "load_examples", lambda cfg: real_load(cfg).map(lambda x, y: (x * np.nan, y)))
+    with pytest.raises(TrainingDiverged, match="diverged at step 3.*ckpt-2"):
+        training.train(config(tmp_path, image_folder, steps=4))
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
+
+
+def test_mixed_bfloat16_trains_with_float32_outputs(tmp_path, image_folder):
+    state = training.train(config(tmp_path, image_folder, steps=2, mixed_precision=True))
+    assert all(np.isfinite(v) for v in state["logs"].values())
+    assert json.load(open(tmp_path / "run.json"))["dtype_policy"] == "mixed_bfloat16"
+    recipe = training.build_recipe(config(tmp_path, image_folder), (8, 8, 1))
+    assert recipe.generator(np.zeros((2, 8), np.float32)).dtype == tf.float32
+
+
+def test_killed_process_resumes_from_last_checkpoint(tmp_path, image_folder):
+    """kill -9 mid-run, rerun the same command: it resumes from the last checkpoint."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "zoo.cli", "train", "dcgan", "--dataset", image_folder, "--out", str(out),
+               "--batch-size", "8", "--set", "width=8", "--set", "latent_dim=8", "--checkpoint-every", "3",
+               "--sample-every", "1000", "--log-every", "3", "--quiet"]
+    process = subprocess.Popen(command + ["--steps", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_file = out / "train_state.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and not state_file.exists():
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.load(open(state_file))["step"]
+    assert killed_at >= 3
+    result = subprocess.run(command + ["--steps", str(killed_at + 3)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"at step {killed_at} of {killed_at + 3}" in result.stdout
+    assert f"completed at step {killed_at + 3}" in result.stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "gan9", "--out", "{out}"], "Unknown recipe 'gan9'. Known recipes: cgan, dcgan"),
+    (["train", "dcgan", "--out", "{out}", "--set", "depth=3"], "Unknown setting(s) ['depth'] for dcgan; accepted:"),
+    (["train", "dcgan", "--out", "{out}", "--set", "generator_norm=group"], "generator_norm` must be one of"),
+    (["train", "dcgan", "--out", "{out}", "--dataset", "{empty}"], "no images found in"),
+    (["train", "dcgan", "--out", "{out}", "--steps", "0"], "--steps must be a positive integer"),
+    (["train", "cgan", "--out", "{out}", "--dataset", "{unlabelled}"], "class-conditional but dataset"),
+])
+def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "unlabelled").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "unlabelled" / "x.png")
+    paths = {"out": str(tmp_path / "out"), "empty": str(tmp_path / "empty"), "unlabelled": str(tmp_path / "unlabelled")}
+    code = cli.main([part.format(**paths) for part in argv] + ["--quiet"])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert error.startswith("gan-zoo: error: ") and "\n" not in error and message in error
