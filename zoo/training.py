@@ -109,11 +109,11 @@ def build_recipe(config, image_shape):
     except ValueError as error:
         raise UserError(str(error)) from None
     args = dict(config.recipe_args)
-    unknown = set(args) - recipe_argument_names(recipe_cls) | ({"image_shape", "seed"} & set(args))
+    settable = recipe_argument_names(recipe_cls) - {"image_shape", "seed"}  # from the data and --seed
+    unknown = set(args) - settable
     if unknown:
-        accepted = sorted(recipe_argument_names(recipe_cls) - {"image_shape", "seed"}) + list(OPTIMIZER_KEYS)
-        raise UserError(f"Unknown setting(s) {sorted(unknown)} for {config.recipe}; accepted: {', '.join(accepted)} "
-                        "(image shape comes from the data, seed from --seed)")
+        raise UserError(f"Unknown setting(s) {sorted(unknown)} for {config.recipe}; accepted: "
+                        f"{', '.join(sorted(settable) + list(OPTIMIZER_KEYS))}")
     bad_optimizer_keys = set(config.optimizer_args) - set(OPTIMIZER_KEYS)
     if bad_optimizer_keys:
         raise UserError(f"Unknown optimizer setting(s) {sorted(bad_optimizer_keys)}; accepted: {', '.join(OPTIMIZER_KEYS)}")
@@ -121,15 +121,21 @@ def build_recipe(config, image_shape):
         recipe = recipe_cls(image_shape=image_shape, seed=config.seed, **args)
     except (TypeError, ValueError) as error:
         raise UserError(f"Invalid setting for {config.recipe}: {error}") from None
-    opt = config.optimizer_args
-    betas = {key: float(opt[key]) for key in ("beta_1", "beta_2") if key in opt}
-    learning_rate = {"g": opt.get("g_lr", opt.get("lr")), "d": opt.get("d_lr", opt.get("lr"))}
-    g_optimizer, d_optimizer = (
-        recipe.default_optimizer(**betas, **({"learning_rate": float(lr)} if lr is not None else {}))
-        for lr in (learning_rate["g"], learning_rate["d"])
-    )
-    recipe.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer)
+    recipe.compile(g_optimizer=player_optimizer(recipe, config.optimizer_args, "g"),
+                   d_optimizer=player_optimizer(recipe, config.optimizer_args, "d"))
     return recipe
+
+
+def player_optimizer(recipe, settings, player):
+    """Adam with the recipe's defaults, overridden by `lr` / `{player}_lr`, `beta_1`, `beta_2`."""
+    overrides = {key: settings[key] for key in ("beta_1", "beta_2") if key in settings}
+    learning_rate = settings.get(f"{player}_lr", settings.get("lr"))
+    if learning_rate is not None:
+        overrides["learning_rate"] = learning_rate
+    for key, value in overrides.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise UserError(f"Optimizer setting {key}={value!r} must be a non-negative number")
+    return recipe.default_optimizer(**{key: float(value) for key, value in overrides.items()})
 
 
 # --- data ----------------------------------------------------------------------------
@@ -343,7 +349,7 @@ def train(config):
     batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, start_step)
     chunk = min(config.log_every, config.steps)
     try:
-        recipe.fit(batches, epochs=math.ceil(config.steps / chunk), steps_per_epoch=chunk,
+        recipe.fit(batches, epochs=math.ceil(config.steps / chunk), steps_per_epoch=chunk, shuffle=False,
                    initial_epoch=start_step // chunk, callbacks=callbacks, verbose={0: 0, 1: 2, 2: 1}[config.verbose])
     except KeyboardInterrupt:
         monitor.save(monitor.step, "interrupted")

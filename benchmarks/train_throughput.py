@@ -1,0 +1,113 @@
+"""Training throughput of every recipe at its default architecture, and DCGAN's model
+FLOPs per step as a fraction of this machine's float32 matmul peak (measured in the same run).
+
+    python benchmarks/train_throughput.py [--batch-size 64] [--steps 30] [--repeats 3]
+
+Prints tables; asserts nothing. FLOPs are counted by TensorFlow's graph profiler over
+the traced train step (MatMul, Conv2D and their gradients; elementwise ops are ignored,
+so the fraction of peak is a lower bound of the arithmetic the step does).
+"""
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import recipes  # noqa: E402
+from zoo.training import training_batches  # noqa: E402
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def matmul_peak_gflops(size=2048, repeats=10):
+    """Best float32 GFLOP/s of a size×size matmul (2·n³ FLOPs each)."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+    matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def synthetic_examples(labelled):
+    """Random images in [-1, 1] (and labels), held in memory, repeated: no input-pipeline cost."""
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (2048, *IMAGE_SHAPE)).astype(np.float32)
+    labels = rng.integers(0, 10, 2048).astype(np.int32)
+    data = (images, labels) if labelled else images
+    return tf.data.Dataset.from_tensor_slices(data).cache().repeat()
+
+
+def build(name):
+    recipe = recipes.get_recipe(name)(image_shape=IMAGE_SHAPE, seed=0)
+    recipe.compile()
+    return recipe
+
+
+def seconds_per_step(recipe, batch_size, steps, repeats):
+    """Median wall time of one train step over `repeats` timed fits of `steps` steps."""
+    batches = training_batches(synthetic_examples(recipe.conditional), batch_size, recipe.real_batches_per_step, 0)
+    recipe.fit(batches, steps_per_epoch=3, epochs=1, verbose=0)  # trace and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        recipe.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+        times.append((time.perf_counter() - start) / steps)
+    return float(np.median(times))
+
+
+def train_step_flops(recipe, batch_size):
+    """FLOPs of one traced train step, counted by TensorFlow's graph profiler."""
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    images = tf.TensorSpec((batch_size, *IMAGE_SHAPE), tf.float32)
+    spec = (images, tf.TensorSpec((batch_size,), tf.int32)) if recipe.conditional else images
+    graph = tf.function(recipe.train_step).get_concrete_function(spec).graph
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return model_analyzer.profile(graph, options=options).total_float_ops
+
+
+def parameter_count(model):
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    peak = matmul_peak_gflops()
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores; "
+          f"float32 matmul peak (2048², best of 10): {peak:.1f} GFLOP/s\n")
+    print(f"| recipe | G params | D params | ms/step | steps/s | generated img/s | real img/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    dcgan = None
+    for name in sorted(recipes.RECIPES):
+        recipe = build(name)
+        step = seconds_per_step(recipe, args.batch_size, args.steps, args.repeats)
+        real = args.batch_size * recipe.real_batches_per_step
+        print(f"| {name} | {parameter_count(recipe.generator):,} | {parameter_count(recipe.discriminator):,} | "
+              f"{step * 1e3:.1f} | {1 / step:.2f} | {args.batch_size / step:.0f} | {real / step:.0f} |", flush=True)
+        if name == "dcgan":
+            dcgan = (recipe, step)
+        keras.backend.clear_session()
+    recipe, step = dcgan
+    flops = train_step_flops(recipe, args.batch_size)
+    achieved = flops / step / 1e9
+    print(f"\nDCGAN train step at batch {args.batch_size}: {flops / 1e9:.2f} GFLOP (profiler count), "
+          f"{achieved:.1f} GFLOP/s achieved = {100 * achieved / peak:.1f}% of the measured matmul peak")
+
+
+if __name__ == "__main__":
+    main()
