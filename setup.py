@@ -19,6 +19,6 @@ setup(
         "pillow>=10",
         "importlib_resources",  # tensorflow-datasets downloads need it but do not declare it
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "tensorflow-gan", "tensorflow-probability", "tf-keras"]},
     entry_points={"console_scripts": ["gan-zoo=zoo.cli:main"]},
 )

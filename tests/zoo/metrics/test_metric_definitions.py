@@ -1,0 +1,146 @@
+"""Metric definitions: parity with TF-GAN's `classifier_metrics` and properties with known answers."""
+import importlib.util
+import pathlib
+import sys
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.metrics import frechet, inception_score, kernel, manifold, modes
+
+
+@pytest.fixture(scope="module")
+def tfgan():
+    """TF-GAN's eval/classifier_metrics.py, loaded without the package `__init__`
+    (which fails to import on TF >= 2.16)."""
+    spec = importlib.util.find_spec("tensorflow_gan")
+    assert spec is not None, "tensorflow-gan is a test dependency: pip install -e '.[test]'"
+    eval_dir = pathlib.Path(list(spec.submodule_search_locations)[0]) / "python" / "eval"
+    saved = {name: sys.modules.get(name) for name in
+             ("tensorflow_gan", "tensorflow_gan.python", "tensorflow_gan.python.eval",
+              "tensorflow_gan.python.eval.eval_utils", "tensorflow_gan.python.eval.classifier_metrics")}
+    for package in ("tensorflow_gan", "tensorflow_gan.python", "tensorflow_gan.python.eval"):
+        sys.modules[package] = types.ModuleType(package)
+    for name in ("eval_utils", "classifier_metrics"):
+        module_spec = importlib.util.spec_from_file_location(f"tensorflow_gan.python.eval.{name}", eval_dir / f"{name}.py")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module
+        module_spec.loader.exec_module(module)
+        setattr(sys.modules["tensorflow_gan.python.eval"], name, module)
+    yield sys.modules["tensorflow_gan.python.eval.classifier_metrics"]
+    for name, module in saved.items():
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
+
+
+def activations(n, d, seed, shift=0.0):
+    """n samples of one correlated Gaussian per dimension d (shifted by `shift`)."""
+    mixing = np.random.default_rng(d).normal(size=(d, d)) / np.sqrt(d)
+    return np.random.default_rng(seed).normal(size=(n, d)) @ mixing + shift
+
+
+# (n, d): well-determined, and n < d (rank-deficient covariances)
+SHAPES = [(200, 16), (64, 64), (20, 64), (10, 128)]
+
+
+@pytest.mark.parametrize("n, d", SHAPES)
+def test_fid_matches_tfgan(tfgan, n, d):
+    a, b = activations(n, d, 0), activations(n + 7, d, 1, shift=0.3)
+    ours = frechet.fid_from_activations(a, b)
+    theirs = float(tfgan.frechet_classifier_distance_from_activations(tf.constant(a), tf.constant(b)))
+    assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+@pytest.mark.parametrize("n_real, n_fake, block", [(100, 100, 1024), (300, 250, 64), (257, 311, 50), (40, 40, 10)])
+def test_kid_and_its_std_match_tfgan(tfgan, n_real, n_fake, block):
+    a, b = activations(n_real, 32, 2), activations(n_fake, 32, 3, shift=0.2)
+    ours = kernel.kid_from_activations(a, b, block_size=block)
+    theirs = tfgan.kernel_classifier_distance_and_std_from_activations(tf.constant(a), tf.constant(b), block)
+    assert ours[0] == pytest.approx(float(theirs[0]), rel=1e-5)
+    if np.isnan(ours[1]):
+        assert np.isnan(float(theirs[1]))
+    else:
+        assert ours[1] == pytest.approx(float(theirs[1]), rel=1e-5)
+
+
+@pytest.mark.parametrize("n, classes, scale", [(100, 10, 1.0), (500, 1000, 3.0), (7, 4, 10.0)])
+def test_inception_score_matches_tfgan(tfgan, n, classes, scale):
+    logits = np.random.default_rng(4).normal(size=(n, classes)) * scale
+    theirs = float(tfgan.classifier_score_from_logits(tf.constant(logits)))
+    assert inception_score.classifier_score_from_logits(logits) == pytest.approx(theirs, rel=1e-4)
+
+
+def test_fid_properties_and_closed_form():
+    a, b = activations(300, 8, 5), activations(300, 8, 6, shift=1.0)
+    assert abs(frechet.fid_from_activations(a, a)) < 1e-8
+    assert frechet.fid_from_activations(a, b) == pytest.approx(frechet.fid_from_activations(b, a), rel=1e-8)
+    # commuting (diagonal) covariances: FID = ‖μ₁-μ₂‖² + Σ (σ₁ - σ₂)²
+    mean1, mean2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    std1, std2 = np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 1.0])
+    expected = 1 + 0 + 4 + (1 + 0 + 4)
+    assert frechet.frechet_distance(mean1, np.diag(std1**2), mean2, np.diag(std2**2)) == pytest.approx(expected)
+
+
+def test_streamed_moments_equal_batch_moments():
+    features = activations(1000, 12, 7, shift=50.0)  # a large offset tests the cancellation guard
+    moments = frechet.FeatureMoments(12)
+    for chunk in np.array_split(features, 7):
+        moments.update(chunk)
+    np.testing.assert_allclose(moments.mean, features.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(moments.covariance, np.cov(features, rowvar=False), rtol=1e-9, atol=1e-12)
+
+
+def test_kid_is_unbiased_for_one_distribution():
+    rng = np.random.default_rng(8)
+    estimates = [kernel.kid_from_activations(rng.normal(size=(200, 16)), rng.normal(size=(200, 16)))[0]
+                 for _ in range(30)]
+    assert abs(np.mean(estimates)) < 3 * np.std(estimates) / np.sqrt(len(estimates))
+    shifted = kernel.kid_from_activations(rng.normal(size=(200, 16)), rng.normal(size=(200, 16)) + 0.5)[0]
+    assert shifted > 10 * np.std(estimates)
+
+
+def test_manifold_metrics_of_equal_and_disjoint_sets():
+    real = activations(300, 8, 9)
+    assert manifold.precision_recall(real, real) == (1.0, 1.0)
+    density, coverage = manifold.density_coverage(real, real)
+    # a ball holds its centre and its k nearest neighbours: Σ counts = N(k + 1), density = (k + 1) / k
+    assert coverage == 1.0 and density == pytest.approx(4 / 3)
+    far = real + 100.0
+    assert manifold.precision_recall(real, far) == (0.0, 0.0)
+    assert manifold.density_coverage(real, far) == (0.0, 0.0)
+    assert manifold.one_nn_accuracy(real, far) == 1.0
+    same_distribution = manifold.one_nn_accuracy(real, activations(300, 8, 10))
+    assert 0.4 < same_distribution < 0.6
+
+
+def test_kth_neighbour_radius_excludes_the_point_itself():
+    points = np.array([[0.0], [1.0], [3.0], [6.0]])
+    np.testing.assert_allclose(manifold.kth_neighbour_radii(points, 1), [1.0, 1.0, 4.0, 9.0])
+    np.testing.assert_allclose(manifold.kth_neighbour_radii(points, 2), [9.0, 4.0, 9.0, 25.0])
+
+
+def test_mode_coverage_grows_with_dropped_classes():
+    real = np.full(10, 0.1)
+    kls = []
+    for dropped in range(5):
+        predicted = np.arange(1000) % (10 - dropped)
+        report = modes.mode_coverage(predicted, real)
+        assert report["classes_covered"] == 10 - dropped
+        kls.append(report["kl_generated_to_real"])
+    assert kls[0] == pytest.approx(0.0, abs=1e-12)
+    assert kls[1] == pytest.approx(np.log(10 / 9), rel=1e-2)
+    assert all(a < b for a, b in zip(kls, kls[1:]))
+
+
+def test_mode_score_is_inception_score_when_marginal_matches():
+    logits = np.random.default_rng(11).normal(size=(400, 10)) * 2
+    marginal = np.exp(inception_score.log_softmax(logits)).mean(axis=0)
+    ins = inception_score.classifier_score_from_logits(logits)
+    assert inception_score.mode_score_from_logits(logits, marginal) == pytest.approx(ins, rel=1e-10)
+    assert inception_score.mode_score_from_logits(logits, np.eye(10)[0] * 0.91 + 0.01) < ins
+    mean, std = inception_score.split_scores(inception_score.classifier_score_from_logits, logits, 10)
+    assert 1.0 < mean < 10.0 and std > 0
