@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+from zoo.errors import UserError
+
 
 
 def parse_setting(text):
@@ -75,17 +77,98 @@ def run_train(args):
     return 0
 
 
+def add_train_evaluator_parser(subparsers):
+    parser = subparsers.add_parser("train-evaluator",
+                                   help="train the Fashion-MNIST evaluator network behind the metrics")
+    parser.add_argument("--out", required=True, help="directory for model.weights.h5 and evaluator.json")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", help="where the Fashion-MNIST IDX files are")
+    parser.set_defaults(handler=run_train_evaluator)
+
+
+def run_train_evaluator(args):
+    from zoo.evaluator import CARD_FILE, train_evaluator
+    from zoo.provenance import command_line, machine
+    from zoo.training import write_json
+
+    card = train_evaluator(args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                           data_dir=args.data_dir, verbose=2)
+    card["training"].update(command=command_line(), machine=machine())
+    write_json(os.path.join(args.out, CARD_FILE), card)
+    print(f"test accuracy {card['test_accuracy']:.4f}; weights sha256 {card['sha256']}; written to {args.out}")
+    return 0
+
+
+def add_evaluate_parser(subparsers):
+    from zoo.evaluation import DEFAULT_METRICS, METRICS
+
+    parser = subparsers.add_parser("evaluate", help="metrics of a generator with real-data baselines and protocol")
+    parser.add_argument("target", help="a `gan-zoo train` run directory or a .keras file of a recipe")
+    parser.add_argument("--num-samples", type=int, default=10000)
+    parser.add_argument("--seeds", type=int, default=3, help="sampling seeds; results are mean ± std over them")
+    parser.add_argument("--reference", default="test", choices=("train", "test"), help="real split to compare with")
+    parser.add_argument("--metrics", type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
+                        default=list(DEFAULT_METRICS), help=f"comma-separated, from: {', '.join(METRICS)}")
+    parser.add_argument("--features", default="fashion_mnist_evaluator",
+                        choices=("fashion_mnist_evaluator", "inception_tfhub", "inception_keras"))
+    parser.add_argument("--inception", help="TF-Hub Inception directory (inception_tfhub) or .h5 weights (inception_keras)")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--data-dir", help="where the dataset's files are")
+    parser.add_argument("--no-untrained-baseline", action="store_true",
+                        help="skip the untrained-generator row")
+    parser.add_argument("--out", help="write the report (results + protocol) as JSON here")
+    parser.set_defaults(handler=run_evaluate)
+
+
+def feature_extractor(name, weights):
+    from zoo.metrics import features
+
+    if name == "inception_tfhub":
+        return features.inception_tfhub(weights)
+    if name == "inception_keras":
+        if not weights:
+            raise UserError("--features inception_keras needs --inception PATH to local ImageNet weights (.h5)")
+        return features.inception_keras(weights)
+    return features.fashion_mnist_evaluator()
+
+
+def run_evaluate(args):
+    from zoo import evaluation, generators
+    from zoo.provenance import command_line
+
+    recipe, description = generators.load_target(args.target)
+    sample_fns = {"generator": generators.sampler(recipe)}
+    if not args.no_untrained_baseline:
+        sample_fns["untrained generator (baseline)"] = generators.sampler(generators.untrained_like(recipe))
+    image_size = recipe.image_shape[0] if recipe.image_shape[:2] != (28, 28) else None
+    report = evaluation.evaluate(
+        sample_fns, feature_extractor(args.features, args.inception), reference=args.reference,
+        num_samples=args.num_samples, seeds=args.seeds, batch_size=args.batch_size, metrics=args.metrics,
+        data_dir=args.data_dir, image_size=image_size)
+    report["target"] = description
+    report["command"] = command_line()
+    print(evaluation.markdown_table(report))
+    if args.out:
+        evaluation.write_report(report, args.out)
+        print(f"report: {args.out}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_train_parser(subparsers)
+    add_train_evaluator_parser(subparsers)
+    add_evaluate_parser(subparsers)
     return parser
 
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    from zoo.errors import TrainingDiverged, UserError
+    from zoo.errors import TrainingDiverged
 
     try:
         return args.handler(args)

@@ -1,0 +1,223 @@
+"""Evaluate a generator against real data with a recorded protocol.
+
+Protocol: `num_samples` generated images per sampling seed, `seeds` seeds (mean ± std
+over seeds), the reference split's features (cached on disk with a checksum), one
+feature extractor (named in every metric), and real-data baselines: the same metrics
+for real train images vs the reference split (the ceiling) and, where the recipe is
+known, for an untrained generator of the same architecture (the floor).
+"""
+import hashlib
+import io
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+from zoo.errors import UserError
+from zoo.metrics import frechet, inception_score, kernel, manifold, modes
+
+METRICS = ("fid", "kid", "is", "mode_score", "precision_recall", "density_coverage", "one_nn", "mode_coverage")
+DEFAULT_METRICS = ("fid", "kid", "is", "precision_recall", "density_coverage", "mode_coverage")
+MAX_PAIRWISE = 10000  # k-NN metrics and 1-NN use at most this many points per set (O(n²) work)
+CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gan_zoo"))
+
+
+# --- features of image streams ---------------------------------------------------------
+def extract_features(extractor, batches):
+    """Run the extractor over an iterable of image batches; concatenate its outputs."""
+    parts = {}
+    for images in batches:
+        for key, value in extractor(images).items():
+            parts.setdefault(key, []).append(value.astype(np.float32))
+    if not parts:
+        raise UserError("No images to evaluate (the image stream was empty)")
+    return {key: np.concatenate(values) for key, values in parts.items()}
+
+
+def real_images(dataset, split, batch_size, limit=None, seed=None, data_dir=None, image_size=None):
+    """(image batches, labels) of a real split; a seeded random subset of `limit` images when given."""
+    from zoo import datasets
+
+    data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, shuffle=seed is not None,
+                         seed=seed)
+    if limit is not None:
+        data = data.take(limit)
+    images, labels = [], []
+    for batch in data.batch(batch_size):
+        image_batch, label_batch = batch if isinstance(batch, tuple) else (batch, None)
+        images.append(np.asarray(image_batch))
+        labels.append(None if label_batch is None else np.asarray(label_batch))
+    label_array = None if labels[0] is None else np.concatenate(labels)
+    return images, label_array
+
+
+def generated_batches(sample_fn, num_samples, batch_size):
+    """Chunks of `sample_fn(start, count)` so memory does not grow with num_samples."""
+    for start in range(0, num_samples, batch_size):
+        yield sample_fn(start, min(batch_size, num_samples - start))
+
+
+# --- reference cache ---------------------------------------------------------------------
+def _sha256_bytes(payload):
+    return hashlib.sha256(payload).hexdigest()
+
+
+def reference_features(extractor, dataset, split, batch_size, data_dir=None, image_size=None, cache_dir=None):
+    """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256;
+    a cache whose checksum does not match is recomputed."""
+    cache_dir = cache_dir or CACHE_DIR
+    key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{dataset}-{split}-{image_size or 'native'}"
+    path = os.path.join(cache_dir, "reference", key + ".npz")
+    checksum_path = path + ".sha256"
+    if os.path.exists(path) and os.path.exists(checksum_path):
+        with open(path, "rb") as handle:
+            payload = handle.read()
+        if _sha256_bytes(payload) == open(checksum_path).read().strip():
+            with np.load(io.BytesIO(payload)) as cached:
+                return {name: cached[name] for name in cached.files}, {"cache": path, "cached": True}
+    images, labels = real_images(dataset, split, batch_size, data_dir=data_dir, image_size=image_size)
+    result = extract_features(extractor, images)
+    if labels is not None:
+        result["labels"] = labels
+    buffer = io.BytesIO()
+    np.savez(buffer, **result)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "wb") as handle:
+        handle.write(buffer.getvalue())
+    os.replace(path + ".tmp", path)
+    with open(checksum_path, "w") as handle:
+        handle.write(_sha256_bytes(buffer.getvalue()))
+    return result, {"cache": path, "cached": False}
+
+
+# --- metrics on features -----------------------------------------------------------------
+def subsample(array, limit, seed):
+    if len(array) <= limit:
+        return array
+    return array[np.random.default_rng(seed).choice(len(array), limit, replace=False)]
+
+
+def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None):
+    """Metric values of generated features/logits against reference ones (dicts of arrays)."""
+    fake, real = generated["features"], reference["features"]
+    results = {}
+    if "fid" in metrics:
+        results["fid"] = frechet.fid_from_activations(real, fake)
+    if "kid" in metrics:
+        rng = np.random.default_rng(seed)  # the block estimator needs random order
+        results["kid"], results["kid_std"] = kernel.kid_from_activations(rng.permutation(real), rng.permutation(fake))
+    logits = generated.get("logits")
+    if "is" in metrics and logits is not None:
+        results["is"], results["is_split_std"] = inception_score.split_scores(
+            inception_score.classifier_score_from_logits, logits, min(10, len(logits)))
+    if "mode_score" in metrics and logits is not None and real_class_distribution is not None:
+        results["mode_score"] = inception_score.mode_score_from_logits(logits, real_class_distribution)
+    small_real, small_fake = subsample(real, MAX_PAIRWISE, seed), subsample(fake, MAX_PAIRWISE, seed + 1)
+    if "precision_recall" in metrics:
+        results["precision"], results["recall"] = manifold.precision_recall(small_real, small_fake)
+    if "density_coverage" in metrics:
+        results["density"], results["coverage"] = manifold.density_coverage(small_real, small_fake)
+    if "one_nn" in metrics:
+        size = min(len(small_real), len(small_fake))
+        results["one_nn_accuracy"] = manifold.one_nn_accuracy(small_real[:size], small_fake[:size])
+    if "mode_coverage" in metrics and logits is not None and real_class_distribution is not None:
+        coverage = modes.mode_coverage(np.argmax(logits, axis=1), real_class_distribution)
+        results["classes_covered"] = coverage["classes_covered"]
+        results["class_kl"] = coverage["kl_generated_to_real"]
+    return results
+
+
+def summarize(per_seed):
+    """{metric: {"mean", "std", "values"}} over a list of per-seed result dicts."""
+    summary = {}
+    for name in per_seed[0]:
+        values = [float(result[name]) for result in per_seed]
+        summary[name] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
+    return summary
+
+
+def check_metrics(metrics):
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise UserError(f"Unknown metric(s) {unknown}; accepted: {', '.join(METRICS)}")
+    return tuple(metrics)
+
+
+def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test", num_samples=10000, seeds=3,
+             batch_size=500, metrics=DEFAULT_METRICS, data_dir=None, image_size=None, cache_dir=None,
+             baselines=True):
+    """Evaluate generators given as {label: sample_fn(seed) -> (start, count) -> images}.
+
+    Every generator is sampled with seeds 0..seeds-1. With `baselines`, real train images
+    (a seeded random subset of the same size per seed) are evaluated the same way."""
+    metrics = check_metrics(metrics)
+    if seeds < 1 or num_samples < 2:
+        raise UserError(f"--seeds must be ≥ 1 and --num-samples ≥ 2; received seeds={seeds}, num_samples={num_samples}")
+    started = time.time()
+    ref, cache = reference_features(extractor, dataset, reference, batch_size, data_dir, image_size, cache_dir)
+    distribution = None
+    if "labels" in ref and extractor.num_classes:
+        distribution = np.bincount(ref["labels"], minlength=extractor.num_classes) / len(ref["labels"])
+    rows = {}
+    for label, sample_fn in sample_fns.items():
+        per_seed = []
+        for seed in range(seeds):
+            generated = extract_features(extractor, generated_batches(sample_fn(seed), num_samples, batch_size))
+            per_seed.append(compute_metrics(generated, ref, metrics, seed, distribution))
+        rows[label] = summarize(per_seed)
+    if baselines:
+        per_seed = []
+        for seed in range(seeds):
+            images, _ = real_images(dataset, "train", batch_size, limit=num_samples, seed=seed, data_dir=data_dir,
+                                    image_size=image_size)
+            per_seed.append(compute_metrics(extract_features(extractor, images), ref, metrics, seed, distribution))
+        rows["real train (baseline)"] = summarize(per_seed)
+    return {
+        "results": rows,
+        "protocol": {
+            "num_samples": num_samples, "seeds": list(range(seeds)), "dataset": dataset, "reference_split": reference,
+            "reference_size": int(len(ref["features"])), "metrics": list(metrics),
+            "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": 1024, "is_splits": 10, "prdc_k": 3,
+            "feature_extractor": extractor.describe(), "reference_cache": cache,
+            "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1),
+        },
+    }
+
+
+def library_versions():
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__}
+
+
+METRIC_LABELS = {
+    "fid": "FID ↓", "kid": "KID ↓", "is": "IS ↑", "mode_score": "Mode score ↑", "precision": "Precision ↑",
+    "recall": "Recall ↑", "density": "Density", "coverage": "Coverage ↑", "one_nn_accuracy": "1-NN acc (0.5 best)",
+    "classes_covered": "Classes covered", "class_kl": "Class KL ↓",
+}
+
+
+def markdown_table(report):
+    """Rows = generators and baselines; columns = metrics as mean ± std over seeds."""
+    rows = report["results"]
+    columns = [name for name in METRIC_LABELS if any(name in row for row in rows.values())]
+    extractor = report["protocol"]["feature_extractor"]["name"]
+    lines = [f"Features: {extractor}; {report['protocol']['num_samples']} samples × "
+             f"{len(report['protocol']['seeds'])} seeds vs {report['protocol']['dataset']} "
+             f"{report['protocol']['reference_split']} ({report['protocol']['reference_size']} images)", "",
+             "| | " + " | ".join(METRIC_LABELS[c] for c in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for label, row in rows.items():
+        cells = [f"{row[c]['mean']:.4g} ± {row[c]['std']:.2g}" if c in row else "" for c in columns]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(report, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump(report, handle, indent=2, default=str)

@@ -1,0 +1,109 @@
+"""The Fashion-MNIST evaluator: a small CNN classifier whose logits feed the Inception
+Score and whose penultimate (128-d, post-ReLU) features feed FID, KID, precision/recall,
+density/coverage and 1-NN. Trained by `gan-zoo train-evaluator`; the shipped weights
+live in `zoo/evaluators/fashion_mnist/` with their sha256 and measured test accuracy.
+Metrics computed with it are named for it ("FID (fashion-mnist evaluator features)"):
+they are not comparable to Inception-based numbers in papers.
+"""
+import hashlib
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from zoo.errors import UserError
+
+SHIPPED_DIR = os.path.join(os.path.dirname(__file__), "evaluators", "fashion_mnist")
+WEIGHTS_FILE = "model.weights.h5"
+CARD_FILE = "evaluator.json"
+
+
+def build_evaluator(image_shape=(28, 28, 1), num_classes=10, width=32, feature_dim=128, name="evaluator"):
+    """images in [-1, 1] → {"features": [n, feature_dim], "logits": [n, num_classes]}.
+
+    Three conv blocks (conv 3×3 → BN → ReLU → 2×2 max-pool, width·2^i filters), then a
+    dense ReLU feature layer and a linear classifier behind dropout."""
+    images = keras.Input(image_shape, name="images")
+    x = images
+    for block in range(3):
+        x = keras.layers.Conv2D(width * 2**block, 3, padding="same", use_bias=False, name=f"conv{block}")(x)
+        x = keras.layers.BatchNormalization(name=f"conv{block}_norm")(x)
+        x = keras.layers.MaxPooling2D()(keras.layers.ReLU()(x))
+    features = keras.layers.Dense(feature_dim, activation="relu", name="features")(keras.layers.Flatten()(x))
+    logits = keras.layers.Dense(num_classes, name="logits")(keras.layers.Dropout(0.3)(features))
+    return keras.Model(images, {"features": features, "logits": logits}, name=name)
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_card(directory):
+    path = os.path.join(directory, CARD_FILE)
+    if not os.path.exists(path):
+        raise UserError(f"No evaluator in {directory} ({CARD_FILE} missing); train one with `gan-zoo train-evaluator`")
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def load_evaluator(directory=SHIPPED_DIR):
+    """The evaluator in `directory` (the shipped one by default), its weights verified by sha256."""
+    card = read_card(directory)
+    weights = os.path.join(directory, WEIGHTS_FILE)
+    if not os.path.exists(weights):
+        raise UserError(f"Evaluator weights {weights} are missing; reinstall the package or rerun `gan-zoo train-evaluator`")
+    actual = sha256_of(weights)
+    if actual != card["sha256"]:
+        raise UserError(f"Evaluator weights {weights} are corrupt: sha256 {actual} does not match {card['sha256']} "
+                        f"recorded in {CARD_FILE}; reinstall the package or rerun `gan-zoo train-evaluator`")
+    model = build_evaluator(**card["architecture"])
+    model.load_weights(weights)
+    return model, card
+
+
+def train_evaluator(out, epochs=8, batch_size=128, seed=0, data_dir=None, validation=5000, verbose=1):
+    """Train the evaluator on Fashion-MNIST train (the last `validation` images held out to
+    keep the best epoch), measure test accuracy, and write weights + card into `out`."""
+    from zoo import datasets
+
+    keras.utils.set_random_seed(seed)
+    start = time.time()
+    train = list(datasets.load("fashion_mnist", "train", data_dir=data_dir).batch(60000))[0]
+    test = list(datasets.load("fashion_mnist", "test", data_dir=data_dir).batch(10000))[0]
+    (images, labels), (test_images, test_labels) = (tuple(np.asarray(t) for t in train),
+                                                    tuple(np.asarray(t) for t in test))
+    architecture = {"image_shape": list(images.shape[1:]), "num_classes": 10, "width": 32, "feature_dim": 128}
+    model = build_evaluator(**architecture)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+                  metrics={"logits": ["accuracy"]})
+    os.makedirs(out, exist_ok=True)
+    weights = os.path.join(out, WEIGHTS_FILE)
+    best = keras.callbacks.ModelCheckpoint(weights, monitor="val_logits_accuracy", mode="max",
+                                           save_best_only=True, save_weights_only=True)
+    split = len(images) - validation
+    history = model.fit(images[:split], {"logits": labels[:split]}, batch_size=batch_size, epochs=epochs,
+                        validation_data=(images[split:], {"logits": labels[split:]}), callbacks=[best],
+                        verbose=verbose, shuffle=True)
+    model.load_weights(weights)
+    predicted = np.argmax(model.predict(test_images, batch_size=1000, verbose=0)["logits"], axis=1)
+    card = {
+        "name": "fashion_mnist_evaluator",
+        "architecture": architecture,
+        "features": "penultimate dense layer, 128-d, after ReLU",
+        "test_accuracy": float(np.mean(predicted == test_labels)),
+        "best_validation_accuracy": float(max(history.history["val_logits_accuracy"])),
+        "sha256": sha256_of(weights),
+        "training": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "validation_images": validation,
+                     "optimizer": "Adam(1e-3)", "wall_time_seconds": round(time.time() - start, 1),
+                     "keras": keras.__version__},
+    }
+    with open(os.path.join(out, CARD_FILE), "w") as handle:
+        json.dump(card, handle, indent=2)
+    return card

@@ -1,0 +1,121 @@
+"""Feature extractors: networks that map image batches (float NHWC in [-1, 1]) to
+{"features": [n, d], "logits": [n, k] or absent}.
+
+- `fashion_mnist_evaluator()`: the project's own classifier (zoo/evaluator.py), shipped
+  with its sha256. Its numbers are named for it and are not comparable to Inception's.
+- `inception_tfhub(path)`: TF-GAN's Inception module (`tfgan/eval/inception/1`), the
+  network behind published FIDs: `pool_3` (2048-d) and `logits` (1008), input resized
+  bilinearly to 299×299, grayscale repeated to 3 channels.
+- `inception_keras(weights)`: Keras's InceptionV3 with ImageNet weights from a local
+  file: different weights from TF-GAN's, so its FIDs are not comparable to papers.
+- `from_classifier_fn(fn, name)`: any user function, as TF-GAN's `classifier_fn`.
+"""
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import UserError
+
+INCEPTION_TFHUB = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
+INCEPTION_SIZE = 299
+
+
+class FeatureExtractor:
+    """A named function from image batches to {"features", "logits"} numpy arrays."""
+
+    def __init__(self, name, fn, description, sha256=None, num_classes=None):
+        self.name, self.fn, self.description, self.sha256, self.num_classes = name, fn, description, sha256, num_classes
+
+    def __call__(self, images):
+        outputs = self.fn(tf.convert_to_tensor(images, tf.float32))
+        if not isinstance(outputs, dict):
+            outputs = {"features": outputs}
+        return {key: np.asarray(value).reshape(len(value), -1) for key, value in outputs.items()}
+
+    def describe(self):
+        return {"name": self.name, "description": self.description, "sha256": self.sha256}
+
+
+def to_inception_input(images, size=INCEPTION_SIZE):
+    """[-1, 1] NHWC (1 or 3 channels) → [-1, 1] n×299×299×3, bilinear resize as TF-GAN does."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    if images.shape[-1] == 1:
+        images = tf.repeat(images, 3, axis=-1)
+    return tf.image.resize(images, [size, size], method="bilinear")
+
+
+def fashion_mnist_evaluator(directory=None):
+    from zoo import evaluator
+
+    model, card = evaluator.load_evaluator(directory or evaluator.SHIPPED_DIR)
+    call = tf.function(lambda images: model(images, training=False))
+    return FeatureExtractor(
+        "fashion_mnist_evaluator", call,
+        f"project-trained Fashion-MNIST CNN (test accuracy {card['test_accuracy']:.4f}); "
+        "features: 128-d penultimate layer; not comparable to Inception-based metrics",
+        sha256=card["sha256"], num_classes=card["architecture"]["num_classes"])
+
+
+def _load_hub_module(path):
+    try:
+        import tensorflow_hub as hub
+
+        return hub.load(path)
+    except ImportError:
+        return tf.saved_model.load(path)
+
+
+def inception_tfhub(path=None):
+    """TF-GAN's Inception from a local directory (or the TF-Hub cache when `path` is None)."""
+    handle = path or INCEPTION_TFHUB
+    if path is not None and not os.path.isdir(path):
+        raise UserError(f"--inception {path} is not a directory; pass the extracted TF-Hub module "
+                        f"({INCEPTION_TFHUB})")
+    try:
+        module = _load_hub_module(handle)
+    except Exception as error:  # offline and not cached, or not a SavedModel
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UserError(f"Cannot load the Inception network from {handle} ({first_line}). Offline, download "
+                        f"{INCEPTION_TFHUB} on a connected machine, extract it, and pass --inception DIR; "
+                        "or use --features fashion_mnist_evaluator") from None
+
+    @tf.function
+    def call(images):
+        outputs = module(to_inception_input(images))
+        return {"features": outputs["pool_3"], "logits": outputs["logits"]}
+
+    return FeatureExtractor("inception_tfhub", call,
+                            f"TF-GAN Inception ({handle}): pool_3 features, logits; 299x299 bilinear",
+                            num_classes=1008)
+
+
+def inception_keras(weights):
+    """Keras InceptionV3: `weights` is a local .h5 of ImageNet weights ("imagenet" downloads,
+    which fails offline; None gives random weights, for testing the pipeline only)."""
+    import keras
+
+    try:
+        model = keras.applications.InceptionV3(include_top=True, weights=weights)
+    except Exception as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UserError(f"Cannot load Keras InceptionV3 weights {weights!r} ({first_line}); pass a local "
+                        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 file") from None
+    pooled = model.get_layer("avg_pool").output
+    trunk = keras.Model(model.input, pooled)
+    kernel, bias = model.get_layer("predictions").get_weights()
+
+    @tf.function
+    def call(images):
+        features = trunk(to_inception_input(images), training=False)
+        return {"features": features, "logits": tf.matmul(features, kernel) + bias}
+
+    label = "random weights (pipeline test only)" if weights is None else f"weights {weights}"
+    return FeatureExtractor("inception_keras", call,
+                            f"Keras InceptionV3, {label}: avg_pool features, pre-softmax logits; "
+                            "not TF-GAN's Inception, so FIDs are not comparable to papers", num_classes=1000)
+
+
+def from_classifier_fn(fn, name="classifier_fn"):
+    """Wrap any function of image batches returning features, or {"features", "logits"}."""
+    return FeatureExtractor(name, fn, f"user-supplied classifier_fn {name}")
