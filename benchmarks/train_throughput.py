@@ -90,7 +90,7 @@ def main():
     peak = matmul_peak_gflops()
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores; "
           f"float32 matmul peak (2048², best of 10): {peak:.1f} GFLOP/s\n")
-    print(f"| recipe | G params | D params | ms/step | steps/s | generated img/s | real img/s |")
+    print("| recipe | G params | D params | ms/step | steps/s | generated img/s | real img/s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     dcgan = None
     for name in sorted(recipes.RECIPES):

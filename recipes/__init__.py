@@ -5,6 +5,8 @@ from recipes.dcgan import DCGAN
 from recipes.lsgan import LSGAN
 from recipes.wgan_gp import WGANGP
 
+__all__ = ["GAN", "CGAN", "DCGAN", "LSGAN", "WGANGP", "RECIPES", "get_recipe"]
+
 RECIPES = {"dcgan": DCGAN, "wgan_gp": WGANGP, "lsgan": LSGAN, "cgan": CGAN}
 
 

@@ -50,6 +50,10 @@ def add_train_parser(subparsers):
     parser.add_argument("--log-every", type=int, default=100, help="steps per progress-bar line and TensorBoard point")
     parser.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
+    parser.add_argument("--eval-every", type=int, default=0,
+                        help="every N steps log FID/KID (Fashion-MNIST evaluator features) to TensorBoard and "
+                             "keep the best-FID checkpoint in OUT/best (0: off)")
+    parser.add_argument("--eval-samples", type=int, default=2000, help="samples per periodic evaluation")
     parser.add_argument("--quiet", action="store_true",
                         help="a line per --log-every steps instead of a progress bar (the default when not on a terminal)")
     parser.set_defaults(handler=run_train)
@@ -66,6 +70,7 @@ def run_train(args):
         recipe_args={k: v for k, v in settings.items() if k not in OPTIMIZER_KEYS},
         optimizer_args={k: v for k, v in settings.items() if k in OPTIMIZER_KEYS},
         log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every, eval_samples=args.eval_samples,
         verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
     )
     state = train(config)
@@ -81,7 +86,7 @@ def add_train_evaluator_parser(subparsers):
     parser = subparsers.add_parser("train-evaluator",
                                    help="train the Fashion-MNIST evaluator network behind the metrics")
     parser.add_argument("--out", required=True, help="directory for model.weights.h5 and evaluator.json")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", help="where the Fashion-MNIST IDX files are")
@@ -91,7 +96,7 @@ def add_train_evaluator_parser(subparsers):
 def run_train_evaluator(args):
     from zoo.evaluator import CARD_FILE, train_evaluator
     from zoo.provenance import command_line, machine
-    from zoo.training import write_json
+    from zoo.files import write_json
 
     card = train_evaluator(args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                            data_dir=args.data_dir, verbose=2)
@@ -146,7 +151,7 @@ def run_evaluate(args):
     report = evaluation.evaluate(
         sample_fns, feature_extractor(args.features, args.inception), reference=args.reference,
         num_samples=args.num_samples, seeds=args.seeds, batch_size=args.batch_size, metrics=args.metrics,
-        data_dir=args.data_dir, image_size=image_size)
+        data_dir=args.data_dir, image_size=image_size, num_classes=getattr(recipe, "num_classes", None))
     report["target"] = description
     report["command"] = command_line()
     print(evaluation.markdown_table(report))

@@ -8,7 +8,6 @@ known, for an untrained generator of the same architecture (the floor).
 """
 import hashlib
 import io
-import json
 import os
 import platform
 import time
@@ -16,9 +15,12 @@ import time
 import numpy as np
 
 from zoo.errors import UserError
-from zoo.metrics import frechet, inception_score, kernel, manifold, modes
+from zoo.files import write_json
+from zoo.generators import balanced_labels
+from zoo.metrics import classification, frechet, inception_score, kernel, manifold, modes
 
-METRICS = ("fid", "kid", "is", "mode_score", "precision_recall", "density_coverage", "one_nn", "mode_coverage")
+METRICS = ("fid", "kid", "is", "mode_score", "precision_recall", "density_coverage", "one_nn", "mode_coverage",
+           "gan_train_test")
 DEFAULT_METRICS = ("fid", "kid", "is", "precision_recall", "density_coverage", "mode_coverage")
 MAX_PAIRWISE = 10000  # k-NN metrics and 1-NN use at most this many points per set (O(n²) work)
 CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gan_zoo"))
@@ -36,21 +38,28 @@ def extract_features(extractor, batches):
     return {key: np.concatenate(values) for key, values in parts.items()}
 
 
-def real_images(dataset, split, batch_size, limit=None, seed=None, data_dir=None, image_size=None):
-    """(image batches, labels) of a real split; a seeded random subset of `limit` images when given."""
+def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000):
+    """All images (float [-1, 1]) and labels (or None) of a real split, as numpy arrays."""
     from zoo import datasets
 
-    data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, shuffle=seed is not None,
-                         seed=seed)
-    if limit is not None:
-        data = data.take(limit)
-    images, labels = [], []
-    for batch in data.batch(batch_size):
-        image_batch, label_batch = batch if isinstance(batch, tuple) else (batch, None)
-        images.append(np.asarray(image_batch))
-        labels.append(None if label_batch is None else np.asarray(label_batch))
-    label_array = None if labels[0] is None else np.concatenate(labels)
-    return images, label_array
+    data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, batch_size=batch_size,
+                         drop_remainder=False)
+    batches = [batch if isinstance(batch, tuple) else (batch, None) for batch in data]
+    images = np.concatenate([np.asarray(image) for image, _ in batches])
+    labels = None if batches[0][1] is None else np.concatenate([np.asarray(label) for _, label in batches])
+    return images, labels
+
+
+def random_subset(count, limit, seed):
+    """Sorted indices of `limit` of `count` items drawn by numpy's generator seeded by `seed`
+    (independent of TensorFlow's global seed); all of them when limit >= count."""
+    if limit >= count:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(count, limit, replace=False))
+
+
+def in_batches(array, batch_size):
+    return (array[start : start + batch_size] for start in range(0, len(array), batch_size))
 
 
 def generated_batches(sample_fn, num_samples, batch_size):
@@ -77,8 +86,8 @@ def reference_features(extractor, dataset, split, batch_size, data_dir=None, ima
         if _sha256_bytes(payload) == open(checksum_path).read().strip():
             with np.load(io.BytesIO(payload)) as cached:
                 return {name: cached[name] for name in cached.files}, {"cache": path, "cached": True}
-    images, labels = real_images(dataset, split, batch_size, data_dir=data_dir, image_size=image_size)
-    result = extract_features(extractor, images)
+    images, labels = real_images(dataset, split, data_dir, image_size, batch_size)
+    result = extract_features(extractor, in_batches(images, batch_size))
     if labels is not None:
         result["labels"] = labels
     buffer = io.BytesIO()
@@ -94,9 +103,7 @@ def reference_features(extractor, dataset, split, batch_size, data_dir=None, ima
 
 # --- metrics on features -----------------------------------------------------------------
 def subsample(array, limit, seed):
-    if len(array) <= limit:
-        return array
-    return array[np.random.default_rng(seed).choice(len(array), limit, replace=False)]
+    return array[random_subset(len(array), limit, seed)]
 
 
 def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None):
@@ -145,13 +152,30 @@ def check_metrics(metrics):
     return tuple(metrics)
 
 
+class GanTrainTest:
+    """GAN-train / GAN-test for a conditional generator (zoo.metrics.classification): the
+    real reference split's images and labels are the test set."""
+
+    def __init__(self, extractor, reference_images, reference_labels, epochs=5):
+        if extractor.builder is None:
+            raise UserError(f"gan_train_test needs a classifier architecture to train; {extractor.name} has none "
+                            "(use --features fashion_mnist_evaluator)")
+        self.extractor, self.images, self.labels, self.epochs = extractor, reference_images, reference_labels, epochs
+
+    def __call__(self, images, labels, logits, seed):
+        return {"gan_test": classification.accuracy_from_logits(logits, labels),
+                "gan_train": classification.trained_accuracy(self.extractor.builder, images, labels, self.images,
+                                                             self.labels, self.epochs, seed)}
+
+
 def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test", num_samples=10000, seeds=3,
              batch_size=500, metrics=DEFAULT_METRICS, data_dir=None, image_size=None, cache_dir=None,
-             baselines=True):
+             baselines=True, num_classes=None):
     """Evaluate generators given as {label: sample_fn(seed) -> (start, count) -> images}.
 
     Every generator is sampled with seeds 0..seeds-1. With `baselines`, real train images
-    (a seeded random subset of the same size per seed) are evaluated the same way."""
+    (a seeded random subset of the same size per seed) are evaluated the same way.
+    `num_classes` marks conditional generators (labels from `balanced_labels`)."""
     metrics = check_metrics(metrics)
     if seeds < 1 or num_samples < 2:
         raise UserError(f"--seeds must be ≥ 1 and --num-samples ≥ 2; received seeds={seeds}, num_samples={num_samples}")
@@ -160,26 +184,37 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
     distribution = None
     if "labels" in ref and extractor.num_classes:
         distribution = np.bincount(ref["labels"], minlength=extractor.num_classes) / len(ref["labels"])
+    gan_train_test = None
+    if "gan_train_test" in metrics and num_classes:
+        gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size))
+
+    def row(images_for_seed, labels):
+        per_seed = []
+        for seed in range(seeds):
+            images = images_for_seed(seed)
+            generated = extract_features(extractor, in_batches(images, batch_size))
+            results = compute_metrics(generated, ref, metrics, seed, distribution)
+            if gan_train_test is not None:
+                results.update(gan_train_test(images, labels(seed), generated["logits"], seed))
+            per_seed.append(results)
+        return summarize(per_seed)
+
     rows = {}
     for label, sample_fn in sample_fns.items():
-        per_seed = []
-        for seed in range(seeds):
-            generated = extract_features(extractor, generated_batches(sample_fn(seed), num_samples, batch_size))
-            per_seed.append(compute_metrics(generated, ref, metrics, seed, distribution))
-        rows[label] = summarize(per_seed)
+        rows[label] = row(lambda seed: np.concatenate(list(generated_batches(sample_fn(seed), num_samples, batch_size))),
+                          lambda seed: balanced_labels(0, num_samples, num_classes or 1))
     if baselines:
-        per_seed = []
-        for seed in range(seeds):
-            images, _ = real_images(dataset, "train", batch_size, limit=num_samples, seed=seed, data_dir=data_dir,
-                                    image_size=image_size)
-            per_seed.append(compute_metrics(extract_features(extractor, images), ref, metrics, seed, distribution))
-        rows["real train (baseline)"] = summarize(per_seed)
+        train_images, train_labels = real_images(dataset, "train", data_dir, image_size, batch_size)
+        subsets = [random_subset(len(train_images), num_samples, seed) for seed in range(seeds)]
+        rows["real train (baseline)"] = row(lambda seed: train_images[subsets[seed]],
+                                            lambda seed: None if train_labels is None else train_labels[subsets[seed]])
     return {
         "results": rows,
         "protocol": {
             "num_samples": num_samples, "seeds": list(range(seeds)), "dataset": dataset, "reference_split": reference,
             "reference_size": int(len(ref["features"])), "metrics": list(metrics),
             "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": 1024, "is_splits": 10, "prdc_k": 3,
+            "gan_train_epochs": 5 if gan_train_test else None,
             "feature_extractor": extractor.describe(), "reference_cache": cache,
             "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1),
         },
@@ -197,7 +232,8 @@ def library_versions():
 METRIC_LABELS = {
     "fid": "FID ↓", "kid": "KID ↓", "is": "IS ↑", "mode_score": "Mode score ↑", "precision": "Precision ↑",
     "recall": "Recall ↑", "density": "Density", "coverage": "Coverage ↑", "one_nn_accuracy": "1-NN acc (0.5 best)",
-    "classes_covered": "Classes covered", "class_kl": "Class KL ↓",
+    "classes_covered": "Classes covered", "class_kl": "Class KL ↓", "gan_test": "GAN-test ↑",
+    "gan_train": "GAN-train ↑",
 }
 
 
@@ -219,5 +255,4 @@ def markdown_table(report):
 
 def write_report(report, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as handle:
-        json.dump(report, handle, indent=2, default=str)
+    write_json(path, report)

@@ -5,8 +5,6 @@ live in `zoo/evaluators/fashion_mnist/` with their sha256 and measured test accu
 Metrics computed with it are named for it ("FID (fashion-mnist evaluator features)"):
 they are not comparable to Inception-based numbers in papers.
 """
-import hashlib
-import json
 import os
 import time
 
@@ -14,6 +12,7 @@ import keras
 import numpy as np
 
 from zoo.errors import UserError
+from zoo.files import read_json, sha256_of, write_json
 
 SHIPPED_DIR = os.path.join(os.path.dirname(__file__), "evaluators", "fashion_mnist")
 WEIGHTS_FILE = "model.weights.h5"
@@ -23,33 +22,26 @@ CARD_FILE = "evaluator.json"
 def build_evaluator(image_shape=(28, 28, 1), num_classes=10, width=32, feature_dim=128, name="evaluator"):
     """images in [-1, 1] → {"features": [n, feature_dim], "logits": [n, num_classes]}.
 
-    Three conv blocks (conv 3×3 → BN → ReLU → 2×2 max-pool, width·2^i filters), then a
-    dense ReLU feature layer and a linear classifier behind dropout."""
+    Two VGG-style blocks (two 3×3 conv → BN → ReLU, then 2×2 max-pool; width and 2·width
+    filters), dropout, a dense ReLU feature layer and a linear classifier behind dropout."""
     images = keras.Input(image_shape, name="images")
     x = images
-    for block in range(3):
-        x = keras.layers.Conv2D(width * 2**block, 3, padding="same", use_bias=False, name=f"conv{block}")(x)
-        x = keras.layers.BatchNormalization(name=f"conv{block}_norm")(x)
-        x = keras.layers.MaxPooling2D()(keras.layers.ReLU()(x))
-    features = keras.layers.Dense(feature_dim, activation="relu", name="features")(keras.layers.Flatten()(x))
+    for block in range(2):
+        for conv in range(2):
+            x = keras.layers.Conv2D(width * 2**block, 3, padding="same", use_bias=False, name=f"conv{block}_{conv}")(x)
+            x = keras.layers.ReLU()(keras.layers.BatchNormalization(name=f"conv{block}_{conv}_norm")(x))
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Dropout(0.3)(keras.layers.Flatten()(x))
+    features = keras.layers.Dense(feature_dim, activation="relu", name="features")(x)
     logits = keras.layers.Dense(num_classes, name="logits")(keras.layers.Dropout(0.3)(features))
     return keras.Model(images, {"features": features, "logits": logits}, name=name)
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_card(directory):
     path = os.path.join(directory, CARD_FILE)
     if not os.path.exists(path):
         raise UserError(f"No evaluator in {directory} ({CARD_FILE} missing); train one with `gan-zoo train-evaluator`")
-    with open(path) as handle:
-        return json.load(handle)
+    return read_json(path)
 
 
 def load_evaluator(directory=SHIPPED_DIR):
@@ -67,7 +59,7 @@ def load_evaluator(directory=SHIPPED_DIR):
     return model, card
 
 
-def train_evaluator(out, epochs=8, batch_size=128, seed=0, data_dir=None, validation=5000, verbose=1):
+def train_evaluator(out, epochs=15, batch_size=128, seed=0, data_dir=None, validation=5000, verbose=1):
     """Train the evaluator on Fashion-MNIST train (the last `validation` images held out to
     keep the best epoch), measure test accuracy, and write weights + card into `out`."""
     from zoo import datasets
@@ -80,30 +72,38 @@ def train_evaluator(out, epochs=8, batch_size=128, seed=0, data_dir=None, valida
                                                     tuple(np.asarray(t) for t in test))
     architecture = {"image_shape": list(images.shape[1:]), "num_classes": 10, "width": 32, "feature_dim": 128}
     model = build_evaluator(**architecture)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
-                  metrics={"logits": ["accuracy"]})
+    augment = keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed),
+                                keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", fill_value=-1.0,
+                                                               seed=seed)])
+    inputs = keras.Input(model.input.shape[1:])
+    # the classifier shares the evaluator's layers; augmentation runs in training only
+    classifier = keras.Model(inputs, keras.Model(model.input, model.get_layer("logits").output)(augment(inputs)))
+    steps = epochs * ((len(images) - validation) // batch_size + 1)
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)
+    classifier.compile(optimizer=keras.optimizers.Adam(schedule),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     os.makedirs(out, exist_ok=True)
     weights = os.path.join(out, WEIGHTS_FILE)
-    best = keras.callbacks.ModelCheckpoint(weights, monitor="val_logits_accuracy", mode="max",
-                                           save_best_only=True, save_weights_only=True)
+    best = keras.callbacks.ModelCheckpoint(weights, monitor="val_accuracy", mode="max", save_best_only=True,
+                                           save_weights_only=True)
     split = len(images) - validation
-    history = model.fit(images[:split], {"logits": labels[:split]}, batch_size=batch_size, epochs=epochs,
-                        validation_data=(images[split:], {"logits": labels[split:]}), callbacks=[best],
-                        verbose=verbose, shuffle=True)
-    model.load_weights(weights)
+    history = classifier.fit(images[:split], labels[:split], batch_size=batch_size, epochs=epochs,
+                             validation_data=(images[split:], labels[split:]), callbacks=[best],
+                             verbose=verbose, shuffle=True)
+    classifier.load_weights(weights)
+    model.save_weights(weights)  # in the evaluator's own (dict-output) layout, as load_evaluator reads it
     predicted = np.argmax(model.predict(test_images, batch_size=1000, verbose=0)["logits"], axis=1)
     card = {
         "name": "fashion_mnist_evaluator",
         "architecture": architecture,
         "features": "penultimate dense layer, 128-d, after ReLU",
         "test_accuracy": float(np.mean(predicted == test_labels)),
-        "best_validation_accuracy": float(max(history.history["val_logits_accuracy"])),
+        "best_validation_accuracy": float(max(history.history["val_accuracy"])),
         "sha256": sha256_of(weights),
         "training": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "validation_images": validation,
-                     "optimizer": "Adam(1e-3)", "wall_time_seconds": round(time.time() - start, 1),
+                     "optimizer": "Adam, cosine decay from 1e-3",
+                     "augmentation": "random horizontal flip, random translation ±8%", "wall_time_seconds": round(time.time() - start, 1),
                      "keras": keras.__version__},
     }
-    with open(os.path.join(out, CARD_FILE), "w") as handle:
-        json.dump(card, handle, indent=2)
+    write_json(os.path.join(out, CARD_FILE), card)
     return card

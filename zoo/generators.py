@@ -1,6 +1,5 @@
 """Load a trained generator from a training run directory or a `.keras` file, and sample it
 reproducibly in chunks."""
-import json
 import os
 
 import keras
@@ -9,6 +8,7 @@ import tensorflow as tf
 
 import recipes
 from zoo.errors import UserError
+from zoo.files import read_json
 
 
 def recipe_from_run(out, checkpoint="latest"):
@@ -17,8 +17,7 @@ def recipe_from_run(out, checkpoint="latest"):
     if not os.path.exists(description_path):
         raise UserError(f"{out} is not a training run directory (no run.json); pass a run directory of "
                         "`gan-zoo train` or a .keras file")
-    with open(description_path) as handle:
-        description = json.load(handle)
+    description = read_json(description_path)
     recipe = recipes.get_recipe(description["recipe"])(**description["recipe_config"])
     path = tf.train.latest_checkpoint(os.path.join(out, "checkpoints")) if checkpoint == "latest" else checkpoint
     if path is None:
@@ -51,6 +50,11 @@ def latent_chunk(latent_dim, seed, start, count):
     return np.random.default_rng((seed, start)).standard_normal((count, latent_dim)).astype(np.float32)
 
 
+def balanced_labels(start, count, num_classes):
+    """Conditioning labels of samples [start, start + count): the classes in turn (balanced)."""
+    return ((start + np.arange(count)) % num_classes).astype(np.int32)
+
+
 def sampler(recipe):
     """sample_fn(seed) -> (start, count) -> images in [-1, 1], from the recipe's sampling generator;
     conditional recipes cycle through the classes (balanced labels)."""
@@ -61,8 +65,7 @@ def sampler(recipe):
         def chunk(start, count):
             z = latent_chunk(recipe.latent_dim, seed, start, count)
             if recipe.conditional:
-                labels = ((start + np.arange(count)) % recipe.num_classes).astype(np.int32)
-                return np.asarray(generate([z, labels]))
+                return np.asarray(generate([z, balanced_labels(start, count, recipe.num_classes)]))
             return np.asarray(generate(z))
 
         return chunk

@@ -23,6 +23,7 @@ import tensorflow as tf
 import recipes
 from zoo import datasets
 from zoo.errors import TrainingDiverged, UserError
+from zoo.files import read_json, write_json
 from zoo.images import make_grid, save_png, to_uint8
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
@@ -50,6 +51,8 @@ class TrainConfig:
     recipe_args: dict = dataclasses.field(default_factory=dict)
     optimizer_args: dict = dataclasses.field(default_factory=dict)
     log_every: int = 100
+    eval_every: int = 0  # 0: off; else FID/KID (Fashion-MNIST evaluator features) every N steps
+    eval_samples: int = 2000
     sample_every: int = 500
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
@@ -165,14 +168,6 @@ def training_batches(examples, global_batch, real_batches_per_step, start_step):
 
 
 # --- run directory ---------------------------------------------------------------------
-def write_json(path, payload):
-    """Atomic JSON write: a kill mid-write leaves the previous file intact."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-    os.replace(temporary, path)
-
-
 def run_description(config, recipe):
     """What defines a run: a rerun must match it to resume (steps and strategy may change)."""
     def without_name(settings):  # Keras numbers object names per process: not part of the run
@@ -197,8 +192,7 @@ def check_same_run(out, description):
     if not os.path.exists(path):
         write_json(path, description)
         return
-    with open(path) as handle:
-        previous = json.load(handle)
+    previous = read_json(path)
     current = json.loads(json.dumps(description, default=str))
     changed = sorted(key for key in set(previous) | set(current) if previous.get(key) != current.get(key))
     if changed:
@@ -212,13 +206,12 @@ def generator_step(recipe):
 
 
 def fixed_sample_inputs(recipe, seed):
-    """The latent batch (and labels: one column per class) that every sample grid uses."""
+    """The latent batch (and labels: one column per class) that every sample grid uses,
+    and the grid's number of columns."""
+    count = recipe.num_classes * 8 if recipe.conditional else 64
+    z = np.random.default_rng(seed).standard_normal((count, recipe.latent_dim)).astype(np.float32)
     if recipe.conditional:
-        count = recipe.num_classes * 8
-        labels = np.arange(count, dtype=np.int32) % recipe.num_classes
-        z = np.random.default_rng(seed).standard_normal((count, recipe.latent_dim)).astype(np.float32)
-        return [z, labels], recipe.num_classes
-    z = np.random.default_rng(seed).standard_normal((64, recipe.latent_dim)).astype(np.float32)
+        return [z, np.arange(count, dtype=np.int32) % recipe.num_classes], recipe.num_classes
     return z, 8
 
 
@@ -279,6 +272,53 @@ class TrainingMonitor(keras.callbacks.Callback):
             write_json(os.path.join(self.out, "train_state.json"), self.state)
 
 
+class PeriodicEvaluation(keras.callbacks.Callback):
+    """Every `every` steps: FID and KID of `num_samples` samples (sampling seed 0) against the
+    reference split's evaluator features, logged to TensorBoard (eval/fid, eval/kid) and
+    out/eval.jsonl; the checkpoint with the best FID so far is kept in out/best/."""
+
+    def __init__(self, out, checkpoint, every, num_samples, config):
+        from zoo import evaluation
+        from zoo.metrics import features
+
+        super().__init__()
+        self.out, self.checkpoint, self.every, self.num_samples = out, checkpoint, every, num_samples
+        self.extractor = features.fashion_mnist_evaluator()
+        self.reference, _ = evaluation.reference_features(self.extractor, config.dataset, "test", 500,
+                                                          config.data_dir)
+        self.writer = tf.summary.create_file_writer(os.path.join(out, "logs", "eval"))
+        self.best = previous_best(out)
+
+    def on_train_begin(self, logs=None):
+        from zoo.generators import sampler
+
+        self.sample = sampler(self.model)(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        from zoo import evaluation
+
+        step = generator_step(self.model)
+        if step % self.every:
+            return
+        generated = evaluation.extract_features(
+            self.extractor, evaluation.generated_batches(self.sample, self.num_samples, 500))
+        result = evaluation.compute_metrics(generated, self.reference, ("fid", "kid"))
+        with self.writer.as_default():
+            for name in ("fid", "kid"):
+                tf.summary.scalar(f"eval/{name}", result[name], step=step)
+        with open(os.path.join(self.out, "eval.jsonl"), "a") as handle:
+            handle.write(json.dumps({"step": step, "num_samples": self.num_samples, **result}) + "\n")
+        if self.best is None or result["fid"] < self.best["fid"]:
+            self.best = {"step": step, "fid": result["fid"]}
+            path = self.checkpoint.write(os.path.join(self.out, "best", "ckpt"))
+            write_json(os.path.join(self.out, "best", "best.json"), {**self.best, "checkpoint": path})
+
+
+def previous_best(out):
+    path = os.path.join(out, "best", "best.json")
+    return read_json(path) if os.path.exists(path) else None
+
+
 def checkpoint_manager(recipe, out, chief, keep):
     checkpoint = tf.train.Checkpoint(recipe=recipe, g_optimizer=recipe.g_optimizer, d_optimizer=recipe.d_optimizer,
                                      seed_state=recipe.seed_generator.state)
@@ -300,14 +340,14 @@ def restore_latest(checkpoint, out):
 def previous_state(out):
     """train_state.json of an earlier run in `out`, or None."""
     path = os.path.join(out, "train_state.json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as handle:
-        return json.load(handle)
+    return read_json(path) if os.path.exists(path) else None
 
 
 def validate(config):
-    for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+    if not isinstance(config.eval_every, int) or config.eval_every < 0:
+        raise UserError(f"--eval-every must be 0 (off) or a positive integer; received {config.eval_every!r}")
+    for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                 "eval_samples"):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
@@ -343,6 +383,10 @@ def train(config):
     if start_step >= config.steps:
         return previous_state(config.out) or {"step": start_step, "total_steps": config.steps, "status": "completed"}
     callbacks = [monitor]
+    if config.eval_every and chief:
+        if image_spec(examples).shape[-3:] != (28, 28, 1):
+            raise UserError("--eval-every uses the Fashion-MNIST evaluator: it needs 28x28 grayscale images")
+        callbacks.append(PeriodicEvaluation(config.out, checkpoint, config.eval_every, config.eval_samples, config))
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs"), update_freq=config.log_every,
                                                      write_graph=False))

@@ -24,8 +24,10 @@ INCEPTION_SIZE = 299
 class FeatureExtractor:
     """A named function from image batches to {"features", "logits"} numpy arrays."""
 
-    def __init__(self, name, fn, description, sha256=None, num_classes=None):
-        self.name, self.fn, self.description, self.sha256, self.num_classes = name, fn, description, sha256, num_classes
+    def __init__(self, name, fn, description, sha256=None, num_classes=None, builder=None):
+        self.name, self.fn, self.description, self.sha256 = name, fn, description, sha256
+        self.num_classes = num_classes
+        self.builder = builder  # makes a fresh, untrained network of the same architecture (GAN-train)
 
     def __call__(self, images):
         outputs = self.fn(tf.convert_to_tensor(images, tf.float32))
@@ -54,7 +56,8 @@ def fashion_mnist_evaluator(directory=None):
         "fashion_mnist_evaluator", call,
         f"project-trained Fashion-MNIST CNN (test accuracy {card['test_accuracy']:.4f}); "
         "features: 128-d penultimate layer; not comparable to Inception-based metrics",
-        sha256=card["sha256"], num_classes=card["architecture"]["num_classes"])
+        sha256=card["sha256"], num_classes=card["architecture"]["num_classes"],
+        builder=lambda: evaluator.build_evaluator(**card["architecture"]))
 
 
 def _load_hub_module(path):

@@ -144,3 +144,19 @@ def test_mode_score_is_inception_score_when_marginal_matches():
     assert inception_score.mode_score_from_logits(logits, np.eye(10)[0] * 0.91 + 0.01) < ins
     mean, std = inception_score.split_scores(inception_score.classifier_score_from_logits, logits, 10)
     assert 1.0 < mean < 10.0 and std > 0
+
+
+def test_psnr_ssim_known_values():
+    from zoo.metrics import image_quality
+
+    target = np.zeros((2, 16, 16, 1), np.float32)  # 0 in [-1, 1] is 0.5 in [0, 1]
+    noisy = target + np.float32(0.2)  # 0.1 error in [0, 1]: MSE 0.01 → PSNR 20 dB
+    psnr, ssim = image_quality.psnr_ssim(noisy, target)
+    np.testing.assert_allclose(psnr, [20.0, 20.0], rtol=1e-4)
+    psnr, ssim = image_quality.psnr_ssim(target, target)
+    np.testing.assert_allclose(ssim, [1.0, 1.0], rtol=1e-6)
+    rgb = np.ones((1, 4, 4, 3), np.float32)  # white: Y = 16/255 + 219/255 = 235/255
+    np.testing.assert_allclose(np.asarray(image_quality.luma(rgb)), 235 / 255, rtol=1e-5)
+    low = np.random.default_rng(0).uniform(-1, 1, (1, 7, 7, 1)).astype(np.float32)
+    upsampled = image_quality.bicubic_upsample(low, (28, 28))
+    assert upsampled.shape == (1, 28, 28, 1) and np.abs(upsampled).max() <= 1.0

@@ -1,0 +1,92 @@
+"""Feature extractors: the shipped evaluator (checksum, accuracy), Inception loaders tested with a
+stand-in TF-Hub module and random weights, and clear errors when weights are missing."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import datasets, evaluator
+from zoo.errors import UserError
+from zoo.metrics import features
+
+
+def test_shipped_evaluator_reaches_its_recorded_test_accuracy():
+    model, card = evaluator.load_evaluator()
+    assert card["test_accuracy"] >= 0.92
+    images, labels = next(iter(datasets.load("fashion_mnist", "test").batch(10000)))
+    predicted = np.argmax(model.predict(images, batch_size=1000, verbose=0)["logits"], axis=1)
+    assert np.mean(predicted == labels.numpy()) >= card["test_accuracy"]
+
+
+def test_corrupted_evaluator_weights_are_detected(tmp_path):
+    copy = tmp_path / "evaluator"
+    shutil.copytree(evaluator.SHIPPED_DIR, copy)
+    weights = copy / evaluator.WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="corrupt: sha256 .* does not match"):
+        evaluator.load_evaluator(str(copy))
+    os.remove(weights)
+    with pytest.raises(UserError, match="missing"):
+        evaluator.load_evaluator(str(copy))
+
+
+def test_evaluator_extractor_outputs():
+    extractor = features.fashion_mnist_evaluator()
+    out = extractor(np.zeros((5, 28, 28, 1), np.float32))
+    assert out["features"].shape == (5, 128) and out["logits"].shape == (5, 10)
+    assert (out["features"] >= 0).all()  # post-ReLU
+    assert extractor.describe()["sha256"] == json.load(open(os.path.join(evaluator.SHIPPED_DIR, "evaluator.json")))["sha256"]
+
+
+class StandInInception(tf.Module):
+    """Same call signature as TF-GAN's Inception module; its outputs report what it was fed:
+    logits[:, :5] = (height, width, channels, min, max), pool_3 = per-channel means tiled."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    def __call__(self, images):
+        shape = tf.cast(tf.shape(images), tf.float32)
+        batch = tf.shape(images)[0]
+        stats = tf.stack([tf.fill([batch], shape[1]), tf.fill([batch], shape[2]), tf.fill([batch], shape[3]),
+                          tf.reduce_min(images, axis=[1, 2, 3]), tf.reduce_max(images, axis=[1, 2, 3])], axis=1)
+        logits = tf.concat([stats, tf.zeros([batch, 1003])], axis=1)
+        pool = tf.tile(tf.reduce_mean(images, axis=[1, 2]), [1, 683])[:, :2048]
+        return {"logits": logits, "pool_3": tf.reshape(pool, [batch, 1, 1, 2048])}
+
+
+def test_inception_tfhub_pipeline_with_a_stand_in_module(tmp_path):
+    path = str(tmp_path / "inception")
+    tf.saved_model.save(StandInInception(), path)
+    extractor = features.inception_tfhub(path)
+    grayscale = np.linspace(-1, 1, 3 * 28 * 28, dtype=np.float32).reshape(3, 28, 28, 1)
+    out = extractor(grayscale)
+    assert out["features"].shape == (3, 2048) and out["logits"].shape == (3, 1008)
+    height, width, channels, low, high = out["logits"][0, :5]
+    assert (height, width, channels) == (299, 299, 3)
+    assert -1.0 <= low < high <= 1.0
+
+
+def test_inception_keras_random_weights_pipeline():
+    extractor = features.inception_keras(None)
+    out = extractor(np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32))
+    assert out["features"].shape == (2, 2048) and out["logits"].shape == (2, 1000)
+    assert "random weights" in extractor.description and "not comparable" in extractor.description
+
+
+def test_missing_inception_weights_say_how_to_get_them(tmp_path):
+    with pytest.raises(UserError, match="--inception"):
+        features.inception_tfhub(str(tmp_path / "absent"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="download .*tfgan/eval/inception/1"):
+        features.inception_tfhub(str(tmp_path / "empty"))
+    with pytest.raises(UserError, match="local .*h5"):
+        features.inception_keras(str(tmp_path / "absent.h5"))
+
+
+def test_user_classifier_fn():
+    extractor = features.from_classifier_fn(lambda images: tf.reduce_mean(images, axis=[1, 2]), "channel_means")
+    assert extractor(np.ones((4, 8, 8, 3), np.float32))["features"].shape == (4, 3)
