@@ -100,7 +100,7 @@ def run_train_evaluator(args):
 
     card = train_evaluator(args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                            data_dir=args.data_dir, verbose=2)
-    card["training"].update(command=command_line(), machine=machine())
+    card["training"].update(command=command_line(args.argv), machine=machine())
     write_json(os.path.join(args.out, CARD_FILE), card)
     print(f"test accuracy {card['test_accuracy']:.4f}; weights sha256 {card['sha256']}; written to {args.out}")
     return 0
@@ -120,6 +120,8 @@ def add_evaluate_parser(subparsers):
                         choices=("fashion_mnist_evaluator", "inception_tfhub", "inception_keras"))
     parser.add_argument("--inception", help="TF-Hub Inception directory (inception_tfhub) or .h5 weights (inception_keras)")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--gan-train-steps", type=int, default=600,
+                        help="training steps (batch 128) of each GAN-train classifier and its real-data baseline")
     parser.add_argument("--data-dir", help="where the dataset's files are")
     parser.add_argument("--no-untrained-baseline", action="store_true",
                         help="skip the untrained-generator row")
@@ -151,9 +153,10 @@ def run_evaluate(args):
     report = evaluation.evaluate(
         sample_fns, feature_extractor(args.features, args.inception), reference=args.reference,
         num_samples=args.num_samples, seeds=args.seeds, batch_size=args.batch_size, metrics=args.metrics,
-        data_dir=args.data_dir, image_size=image_size, num_classes=getattr(recipe, "num_classes", None))
+        data_dir=args.data_dir, image_size=image_size, num_classes=getattr(recipe, "num_classes", None),
+        gan_train_steps=args.gan_train_steps)
     report["target"] = description
-    report["command"] = command_line()
+    report["command"] = command_line(args.argv)
     print(evaluation.markdown_table(report))
     if args.out:
         evaluation.write_report(report, args.out)
@@ -172,7 +175,9 @@ def build_parser():
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # for provenance: the command as typed
     from zoo.errors import TrainingDiverged
 
     try:

@@ -156,26 +156,27 @@ class GanTrainTest:
     """GAN-train / GAN-test for a conditional generator (zoo.metrics.classification): the
     real reference split's images and labels are the test set."""
 
-    def __init__(self, extractor, reference_images, reference_labels, epochs=5):
+    def __init__(self, extractor, reference_images, reference_labels, steps):
         if extractor.builder is None:
             raise UserError(f"gan_train_test needs a classifier architecture to train; {extractor.name} has none "
                             "(use --features fashion_mnist_evaluator)")
-        self.extractor, self.images, self.labels, self.epochs = extractor, reference_images, reference_labels, epochs
+        self.extractor, self.images, self.labels, self.steps = extractor, reference_images, reference_labels, steps
 
     def __call__(self, images, labels, logits, seed):
         return {"gan_test": classification.accuracy_from_logits(logits, labels),
                 "gan_train": classification.trained_accuracy(self.extractor.builder, images, labels, self.images,
-                                                             self.labels, self.epochs, seed)}
+                                                             self.labels, self.steps, seed)}
 
 
 def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test", num_samples=10000, seeds=3,
              batch_size=500, metrics=DEFAULT_METRICS, data_dir=None, image_size=None, cache_dir=None,
-             baselines=True, num_classes=None):
+             baselines=True, num_classes=None, gan_train_steps=600):
     """Evaluate generators given as {label: sample_fn(seed) -> (start, count) -> images}.
 
     Every generator is sampled with seeds 0..seeds-1. With `baselines`, real train images
     (a seeded random subset of the same size per seed) are evaluated the same way.
-    `num_classes` marks conditional generators (labels from `balanced_labels`)."""
+    `num_classes` marks conditional generators (labels from `balanced_labels`); GAN-train
+    classifiers train for `gan_train_steps` steps of batch 128."""
     metrics = check_metrics(metrics)
     if seeds < 1 or num_samples < 2:
         raise UserError(f"--seeds must be ≥ 1 and --num-samples ≥ 2; received seeds={seeds}, num_samples={num_samples}")
@@ -186,13 +187,18 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
         distribution = np.bincount(ref["labels"], minlength=extractor.num_classes) / len(ref["labels"])
     gan_train_test = None
     if "gan_train_test" in metrics and num_classes:
-        gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size))
+        gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size),
+                                      gan_train_steps)
 
-    def row(images_for_seed, labels):
+    def row(batches_for_seed, labels):
+        """Metrics per seed over an image stream; it is materialised only for GAN-train."""
         per_seed = []
         for seed in range(seeds):
-            images = images_for_seed(seed)
-            generated = extract_features(extractor, in_batches(images, batch_size))
+            batches = batches_for_seed(seed)
+            if gan_train_test is not None:
+                images = np.concatenate(list(batches))
+                batches = in_batches(images, batch_size)
+            generated = extract_features(extractor, batches)
             results = compute_metrics(generated, ref, metrics, seed, distribution)
             if gan_train_test is not None:
                 results.update(gan_train_test(images, labels(seed), generated["logits"], seed))
@@ -201,12 +207,12 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
 
     rows = {}
     for label, sample_fn in sample_fns.items():
-        rows[label] = row(lambda seed: np.concatenate(list(generated_batches(sample_fn(seed), num_samples, batch_size))),
+        rows[label] = row(lambda seed: generated_batches(sample_fn(seed), num_samples, batch_size),
                           lambda seed: balanced_labels(0, num_samples, num_classes or 1))
     if baselines:
         train_images, train_labels = real_images(dataset, "train", data_dir, image_size, batch_size)
         subsets = [random_subset(len(train_images), num_samples, seed) for seed in range(seeds)]
-        rows["real train (baseline)"] = row(lambda seed: train_images[subsets[seed]],
+        rows["real train (baseline)"] = row(lambda seed: in_batches(train_images[subsets[seed]], batch_size),
                                             lambda seed: None if train_labels is None else train_labels[subsets[seed]])
     return {
         "results": rows,
@@ -214,7 +220,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
             "num_samples": num_samples, "seeds": list(range(seeds)), "dataset": dataset, "reference_split": reference,
             "reference_size": int(len(ref["features"])), "metrics": list(metrics),
             "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": 1024, "is_splits": 10, "prdc_k": 3,
-            "gan_train_epochs": 5 if gan_train_test else None,
+            "gan_train_steps": gan_train_steps if gan_train_test else None,
             "feature_extractor": extractor.describe(), "reference_cache": cache,
             "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1),
         },

@@ -19,17 +19,21 @@ WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "evaluator.json"
 
 
-def build_evaluator(image_shape=(28, 28, 1), num_classes=10, width=32, feature_dim=128, name="evaluator"):
+def build_evaluator(image_shape=(28, 28, 1), num_classes=10, width=32, feature_dim=128, norm_momentum=0.99,
+                    name="evaluator"):
     """images in [-1, 1] → {"features": [n, feature_dim], "logits": [n, num_classes]}.
 
     Two VGG-style blocks (two 3×3 conv → BN → ReLU, then 2×2 max-pool; width and 2·width
-    filters), dropout, a dense ReLU feature layer and a linear classifier behind dropout."""
+    filters), dropout, a dense ReLU feature layer and a linear classifier behind dropout.
+    `norm_momentum` is batch norm's moving-average momentum: lower it for short trainings
+    (GAN-train) so the inference statistics catch up."""
     images = keras.Input(image_shape, name="images")
     x = images
     for block in range(2):
         for conv in range(2):
             x = keras.layers.Conv2D(width * 2**block, 3, padding="same", use_bias=False, name=f"conv{block}_{conv}")(x)
-            x = keras.layers.ReLU()(keras.layers.BatchNormalization(name=f"conv{block}_{conv}_norm")(x))
+            norm = keras.layers.BatchNormalization(momentum=norm_momentum, name=f"conv{block}_{conv}_norm")
+            x = keras.layers.ReLU()(norm(x))
         x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Dropout(0.3)(keras.layers.Flatten()(x))
     features = keras.layers.Dense(feature_dim, activation="relu", name="features")(x)

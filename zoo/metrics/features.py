@@ -57,7 +57,7 @@ def fashion_mnist_evaluator(directory=None):
         f"project-trained Fashion-MNIST CNN (test accuracy {card['test_accuracy']:.4f}); "
         "features: 128-d penultimate layer; not comparable to Inception-based metrics",
         sha256=card["sha256"], num_classes=card["architecture"]["num_classes"],
-        builder=lambda: evaluator.build_evaluator(**card["architecture"]))
+        builder=lambda: evaluator.build_evaluator(**card["architecture"], norm_momentum=0.9))
 
 
 def _load_hub_module(path):
