@@ -8,7 +8,10 @@ the traced train step (MatMul, Conv2D and their gradients; elementwise ops are i
 so the fraction of peak is a lower bound of the arithmetic the step does).
 """
 import argparse
+import json
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -80,32 +83,46 @@ def parameter_count(model):
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
+def measure(name, batch_size, steps, repeats):
+    """One recipe's numbers, measured in this process."""
+    recipe = build(name)
+    step = seconds_per_step(recipe, batch_size, steps, repeats)
+    result = {"name": name, "step": step, "g_params": parameter_count(recipe.generator),
+              "d_params": parameter_count(recipe.discriminator), "real_batches": recipe.real_batches_per_step}
+    if name == "dcgan":
+        result["flops"] = train_step_flops(recipe, batch_size)
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--recipe", help=argparse.SUPPRESS)  # internal: measure one recipe, print JSON
     args = parser.parse_args()
+    if args.recipe:
+        print(json.dumps(measure(args.recipe, args.batch_size, args.steps, args.repeats)))
+        return
 
     peak = matmul_peak_gflops()
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores; "
-          f"float32 matmul peak (2048², best of 10): {peak:.1f} GFLOP/s\n")
+          f"float32 matmul peak (2048², best of 10): {peak:.1f} GFLOP/s; each recipe in a fresh process\n")
     print("| recipe | G params | D params | ms/step | steps/s | generated img/s | real img/s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     dcgan = None
     for name in sorted(recipes.RECIPES):
-        recipe = build(name)
-        step = seconds_per_step(recipe, args.batch_size, args.steps, args.repeats)
-        real = args.batch_size * recipe.real_batches_per_step
-        print(f"| {name} | {parameter_count(recipe.generator):,} | {parameter_count(recipe.discriminator):,} | "
-              f"{step * 1e3:.1f} | {1 / step:.2f} | {args.batch_size / step:.0f} | {real / step:.0f} |", flush=True)
+        command = [sys.executable, __file__, "--recipe", name, "--batch-size", str(args.batch_size),
+                   "--steps", str(args.steps), "--repeats", str(args.repeats)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        step, real = result["step"], args.batch_size * result["real_batches"]
+        print(f"| {name} | {result['g_params']:,} | {result['d_params']:,} | {step * 1e3:.1f} | {1 / step:.2f} | "
+              f"{args.batch_size / step:.0f} | {real / step:.0f} |", flush=True)
         if name == "dcgan":
-            dcgan = (recipe, step)
-        keras.backend.clear_session()
-    recipe, step = dcgan
-    flops = train_step_flops(recipe, args.batch_size)
-    achieved = flops / step / 1e9
-    print(f"\nDCGAN train step at batch {args.batch_size}: {flops / 1e9:.2f} GFLOP (profiler count), "
+            dcgan = result
+    achieved = dcgan["flops"] / dcgan["step"] / 1e9
+    print(f"\nDCGAN train step at batch {args.batch_size}: {dcgan['flops'] / 1e9:.2f} GFLOP (profiler count), "
           f"{achieved:.1f} GFLOP/s achieved = {100 * achieved / peak:.1f}% of the measured matmul peak")
 
 

@@ -1,11 +1,12 @@
 """Pure modelling: the adversarial recipes, their networks and losses (no I/O, no data, no CLI)."""
 from recipes.base import GAN
 from recipes.cgan import CGAN
+from recipes.cyclegan import CycleGAN
 from recipes.dcgan import DCGAN
 from recipes.lsgan import LSGAN
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "CGAN", "DCGAN", "LSGAN", "WGANGP", "RECIPES", "get_recipe"]
+__all__ = ["GAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "WGANGP", "RECIPES", "get_recipe"]
 
 RECIPES = {"dcgan": DCGAN, "wgan_gp": WGANGP, "lsgan": LSGAN, "cgan": CGAN}
 

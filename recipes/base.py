@@ -41,11 +41,13 @@ def split_labels(data):
 
 class GAN(keras.Model):
     """Base class: subclasses set `loss_names`, `optimizer_defaults`, implement
-    `build_generator()`, `build_discriminator()` and `train_step()`, and extend
-    `get_config()` with their own constructor arguments."""
+    `build_generator()`, `build_discriminator()` (or `build_networks()` for more players)
+    and `train_step()`, and extend `get_config()` with their own constructor arguments."""
 
     loss_names = ("d_loss", "g_loss")
     optimizer_defaults = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+    # optimizer attribute → (player kind: "g" or "d", the networks it trains); the first is the generator's
+    players = {"g_optimizer": ("g", ("generator",)), "d_optimizer": ("d", ("discriminator",))}
     conditional = False
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
 
@@ -60,8 +62,7 @@ class GAN(keras.Model):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.generator = self.build_generator()
-        self.discriminator = self.build_discriminator()
+        self.build_networks()
         self.ema_generator = None
         if self.ema_decay is not None:
             self.ema_generator = keras.models.clone_model(self.generator)
@@ -70,6 +71,10 @@ class GAN(keras.Model):
         self.built = True
 
     # --- networks -------------------------------------------------------------
+    def build_networks(self):
+        self.generator = self.build_generator()
+        self.discriminator = self.build_discriminator()
+
     def build_generator(self):
         raise NotImplementedError
 
@@ -90,35 +95,34 @@ class GAN(keras.Model):
         """Adam with the recipe's defaults (`optimizer_defaults`) and any overrides."""
         return keras.optimizers.Adam(**{**self.optimizer_defaults, **overrides})
 
-    def compile(self, g_optimizer=None, d_optimizer=None, jit_compile=False, **kwargs):
-        """One optimizer per player (recipe defaults when omitted). `self.optimizer`
-        is the generator's, so `self.optimizer.iterations` counts generator steps."""
-        g_optimizer = g_optimizer or self.default_optimizer()
-        d_optimizer = d_optimizer or self.default_optimizer()
+    def player_variables(self, optimizer_name):
+        """Trainable variables of the networks that optimizer `optimizer_name` updates."""
+        return [v for network in self.players[optimizer_name][1] for v in getattr(self, network).trainable_variables]
+
+    def compile(self, jit_compile=False, **kwargs):
+        """One optimizer per player, passed by name (`g_optimizer=`, `d_optimizer=`, ...; the recipe's
+        Adam defaults when omitted). `self.optimizer` is the first (the generator's), so
+        `self.optimizer.iterations` counts generator steps."""
+        optimizers = {name: kwargs.pop(name, None) or self.default_optimizer() for name in self.players}
         if keras.config.dtype_policy().name == "mixed_float16":
-            g_optimizer, d_optimizer = (
-                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(opt)
-                for opt in (g_optimizer, d_optimizer)
-            )
-        super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+            optimizers = {name: opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                          else keras.optimizers.LossScaleOptimizer(opt) for name, opt in optimizers.items()}
+        super().compile(optimizer=optimizers[next(iter(self.players))], jit_compile=jit_compile, **kwargs)
+        for name, optimizer in optimizers.items():
+            setattr(self, name, optimizer)
+            optimizer.build(self.player_variables(name))
+
+    @property
+    def player_optimizers(self):
+        return {name: getattr(self, name) for name in self.players}
 
     def get_compile_config(self):
         if not self.compiled:
             return None
-        return {
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
+        return {name: keras.saving.serialize_keras_object(opt) for name, opt in self.player_optimizers.items()}
 
     def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-        )
+        self.compile(**{name: keras.saving.deserialize_keras_object(config[name]) for name in self.players})
 
     def get_config(self):
         return {
@@ -162,15 +166,24 @@ class GAN(keras.Model):
         `loss_fn` returns per-example losses, or a dict of per-example terms whose
         "loss" entry is minimised (the others are only reported). Returns the
         global-batch means of the terms."""
-        variables = network.trainable_variables
-        with tf.GradientTape() as tape:
+        return self.apply_update([(optimizer, network.trainable_variables)], loss_fn)
+
+    def update_jointly(self, optimizer_names, loss_fn):
+        """One step of several players on one shared loss (e.g. CycleGAN's two generators),
+        each through its own optimizer."""
+        return self.apply_update([(getattr(self, name), self.player_variables(name)) for name in optimizer_names],
+                                 loss_fn)
+
+    def apply_update(self, optimizers_and_variables, loss_fn):
+        with tf.GradientTape(persistent=len(optimizers_and_variables) > 1) as tape:
             terms = loss_fn()
             if not isinstance(terms, dict):
                 terms = {"loss": terms}
             means = {name: global_batch_mean(value) for name, value in terms.items()}
-            scaled = optimizer.scale_loss(means["loss"])
-        grads = tape.gradient(scaled, variables)
-        optimizer.apply_gradients(zip(grads, variables))
+            scaled = [optimizer.scale_loss(means["loss"]) for optimizer, _ in optimizers_and_variables]
+        for (optimizer, variables), loss in zip(optimizers_and_variables, scaled):
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        del tape
         return means
 
     def update_ema(self):

@@ -120,7 +120,9 @@ def compute_metrics(generated, reference, metrics, seed=0, real_class_distributi
         results["is"], results["is_split_std"] = inception_score.split_scores(
             inception_score.classifier_score_from_logits, logits, min(10, len(logits)))
     if "mode_score" in metrics and logits is not None and real_class_distribution is not None:
-        results["mode_score"] = inception_score.mode_score_from_logits(logits, real_class_distribution)
+        results["mode_score"], _ = inception_score.split_scores(  # same splits as IS, so MS ≤ IS holds
+            lambda chunk: inception_score.mode_score_from_logits(chunk, real_class_distribution), logits,
+            min(10, len(logits)))
     small_real, small_fake = subsample(real, MAX_PAIRWISE, seed), subsample(fake, MAX_PAIRWISE, seed + 1)
     if "precision_recall" in metrics:
         results["precision"], results["recall"] = manifold.precision_recall(small_real, small_fake)

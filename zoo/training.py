@@ -124,8 +124,8 @@ def build_recipe(config, image_shape):
         recipe = recipe_cls(image_shape=image_shape, seed=config.seed, **args)
     except (TypeError, ValueError) as error:
         raise UserError(f"Invalid setting for {config.recipe}: {error}") from None
-    recipe.compile(g_optimizer=player_optimizer(recipe, config.optimizer_args, "g"),
-                   d_optimizer=player_optimizer(recipe, config.optimizer_args, "d"))
+    recipe.compile(**{name: player_optimizer(recipe, config.optimizer_args, kind)
+                      for name, (kind, _) in recipe.players.items()})
     return recipe
 
 
@@ -176,8 +176,7 @@ def run_description(config, recipe):
     return {
         "recipe": config.recipe,
         "recipe_config": without_name(recipe.get_config()),
-        "optimizers": {"g": without_name(recipe.g_optimizer.get_config()),
-                       "d": without_name(recipe.d_optimizer.get_config())},
+        "optimizers": {name: without_name(opt.get_config()) for name, opt in recipe.player_optimizers.items()},
         "data": {"dataset": config.dataset, "split": config.split, "image_size": config.image_size,
                  "channels": config.channels, "classes": config.classes},
         "batch_size": config.batch_size,
@@ -320,8 +319,8 @@ def previous_best(out):
 
 
 def checkpoint_manager(recipe, out, chief, keep):
-    checkpoint = tf.train.Checkpoint(recipe=recipe, g_optimizer=recipe.g_optimizer, d_optimizer=recipe.d_optimizer,
-                                     seed_state=recipe.seed_generator.state)
+    checkpoint = tf.train.Checkpoint(recipe=recipe, seed_state=recipe.seed_generator.state,
+                                     **recipe.player_optimizers)
     directory = os.path.join(out, "checkpoints")
     if not chief:  # multi-worker: every worker writes, only the chief's copy is kept
         directory = os.path.join(out, "checkpoints", ".worker_scratch", str(os.getpid()))

@@ -1,0 +1,75 @@
+"""CycleGAN: training steps, serialization, the image pool, and the cycle loss."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from recipes import CycleGAN
+from recipes.cyclegan import ImagePool, build_patch_discriminator, build_resnet_generator, l1
+
+TINY = {"image_shape": (8, 8, 1), "width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_layers": 1,
+        "pool_size": 4, "seed": 1}
+
+
+def unpaired(count=8, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(-1, 1, (count, 8, 8, 1)).astype("float32")
+    b = rng.uniform(-1, 1, (count, 8, 8, 1)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices((a, b)).batch(4, drop_remainder=True)
+
+
+def test_cyclegan_trains_all_four_players():
+    model = CycleGAN(**TINY)
+    model.compile()
+    networks = [model.generator, model.generator_b2a, model.discriminator, model.discriminator_a]
+    before = [[w.numpy().copy() for w in n.trainable_weights] for n in networks]
+    logs = model.fit(unpaired(), epochs=1, verbose=0).history
+    assert set(logs) == set(CycleGAN.loss_names) and all(np.isfinite(v[-1]) for v in logs.values())
+    for network, weights in zip(networks, before):
+        assert any(not np.allclose(w.numpy(), b) for w, b in zip(network.trainable_weights, weights)), network.name
+    assert all(int(opt.iterations) == 2 for opt in model.player_optimizers.values())
+    assert int(model.pool_a.count.numpy()) == 4  # two batches of 4 filled the pool of 4
+
+
+def test_cyclegan_config_and_keras_reload(tmp_path):
+    model = CycleGAN(**TINY)
+    assert CycleGAN.from_config(model.get_config()).get_config() == model.get_config()
+    model.compile()
+    model.fit(unpaired(), epochs=1, verbose=0)
+    model.save(tmp_path / "cyclegan.keras")
+    reloaded = keras.models.load_model(tmp_path / "cyclegan.keras")
+    images = np.random.default_rng(3).uniform(-1, 1, (2, 8, 8, 1)).astype("float32")
+    for direction in ("a2b", "b2a"):
+        np.testing.assert_allclose(reloaded.translate(images, direction), model.translate(images, direction), atol=1e-6)
+    np.testing.assert_array_equal(reloaded.pool_b.images.numpy(), model.pool_b.images.numpy())
+    assert set(reloaded.player_optimizers) == {"g_optimizer", "f_optimizer", "d_optimizer", "d_a_optimizer"}
+    with pytest.raises(ValueError, match="direction"):
+        model.translate(images, "sideways")
+
+
+def test_image_pool_fills_then_swaps_with_probability_half():
+    pool = ImagePool(3, (1, 1, 1))
+    first = tf.constant([[[[1.0]]], [[[2.0]]]])
+    out = pool.query(first, tf.constant([0.9, 0.9]), tf.constant([0, 0]))
+    np.testing.assert_array_equal(out.numpy().ravel(), [1, 2])  # filling: images pass through
+    second = tf.constant([[[[3.0]]], [[[4.0]]], [[[5.0]]]])
+    # image 3 fills the last slot; image 4 (u < ½) is swapped for slot 0 (1.0); image 5 (u ≥ ½) passes
+    out = pool.query(second, tf.constant([0.0, 0.1, 0.7]), tf.constant([0, 0, 1]))
+    np.testing.assert_array_equal(out.numpy().ravel(), [3, 1, 5])
+    np.testing.assert_array_equal(pool.images.numpy().ravel(), [4, 2, 3])
+    assert int(pool.count.numpy()) == 3
+
+
+def test_cycle_loss_is_zero_for_identity_generators():
+    images = tf.random.uniform((3, 8, 8, 1), -1, 1)
+    identity = lambda x: x  # noqa: E731
+    np.testing.assert_allclose(l1(identity(identity(images)), images).numpy(), 0.0)
+    np.testing.assert_allclose(l1(images + 0.5, images).numpy(), 0.5, rtol=1e-6)
+
+
+def test_network_shapes():
+    generator = build_resnet_generator((28, 28, 1), width=8, num_blocks=2)
+    assert generator.output_shape == (None, 28, 28, 1)
+    assert build_patch_discriminator((28, 28, 1), width=8, num_layers=2).output_shape == (None, 7, 7, 1)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_resnet_generator((30, 30, 1))
