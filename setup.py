@@ -17,6 +17,7 @@ setup(
         "tensorboard>=2.16",
         "numpy>=1.26,<3",
         "pillow>=10",
+        "matplotlib>=3.7",  # report figures
         "importlib_resources",  # tensorflow-datasets downloads need it but do not declare it
     ],
     extras_require={"test": ["pytest>=8", "tensorflow-gan", "tensorflow-probability", "tf-keras"]},

@@ -4,11 +4,14 @@ from recipes.cgan import CGAN
 from recipes.cyclegan import CycleGAN
 from recipes.dcgan import DCGAN
 from recipes.lsgan import LSGAN
+from recipes.srgan import SRGAN
+from recipes.stylegan_lite import StyleGANLite
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "WGANGP", "RECIPES", "get_recipe"]
+__all__ = ["GAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "SRGAN", "StyleGANLite", "WGANGP", "RECIPES", "get_recipe"]
 
-RECIPES = {"dcgan": DCGAN, "wgan_gp": WGANGP, "lsgan": LSGAN, "cgan": CGAN}
+RECIPES = {"dcgan": DCGAN, "wgan_gp": WGANGP, "lsgan": LSGAN, "cgan": CGAN, "cyclegan": CycleGAN,
+           "srgan": SRGAN, "stylegan_lite": StyleGANLite}
 
 
 def get_recipe(name):

@@ -9,6 +9,7 @@ batch, so one step under `tf.distribute` equals one step on a single device at
 the same global batch (optimizers sum gradients across replicas).
 """
 import keras
+import numpy as np
 import tensorflow as tf
 
 from recipes.layers import check_image_shape
@@ -49,6 +50,7 @@ class GAN(keras.Model):
     # optimizer attribute → (player kind: "g" or "d", the networks it trains); the first is the generator's
     players = {"g_optimizer": ("g", ("generator",)), "d_optimizer": ("d", ("discriminator",))}
     conditional = False
+    task = "sampling"  # what the generator does: "sampling" (z → image), "translation", "super_resolution"
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, **kwargs):
@@ -84,6 +86,17 @@ class GAN(keras.Model):
     def call(self, inputs, training=False):
         """The generator: latent z (and labels for conditional recipes) → images in [-1, 1]."""
         return self.generator(inputs, training=training)
+
+    def preview_inputs(self, seed, real_batch=None):
+        """Fixed inputs for progress grids: 64 latents (conditional: 8 per class, one column
+        per class). `real_batch` is a batch of training data, for recipes that translate."""
+        count = self.num_classes * 8 if self.conditional else 64
+        z = np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype(np.float32)
+        return [z, np.arange(count, dtype=np.int32) % self.num_classes] if self.conditional else z
+
+    def preview(self, inputs):
+        """(images in [-1, 1], grid columns) for `preview_inputs`."""
+        return self.sampling_generator(inputs, training=False), self.num_classes if self.conditional else 8
 
     @property
     def sampling_generator(self):

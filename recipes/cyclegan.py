@@ -97,6 +97,8 @@ class CycleGAN(GAN):
     `generator_b2a` is F: B→A; `translate(images, direction)` runs either."""
 
     loss_names = ("g_loss", "f_loss", "d_a_loss", "d_b_loss", "cycle_loss", "identity_loss")
+    unpaired = True  # trains on (images_a, images_b) from two domains
+    task = "translation"
     players = {"g_optimizer": ("g", ("generator",)), "f_optimizer": ("g", ("generator_b2a",)),
                "d_optimizer": ("d", ("discriminator",)), "d_a_optimizer": ("d", ("discriminator_a",))}
 
@@ -122,6 +124,17 @@ class CycleGAN(GAN):
                 "discriminator_width": self.discriminator_width, "discriminator_layers": self.discriminator_layers,
                 "cycle_weight": self.cycle_weight, "identity_weight": self.identity_weight,
                 "pool_size": self.pool_size}
+
+    def preview_inputs(self, seed, real_batch=None):
+        """A fixed batch of real images from each domain (the trainer passes its first batch)."""
+        return real_batch
+
+    def preview(self, inputs):
+        """Rows: a, G(a), F(G(a)), b, F(b), G(F(b)); one column per input image."""
+        a, b = inputs
+        a2b, b2a = self.translate(a, "a2b"), self.translate(b, "b2a")
+        rows = [a, a2b, self.translate(a2b, "b2a"), b, b2a, self.translate(b2a, "a2b")]
+        return tf.concat([tf.cast(row, tf.float32) for row in rows], axis=0), a.shape[0]
 
     def translate(self, images, direction="a2b", training=False):
         if direction not in ("a2b", "b2a"):

@@ -1,4 +1,5 @@
 """Test setup: TensorFlow quiet, and two logical CPU devices so MirroredStrategy can be tested here."""
+import itertools
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,3 +24,15 @@ def _fresh_keras_state():
     keras.config.set_dtype_policy("float32")
     yield
     keras.backend.clear_session()
+
+
+_collective_key_bases = itertools.count(1000, 1000)
+
+
+@pytest.fixture(autouse=True)
+def _own_collective_keys(monkeypatch):
+    """Every MirroredStrategy numbers its collectives from the same group and instance keys, and the
+    runtime remembers each key's shape: a second strategy over the same devices in this process
+    would abort with "Shape mismatch in the collective instance". TF's hook `_collective_key_base`
+    gives each test's strategies keys of their own."""
+    monkeypatch.setattr(tf.distribute.MirroredStrategy, "_collective_key_base", next(_collective_key_bases))

@@ -7,7 +7,6 @@ import sys
 from zoo.errors import UserError
 
 
-
 def parse_setting(text):
     """KEY=VALUE with VALUE parsed as JSON when it is JSON (numbers, true/false/null, lists), else a string."""
     if "=" not in text:
@@ -17,6 +16,20 @@ def parse_setting(text):
         return key.strip(), json.loads(value)
     except json.JSONDecodeError:
         return key.strip(), value
+
+
+def parse_floats(text):
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, e.g. 0.5,0.7,1.0; received {text!r}")
+
+
+def parse_ints(text):
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, e.g. 0,1,2; received {text!r}")
 
 
 def parse_classes(text):
@@ -35,9 +48,15 @@ def add_train_parser(subparsers):
                              "or a folder of images (one subfolder per class for labels)")
     parser.add_argument("--data-dir", help="where the dataset's files are (IDX files, tfds data_dir)")
     parser.add_argument("--split", default="train")
-    parser.add_argument("--image-size", type=int, help="resize images to this square size")
+    parser.add_argument("--image-size", type=int, help="bring images to this square size (see --crop)")
+    parser.add_argument("--crop", default="none", choices=("none", "center", "random", "pad"),
+                        help="how images reach --image-size: resize (none), center or random crop, or pad "
+                             "with black (e.g. Fashion-MNIST 28 → 32)")
     parser.add_argument("--channels", type=int, choices=(1, 3))
     parser.add_argument("--classes", type=parse_classes, help="keep only these classes, e.g. 7,9 or sneaker,bag")
+    parser.add_argument("--domain-a", help="unpaired recipes (cyclegan): domain A, a class of --dataset or a folder "
+                                           "(fashion_mnist default: sneaker)")
+    parser.add_argument("--domain-b", help="domain B (fashion_mnist default: ankle boot)")
     parser.add_argument("--steps", type=int, default=2000, help="generator steps in total (default 2000)")
     parser.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
     parser.add_argument("--seed", type=int, default=0)
@@ -65,7 +84,8 @@ def run_train(args):
     settings = dict(args.settings)
     config = TrainConfig(
         recipe=args.recipe, out=args.out, dataset=args.dataset, data_dir=args.data_dir, split=args.split,
-        image_size=args.image_size, channels=args.channels, classes=args.classes, steps=args.steps,
+        image_size=args.image_size, crop=args.crop, channels=args.channels, classes=args.classes, steps=args.steps,
+        domains=[args.domain_a, args.domain_b] if args.domain_a or args.domain_b else None,
         batch_size=args.batch_size, seed=args.seed, strategy=args.strategy, mixed_precision=args.mixed_precision,
         recipe_args={k: v for k, v in settings.items() if k not in OPTIMIZER_KEYS},
         optimizer_args={k: v for k, v in settings.items() if k in OPTIMIZER_KEYS},
@@ -123,6 +143,13 @@ def add_evaluate_parser(subparsers):
     parser.add_argument("--gan-train-steps", type=int, default=600,
                         help="training steps (batch 128) of each GAN-train classifier and its real-data baseline")
     parser.add_argument("--data-dir", help="where the dataset's files are")
+    parser.add_argument("--domain-a", help="translation recipes: domain A class (default: the training run's)")
+    parser.add_argument("--domain-b", help="translation recipes: domain B class (default: the training run's)")
+    parser.add_argument("--truncation", type=parse_floats, default=[1.0],
+                        help="truncation ψ values, e.g. 0.5,0.6,0.7,0.8,0.9,1.0 (recipes with a mapping network): "
+                             "one row each and an FID-vs-ψ plot")
+    parser.add_argument("--plot", help="where the FID-vs-truncation plot goes (default: beside --out, else "
+                                       "./fid_vs_truncation.png)")
     parser.add_argument("--no-untrained-baseline", action="store_true",
                         help="skip the untrained-generator row")
     parser.add_argument("--out", help="write the report (results + protocol) as JSON here")
@@ -142,25 +169,87 @@ def feature_extractor(name, weights):
 
 
 def run_evaluate(args):
-    from zoo import evaluation, generators
+    from zoo import evaluation, generators, task_evaluation
     from zoo.provenance import command_line
 
     recipe, description = generators.load_target(args.target)
-    sample_fns = {"generator": generators.sampler(recipe)}
-    if not args.no_untrained_baseline:
-        sample_fns["untrained generator (baseline)"] = generators.sampler(generators.untrained_like(recipe))
-    image_size = recipe.image_shape[0] if recipe.image_shape[:2] != (28, 28) else None
-    report = evaluation.evaluate(
-        sample_fns, feature_extractor(args.features, args.inception), reference=args.reference,
-        num_samples=args.num_samples, seeds=args.seeds, batch_size=args.batch_size, metrics=args.metrics,
-        data_dir=args.data_dir, image_size=image_size, num_classes=getattr(recipe, "num_classes", None),
-        gan_train_steps=args.gan_train_steps)
+    extractor = feature_extractor(args.features, args.inception)
+    if recipe.task == "sampling":
+        report = evaluate_sampling(args, recipe, extractor, description)
+    elif recipe.task == "super_resolution":
+        report = task_evaluation.evaluate_super_resolution(
+            recipe, extractor, reference=args.reference, num_samples=args.num_samples, batch_size=args.batch_size,
+            data_dir=args.data_dir)
+    else:
+        report = task_evaluation.evaluate_translation(
+            recipe, extractor, evaluation_domains(args, description), reference=args.reference,
+            batch_size=args.batch_size, data_dir=args.data_dir)
     report["target"] = description
     report["command"] = command_line(args.argv)
     print(evaluation.markdown_table(report))
     if args.out:
         evaluation.write_report(report, args.out)
         print(f"report: {args.out}")
+    if len(args.truncation) > 1:
+        from zoo.plots import truncation_curve
+
+        default = os.path.join(os.path.dirname(os.path.abspath(args.out)), "fid_vs_truncation.png") if args.out \
+            else "fid_vs_truncation.png"
+        print(f"plot: {truncation_curve(report, args.truncation, args.plot or default)}")
+    return 0
+
+
+def evaluation_domains(args, description):
+    """Translation domains: --domain-a/--domain-b, else the training run's, else the dataset default."""
+    from zoo.training import DEFAULT_DOMAINS
+
+    data = description.get("data", {})
+    domains = data.get("domains") or DEFAULT_DOMAINS.get(data.get("dataset", "fashion_mnist"))
+    return [args.domain_a or domains[0], args.domain_b or domains[1]]
+
+
+def evaluate_sampling(args, recipe, extractor, description):
+    from zoo import datasets, evaluation, generators
+    from zoo.plots import truncation_label
+
+    if args.truncation == [1.0]:
+        sample_fns = {"generator": generators.sampler(recipe)}
+    else:
+        sample_fns = {truncation_label(psi): generators.sampler(recipe, psi) for psi in args.truncation}
+    if not args.no_untrained_baseline:
+        sample_fns["untrained generator (baseline)"] = generators.sampler(generators.untrained_like(recipe))
+    native = tuple(datasets.load("fashion_mnist", args.reference, data_dir=args.data_dir).element_spec[0].shape[:2])
+    image_size = None
+    if tuple(recipe.image_shape[:2]) != native:
+        if description.get("data", {}).get("crop") == "pad":  # trained on padded images: compare the real frame
+            sample_fns = {label: generators.center_cropped(fn, native) for label, fn in sample_fns.items()}
+        else:
+            image_size = recipe.image_shape[0]
+    return evaluation.evaluate(
+        sample_fns, extractor, reference=args.reference, num_samples=args.num_samples, seeds=args.seeds,
+        batch_size=args.batch_size, metrics=args.metrics, data_dir=args.data_dir, image_size=image_size,
+        num_classes=getattr(recipe, "num_classes", None), gan_train_steps=args.gan_train_steps)
+
+
+def add_style_mix_parser(subparsers):
+    parser = subparsers.add_parser("style-mix", help="style-mixing grid of a StyleGAN-lite generator (PNG)")
+    parser.add_argument("target", help="a `gan-zoo train` run directory or a .keras file of a stylegan_lite recipe")
+    parser.add_argument("--rows", type=parse_ints, default=[0, 1, 2, 3], help="seeds of the coarse styles")
+    parser.add_argument("--columns", type=parse_ints, default=[4, 5, 6, 7, 8], help="seeds of the fine styles")
+    parser.add_argument("--crossover", type=int, default=2,
+                        help="style layers below this index come from the row seed, the rest from the column seed")
+    parser.add_argument("--truncation", type=float, default=1.0)
+    parser.add_argument("--out", required=True, help="PNG file")
+    parser.set_defaults(handler=run_style_mix)
+
+
+def run_style_mix(args):
+    from zoo import generators
+    from zoo.images import save_png
+
+    recipe, _ = generators.load_target(args.target)
+    grid = generators.style_mixing_grid(recipe, args.rows, args.columns, args.crossover, args.truncation)
+    print(f"style-mixing grid: {save_png(args.out, grid)}")
     return 0
 
 
@@ -170,6 +259,7 @@ def build_parser():
     add_train_parser(subparsers)
     add_train_evaluator_parser(subparsers)
     add_evaluate_parser(subparsers)
+    add_style_mix_parser(subparsers)
     return parser
 
 

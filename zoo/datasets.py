@@ -27,7 +27,7 @@ FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat",
 IDX_SEARCH_PATHS = ("/usr/share/datasets/fashion-mnist",)  # Debian package dataset-fashion-mnist
 
 SOURCES = ("auto", "idx", "tfds", "folder")
-CROPS = ("none", "center", "random")
+CROPS = ("none", "center", "random", "pad")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 IDX_SPLITS = {"train": "train", "test": "t10k"}
 TFDS_SHUFFLE_BUFFER = 10000
@@ -57,6 +57,9 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
     raw = _open_source(str(name), split, data_dir, source, size)
     if crop == "random":
         _check_crop_fits(raw.min_size, size, name)
+    if crop == "pad" and raw.min_size and (raw.min_size[0] > size[0] or raw.min_size[1] > size[1]):
+        raise UserError(f"crop='pad' cannot pad {name}'s {raw.min_size[0]}x{raw.min_size[1]} images to the smaller "
+                        f"{size[0]}x{size[1]}; pass a larger image_size or crop='center'")
     ds = raw.ds
     if classes is not None:
         ds = _filter_classes(ds, raw, classes, name)
@@ -328,7 +331,7 @@ def _tfds_source(name, split, data_dir):
 
 # ---------------------------------------------------------------- classes, preprocessing
 
-def _class_ids(classes, class_names, num_classes, name):
+def class_ids(classes, class_names, num_classes, name):
     """Resolve class names / ints to label ids, or raise UserError listing the valid classes."""
     if class_names:
         valid = ", ".join(f"{i}={n}" for i, n in enumerate(class_names))
@@ -357,7 +360,7 @@ def _filter_classes(ds, raw, classes, name):
                         "a folder with one subfolder per class")
     if isinstance(classes, (str, int)):
         classes = [classes]
-    keep = tf.constant(_class_ids(classes, raw.class_names, raw.num_classes, name), tf.int32)
+    keep = tf.constant(class_ids(classes, raw.class_names, raw.num_classes, name), tf.int32)
     return ds.filter(lambda image, label: tf.reduce_any(tf.equal(label, keep)))
 
 
@@ -370,6 +373,15 @@ def _center_crop(image, size):
     crop_w = tf.cast(tf.floor(size[1] * scale), tf.int32)
     return tf.image.crop_to_bounding_box(image, (shape[0] - crop_h) // 2, (shape[1] - crop_w) // 2,
                                          crop_h, crop_w)
+
+
+def _pad(image, size):
+    """Center `image` on a black (-1) canvas of `size`; images larger than `size` are an error."""
+    shape = tf.shape(image)
+    tf.debugging.assert_less_equal(shape[:2], tf.constant(size), message=f"crop='pad' needs images of at most {size}")
+    top, left = (size[0] - shape[0]) // 2, (size[1] - shape[1]) // 2
+    paddings = [[top, size[0] - shape[0] - top], [left, size[1] - shape[1] - left], [0, 0]]
+    return tf.pad(image, paddings, constant_values=-1.0)
 
 
 def _resize(image, size):
@@ -397,6 +409,8 @@ def _preprocess(ds, decode, channels, crop, size, seed):
             image = tf.image.stateless_random_crop(image, [size[0], size[1], depth], seed=crop_seed)
         elif crop == "center":
             image = _resize(_center_crop(image, size), size)
+        elif crop == "pad":
+            image = _pad(image, size)
         elif size is not None and tuple(image.shape[:2]) != size:
             image = _resize(image, size)
         if size is not None:

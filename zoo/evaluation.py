@@ -106,7 +106,7 @@ def subsample(array, limit, seed):
     return array[random_subset(len(array), limit, seed)]
 
 
-def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None):
+def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None, kid_block_size=1024):
     """Metric values of generated features/logits against reference ones (dicts of arrays)."""
     fake, real = generated["features"], reference["features"]
     results = {}
@@ -114,7 +114,8 @@ def compute_metrics(generated, reference, metrics, seed=0, real_class_distributi
         results["fid"] = frechet.fid_from_activations(real, fake)
     if "kid" in metrics:
         rng = np.random.default_rng(seed)  # the block estimator needs random order
-        results["kid"], results["kid_std"] = kernel.kid_from_activations(rng.permutation(real), rng.permutation(fake))
+        results["kid"], results["kid_std"] = kernel.kid_from_activations(rng.permutation(real), rng.permutation(fake),
+                                                                           kid_block_size)
     logits = generated.get("logits")
     if "is" in metrics and logits is not None:
         results["is"], results["is_split_std"] = inception_score.split_scores(
@@ -241,8 +242,19 @@ METRIC_LABELS = {
     "fid": "FID ↓", "kid": "KID ↓", "is": "IS ↑", "mode_score": "Mode score ↑", "precision": "Precision ↑",
     "recall": "Recall ↑", "density": "Density", "coverage": "Coverage ↑", "one_nn_accuracy": "1-NN acc (0.5 best)",
     "classes_covered": "Classes covered", "class_kl": "Class KL ↓", "gan_test": "GAN-test ↑",
-    "gan_train": "GAN-train ↑",
+    "gan_train": "GAN-train ↑", "psnr": "PSNR dB ↑", "ssim": "SSIM ↑", "target_accuracy": "Target-class acc ↑",
+    "cycle_l1": "Cycle L1 ↓",
 }
+
+
+def table_cell(row, metric, seeds):
+    """mean ± std over seeds; a single pass shows its value (KID with its block standard error)."""
+    if metric not in row:
+        return ""
+    if seeds > 1:
+        return f"{row[metric]['mean']:.4g} ± {row[metric]['std']:.2g}"
+    error = row.get(f"{metric}_std", {}).get("mean", float("nan"))
+    return f"{row[metric]['mean']:.4g}" + (f" ± {error:.2g} (s.e.)" if np.isfinite(error) else "")
 
 
 def markdown_table(report):
@@ -256,7 +268,7 @@ def markdown_table(report):
              "| | " + " | ".join(METRIC_LABELS[c] for c in columns) + " |",
              "|---|" + "---:|" * len(columns)]
     for label, row in rows.items():
-        cells = [f"{row[c]['mean']:.4g} ± {row[c]['std']:.2g}" if c in row else "" for c in columns]
+        cells = [table_cell(row, c, len(report["protocol"]["seeds"])) for c in columns]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -24,7 +24,8 @@ def recipe_from_run(out, checkpoint="latest"):
         raise UserError(f"{out} has no checkpoint yet; train longer or pass another run")
     tf.train.Checkpoint(recipe=recipe).read(path).expect_partial()
     return recipe, {"kind": "run", "run": os.path.abspath(out), "checkpoint": path,
-                    "recipe": description["recipe"], "recipe_config": description["recipe_config"]}
+                    "recipe": description["recipe"], "recipe_config": description["recipe_config"],
+                    "data": description.get("data", {})}
 
 
 def untrained_like(recipe):
@@ -55,11 +56,17 @@ def balanced_labels(start, count, num_classes):
     return ((start + np.arange(count)) % num_classes).astype(np.int32)
 
 
-def sampler(recipe):
+def sampler(recipe, truncation=1.0):
     """sample_fn(seed) -> (start, count) -> images in [-1, 1], from the recipe's sampling generator;
-    conditional recipes cycle through the classes (balanced labels)."""
+    conditional recipes cycle through the classes (balanced labels). `truncation` ψ < 1 needs a
+    recipe with a mapping network (`generate_truncated`, e.g. StyleGAN-lite)."""
     generator = recipe.sampling_generator
     generate = tf.function(lambda inputs: generator(inputs, training=False))
+    if truncation != 1.0:
+        if not hasattr(recipe, "generate_truncated"):
+            raise UserError(f"truncation needs a recipe with a mapping network (stylegan_lite); "
+                            f"{type(recipe).__name__} has none")
+        generate = tf.function(lambda z: recipe.generate_truncated(z, truncation))
 
     def for_seed(seed):
         def chunk(start, count):
@@ -71,3 +78,41 @@ def sampler(recipe):
         return chunk
 
     return for_seed
+
+
+def center_cropped(sample_fn, size):
+    """Undo training with crop="pad": each generated image's centered (h, w) = `size` box, the
+    frame of the dataset's own images (e.g. 28×28 Fashion-MNIST inside a 32×32 StyleGAN canvas)."""
+    def for_seed(seed):
+        chunk = sample_fn(seed)
+
+        def cropped(start, count):
+            images = chunk(start, count)
+            top, left = (images.shape[1] - size[0]) // 2, (images.shape[2] - size[1]) // 2
+            return images[:, top:top + size[0], left:left + size[1]]
+
+        return cropped
+
+    return for_seed
+
+
+def style_mixing_grid(recipe, rows, columns, crossover, truncation=1.0):
+    """uint8 grid image of `recipe.mix_styles`: the top row shows the `columns` seeds' images (the
+    fine-style sources), the left column the `rows` seeds' images (the coarse-style sources), and
+    cell (i, j) the image with style layers < `crossover` from rows[i] and the rest from columns[j]."""
+    from zoo.images import make_grid, to_uint8
+
+    if not hasattr(recipe, "mix_styles"):
+        raise UserError(f"style mixing needs a recipe with per-layer styles (stylegan_lite); "
+                        f"{type(recipe).__name__} has none")
+    if not 0 <= crossover <= recipe.num_layers:
+        raise UserError(f"crossover must be in [0, {recipe.num_layers}] (the generator's style layers); "
+                        f"received {crossover}")
+    mixed = recipe.mix_styles(rows, columns, crossover, truncation).reshape(len(rows), len(columns),
+                                                                            *recipe.image_shape)
+    fine = recipe.mix_styles(rows[0], columns, 0, truncation)  # crossover 0: the columns' own images
+    coarse = recipe.mix_styles(rows, columns[0], recipe.num_layers, truncation)  # the rows' own images
+    blank = np.full((1, *recipe.image_shape), 1.0, np.float32)  # white corner
+    cells = [np.concatenate([blank, fine])]
+    cells += [np.concatenate([coarse[i:i + 1], mixed[i]]) for i in range(len(rows))]
+    return make_grid(to_uint8(np.concatenate(cells)), columns=len(columns) + 1)

@@ -17,11 +17,10 @@ import os
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import recipes
-from zoo import datasets
+from zoo import datasets, perceptual
 from zoo.errors import TrainingDiverged, UserError
 from zoo.files import read_json, write_json
 from zoo.images import make_grid, save_png, to_uint8
@@ -41,8 +40,10 @@ class TrainConfig:
     data_dir: str = None
     split: str = "train"
     image_size: int = None
+    crop: str = "none"  # how images reach image_size: resize ("none"), "center", "random" crops, or "pad"
     channels: int = None
     classes: list = None
+    domains: list = None  # unpaired recipes (CycleGAN): [domain A, domain B], each a class of `dataset` or a folder
     steps: int = 2000
     batch_size: int = 64
     seed: int = 0
@@ -105,12 +106,16 @@ def recipe_argument_names(recipe_cls):
     return names
 
 
-def build_recipe(config, image_shape):
-    """The recipe named in `config`, compiled, for images of `image_shape`."""
+def recipe_class(name):
     try:
-        recipe_cls = recipes.get_recipe(config.recipe)
+        return recipes.get_recipe(name)
     except ValueError as error:
         raise UserError(str(error)) from None
+
+
+def build_recipe(config, image_shape):
+    """The recipe named in `config`, compiled, for images of `image_shape`."""
+    recipe_cls = recipe_class(config.recipe)
     args = dict(config.recipe_args)
     settable = recipe_argument_names(recipe_cls) - {"image_shape", "seed"}  # from the data and --seed
     unknown = set(args) - settable
@@ -120,6 +125,8 @@ def build_recipe(config, image_shape):
     bad_optimizer_keys = set(config.optimizer_args) - set(OPTIMIZER_KEYS)
     if bad_optimizer_keys:
         raise UserError(f"Unknown optimizer setting(s) {sorted(bad_optimizer_keys)}; accepted: {', '.join(OPTIMIZER_KEYS)}")
+    if "content_network" in settable:  # a name in perceptual.CONTENT_NETWORKS → the frozen network
+        args["content_network"] = perceptual.content_network(args.get("content_network", "auto"), image_shape[-1])
     try:
         recipe = recipe_cls(image_shape=image_shape, seed=config.seed, **args)
     except (TypeError, ValueError) as error:
@@ -142,13 +149,32 @@ def player_optimizer(recipe, settings, player):
 
 
 # --- data ----------------------------------------------------------------------------
-def load_examples(config):
-    """Unbatched, shuffled, repeated examples; the shuffle order is a function of the seed."""
-    return datasets.load(
-        config.dataset, config.split, data_dir=config.data_dir, image_size=config.image_size,
-        channels=config.channels, classes=config.classes, shuffle=True, seed=config.seed, repeat=True,
-        prefetch=False,
-    )
+DEFAULT_DOMAINS = {"fashion_mnist": ["sneaker", "ankle boot"]}
+
+
+def load_examples(config, unpaired=False):
+    """Unbatched, shuffled, repeated examples; the order is a function of the seed. Unpaired
+    recipes get (image A, image B) pairs from two independently shuffled domains."""
+    if not unpaired:
+        return load_stream(config, config.dataset, config.classes, config.seed)
+    domains = config.domains or DEFAULT_DOMAINS.get(config.dataset)
+    if not domains or len(domains) != 2 or None in domains:
+        raise UserError(f"{config.recipe} translates between two domains: pass --domain-a and --domain-b "
+                        "(a class of --dataset, or a folder of images)")
+    streams = []
+    for index, domain in enumerate(domains):
+        if os.path.isdir(str(domain)):
+            stream = load_stream(config, str(domain), None, config.seed + index)
+        else:
+            stream = load_stream(config, config.dataset, [domain], config.seed + index)
+        streams.append(stream.map(lambda *example: example[0]))  # images only
+    return tf.data.Dataset.zip(tuple(streams))
+
+
+def load_stream(config, dataset, classes, seed):
+    return datasets.load(dataset, config.split, data_dir=config.data_dir, image_size=config.image_size,
+                         crop=config.crop, channels=config.channels, classes=classes, shuffle=True, seed=seed, repeat=True,
+                         prefetch=False)
 
 
 def image_spec(examples):
@@ -178,7 +204,7 @@ def run_description(config, recipe):
         "recipe_config": without_name(recipe.get_config()),
         "optimizers": {name: without_name(opt.get_config()) for name, opt in recipe.player_optimizers.items()},
         "data": {"dataset": config.dataset, "split": config.split, "image_size": config.image_size,
-                 "channels": config.channels, "classes": config.classes},
+                 "crop": config.crop, "channels": config.channels, "classes": config.classes, "domains": config.domains},
         "batch_size": config.batch_size,
         "seed": config.seed,
         "dtype_policy": keras.config.dtype_policy().name,
@@ -204,22 +230,13 @@ def generator_step(recipe):
     return int(keras.ops.convert_to_numpy(recipe.optimizer.iterations))
 
 
-def fixed_sample_inputs(recipe, seed):
-    """The latent batch (and labels: one column per class) that every sample grid uses,
-    and the grid's number of columns."""
-    count = recipe.num_classes * 8 if recipe.conditional else 64
-    z = np.random.default_rng(seed).standard_normal((count, recipe.latent_dim)).astype(np.float32)
-    if recipe.conditional:
-        return [z, np.arange(count, dtype=np.int32) % recipe.num_classes], recipe.num_classes
-    return z, 8
-
-
 class TrainingMonitor(keras.callbacks.Callback):
     """Per step: NaN guard; every N steps: sample grid (PNG + TensorBoard), checkpoint,
     train_state.json; stops the fit at the requested number of steps."""
 
-    def __init__(self, out, manager, total_steps, config, chief):
+    def __init__(self, out, manager, total_steps, config, chief, real_batch=None):
         super().__init__()
+        self.real_batch = real_batch
         self.out, self.manager, self.total_steps, self.config, self.chief = out, manager, total_steps, config, chief
         self.diverged = None
         self.saved_step = None
@@ -231,7 +248,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         return generator_step(self.model)
 
     def on_train_begin(self, logs=None):
-        self.fixed_inputs, self.grid_columns = fixed_sample_inputs(self.model, self.config.seed)
+        self.preview_inputs = self.model.preview_inputs(self.config.seed, self.real_batch)
 
     def on_train_batch_end(self, batch, logs=None):
         logs = {name: float(value) for name, value in (logs or {}).items()}
@@ -251,8 +268,8 @@ class TrainingMonitor(keras.callbacks.Callback):
     def write_samples(self, step):
         if not self.chief:
             return
-        images = to_uint8(self.model.sampling_generator(self.fixed_inputs, training=False))
-        grid = make_grid(images, self.grid_columns)
+        images, columns = self.model.preview(self.preview_inputs)
+        grid = make_grid(to_uint8(images), columns)
         save_png(os.path.join(self.out, "samples", f"step_{step:06d}.png"), grid)
         with self.image_writer.as_default():
             tf.summary.image("samples", grid[None], step=step)
@@ -364,7 +381,8 @@ def train(config):
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
-    examples = load_examples(config)
+    unpaired = getattr(recipe_class(config.recipe), "unpaired", False)
+    examples = load_examples(config, unpaired)
     with strategy.scope():
         recipe = build_recipe(config, tuple(image_spec(examples).shape))
     if recipe.conditional and not isinstance(examples.element_spec, tuple):
@@ -378,11 +396,16 @@ def train(config):
     if config.verbose:
         print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
               f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
-    monitor = TrainingMonitor(config.out, manager, config.steps, config, chief)
+    task = recipe_class(config.recipe).task
+    real_batch = None if task == "sampling" else next(iter(examples.batch(8)))  # grids of real inputs → outputs
+    monitor = TrainingMonitor(config.out, manager, config.steps, config, chief, real_batch)
     if start_step >= config.steps:
         return previous_state(config.out) or {"step": start_step, "total_steps": config.steps, "status": "completed"}
     callbacks = [monitor]
     if config.eval_every and chief:
+        if task != "sampling":
+            raise UserError(f"--eval-every measures sampling generators; {config.recipe} does {task.replace('_', '-')}: "
+                            "evaluate it after training with `gan-zoo evaluate`")
         if image_spec(examples).shape[-3:] != (28, 28, 1):
             raise UserError("--eval-every uses the Fashion-MNIST evaluator: it needs 28x28 grayscale images")
         callbacks.append(PeriodicEvaluation(config.out, checkpoint, config.eval_every, config.eval_samples, config))

@@ -7,6 +7,8 @@ import tensorflow as tf
 import recipes
 
 TINY = {"latent_dim": 8, "width": 8, "image_shape": (8, 8, 1), "seed": 3}
+# recipes that sample from z (translation and super-resolution recipes have tests of their own)
+SAMPLING = sorted(name for name, cls in recipes.RECIPES.items() if cls.task == "sampling")
 
 
 def tiny_data(batch=8, n_critic=1, seed=0):
@@ -28,7 +30,7 @@ def fit_steps(recipe, steps=2, batch=8):
     return recipe.fit(images, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
 
 
-@pytest.mark.parametrize("name", sorted(recipes.RECIPES))
+@pytest.mark.parametrize("name", SAMPLING)
 def test_recipe_trains_with_finite_losses_and_changes_weights(name):
     recipe = recipes.get_recipe(name)(ema_decay=0.5, **TINY)
     recipe.compile()
@@ -46,7 +48,7 @@ def test_recipe_trains_with_finite_losses_and_changes_weights(name):
         assert any(not np.allclose(w.numpy(), b) for w, b in zip(weights, before))
 
 
-@pytest.mark.parametrize("name", sorted(recipes.RECIPES))
+@pytest.mark.parametrize("name", SAMPLING)
 def test_config_round_trip_and_keras_file_reload(name, tmp_path):
     cls = recipes.get_recipe(name)
     recipe = cls(ema_decay=0.9, **TINY)
@@ -74,7 +76,7 @@ def test_invalid_arguments_say_what_is_accepted():
         recipes.WGANGP(discriminator_norm="batch", **TINY)
     with pytest.raises(ValueError, match="image_shape=.*7, 7, 1"):
         recipes.DCGAN(latent_dim=8, image_shape=(7, 7, 1))
-    with pytest.raises(ValueError, match="Unknown recipe 'dcgan2'. Known recipes: cgan, dcgan"):
+    with pytest.raises(ValueError, match="Unknown recipe 'dcgan2'. Known recipes: cgan, cyclegan, dcgan"):
         recipes.get_recipe("dcgan2")
 
 

@@ -349,3 +349,14 @@ def test_unknown_dataset_lists_known_names(tmp_path):
 def test_fashion_mnist_auto_bad_split_lists_splits(idx_dir):
     with pytest.raises(UserError, match="train, test"):
         datasets.load("fashion_mnist", split="validation", data_dir=str(idx_dir))
+
+
+def test_pad_centers_images_on_a_black_canvas(idx_dir):
+    """Fashion-MNIST 28×28 → 32×32 for StyleGAN-lite: 2 px of -1 on every side, pixels unchanged."""
+    padded = next(iter(load_idx(idx_dir, image_size=32, crop="pad")))[0].numpy()
+    plain = next(iter(load_idx(idx_dir)))[0].numpy()
+    assert padded.shape == (32, 32, 1)
+    np.testing.assert_array_equal(padded[2:30, 2:30], plain)
+    assert (padded[:2] == -1).all() and (padded[30:] == -1).all() and (padded[:, :2] == -1).all()
+    with pytest.raises(UserError, match="cannot pad fashion_mnist's 28x28 images to the smaller 24x24"):
+        load_idx(idx_dir, image_size=24, crop="pad")

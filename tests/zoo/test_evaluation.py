@@ -6,22 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from zoo import cli, evaluation, training
-from zoo.metrics import features
-
-
-@pytest.fixture(scope="module")
-def evaluator_features():
-    return features.fashion_mnist_evaluator()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_cache(tmp_path_factory):
-    """One reference-feature cache for this module's tests (the real test split is extracted once)."""
-    with pytest.MonkeyPatch.context() as patch:
-        directory = str(tmp_path_factory.mktemp("cache"))
-        patch.setattr(evaluation, "CACHE_DIR", directory)
-        yield directory
+import recipes
+from zoo import cli, evaluation, generators, training
+from zoo.images import to_uint8
 
 
 def test_reference_features_are_cached_and_a_corrupt_cache_is_recomputed(tmp_path, evaluator_features):
@@ -119,3 +106,56 @@ def test_gan_train_and_gan_test_for_a_conditional_generator(tmp_path, evaluator_
     # a 2-step generator's samples neither look like their class nor teach a classifier
     assert generated["gan_test"]["mean"] < 0.5 and generated["gan_train"]["mean"] < real["gan_train"]["mean"]
     assert report["protocol"]["gan_train_steps"] == 150
+
+
+def test_center_cropped_undoes_padding():
+    padded = np.full((2, 32, 32, 1), -1.0, np.float32)
+    padded[:, 2:30, 2:30] = np.arange(28 * 28, dtype=np.float32).reshape(1, 28, 28, 1) / 1000
+    cropped = generators.center_cropped(lambda seed: lambda start, count: padded[:count], (28, 28))(0)(0, 2)
+    np.testing.assert_array_equal(cropped, padded[:, 2:30, 2:30])
+
+
+def test_a_generator_trained_on_padded_images_is_evaluated_in_the_datasets_frame(tmp_path, capsys):
+    run = tmp_path / "run"
+    training.train(training.TrainConfig(
+        recipe="stylegan_lite", out=str(run), steps=1, batch_size=8, image_size=32, crop="pad", verbose=0,
+        sample_every=100, recipe_args={"width": 8, "latent_dim": 8, "w_dim": 8, "mapping_layers": 1,
+                                       "channel_base": 16}))
+    assert json.load(open(run / "run.json"))["data"]["crop"] == "pad"
+    code = cli.main(["evaluate", str(run), "--num-samples", "200", "--seeds", "1", "--metrics", "fid,precision_recall",
+                     "--truncation", "0,1", "--no-untrained-baseline", "--out", str(tmp_path / "report.json")])
+    assert code == 0, capsys.readouterr()
+    rows = json.load(open(tmp_path / "report.json"))["results"]
+    assert set(rows) == {"generator ψ=0", "generator ψ=1", "real train (baseline)"}
+    assert all(np.isfinite(row["fid"]["mean"]) for row in rows.values())
+    assert rows["generator ψ=0"]["fid"]["mean"] != rows["generator ψ=1"]["fid"]["mean"]
+    assert rows["real train (baseline)"]["fid"]["mean"] < rows["generator ψ=1"]["fid"]["mean"] / 10
+    assert open(tmp_path / "fid_vs_truncation.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert cli.main(["style-mix", str(run), "--rows", "0,1", "--columns", "2,3,4", "--out", str(tmp_path / "mix.png")]) == 0
+    assert open(tmp_path / "mix.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert cli.main(["style-mix", str(run), "--crossover", "99", "--out", str(tmp_path / "bad.png")]) == 2
+    assert "crossover must be in [0, 7]" in capsys.readouterr().err
+
+
+def tiny_stylegan():
+    from recipes import StyleGANLite
+
+    return StyleGANLite(latent_dim=8, w_dim=8, width=8, mapping_layers=1, image_shape=(8, 8, 1), seed=1)
+
+
+def test_truncated_sampling_and_style_mixing_grid():
+    recipe = tiny_stylegan()
+    collapsed = generators.sampler(recipe, 0.0)(0)(0, 4)
+    np.testing.assert_allclose(collapsed, np.repeat(collapsed[:1], 4, axis=0), atol=1e-6)  # ψ = 0: synthesis(w̄)
+    z = generators.latent_chunk(8, 0, 0, 4)
+    np.testing.assert_allclose(generators.sampler(recipe, 0.7)(0)(0, 4), recipe.generate_truncated(z, 0.7), atol=1e-6)
+    np.testing.assert_allclose(generators.sampler(recipe)(0)(0, 4), recipe.generate_truncated(z, 1.0), atol=1e-5)
+    with pytest.raises(ValueError, match="truncation needs a recipe with a mapping network"):
+        generators.sampler(recipes.DCGAN(latent_dim=8, width=8, image_shape=(8, 8, 1)), 0.5)
+    grid = generators.style_mixing_grid(recipe, [0, 1], [2, 3, 4], crossover=2)
+    assert grid.shape == (3 * 10 + 2, 4 * 10 + 2, 1)  # 8×8 cells, 2-pixel padding, header row and column
+    cell = lambda row, column: grid[2 + 10 * row:10 + 10 * row, 2 + 10 * column:10 + 10 * column]  # noqa: E731
+    assert (cell(0, 0) == 255).all()  # white corner
+    np.testing.assert_array_equal(cell(0, 2), to_uint8(recipe.sample(1, 3)[0]))  # header: seed 3's own image
+    np.testing.assert_array_equal(cell(2, 0), to_uint8(recipe.sample(1, 1)[0]))  # row header: seed 1
+    np.testing.assert_array_equal(cell(2, 3), to_uint8(recipe.mix_styles(1, 4, 2)[0]))

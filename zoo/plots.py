@@ -1,0 +1,46 @@
+"""Figures of evaluation reports (matplotlib, Agg backend: no display needed)."""
+import os
+
+import numpy as np
+
+TRUNCATION_LABEL = "generator ψ={:g}"
+
+
+def truncation_label(psi):
+    return TRUNCATION_LABEL.format(psi)
+
+
+def truncation_curve(report, truncations, path):
+    """FID (and precision / recall when measured) vs truncation ψ, mean ± std over seeds, with the
+    real-train baseline as a line: the quality/diversity trade-off of the truncation trick."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["results"]
+    psis = sorted(truncations)
+    panels = [["fid"]] + ([["precision", "recall"]] if "precision" in rows[truncation_label(psis[0])] else [])
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for axis, metrics in zip(axes[0], panels):
+        for metric in metrics:
+            means = np.array([rows[truncation_label(p)][metric]["mean"] for p in psis])
+            stds = np.array([rows[truncation_label(p)][metric]["std"] for p in psis])
+            line = axis.errorbar(psis, means, yerr=stds, marker="o", capsize=3, label=metric)
+            baseline = rows.get("real train (baseline)", {}).get(metric)
+            if baseline:
+                axis.axhline(baseline["mean"], linestyle="--", color=line[0].get_color(),
+                             label=f"{metric}, real train")
+        axis.set_xlabel("truncation ψ")
+        axis.set_ylabel(" / ".join(metrics))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    protocol = report["protocol"]
+    figure.suptitle(f"{protocol['feature_extractor']['name']} features, {protocol['num_samples']} samples × "
+                    f"{len(protocol['seeds'])} seeds vs {protocol['dataset']} {protocol['reference_split']}",
+                    fontsize=9)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
