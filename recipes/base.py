@@ -98,6 +98,10 @@ class GAN(keras.Model):
         """(images in [-1, 1], grid columns) for `preview_inputs`."""
         return self.sampling_generator(inputs, training=False), self.num_classes if self.conditional else 8
 
+    def networks(self, role):
+        """{attribute name: network} of the players with `role` "g" or "d" (see `players`)."""
+        return {name: getattr(self, name) for kind, names in self.players.values() if kind == role for name in names}
+
     @property
     def sampling_generator(self):
         """The generator to sample from: the EMA copy when the recipe keeps one."""

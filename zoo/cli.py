@@ -79,6 +79,7 @@ def add_train_parser(subparsers):
 
 
 def run_train(args):
+    from zoo.provenance import command_line
     from zoo.training import OPTIMIZER_KEYS, TrainConfig, train
 
     settings = dict(args.settings)
@@ -91,7 +92,7 @@ def run_train(args):
         optimizer_args={k: v for k, v in settings.items() if k in OPTIMIZER_KEYS},
         log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         eval_every=args.eval_every, eval_samples=args.eval_samples,
-        verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
+        verbose=2 if sys.stdout.isatty() and not args.quiet else 1, command=command_line(args.argv),
     )
     state = train(config)
     logs = ", ".join(f"{k}={v:.4f}" for k, v in state.get("logs", {}).items())
@@ -253,6 +254,85 @@ def run_style_mix(args):
     return 0
 
 
+def add_zoo_parsers(subparsers):
+    parser = subparsers.add_parser("list", help="the pretrained models shipped with the package")
+    parser.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. '*fashion*'")
+    parser.set_defaults(handler=run_list)
+
+    parser = subparsers.add_parser("sample", help="sample a pretrained model (or a run) into a PNG grid")
+    parser.add_argument("model", help="a preset name (`gan-zoo list`), a preset directory or a training run")
+    parser.add_argument("--num", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--labels", type=parse_ints, help="conditional models: class ids, one column each")
+    parser.add_argument("--truncation", type=float, default=1.0, help="StyleGAN-lite: truncation ψ")
+    parser.add_argument("--out", required=True, help="PNG file")
+    parser.set_defaults(handler=run_sample)
+
+    parser = subparsers.add_parser("card", help="print a pretrained model's card (Markdown, or --json)")
+    parser.add_argument("model")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run_card)
+
+    parser = subparsers.add_parser("make-preset", help="package a finished run (+ its evaluation) as a preset")
+    parser.add_argument("run", help="a completed `gan-zoo train` run directory")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--evaluation", help="the run's `gan-zoo evaluate --out` report")
+    parser.add_argument("--notes", help="a sentence for the card")
+    parser.add_argument("--out", help="presets directory (default: the package's zoo/presets)")
+    parser.add_argument("--docs", help="also write the card as Markdown into this directory (e.g. docs/models)")
+    parser.set_defaults(handler=run_make_preset)
+
+
+def run_list(args):
+    from zoo import registry
+
+    for name in registry.list_models(args.pattern):
+        card = registry.card(name)
+        print(f"{name:36s} {card['recipe']:14s} {card['task']:17s} {'x'.join(map(str, card['image_shape']))}")
+    return 0
+
+
+def run_sample(args):
+    from zoo import generators, registry
+    from zoo.images import save_png
+    from zoo.packaging import preview_grid, sample_grid
+    from zoo.pretrained import Generator
+
+    recipe, description = generators.load_target(args.model)
+    if recipe.task != "sampling":  # image-to-image: its own preview of real test inputs
+        grid = preview_grid(recipe, description, args.seed)
+    else:
+        card = registry.card(args.model) if description["kind"] == "preset" else {"name": args.model}
+        grid = sample_grid(Generator(recipe, card), args.num, args.seed, args.labels, args.truncation)
+    print(f"samples: {save_png(args.out, grid)}")
+    return 0
+
+
+def run_card(args):
+    from zoo import registry
+    from zoo.packaging import card_markdown
+
+    card = registry.card(args.model)
+    print(json.dumps(card, indent=2, sort_keys=True) if args.json else card_markdown(card))
+    return 0
+
+
+def run_make_preset(args):
+    from zoo import registry
+    from zoo.files import read_json
+    from zoo.packaging import card_markdown, make_preset
+
+    directory = make_preset(args.run, args.name, args.out or registry.PRESETS_DIR, args.evaluation, args.notes)
+    print(f"preset: {directory}")
+    if args.docs:
+        os.makedirs(args.docs, exist_ok=True)
+        path = os.path.join(args.docs, f"{args.name}.md")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(card_markdown(read_json(os.path.join(directory, registry.CARD_FILE))))
+        print(f"card: {path}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +340,7 @@ def build_parser():
     add_train_evaluator_parser(subparsers)
     add_evaluate_parser(subparsers)
     add_style_mix_parser(subparsers)
+    add_zoo_parsers(subparsers)
     return parser
 
 

@@ -34,7 +34,15 @@ def untrained_like(recipe):
 
 
 def load_target(target):
-    """(recipe, description) for a run directory or a .keras file of a recipe."""
+    """(recipe, description) for a run directory, a preset (name or directory) or a .keras file of a recipe."""
+    from zoo import registry
+
+    if target in registry.list_models() or (os.path.isdir(target) and registry.is_preset_dir(target)):
+        directory = registry.preset_path(target)
+        card = registry.card(directory)
+        return registry.load_recipe(directory, compile=False), {
+            "kind": "preset", "preset": card["name"], "path": os.path.abspath(directory),
+            "recipe": card["recipe"], "data": card["training"]["data"]}
     if os.path.isdir(target):
         return recipe_from_run(target)
     if target.endswith(".keras") and os.path.isfile(target):
@@ -42,7 +50,8 @@ def load_target(target):
         if not isinstance(model, recipes.GAN):
             raise UserError(f"{target} holds a {type(model).__name__}, not a GAN Zoo recipe")
         return model, {"kind": "keras_file", "path": os.path.abspath(target), "recipe_config": model.get_config()}
-    raise UserError(f"Cannot evaluate {target!r}: pass a `gan-zoo train` run directory or a .keras file of a recipe")
+    raise UserError(registry.unknown_model_message(target) + " (or pass a preset directory, a `gan-zoo train` "
+                    "run directory or a .keras file of a recipe)")
 
 
 def latent_chunk(latent_dim, seed, start, count):

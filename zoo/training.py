@@ -58,6 +58,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     verbose: int = 1  # 0 silent, 1 a line per log_every steps, 2 a progress bar
+    command: str = None  # the command line that asked for this run (provenance in train_state.json)
 
 
 # --- strategy and precision ------------------------------------------------------
@@ -241,6 +242,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.diverged = None
         self.saved_step = None
         self.last_logs = {}
+        self.provenance = session_provenance(out, config.command)
         self.image_writer = tf.summary.create_file_writer(os.path.join(out, "logs", "samples")) if chief else None
 
     @property
@@ -283,6 +285,8 @@ class TrainingMonitor(keras.callbacks.Callback):
             "step": step, "total_steps": self.total_steps, "status": status,
             "checkpoint": self.manager.latest_checkpoint, "logs": self.last_logs,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "wall_time_seconds": round(self.provenance["earlier_seconds"] + time.time() - self.provenance["started"], 1),
+            "commands": self.provenance["commands"], "machine": self.provenance["machine"],
         }
         if self.chief:
             write_json(os.path.join(self.out, "train_state.json"), self.state)
@@ -351,6 +355,18 @@ def restore_latest(checkpoint, out):
         return None
     checkpoint.read(latest).assert_existing_objects_matched()
     return latest
+
+
+def session_provenance(out, command):
+    """Wall time of earlier sessions of the run, the commands of all sessions, this machine."""
+    from zoo.provenance import machine
+
+    earlier = previous_state(out) or {}
+    commands = list(earlier.get("commands", []))
+    if command:
+        commands.append(command)
+    return {"started": time.time(), "earlier_seconds": earlier.get("wall_time_seconds", 0.0), "commands": commands,
+            "machine": machine()}
 
 
 def previous_state(out):

@@ -62,10 +62,14 @@ def test_run_directory_contents(tmp_path, image_folder):
 
 def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, image_folder):
     training.train(config(tmp_path / "straight", image_folder, steps=6))
-    first = training.train(config(tmp_path / "resumed", image_folder, steps=2))
+    first = training.train(config(tmp_path / "resumed", image_folder, steps=2, command="gan-zoo train a"))
     assert first["step"] == 2
-    second = training.train(config(tmp_path / "resumed", image_folder, steps=6))
+    second = training.train(config(tmp_path / "resumed", image_folder, steps=6, command="gan-zoo train b"))
     assert second["step"] == 6
+    # provenance adds up over sessions: every command, the total wall time, the machine
+    assert second["commands"] == ["gan-zoo train a", "gan-zoo train b"]
+    assert second["wall_time_seconds"] > first["wall_time_seconds"] > 0
+    assert second["machine"]["cpu_cores"] == os.cpu_count()
     straight = generator_weights(tmp_path / "straight", image_folder)
     resumed = generator_weights(tmp_path / "resumed", image_folder)
     for a, b in zip(straight, resumed):

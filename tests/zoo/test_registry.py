@@ -1,0 +1,150 @@
+"""Presets: made from a run, listed, loaded with verified weights, sampled reproducibly, carded,
+and refused with clear errors when unknown or corrupt."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import cli, generators, registry, training
+from zoo.errors import UserError
+from zoo.packaging import make_preset
+
+TINY_SAMPLING = {"dcgan": {"width": 8, "latent_dim": 8, "ema_decay": 0.9},
+                 "cgan": {"width": 8, "latent_dim": 8, "embedding_dim": 4}}
+
+
+def tiny_run(out, recipe, steps=2, **settings):
+    training.train(training.TrainConfig(recipe=recipe, out=str(out), steps=steps, batch_size=8, sample_every=100,
+                                        verbose=0, command=f"gan-zoo train {recipe} --tiny", **settings))
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def presets(tmp_path_factory):
+    """A presets directory with tiny dcgan (EMA) and cgan presets made from real 2-step runs."""
+    root = tmp_path_factory.mktemp("zoo")
+    presets_dir = root / "presets"
+    for recipe, settings in TINY_SAMPLING.items():
+        run = tiny_run(root / recipe, recipe, recipe_args=settings)
+        report = root / f"{recipe}_eval.json"
+        assert cli.main(["evaluate", run, "--num-samples", "100", "--seeds", "1", "--metrics", "fid",
+                         "--no-untrained-baseline", "--out", str(report)]) == 0
+        make_preset(run, f"{recipe}_tiny_28", str(presets_dir), str(report), notes="a test preset")
+    return root
+
+
+@pytest.fixture
+def shipped(presets, monkeypatch):
+    monkeypatch.setattr(registry, "PRESETS_DIR", str(presets / "presets"))
+    return presets
+
+
+def test_list_and_unknown_names(shipped):
+    assert zoo.list_models() == ["cgan_tiny_28", "dcgan_tiny_28"]
+    assert zoo.list_models("dc*") == ["dcgan_tiny_28"]
+    with pytest.raises(UserError, match=r"Unknown model 'dcgan_tiny'\. Did you mean: dcgan_tiny_28.*Known models"):
+        zoo.load("dcgan_tiny")
+
+
+def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(shipped):
+    g = zoo.load("dcgan_tiny_28")
+    run_recipe, _ = generators.recipe_from_run(str(shipped / "dcgan"))
+    z = generators.latent_chunk(8, 0, 0, 4)
+    np.testing.assert_allclose(g(z).numpy(), run_recipe.ema_generator(z).numpy(), atol=1e-6)  # the EMA copy
+    images = g.sample(4, seed=0)
+    assert images.dtype == np.uint8 and images.shape == (4, 28, 28, 1)
+    np.testing.assert_array_equal(images, g.sample(4, seed=0))
+    assert not np.array_equal(images, g.sample(4, seed=1))
+    np.testing.assert_array_equal(images[:2], g.sample(2, seed=0))  # sample(n, s) = first n of the stream
+    assert g.card["training"]["commands"] == ["gan-zoo train dcgan --tiny"]
+    with pytest.raises(UserError, match="unconditional: it takes no labels"):
+        g.sample(2, labels=[1])
+    with pytest.raises(UserError, match="translate needs a translation model.*use sample"):
+        g.translate(images)
+
+
+def test_conditional_samples_follow_the_labels(shipped):
+    g = zoo.load("cgan_tiny_28")
+    by_label = g.sample(6, seed=0, labels=[3, 5])
+    z = generators.latent_chunk(8, 0, 0, 6)
+    expected = g([z, np.array([3, 5, 3, 5, 3, 5], np.int32)]).numpy()
+    np.testing.assert_array_equal(by_label, np.clip(np.rint((expected + 1) * 127.5), 0, 255).astype(np.uint8))
+    with pytest.raises(UserError, match=r"labels must be class ids in \[0, 10\)"):
+        g.sample(2, labels=[10])
+
+
+def test_load_recipe_restores_generator_and_discriminator_and_trains(shipped):
+    recipe = zoo.load_recipe("dcgan_tiny_28")
+    run_recipe, _ = generators.recipe_from_run(str(shipped / "dcgan"))
+    for a, b in zip(recipe.discriminator.get_weights(), run_recipe.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(recipe.generator.get_weights(), run_recipe.ema_generator.get_weights()):
+        np.testing.assert_array_equal(a, b)  # training resumes from the shipped (EMA) generator
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    history = recipe.fit(images, batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+
+
+def test_corrupt_or_missing_weights_are_detected(shipped, tmp_path):
+    import shutil
+
+    copy = tmp_path / "dcgan_copy"
+    shutil.copytree(shipped / "presets" / "dcgan_tiny_28", copy)
+    assert zoo.load(str(copy)).sample(1).shape == (1, 28, 28, 1)  # a preset directory loads too
+    with open(copy / "generator.weights.h5", "r+b") as handle:
+        handle.seek(-16, os.SEEK_END)
+        handle.write(b"\0" * 16)
+    with pytest.raises(UserError, match="generator.weights.h5 is corrupt: its sha256 is"):
+        zoo.load(str(copy))
+    shutil.copy(shipped / "presets" / "dcgan_tiny_28" / "generator.weights.h5", copy)
+    os.remove(copy / "discriminator.weights.h5")
+    assert zoo.load(str(copy)).sample(1).shape == (1, 28, 28, 1)  # the generator alone needs no discriminator
+    with pytest.raises(UserError, match="discriminator.weights.h5 is missing"):
+        zoo.load_recipe(str(copy))
+
+
+def test_cli_list_sample_card_and_evaluate_a_preset(shipped, tmp_path, capsys):
+    assert cli.main(["list"]) == 0
+    assert "dcgan_tiny_28" in capsys.readouterr().out
+    assert cli.main(["sample", "cgan_tiny_28", "--num", "6", "--labels", "0,1,2", "--out", str(tmp_path / "g.png")]) == 0
+    from PIL import Image
+
+    assert np.array(Image.open(tmp_path / "g.png")).shape == (2 * 30 + 2, 3 * 30 + 2)  # 3 label columns, 2 rows
+    assert cli.main(["card", "dcgan_tiny_28"]) == 0
+    printed = capsys.readouterr().out
+    assert "gan-zoo train dcgan --tiny" in printed and "| generator |" in printed and "generator.weights.h5" in printed
+    assert cli.main(["card", "dcgan_tiny_28", "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["evaluation"]["protocol"]["num_samples"] == 100 and card["ema"] is True
+    assert card["training"]["steps"] == 2 and card["training"]["machine"]["cpu_cores"] == os.cpu_count()
+    assert cli.main(["evaluate", "dcgan_tiny_28", "--num-samples", "100", "--seeds", "1", "--metrics", "fid",
+                     "--no-untrained-baseline", "--out", str(tmp_path / "e.json")]) == 0
+    report = json.load(open(tmp_path / "e.json"))
+    shipped_fid = card["evaluation"]["results"]["generator"]["fid"]["mean"]
+    assert report["target"]["kind"] == "preset" and report["results"]["generator"]["fid"]["mean"] == pytest.approx(
+        shipped_fid, rel=1e-5)  # the preset scores what its run scored
+    assert cli.main(["sample", "dcgan_tiny", "--out", str(tmp_path / "x.png")]) == 2
+    assert "Did you mean: dcgan_tiny_28" in capsys.readouterr().err
+
+
+def test_image_to_image_presets(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "PRESETS_DIR", str(tmp_path / "presets"))
+    settings = {"cyclegan": {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_layers": 1,
+                             "pool_size": 4},
+                "srgan": {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_stages": 1,
+                          "discriminator_dense": 8, "content_network": "evaluator"}}
+    for recipe, recipe_args in settings.items():
+        make_preset(tiny_run(tmp_path / recipe, recipe, steps=1, recipe_args=recipe_args), f"{recipe}_tiny",
+                    str(tmp_path / "presets"))
+    translator = zoo.load("cyclegan_tiny")
+    images = np.full((2, 28, 28, 1), 128, np.uint8)
+    assert translator.translate(images, "b2a").shape == (2, 28, 28, 1)
+    with pytest.raises(UserError, match="sample needs a sampling model.*use translate"):
+        translator.sample(2)
+    upscaler = zoo.load("srgan_tiny")
+    assert upscaler.upscale(np.zeros((1, 7, 9, 1), np.uint8)).shape == (1, 28, 36, 1)  # any input size
+    recipe = zoo.load_recipe("srgan_tiny")  # the content network comes back with its weights
+    assert "content_network.weights.h5" in zoo.card("srgan_tiny")["files"]
+    assert recipe.content_network is not None and recipe.compiled

@@ -1,0 +1,102 @@
+"""A pretrained generator as users meet it: a keras.Model whose call is the network (float in
+[-1, 1]) and whose task methods return uint8 NHWC numpy images.
+
+- sampling recipes: `g(z)` / `g([z, labels])`; `sample(n, seed, labels=None, truncation=1.0)`;
+  StyleGAN-lite also `mix_styles(rows, columns, crossover)` (a uint8 grid);
+- translation (CycleGAN): `g(images)` is A→B; `translate(images, direction="a2b")`;
+- super-resolution (SRGAN): `g(low_res)`; `upscale(low_res)` on any input size.
+
+`sample(n, seed)` draws z with `zoo.generators.latent_chunk(latent_dim, seed, 0, n)`: the first n
+images `gan-zoo evaluate` scores for sampling seed `seed`; the same seed gives the same images.
+"""
+import keras
+import numpy as np
+
+from zoo import generators
+from zoo.errors import UserError
+from zoo.images import to_uint8
+
+
+class _Holder:
+    """Keeps the recipe out of Keras's layer tracking (its discriminators are not part of `g`)."""
+
+    def __init__(self, recipe):
+        self.recipe = recipe
+
+
+def as_float_images(images):
+    """uint8 [0, 255] or float [-1, 1] NHWC (or one HWC image) → float32 [-1, 1] NHWC."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4:
+        raise UserError(f"expected images as [batch, height, width, channels]; received shape {images.shape}")
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 127.5 - 1.0
+    return images.astype(np.float32)
+
+
+class Generator(keras.Model):
+    """The generator side of a preset's recipe, with its card (`g.card`)."""
+
+    def __init__(self, recipe, card, **kwargs):
+        super().__init__(name=card.get("name", "generator"), **kwargs)
+        self._holder = _Holder(recipe)
+        self.network = recipe.sampling_generator
+        self.reverse_network = getattr(recipe, "generator_b2a", None)
+        self.card = dict(card)
+        self.task, self.conditional = recipe.task, recipe.conditional
+        self.image_shape = tuple(recipe.image_shape)
+        self.latent_dim = recipe.latent_dim if recipe.task == "sampling" else None
+        self.num_classes = getattr(recipe, "num_classes", None) if recipe.conditional else None
+
+    @property
+    def recipe(self):
+        return self._holder.recipe
+
+    def call(self, inputs, training=False):
+        if self.task == "super_resolution":
+            return self.recipe.upscale(inputs, training=training)
+        return self.network(inputs, training=training)
+
+    def require(self, task, method):
+        if self.task != task:
+            hint = {"sampling": "sample(n, seed)", "translation": "translate(images)",
+                    "super_resolution": "upscale(low_res)"}[self.task]
+            raise UserError(f"{method} needs a {task.replace('_', '-')} model; {self.name} does "
+                            f"{self.task.replace('_', '-')}: use {hint}")
+
+    def labels_for(self, n, labels):
+        """n conditioning labels: the classes in turn, or `labels` repeated in turn."""
+        if labels is None:
+            return generators.balanced_labels(0, n, self.num_classes)
+        labels = np.atleast_1d(np.asarray(labels, np.int32))
+        if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
+            raise UserError(f"labels must be class ids in [0, {self.num_classes}); received {labels.tolist()}")
+        return np.resize(labels, n)
+
+    def sample(self, n, seed=0, labels=None, truncation=1.0):
+        """n images as uint8 NHWC; conditional models take `labels` (default: the classes in turn)."""
+        self.require("sampling", "sample")
+        if labels is not None and not self.conditional:
+            raise UserError(f"{self.name} is unconditional: it takes no labels")
+        if self.conditional and truncation == 1.0:
+            z = generators.latent_chunk(self.latent_dim, seed, 0, n)
+            return to_uint8(self.network([z, self.labels_for(n, labels)], training=False))
+        return to_uint8(generators.sampler(self.recipe, truncation)(seed)(0, n))
+
+    def mix_styles(self, rows, columns, crossover, truncation=1.0):
+        """A uint8 style-mixing grid (StyleGAN-lite): see zoo.generators.style_mixing_grid."""
+        return generators.style_mixing_grid(self.recipe, list(rows), list(columns), crossover, truncation)
+
+    def translate(self, images, direction="a2b"):
+        """Translate uint8 or [-1, 1] images A→B ("a2b") or B→A ("b2a"); uint8 out."""
+        self.require("translation", "translate")
+        if direction not in ("a2b", "b2a"):
+            raise UserError(f"direction must be 'a2b' or 'b2a'; received {direction!r}")
+        return to_uint8(self.recipe.translate(as_float_images(images), direction))
+
+    def upscale(self, low_res):
+        """Super-resolve uint8 or [-1, 1] images of any size, `scale`× larger; uint8 out."""
+        self.require("super_resolution", "upscale")
+        return to_uint8(self.recipe.upscale(as_float_images(low_res)))

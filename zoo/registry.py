@@ -1,0 +1,125 @@
+"""Pretrained presets: `zoo/presets/<name>/` (or any directory of the same layout)
+
+    config.json            {"recipe": registered recipe name, "recipe_config": constructor config}
+    <network>.weights.h5   one file per network: the sampling generator (the EMA copy when the
+                           recipe keeps one) under "generator", other generators (CycleGAN's
+                           generator_b2a), discriminators, and SRGAN's content network
+    card.json              metadata, training provenance, metrics, and "files": {file: sha256}
+    samples.png            a sample grid of the shipped generator
+
+Every file in card["files"] is checked against its sha256 before it is used.
+"""
+import difflib
+import fnmatch
+import os
+
+import recipes
+from zoo.errors import UserError
+from zoo.files import read_json, sha256_of
+
+PRESETS_DIR = os.path.join(os.path.dirname(__file__), "presets")
+CONFIG_FILE, CARD_FILE, SAMPLES_FILE = "config.json", "card.json", "samples.png"
+
+
+def weights_file(network_name):
+    return f"{network_name}.weights.h5"
+
+
+def is_preset_dir(path):
+    return os.path.isfile(os.path.join(path, CONFIG_FILE)) and os.path.isfile(os.path.join(path, CARD_FILE))
+
+
+def list_models(pattern="*"):
+    """Names of the shipped presets matching the shell-style `pattern`, sorted."""
+    if not os.path.isdir(PRESETS_DIR):
+        return []
+    names = [name for name in os.listdir(PRESETS_DIR) if is_preset_dir(os.path.join(PRESETS_DIR, name))]
+    return sorted(fnmatch.filter(names, pattern))
+
+
+def preset_path(name):
+    """The directory of a shipped preset `name`, or `name` itself when it is a preset directory."""
+    if os.path.isdir(name):
+        if not is_preset_dir(name):
+            raise UserError(f"{name} is not a preset directory: it needs {CONFIG_FILE} and {CARD_FILE}")
+        return name
+    if name in list_models():
+        return os.path.join(PRESETS_DIR, name)
+    raise UserError(unknown_model_message(name) + " (or pass a preset directory)")
+
+
+def unknown_model_message(name):
+    known = list_models()
+    nearest = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+    hint = f" Did you mean: {', '.join(nearest)}?" if nearest else ""
+    return f"Unknown model {name!r}.{hint} Known models: {', '.join(known) or 'none'}"
+
+
+def card(name):
+    """The model card of a preset: metadata, training provenance, metrics."""
+    return read_json(os.path.join(preset_path(name), CARD_FILE))
+
+
+def verified_file(directory, filename, model_card):
+    """Path of `filename` in the preset, after checking it against the card's sha256."""
+    path = os.path.join(directory, filename)
+    expected = model_card.get("files", {}).get(filename)
+    if expected is None:
+        raise UserError(f"{filename} is not listed with a sha256 in {os.path.join(directory, CARD_FILE)}")
+    if not os.path.isfile(path):
+        raise UserError(f"{path} is missing; reinstall the package or copy the whole preset directory")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise UserError(f"{path} is corrupt: its sha256 is {actual}, the card records {expected}; "
+                        "reinstall the package or copy the preset again")
+    return path
+
+
+def build_recipe(directory):
+    """The preset's recipe with freshly initialised weights."""
+    config = read_json(os.path.join(directory, CONFIG_FILE))
+    return recipes.get_recipe(config["recipe"]).from_config(config["recipe_config"])
+
+
+def restore_networks(recipe, directory, model_card, roles):
+    """Load the weights of the networks of `roles` ("g", "d", "fixed") from verified files."""
+    for network_name, network in shipped_networks(recipe, roles).items():
+        network.load_weights(verified_file(directory, weights_file(network_name), model_card))
+    if "g" in roles and recipe.ema_generator is not None:  # training resumes from the shipped (EMA) weights
+        recipe.generator.set_weights(recipe.ema_generator.get_weights())
+
+
+def shipped_networks(recipe, roles=("g", "d", "fixed")):
+    """{name: network} saved in a preset; "generator" is the sampling generator (EMA when kept)."""
+    networks = {}
+    if "g" in roles:
+        networks.update(recipe.networks("g"))
+        networks["generator"] = recipe.sampling_generator
+    if "d" in roles:
+        networks.update(recipe.networks("d"))
+    if "fixed" in roles and getattr(recipe, "content_network", None) is not None:
+        networks["content_network"] = recipe.content_network
+    return networks
+
+
+def load_recipe(name, compile=True):
+    """The preset's whole recipe (generators, discriminators, fixed networks) with its weights,
+    compiled with the recipe's default optimizers unless `compile=False`: ready to `fit`."""
+    directory = preset_path(name)
+    model_card = read_json(os.path.join(directory, CARD_FILE))
+    recipe = build_recipe(directory)
+    restore_networks(recipe, directory, model_card, ("g", "d", "fixed"))
+    if compile:
+        recipe.compile()
+    return recipe
+
+
+def load(name):
+    """The preset's generator (a keras.Model, weights verified): see zoo.pretrained.Generator."""
+    from zoo.pretrained import Generator
+
+    directory = preset_path(name)
+    model_card = read_json(os.path.join(directory, CARD_FILE))
+    recipe = build_recipe(directory)
+    restore_networks(recipe, directory, model_card, ("g",))
+    return Generator(recipe, model_card)
