@@ -279,8 +279,11 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--evaluation", help="the run's `gan-zoo evaluate --out` report")
     parser.add_argument("--notes", help="a sentence for the card")
     parser.add_argument("--out", help="presets directory (default: the package's zoo/presets)")
-    parser.add_argument("--docs", help="also write the card as Markdown into this directory (e.g. docs/models)")
     parser.set_defaults(handler=run_make_preset)
+
+    parser = subparsers.add_parser("cards", help="regenerate the Markdown model cards and their index")
+    parser.add_argument("--out", default=os.path.join("docs", "model_cards"))
+    parser.set_defaults(handler=run_cards)
 
 
 def run_list(args):
@@ -319,17 +322,16 @@ def run_card(args):
 
 def run_make_preset(args):
     from zoo import registry
-    from zoo.files import read_json
-    from zoo.packaging import card_markdown, make_preset
+    from zoo.packaging import make_preset
 
-    directory = make_preset(args.run, args.name, args.out or registry.PRESETS_DIR, args.evaluation, args.notes)
-    print(f"preset: {directory}")
-    if args.docs:
-        os.makedirs(args.docs, exist_ok=True)
-        path = os.path.join(args.docs, f"{args.name}.md")
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(card_markdown(read_json(os.path.join(directory, registry.CARD_FILE))))
-        print(f"card: {path}")
+    print(f"preset: {make_preset(args.run, args.name, args.out or registry.PRESETS_DIR, args.evaluation, args.notes)}")
+    return 0
+
+
+def run_cards(args):
+    from zoo.packaging import write_all_cards
+
+    print(f"model cards: {write_all_cards(args.out)}")
     return 0
 
 

@@ -1,6 +1,8 @@
 """Make a preset (zoo/registry.py layout) from a `gan-zoo train` run and its `gan-zoo evaluate`
 report, and render model cards as Markdown."""
+import json
 import os
+import shutil
 
 import numpy as np
 
@@ -40,6 +42,48 @@ def training_provenance(run):
             "dtype_policy": description["dtype_policy"]}
 
 
+PAPERS = {
+    "dcgan": "Radford et al. 2015, https://arxiv.org/abs/1511.06434",
+    "wgan_gp": "Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028",
+    "lsgan": "Mao et al. 2016, https://arxiv.org/abs/1611.04076",
+    "cgan": "Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784 (projection discriminator: Miyato & Koyama 2018)",
+    "cyclegan": "Zhu et al. 2017, https://arxiv.org/abs/1703.10593",
+    "stylegan_lite": "Karras et al. 2019/2020, https://arxiv.org/abs/1812.04948, https://arxiv.org/abs/1912.04958",
+    "srgan": "Ledig et al. 2017, https://arxiv.org/abs/1609.04802",
+}
+INTENDED_USE = {
+    "sampling": "Research and teaching: sampling Fashion-MNIST-like 28×28 grayscale clothing images, "
+                "a baseline for GAN metrics, a starting point for fine-tuning on small grayscale images.",
+    "translation": "Research and teaching: unpaired translation between two Fashion-MNIST classes.",
+    "super_resolution": "Research and teaching: 4× super-resolution of small grayscale images like Fashion-MNIST.",
+}
+LIMITATIONS = ("Trained briefly on 2 CPU cores: quality is far from the state of the art. Metrics use the project's "
+               "Fashion-MNIST evaluator features and are not comparable to Inception-based numbers in papers. "
+               "Outputs only resemble the training data (60k Fashion-MNIST training images); they are not real "
+               "photographs of products.")
+LICENSE = ("The project has not chosen a license yet. Training data: Fashion-MNIST (Zalando Research, MIT License).")
+
+
+def read_steps(path):
+    """Rows of a {"step": ...} JSON-lines log, one per step (a resumed run may repeat one: the last wins)."""
+    if not os.path.exists(path):
+        return []
+    rows = {}
+    with open(path) as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                rows[row["step"]] = row
+    return [rows[step] for step in sorted(rows)]
+
+
+def training_curve(run):
+    """Losses (every --log-every steps) and periodic FID (--eval-every) of a run, for the card's plot."""
+    from zoo.training import EVAL_FILE, LOSSES_FILE
+
+    return {"losses": read_steps(os.path.join(run, LOSSES_FILE)), "eval": read_steps(os.path.join(run, EVAL_FILE))}
+
+
 def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=None):
     """Write preset `name` under `out_dir` from training run `run` (its latest checkpoint) and an
     optional `gan-zoo evaluate --out` report of the same run."""
@@ -56,11 +100,14 @@ def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=
     save_png(os.path.join(directory, registry.SAMPLES_FILE), preview_grid(recipe, description))
     files.append(registry.SAMPLES_FILE)
     card = {
-        "name": name, "recipe": description["recipe"], "task": recipe.task, "image_shape": list(recipe.image_shape),
+        "name": name, "recipe": description["recipe"], "paper": PAPERS.get(description["recipe"]),
+        "task": recipe.task, "image_shape": list(recipe.image_shape),
+        "parameters": {network_name: int(network.count_params())
+                       for network_name, network in registry.shipped_networks(recipe, ("g", "d")).items()},
         "latent_dim": recipe.latent_dim if recipe.task == "sampling" else None,
         "num_classes": getattr(recipe, "num_classes", None) if recipe.conditional else None,
         "ema": recipe.ema_generator is not None, "notes": notes,
-        "training": training_provenance(run),
+        "training": {**training_provenance(run), "curve": training_curve(run)},
         "evaluation": evaluation_summary(read_json(evaluation)) if evaluation else None,
         "files": {filename: sha256_of(os.path.join(directory, filename)) for filename in files},
     }
@@ -73,25 +120,108 @@ def evaluation_summary(report):
 
 
 def card_markdown(card):
-    """A model card as Markdown: what it is, how it was trained (to reproduce it), its metrics."""
-    training = card["training"]
+    """A model card as Markdown: what it is, how it was trained (to reproduce it), how it scores,
+    what it is for. Images (`<name>_samples.png`, `<name>_training.png`) sit beside it."""
+    training, name = card["training"], card["name"]
     minutes = training.get("wall_time_seconds")
-    lines = [f"# {card['name']}", "",
-             f"Recipe `{card['recipe']}` ({card['task'].replace('_', '-')}), images {tuple(card['image_shape'])}"
+    parameters = ", ".join(f"{network} {count:,}" for network, count in card.get("parameters", {}).items())
+    lines = [f"# {name}", "",
+             f"Recipe `{card['recipe']}` ({card.get('paper') or 'see recipes/'}): {card['task'].replace('_', '-')}, "
+             f"images {'×'.join(map(str, card['image_shape']))}"
              + (f", latent dim {card['latent_dim']}" if card.get("latent_dim") else "")
              + (f", {card['num_classes']} classes" if card.get("num_classes") else "")
-             + (", EMA generator" if card.get("ema") else "") + ".", ""]
+             + (", EMA generator shipped" if card.get("ema") else "") + ".",
+             "", f"Parameters: {parameters}." if parameters else "", ""]
     if card.get("notes"):
         lines += [card["notes"], ""]
-    lines += ["## Training", "", "```", *training["commands"], "```", "",
-              f"Seed {training['seed']}, {training['steps']} steps at batch {training['batch_size']}, "
-              f"{'%.1f min' % (minutes / 60) if minutes else 'wall time not recorded'} on "
-              f"{describe_machine(training.get('machine'))}.", ""]
+    lines += [f"![samples]({name}_samples.png)", "",
+              "```python", "import zoo", f"g = zoo.load({name!r})", USAGE[card["task"]], "```", "",
+              "## Training", "", "```", *training["commands"], "```", "",
+              f"Seed {training['seed']}, {training['steps']} generator steps at batch {training['batch_size']} "
+              f"({training['dtype_policy']}), {'%.1f min' % (minutes / 60) if minutes else 'wall time not recorded'} "
+              f"on {describe_machine(training.get('machine'))}.", ""]
+    if training.get("curve", {}).get("losses"):
+        lines += [f"![training curve]({name}_training.png)", ""]
     evaluation = card.get("evaluation")
     if evaluation:
-        lines += ["## Evaluation", "", "```", evaluation.get("command", ""), "```", "", markdown_table(evaluation), ""]
-    lines += ["## Files (sha256)", ""] + [f"- `{name}` {digest}" for name, digest in card["files"].items()]
+        lines += ["## Evaluation", "", "```", evaluation.get("command", ""), "```", "", markdown_table(evaluation), "",
+                  "Protocol: " + describe_protocol(evaluation["protocol"]), ""]
+    else:
+        lines += ["## Evaluation", "", "Not evaluated yet.", ""]
+    lines += ["## Intended use", "", INTENDED_USE[card["task"]], "", "## Limitations", "", LIMITATIONS, "",
+              "## License", "", LICENSE, "", "## Files (sha256)", ""]
+    lines += [f"- `{file}` {digest}" for file, digest in card["files"].items()]
     return "\n".join(lines) + "\n"
+
+
+USAGE = {
+    "sampling": "images = g.sample(16, seed=0)        # uint8 [16, H, W, C]; same seed, same images",
+    "translation": "b = g.translate(images_a, \"a2b\")   # uint8 in, uint8 out; \"b2a\" for the reverse",
+    "super_resolution": "high = g.upscale(low_res)          # uint8 in, uint8 out, 4× larger, any size",
+}
+
+
+def describe_protocol(protocol):
+    extractor = protocol["feature_extractor"]
+    return (f"{protocol['num_samples']} samples × {len(protocol['seeds'])} seed(s) against {protocol['dataset']} "
+            f"{protocol['reference_split']} ({protocol['reference_size']} images); features: {extractor['name']} "
+            f"(sha256 {str(extractor.get('sha256'))[:12]}…); TensorFlow {protocol['versions']['tensorflow']}; "
+            f"{protocol['wall_time_seconds']} s.")
+
+
+def headline(card):
+    """One cell for the index: the metric a user compares first."""
+    evaluation = card.get("evaluation")
+    if not evaluation:
+        return "not evaluated"
+    rows = evaluation["results"]
+    if card["task"] == "super_resolution":
+        model, bicubic = rows["generator"], rows["bicubic (baseline)"]
+        return (f"PSNR {model['psnr']['mean']:.2f} dB (bicubic {bicubic['psnr']['mean']:.2f}), "
+                f"SSIM {model['ssim']['mean']:.3f} (bicubic {bicubic['ssim']['mean']:.3f})")
+    if card["task"] == "translation":
+        accuracies = [f"{label.split(':')[0]} {row['target_accuracy']['mean']:.1%}" for label, row in rows.items()
+                      if "target_accuracy" in row and "cycle_l1" in row]
+        return "target-class accuracy " + ", ".join(accuracies)
+    row = rows.get("generator") or next(iter(rows.values()))
+    cells = [f"FID {row['fid']['mean']:.1f}"] if "fid" in row else []
+    cells += [f"{key} {row[key]['mean']:.3f}" for key in ("precision", "recall", "gan_test") if key in row]
+    return ", ".join(cells)
+
+
+def write_card_docs(name, docs_dir):
+    """docs_dir/<name>.md, <name>_samples.png and <name>_training.png of a preset."""
+    directory = registry.preset_path(name)
+    card = read_json(os.path.join(directory, registry.CARD_FILE))
+    os.makedirs(docs_dir, exist_ok=True)
+    with open(os.path.join(docs_dir, f"{card['name']}.md"), "w", encoding="utf-8") as handle:
+        handle.write(card_markdown(card))
+    shutil.copyfile(registry.verified_file(directory, registry.SAMPLES_FILE, card),
+                    os.path.join(docs_dir, f"{card['name']}_samples.png"))
+    if card["training"].get("curve", {}).get("losses"):
+        from zoo.plots import training_curves
+
+        training_curves(card["training"]["curve"], os.path.join(docs_dir, f"{card['name']}_training.png"),
+                        f"{card['name']}: {card['training']['steps']} steps")
+    return card
+
+
+def index_markdown(cards):
+    lines = ["# Model cards", "", "Pretrained generators shipped in the package (`gan-zoo list`, `zoo.load(name)`). "
+             "Metrics in the project's Fashion-MNIST evaluator features unless stated; regenerate with "
+             "`gan-zoo cards`.", "", "| Model | Recipe | Task | Headline | Samples |", "|---|---|---|---|---|"]
+    lines += [f"| [{c['name']}]({c['name']}.md) | {c['recipe']} | {c['task'].replace('_', '-')} | {headline(c)} "
+              f"| ![]({c['name']}_samples.png) |" for c in cards]
+    return "\n".join(lines) + "\n"
+
+
+def write_all_cards(docs_dir):
+    """Regenerate every shipped preset's card and the index; return the index path."""
+    cards = [write_card_docs(name, docs_dir) for name in registry.list_models()]
+    path = os.path.join(docs_dir, "README.md")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(index_markdown(cards))
+    return path
 
 
 def describe_machine(machine):

@@ -44,3 +44,35 @@ def truncation_curve(report, truncations, path):
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path
+
+
+def training_curves(curve, path, title=""):
+    """Losses over steps (one panel) and, when measured, periodic FID (a second panel)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    losses, evaluations = curve.get("losses", []), curve.get("eval", [])
+    panels = 1 + bool(evaluations)
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.4), squeeze=False)
+    names = sorted({key for row in losses for key in row if key != "step"})
+    for name in names:
+        points = [(row["step"], row[name]) for row in losses if name in row]
+        axes[0][0].plot(*zip(*points), label=name, linewidth=1)
+    axes[0][0].set_xlabel("generator step")
+    axes[0][0].set_ylabel("loss")
+    axes[0][0].grid(alpha=0.3)
+    if names:
+        axes[0][0].legend(fontsize=7)
+    if evaluations:
+        axes[0][1].plot([row["step"] for row in evaluations], [row["fid"] for row in evaluations], marker="o")
+        axes[0][1].set_xlabel("generator step")
+        axes[0][1].set_ylabel(f"FID ({evaluations[0].get('num_samples', '?')} samples, evaluator features)")
+        axes[0][1].grid(alpha=0.3)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

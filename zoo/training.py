@@ -25,6 +25,7 @@ from zoo.errors import TrainingDiverged, UserError
 from zoo.files import read_json, write_json
 from zoo.images import make_grid, save_png, to_uint8
 
+EVALUATOR_SIZE = (28, 28)  # the Fashion-MNIST evaluator's input (periodic FID)
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 OPTIMIZER_KEYS = ("lr", "g_lr", "d_lr", "beta_1", "beta_2")
 
@@ -231,6 +232,10 @@ def generator_step(recipe):
     return int(keras.ops.convert_to_numpy(recipe.optimizer.iterations))
 
 
+LOSSES_FILE = "losses.jsonl"  # {"step", loss: value} every log_every steps (a rerun may repeat a step: last wins)
+EVAL_FILE = "eval.jsonl"  # {"step", "fid", "kid", ...} of --eval-every
+
+
 class TrainingMonitor(keras.callbacks.Callback):
     """Per step: NaN guard; every N steps: sample grid (PNG + TensorBoard), checkpoint,
     train_state.json; stops the fit at the requested number of steps."""
@@ -260,6 +265,9 @@ class TrainingMonitor(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         self.last_logs = logs
+        if step % self.config.log_every == 0 and self.chief:
+            with open(os.path.join(self.out, LOSSES_FILE), "a") as handle:
+                handle.write(json.dumps({"step": step, **logs}) + "\n")
         if step % self.config.sample_every == 0:
             self.write_samples(step)
         if step % self.config.checkpoint_every == 0:
@@ -307,12 +315,16 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self.reference, _ = evaluation.reference_features(self.extractor, config.dataset, "test", 500,
                                                           config.data_dir)
         self.writer = tf.summary.create_file_writer(os.path.join(out, "logs", "eval"))
+        self.crop_to = EVALUATOR_SIZE if config.crop == "pad" and config.image_size != EVALUATOR_SIZE[0] else None
         self.best = previous_best(out)
 
     def on_train_begin(self, logs=None):
-        from zoo.generators import sampler
+        from zoo.generators import center_cropped, sampler
 
-        self.sample = sampler(self.model)(0)
+        sample_fn = sampler(self.model)
+        if self.crop_to:  # trained on padded images: score the dataset's own frame
+            sample_fn = center_cropped(sample_fn, self.crop_to)
+        self.sample = sample_fn(0)
 
     def on_train_batch_end(self, batch, logs=None):
         from zoo import evaluation
@@ -326,7 +338,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         with self.writer.as_default():
             for name in ("fid", "kid"):
                 tf.summary.scalar(f"eval/{name}", result[name], step=step)
-        with open(os.path.join(self.out, "eval.jsonl"), "a") as handle:
+        with open(os.path.join(self.out, EVAL_FILE), "a") as handle:
             handle.write(json.dumps({"step": step, "num_samples": self.num_samples, **result}) + "\n")
         if self.best is None or result["fid"] < self.best["fid"]:
             self.best = {"step": step, "fid": result["fid"]}
@@ -422,8 +434,10 @@ def train(config):
         if task != "sampling":
             raise UserError(f"--eval-every measures sampling generators; {config.recipe} does {task.replace('_', '-')}: "
                             "evaluate it after training with `gan-zoo evaluate`")
-        if image_spec(examples).shape[-3:] != (28, 28, 1):
-            raise UserError("--eval-every uses the Fashion-MNIST evaluator: it needs 28x28 grayscale images")
+        padded_fashion_mnist = config.crop == "pad" and config.dataset == "fashion_mnist"
+        if image_spec(examples).shape[-3:] != (*EVALUATOR_SIZE, 1) and not padded_fashion_mnist:
+            raise UserError("--eval-every uses the Fashion-MNIST evaluator: it needs 28x28 grayscale images "
+                            "(or Fashion-MNIST padded with --crop pad)")
         callbacks.append(PeriodicEvaluation(config.out, checkpoint, config.eval_every, config.eval_samples, config))
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs"), update_freq=config.log_every,

@@ -17,7 +17,7 @@ TINY_SAMPLING = {"dcgan": {"width": 8, "latent_dim": 8, "ema_decay": 0.9},
 
 def tiny_run(out, recipe, steps=2, **settings):
     training.train(training.TrainConfig(recipe=recipe, out=str(out), steps=steps, batch_size=8, sample_every=100,
-                                        verbose=0, command=f"gan-zoo train {recipe} --tiny", **settings))
+                                        log_every=1, verbose=0, command=f"gan-zoo train {recipe} --tiny", **settings))
     return str(out)
 
 
@@ -148,3 +148,20 @@ def test_image_to_image_presets(tmp_path, monkeypatch):
     recipe = zoo.load_recipe("srgan_tiny")  # the content network comes back with its weights
     assert "content_network.weights.h5" in zoo.card("srgan_tiny")["files"]
     assert recipe.content_network is not None and recipe.compiled
+
+
+def test_cards_command_writes_cards_plots_and_index(shipped, tmp_path):
+    out = tmp_path / "cards"
+    assert cli.main(["cards", "--out", str(out)]) == 0
+    assert sorted(os.listdir(out)) == ["README.md", "cgan_tiny_28.md", "cgan_tiny_28_samples.png",
+                                       "cgan_tiny_28_training.png", "dcgan_tiny_28.md", "dcgan_tiny_28_samples.png",
+                                       "dcgan_tiny_28_training.png"]
+    card = zoo.card("dcgan_tiny_28")
+    assert [row["step"] for row in card["training"]["curve"]["losses"]] == [1, 2]  # --log-every 1 in tiny_run
+    text = (out / "dcgan_tiny_28.md").read_text()
+    for expected in ("## Training", "gan-zoo train dcgan --tiny", "## Evaluation", "| generator |", "## Intended use",
+                     "## Limitations", "## License", "Radford et al. 2015", "dcgan_tiny_28_training.png"):
+        assert expected in text, expected
+    index = (out / "README.md").read_text()
+    fid = card["evaluation"]["results"]["generator"]["fid"]["mean"]
+    assert f"| [dcgan_tiny_28](dcgan_tiny_28.md) | dcgan | sampling | FID {fid:.1f}" in index

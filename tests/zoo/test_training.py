@@ -54,6 +54,8 @@ def test_run_directory_contents(tmp_path, image_folder):
     assert grid.shape == (8 * 10 + 2, 8 * 10 + 2)  # 64 samples, 8 columns of 8 px + 2 px padding
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-4")
     assert json.load(open(tmp_path / "train_state.json"))["step"] == 4
+    logged = [json.loads(line) for line in open(tmp_path / "losses.jsonl")]
+    assert [row["step"] for row in logged] == [2, 4] and set(logged[0]) == {"step", "d_loss", "g_loss"}
     assert json.load(open(tmp_path / "run.json"))["recipe_config"]["width"] == 8
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path / "logs" / "train"))
     # nothing left to do: a rerun returns at once with the same state
