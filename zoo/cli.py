@@ -265,7 +265,9 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", type=parse_ints, help="conditional models: class ids, one column each")
     parser.add_argument("--truncation", type=float, default=1.0, help="StyleGAN-lite: truncation ψ")
-    parser.add_argument("--out", required=True, help="PNG file")
+    parser.add_argument("--format", default="grid", choices=("grid", "folder"),
+                        help="one grid PNG, or a folder of one PNG per sample (written in chunks)")
+    parser.add_argument("--out", required=True, help="PNG file (grid) or directory (folder)")
     parser.set_defaults(handler=run_sample)
 
     parser = subparsers.add_parser("card", help="print a pretrained model's card (Markdown, or --json)")
@@ -303,10 +305,22 @@ def run_sample(args):
 
     recipe, description = generators.load_target(args.model)
     if recipe.task != "sampling":  # image-to-image: its own preview of real test inputs
-        grid = preview_grid(recipe, description, args.seed)
-    else:
-        card = registry.card(args.model) if description["kind"] == "preset" else {"name": args.model}
-        grid = sample_grid(Generator(recipe, card), args.num, args.seed, args.labels, args.truncation)
+        if args.format == "folder":
+            raise UserError(f"--format folder samples z → image models; {args.model} does "
+                            f"{recipe.task.replace('_', '-')}: use the Python API (translate / upscale)")
+        print(f"samples: {save_png(args.out, preview_grid(recipe, description, args.seed))}")
+        return 0
+    card = registry.card(args.model) if description["kind"] == "preset" else {"name": os.path.basename(args.model)}
+    generator = Generator(recipe, card)
+    if args.format == "folder":
+        index = 0
+        for chunk in generator.sample_chunks(args.num, args.seed, args.labels, args.truncation):
+            for image in chunk:
+                save_png(os.path.join(args.out, f"{index:06d}.png"), image)
+                index += 1
+        print(f"samples: {index} PNG files in {args.out}")
+        return 0
+    grid = sample_grid(generator, args.num, args.seed, args.labels, args.truncation)
     print(f"samples: {save_png(args.out, grid)}")
     return 0
 

@@ -134,7 +134,7 @@ def card_markdown(card):
              "", f"Parameters: {parameters}." if parameters else "", ""]
     if card.get("notes"):
         lines += [card["notes"], ""]
-    lines += [f"![samples]({name}_samples.png)", "",
+    lines += [f"![samples]({name}_samples.png)", "", f"*{CAPTIONS[card['task']]}*", "",
               "```python", "import zoo", f"g = zoo.load({name!r})", USAGE[card["task"]], "```", "",
               "## Training", "", "```", *training["commands"], "```", "",
               f"Seed {training['seed']}, {training['steps']} generator steps at batch {training['batch_size']} "
@@ -154,6 +154,11 @@ def card_markdown(card):
     return "\n".join(lines) + "\n"
 
 
+CAPTIONS = {
+    "sampling": "Samples of the shipped generator from fixed latents (seed 0; conditional: one column per class).",
+    "translation": "Test images. Rows: a, G(a), F(G(a)), b, F(b), G(F(b)).",
+    "super_resolution": "Test images. Rows: low resolution (nearest-neighbour), bicubic, SRGAN, high resolution.",
+}
 USAGE = {
     "sampling": "images = g.sample(16, seed=0)        # uint8 [16, H, W, C]; same seed, same images",
     "translation": "b = g.translate(images_a, \"a2b\")   # uint8 in, uint8 out; \"b2a\" for the reverse",

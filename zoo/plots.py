@@ -61,7 +61,8 @@ def training_curves(curve, path, title=""):
         points = [(row["step"], row[name]) for row in losses if name in row]
         axes[0][0].plot(*zip(*points), label=name, linewidth=1)
     axes[0][0].set_xlabel("generator step")
-    axes[0][0].set_ylabel("loss")
+    axes[0][0].set_ylabel("loss (symmetric log scale)")
+    axes[0][0].set_yscale("symlog", linthresh=1e-2)  # losses of one recipe differ by orders of magnitude
     axes[0][0].grid(alpha=0.3)
     if names:
         axes[0][0].legend(fontsize=7)

@@ -17,6 +17,9 @@ from zoo.errors import UserError
 from zoo.images import to_uint8
 
 
+SAMPLE_CHUNK = 500  # = `gan-zoo evaluate`'s default batch: sample(n, s) are the images it scores for seed s
+
+
 class _Holder:
     """Keeps the recipe out of Keras's layer tracking (its discriminators are not part of `g`)."""
 
@@ -77,13 +80,24 @@ class Generator(keras.Model):
 
     def sample(self, n, seed=0, labels=None, truncation=1.0):
         """n images as uint8 NHWC; conditional models take `labels` (default: the classes in turn)."""
+        return np.concatenate(list(self.sample_chunks(n, seed, labels, truncation)))
+
+    def sample_chunks(self, n, seed=0, labels=None, truncation=1.0):
+        """`sample` as uint8 chunks of at most SAMPLE_CHUNK images (memory independent of n)."""
         self.require("sampling", "sample")
         if labels is not None and not self.conditional:
             raise UserError(f"{self.name} is unconditional: it takes no labels")
-        if self.conditional and truncation == 1.0:
-            z = generators.latent_chunk(self.latent_dim, seed, 0, n)
-            return to_uint8(self.network([z, self.labels_for(n, labels)], training=False))
-        return to_uint8(generators.sampler(self.recipe, truncation)(seed)(0, n))
+        if int(n) < 1:
+            raise UserError(f"the number of samples must be ≥ 1; received {n}")
+        all_labels = self.labels_for(n, labels) if self.conditional else None
+        chunk = generators.sampler(self.recipe, truncation)(seed)
+        for start in range(0, n, SAMPLE_CHUNK):
+            count = min(SAMPLE_CHUNK, n - start)
+            if self.conditional:  # the sampler's balanced labels, or the user's
+                z = generators.latent_chunk(self.latent_dim, seed, start, count)
+                yield to_uint8(self.network([z, all_labels[start:start + count]], training=False))
+            else:
+                yield to_uint8(chunk(start, count))
 
     def mix_styles(self, rows, columns, crossover, truncation=1.0):
         """A uint8 style-mixing grid (StyleGAN-lite): see zoo.generators.style_mixing_grid."""

@@ -9,6 +9,7 @@ import pytest
 import zoo
 from zoo import cli, generators, registry, training
 from zoo.errors import UserError
+from zoo.images import to_uint8
 from zoo.packaging import make_preset
 
 TINY_SAMPLING = {"dcgan": {"width": 8, "latent_dim": 8, "ema_decay": 0.9},
@@ -58,6 +59,9 @@ def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(s
     np.testing.assert_array_equal(images, g.sample(4, seed=0))
     assert not np.array_equal(images, g.sample(4, seed=1))
     np.testing.assert_array_equal(images[:2], g.sample(2, seed=0))  # sample(n, s) = first n of the stream
+    long = g.sample(1001, seed=0)  # three chunks: the same stream `gan-zoo evaluate` scores
+    np.testing.assert_array_equal(long[:4], images)
+    np.testing.assert_array_equal(long[500:503], to_uint8(generators.sampler(run_recipe)(0)(500, 3)))
     assert g.card["training"]["commands"] == ["gan-zoo train dcgan --tiny"]
     with pytest.raises(UserError, match="unconditional: it takes no labels"):
         g.sample(2, labels=[1])
@@ -112,6 +116,11 @@ def test_cli_list_sample_card_and_evaluate_a_preset(shipped, tmp_path, capsys):
     from PIL import Image
 
     assert np.array(Image.open(tmp_path / "g.png")).shape == (2 * 30 + 2, 3 * 30 + 2)  # 3 label columns, 2 rows
+    assert cli.main(["sample", "dcgan_tiny_28", "--num", "3", "--seed", "4", "--format", "folder",
+                     "--out", str(tmp_path / "folder")]) == 0
+    assert sorted(os.listdir(tmp_path / "folder")) == ["000000.png", "000001.png", "000002.png"]
+    np.testing.assert_array_equal(np.array(Image.open(tmp_path / "folder" / "000002.png")),
+                                  zoo.load("dcgan_tiny_28").sample(3, seed=4)[2, ..., 0])
     assert cli.main(["card", "dcgan_tiny_28"]) == 0
     printed = capsys.readouterr().out
     assert "gan-zoo train dcgan --tiny" in printed and "| generator |" in printed and "generator.weights.h5" in printed
