@@ -270,6 +270,22 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--out", required=True, help="PNG file (grid) or directory (folder)")
     parser.set_defaults(handler=run_sample)
 
+    parser = subparsers.add_parser("finetune", help="fine-tune a preset's generator and discriminator on your images")
+    parser.add_argument("model", help="a preset name or directory")
+    parser.add_argument("--data", required=True, help="a folder of images (one subfolder per class for labels) "
+                                                       "or a dataset name")
+    parser.add_argument("--classes", type=parse_classes, help="keep only these classes of --data")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="settings", type=parse_setting, action="append", default=[], metavar="KEY=VALUE",
+                        help="optimizer settings (lr, g_lr, d_lr, beta_1, beta_2)")
+    parser.add_argument("--name", help="name of the fine-tuned preset (default: <model>_finetuned)")
+    parser.add_argument("--out", required=True, help="run directory; the new preset is written inside it")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(handler=run_finetune)
+
     parser = subparsers.add_parser("card", help="print a pretrained model's card (Markdown, or --json)")
     parser.add_argument("model")
     parser.add_argument("--json", action="store_true")
@@ -322,6 +338,34 @@ def run_sample(args):
         return 0
     grid = sample_grid(generator, args.num, args.seed, args.labels, args.truncation)
     print(f"samples: {save_png(args.out, grid)}")
+    return 0
+
+
+def run_finetune(args):
+    """Train from a preset's weights on the user's data (resized to the preset's resolution and
+    channels, center-cropped to its aspect ratio), then package the result as a new preset."""
+    from zoo import registry
+    from zoo.packaging import make_preset
+    from zoo.provenance import command_line
+    from zoo.training import OPTIMIZER_KEYS, TrainConfig, train
+
+    directory = registry.preset_path(args.model)
+    card = registry.card(directory)
+    if card["task"] != "sampling":
+        raise UserError(f"finetune trains z → image generators; {card['name']} does {card['task'].replace('_', '-')}")
+    height, width, channels = card["image_shape"]
+    config = TrainConfig(
+        recipe=card["recipe"], out=args.out, dataset=args.data, split=args.split, image_size=height, crop="center",
+        channels=channels, classes=args.classes, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+        recipe_args={k: v for k, v in args.settings if k not in OPTIMIZER_KEYS},
+        optimizer_args={k: v for k, v in args.settings if k in OPTIMIZER_KEYS}, init_from=os.path.abspath(directory),
+        log_every=max(1, min(100, args.steps // 10)), sample_every=max(1, args.steps // 4),
+        checkpoint_every=max(1, min(500, args.steps // 4)), verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
+        command=command_line(args.argv))
+    state = train(config)
+    name = args.name or f"{card['name']}_finetuned"
+    preset = make_preset(args.out, name, args.out, notes=f"Fine-tuned from {card['name']} on {args.data}.")
+    print(f"{state['status']} at step {state['step']}; fine-tuned preset: {preset} (zoo.load({preset!r}))")
     return 0
 
 

@@ -60,6 +60,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     verbose: int = 1  # 0 silent, 1 a line per log_every steps, 2 a progress bar
     command: str = None  # the command line that asked for this run (provenance in train_state.json)
+    init_from: str = None  # a preset (name or directory): start from its networks and architecture (fine-tuning)
 
 
 # --- strategy and precision ------------------------------------------------------
@@ -138,6 +139,21 @@ def build_recipe(config, image_shape):
     return recipe
 
 
+def recipe_from_preset(config, image_shape):
+    """The preset's recipe with its weights (generators, discriminators, fixed networks), compiled
+    with the optimizers of `config`; the data must have the preset's image shape."""
+    from zoo import registry
+
+    if config.recipe_args:
+        raise UserError(f"fine-tuning keeps the preset's architecture; remove --set {', '.join(config.recipe_args)}")
+    recipe = registry.load_recipe(config.init_from, compile=False)
+    if tuple(recipe.image_shape) != tuple(image_shape):
+        raise UserError(f"{config.init_from} makes {recipe.image_shape} images; the data gives {tuple(image_shape)}")
+    recipe.compile(**{name: player_optimizer(recipe, config.optimizer_args, kind)
+                      for name, (kind, _) in recipe.players.items()})
+    return recipe
+
+
 def player_optimizer(recipe, settings, player):
     """Adam with the recipe's defaults, overridden by `lr` / `{player}_lr`, `beta_1`, `beta_2`."""
     overrides = {key: settings[key] for key in ("beta_1", "beta_2") if key in settings}
@@ -209,6 +225,7 @@ def run_description(config, recipe):
                  "crop": config.crop, "channels": config.channels, "classes": config.classes, "domains": config.domains},
         "batch_size": config.batch_size,
         "seed": config.seed,
+        **({"init_from": config.init_from} if config.init_from else {}),
         "dtype_policy": keras.config.dtype_policy().name,
     }
 
@@ -412,7 +429,8 @@ def train(config):
     unpaired = getattr(recipe_class(config.recipe), "unpaired", False)
     examples = load_examples(config, unpaired)
     with strategy.scope():
-        recipe = build_recipe(config, tuple(image_spec(examples).shape))
+        shape = tuple(image_spec(examples).shape)
+        recipe = recipe_from_preset(config, shape) if config.init_from else build_recipe(config, shape)
     if recipe.conditional and not isinstance(examples.element_spec, tuple):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
     chief = is_chief(strategy)

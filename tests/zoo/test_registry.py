@@ -174,3 +174,26 @@ def test_cards_command_writes_cards_plots_and_index(shipped, tmp_path):
     index = (out / "README.md").read_text()
     fid = card["evaluation"]["results"]["generator"]["fid"]["mean"]
     assert f"| [dcgan_tiny_28](dcgan_tiny_28.md) | dcgan | sampling | FID {fid:.1f}" in index
+
+
+def test_finetune_starts_from_the_preset_and_writes_a_loadable_preset(shipped, tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(16):  # RGB 12×12: resized to the preset's 28×28 grayscale
+        Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(folder / f"{index}.png")
+    out = tmp_path / "ft"
+    assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--batch-size", "8",
+                     "--set", "lr=0", "--out", str(out)]) == 0, capsys.readouterr().err
+    tuned = zoo.load(str(out / "dcgan_tiny_28_finetuned"))
+    original = zoo.load("dcgan_tiny_28")
+    for a, b in zip(tuned.network.trainable_weights, original.network.trainable_weights):
+        # lr=0: the preset's weights (the EMA update d·ema + (1-d)·w of w = ema rounds at ~1e-7)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    assert tuned.card["training"]["steps"] == 2 and "Fine-tuned from dcgan_tiny_28" in tuned.card["notes"]
+    assert json.load(open(out / "run.json"))["init_from"].endswith("dcgan_tiny_28")
+    assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--set", "width=4",
+                     "--out", str(tmp_path / "bad")]) == 2
+    assert "fine-tuning keeps the preset's architecture" in capsys.readouterr().err
