@@ -131,7 +131,8 @@ def add_evaluate_parser(subparsers):
     from zoo.evaluation import DEFAULT_METRICS, METRICS
 
     parser = subparsers.add_parser("evaluate", help="metrics of a generator with real-data baselines and protocol")
-    parser.add_argument("target", help="a `gan-zoo train` run directory or a .keras file of a recipe")
+    parser.add_argument("target", help="a preset name or directory, a `gan-zoo train` run directory, a SavedModel "
+                                       "directory (serving_default: z [, labels] → images) or a .keras file")
     parser.add_argument("--num-samples", type=int, default=10000)
     parser.add_argument("--seeds", type=int, default=3, help="sampling seeds; results are mean ± std over them")
     parser.add_argument("--reference", default="test", choices=("train", "test"), help="real split to compare with")
@@ -217,7 +218,7 @@ def evaluate_sampling(args, recipe, extractor, description):
         sample_fns = {"generator": generators.sampler(recipe)}
     else:
         sample_fns = {truncation_label(psi): generators.sampler(recipe, psi) for psi in args.truncation}
-    if not args.no_untrained_baseline:
+    if not args.no_untrained_baseline and not getattr(recipe, "untrainable", False):  # a SavedModel has no init
         sample_fns["untrained generator (baseline)"] = generators.sampler(generators.untrained_like(recipe))
     native = tuple(datasets.load("fashion_mnist", args.reference, data_dir=args.data_dir).element_spec[0].shape[:2])
     image_size = None

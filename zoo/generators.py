@@ -16,7 +16,7 @@ def recipe_from_run(out, checkpoint="latest"):
     description_path = os.path.join(out, "run.json")
     if not os.path.exists(description_path):
         raise UserError(f"{out} is not a training run directory (no run.json); pass a run directory of "
-                        "`gan-zoo train` or a .keras file")
+                        "`gan-zoo train`, a preset name or directory, a SavedModel directory or a .keras file")
     description = read_json(description_path)
     recipe = recipes.get_recipe(description["recipe"])(**description["recipe_config"])
     path = tf.train.latest_checkpoint(os.path.join(out, "checkpoints")) if checkpoint == "latest" else checkpoint
@@ -43,6 +43,8 @@ def load_target(target):
         return registry.load_recipe(directory, compile=False), {
             "kind": "preset", "preset": card["name"], "path": os.path.abspath(directory),
             "recipe": card["recipe"], "data": card["training"]["data"]}
+    if os.path.isfile(os.path.join(target, "saved_model.pb")):
+        return SavedModelGenerator(target), {"kind": "saved_model", "path": os.path.abspath(target)}
     if os.path.isdir(target):
         return recipe_from_run(target)
     if target.endswith(".keras") and os.path.isfile(target):
@@ -52,6 +54,49 @@ def load_target(target):
         return model, {"kind": "keras_file", "path": os.path.abspath(target), "recipe_config": model.get_config()}
     raise UserError(registry.unknown_model_message(target) + " (or pass a preset directory, a `gan-zoo train` "
                     "run directory or a .keras file of a recipe)")
+
+
+class SavedModelGenerator:
+    """A SavedModel's `serving_default` signature (latent `z` [batch, d], and int `labels` for
+    conditional models → images) in the shape of a sampling recipe, for `gan-zoo evaluate`. The
+    output used is the first float one (taken as [-1, 1]), else a uint8 one (rescaled)."""
+
+    task, untrainable = "sampling", True
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.loaded = tf.saved_model.load(path)  # keep it alive: the signature references its variables
+        self.signature = self.loaded.signatures.get("serving_default")
+        if self.signature is None:
+            raise UserError(f"{path} has no serving_default signature; export generators with `gan-zoo export`")
+        inputs = self.signature.structured_input_signature[1]
+        if "z" not in inputs:
+            raise UserError(f"{path}'s serving_default takes {sorted(inputs)}; a sampling generator takes `z` "
+                            "(and `labels` when conditional)")
+        self.latent_dim = int(inputs["z"].shape[-1])
+        self.conditional = "labels" in inputs
+        outputs = self.signature.structured_outputs
+        floats = [key for key, spec in sorted(outputs.items()) if spec.dtype.is_floating]
+        self.output_key = floats[0] if floats else next(iter(sorted(outputs)))
+        self.image_shape = tuple(int(d) for d in outputs[self.output_key].shape[1:])
+        card_path = os.path.join(path, "assets.extra", "card.json")  # TF Serving layout: the export's card
+        self.num_classes = read_json(card_path).get("num_classes") if os.path.exists(card_path) else None
+        if self.conditional and not self.num_classes:
+            raise UserError(f"{path} is conditional but has no assets.extra/card.json with num_classes")
+        self.sampling_generator = self.generate
+
+    def generate(self, inputs, training=False):
+        import tensorflow as tf
+
+        if self.conditional:
+            z, labels = inputs
+            images = self.signature(z=tf.convert_to_tensor(z), labels=tf.cast(labels, tf.int32))[self.output_key]
+        else:
+            images = self.signature(z=tf.convert_to_tensor(inputs))[self.output_key]
+        if images.dtype == tf.uint8:
+            return tf.cast(images, tf.float32) / 127.5 - 1.0
+        return images
 
 
 def latent_chunk(latent_dim, seed, start, count):
