@@ -32,6 +32,13 @@ def parse_ints(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, e.g. 0,1,2; received {text!r}")
 
 
+def parse_figure(text):
+    path, _, caption = text.partition("=")
+    if not path.endswith(".png") or not os.path.isfile(path) or not caption:
+        raise argparse.ArgumentTypeError(f"expected PNG=CAPTION with an existing .png file; received {text!r}")
+    return path, caption
+
+
 def parse_classes(text):
     """Comma-separated class ids or names: '7,9' or 'sneaker,ankle boot'."""
     return [int(part) if part.strip().isdigit() else part.strip() for part in text.split(",") if part.strip()]
@@ -297,6 +304,8 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--name", required=True)
     parser.add_argument("--evaluation", help="the run's `gan-zoo evaluate --out` report")
     parser.add_argument("--notes", help="a sentence for the card")
+    parser.add_argument("--figure", dest="figures", action="append", default=[], type=parse_figure,
+                        metavar="PNG=CAPTION", help="a figure for the card (repeatable)")
     parser.add_argument("--out", help="presets directory (default: the package's zoo/presets)")
     parser.set_defaults(handler=run_make_preset)
 
@@ -383,7 +392,9 @@ def run_make_preset(args):
     from zoo import registry
     from zoo.packaging import make_preset
 
-    print(f"preset: {make_preset(args.run, args.name, args.out or registry.PRESETS_DIR, args.evaluation, args.notes)}")
+    directory = make_preset(args.run, args.name, args.out or registry.PRESETS_DIR, args.evaluation, args.notes,
+                            args.figures)
+    print(f"preset: {directory}")
     return 0
 
 

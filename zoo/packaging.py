@@ -84,9 +84,10 @@ def training_curve(run):
     return {"losses": read_steps(os.path.join(run, LOSSES_FILE)), "eval": read_steps(os.path.join(run, EVAL_FILE))}
 
 
-def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=None):
-    """Write preset `name` under `out_dir` from training run `run` (its latest checkpoint) and an
-    optional `gan-zoo evaluate --out` report of the same run."""
+def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=None, figures=()):
+    """Write preset `name` under `out_dir` from training run `run` (its latest checkpoint), an
+    optional `gan-zoo evaluate --out` report of the same run and optional (PNG path, caption)
+    `figures` (e.g. an FID-vs-truncation plot, a style-mixing grid)."""
     recipe, description = generators.recipe_from_run(run)
     directory = os.path.join(out_dir, name)
     os.makedirs(directory, exist_ok=True)
@@ -99,6 +100,9 @@ def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=
         files.append(registry.weights_file(network_name))
     save_png(os.path.join(directory, registry.SAMPLES_FILE), preview_grid(recipe, description))
     files.append(registry.SAMPLES_FILE)
+    for path, _ in figures:
+        shutil.copyfile(path, os.path.join(directory, os.path.basename(path)))
+        files.append(os.path.basename(path))
     card = {
         "name": name, "recipe": description["recipe"], "paper": PAPERS.get(description["recipe"]),
         "task": recipe.task, "image_shape": list(recipe.image_shape),
@@ -107,6 +111,7 @@ def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=
         "latent_dim": recipe.latent_dim if recipe.task == "sampling" else None,
         "num_classes": getattr(recipe, "num_classes", None) if recipe.conditional else None,
         "ema": recipe.ema_generator is not None, "notes": notes,
+        "figures": [{"file": os.path.basename(path), "caption": caption} for path, caption in figures],
         "training": {**training_provenance(run), "curve": training_curve(run)},
         "evaluation": evaluation_summary(read_json(evaluation)) if evaluation else None,
         "files": {filename: sha256_of(os.path.join(directory, filename)) for filename in files},
@@ -148,6 +153,8 @@ def card_markdown(card):
                   "Protocol: " + describe_protocol(evaluation["protocol"]), ""]
     else:
         lines += ["## Evaluation", "", "Not evaluated yet.", ""]
+    for figure in card.get("figures", []):
+        lines += [f"![{figure['caption']}]({name}_{figure['file']})", "", f"*{figure['caption']}*", ""]
     lines += ["## Intended use", "", INTENDED_USE[card["task"]], "", "## Limitations", "", LIMITATIONS, "",
               "## License", "", LICENSE, "", "## Files (sha256)", ""]
     lines += [f"- `{file}` {digest}" for file, digest in card["files"].items()]
@@ -203,6 +210,9 @@ def write_card_docs(name, docs_dir):
         handle.write(card_markdown(card))
     shutil.copyfile(registry.verified_file(directory, registry.SAMPLES_FILE, card),
                     os.path.join(docs_dir, f"{card['name']}_samples.png"))
+    for figure in card.get("figures", []):
+        shutil.copyfile(registry.verified_file(directory, figure["file"], card),
+                        os.path.join(docs_dir, f"{card['name']}_{figure['file']}"))
     if card["training"].get("curve", {}).get("losses"):
         from zoo.plots import training_curves
 

@@ -32,7 +32,8 @@ def presets(tmp_path_factory):
         report = root / f"{recipe}_eval.json"
         assert cli.main(["evaluate", run, "--num-samples", "100", "--seeds", "1", "--metrics", "fid",
                          "--no-untrained-baseline", "--out", str(report)]) == 0
-        make_preset(run, f"{recipe}_tiny_28", str(presets_dir), str(report), notes="a test preset")
+        figures = [(os.path.join(run, "samples", "step_000002.png"), "last grid")] if recipe == "dcgan" else []
+        make_preset(run, f"{recipe}_tiny_28", str(presets_dir), str(report), notes="a test preset", figures=figures)
     return root
 
 
@@ -164,12 +165,13 @@ def test_cards_command_writes_cards_plots_and_index(shipped, tmp_path):
     assert cli.main(["cards", "--out", str(out)]) == 0
     assert sorted(os.listdir(out)) == ["README.md", "cgan_tiny_28.md", "cgan_tiny_28_samples.png",
                                        "cgan_tiny_28_training.png", "dcgan_tiny_28.md", "dcgan_tiny_28_samples.png",
-                                       "dcgan_tiny_28_training.png"]
+                                       "dcgan_tiny_28_step_000002.png", "dcgan_tiny_28_training.png"]
     card = zoo.card("dcgan_tiny_28")
     assert [row["step"] for row in card["training"]["curve"]["losses"]] == [1, 2]  # --log-every 1 in tiny_run
     text = (out / "dcgan_tiny_28.md").read_text()
     for expected in ("## Training", "gan-zoo train dcgan --tiny", "## Evaluation", "| generator |", "## Intended use",
-                     "## Limitations", "## License", "Radford et al. 2015", "dcgan_tiny_28_training.png"):
+                     "## Limitations", "## License", "Radford et al. 2015", "dcgan_tiny_28_training.png",
+                     "![last grid](dcgan_tiny_28_step_000002.png)"):
         assert expected in text, expected
     index = (out / "README.md").read_text()
     fid = card["evaluation"]["results"]["generator"]["fid"]["mean"]
