@@ -311,6 +311,7 @@ def add_zoo_parsers(subparsers):
 
     parser = subparsers.add_parser("cards", help="regenerate the Markdown model cards and their index")
     parser.add_argument("--out", default=os.path.join("docs", "model_cards"))
+    parser.add_argument("--readme", default="README.md", help="README whose preset table is updated ('' to skip)")
     parser.set_defaults(handler=run_cards)
 
 
@@ -401,7 +402,7 @@ def run_make_preset(args):
 def run_cards(args):
     from zoo.packaging import write_all_cards
 
-    print(f"model cards: {write_all_cards(args.out)}")
+    print(f"model cards: {write_all_cards(args.out, args.readme or None)}")
     return 0
 
 

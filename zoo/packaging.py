@@ -221,21 +221,43 @@ def write_card_docs(name, docs_dir):
     return card
 
 
+def index_table(cards, prefix=""):
+    """Markdown table of presets; links and images relative to the cards directory via `prefix`."""
+    lines = ["| Model | Recipe | Task | Headline | Samples |", "|---|---|---|---|---|"]
+    lines += [f"| [{c['name']}]({prefix}{c['name']}.md) | {c['recipe']} | {c['task'].replace('_', '-')} | {headline(c)} "
+              f"| ![]({prefix}{c['name']}_samples.png) |" for c in cards]
+    return "\n".join(lines)
+
+
 def index_markdown(cards):
-    lines = ["# Model cards", "", "Pretrained generators shipped in the package (`gan-zoo list`, `zoo.load(name)`). "
-             "Metrics in the project's Fashion-MNIST evaluator features unless stated; regenerate with "
-             "`gan-zoo cards`.", "", "| Model | Recipe | Task | Headline | Samples |", "|---|---|---|---|---|"]
-    lines += [f"| [{c['name']}]({c['name']}.md) | {c['recipe']} | {c['task'].replace('_', '-')} | {headline(c)} "
-              f"| ![]({c['name']}_samples.png) |" for c in cards]
-    return "\n".join(lines) + "\n"
+    return ("# Model cards\n\nPretrained generators shipped in the package (`gan-zoo list`, `zoo.load(name)`). "
+            "Metrics in the project's Fashion-MNIST evaluator features unless stated; regenerate with "
+            "`gan-zoo cards`.\n\n" + index_table(cards) + "\n")
 
 
-def write_all_cards(docs_dir):
-    """Regenerate every shipped preset's card and the index; return the index path."""
+README_MARKERS = ("<!-- presets -->", "<!-- /presets -->")
+
+
+def with_readme_table(text, cards, prefix="docs/model_cards/"):
+    """README text with the preset table between README_MARKERS replaced."""
+    start, end = text.find(README_MARKERS[0]), text.find(README_MARKERS[1])
+    if start < 0 or end < start:
+        raise UserError(f"README.md needs the markers {README_MARKERS[0]} and {README_MARKERS[1]} around its preset table")
+    return text[:start + len(README_MARKERS[0])] + "\n" + index_table(cards, prefix) + "\n" + text[end:]
+
+
+def write_all_cards(docs_dir, readme=None):
+    """Regenerate every shipped preset's card, the index and (when given) README.md's preset table;
+    return the index path."""
     cards = [write_card_docs(name, docs_dir) for name in registry.list_models()]
     path = os.path.join(docs_dir, "README.md")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(index_markdown(cards))
+    if readme:
+        with open(readme, encoding="utf-8") as handle:
+            text = with_readme_table(handle.read(), cards)
+        with open(readme, "w", encoding="utf-8") as handle:
+            handle.write(text)
     return path
 
 

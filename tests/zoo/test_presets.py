@@ -11,7 +11,7 @@ import pytest
 import zoo
 from zoo import registry
 from zoo.evaluation import real_images
-from zoo.packaging import card_markdown, index_markdown
+from zoo.packaging import card_markdown, index_markdown, with_readme_table
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden_pixels.json")
 CARDS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "model_cards")
@@ -65,6 +65,12 @@ def test_card_index_lists_every_preset():
     path = os.path.join(CARDS, "README.md")
     assert open(path, encoding="utf-8").read() == index_markdown([zoo.card(name) for name in PRESETS]), \
         "docs/model_cards/README.md is stale: run `gan-zoo cards`"
+
+
+def test_readme_shows_the_preset_table():
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
+    assert readme == with_readme_table(readme, [zoo.card(name) for name in PRESETS]), \
+        "README.md's preset table is stale: run `gan-zoo cards`"
 
 
 if __name__ == "__main__":

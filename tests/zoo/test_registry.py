@@ -162,7 +162,7 @@ def test_image_to_image_presets(tmp_path, monkeypatch):
 
 def test_cards_command_writes_cards_plots_and_index(shipped, tmp_path):
     out = tmp_path / "cards"
-    assert cli.main(["cards", "--out", str(out)]) == 0
+    assert cli.main(["cards", "--out", str(out), "--readme", ""]) == 0
     assert sorted(os.listdir(out)) == ["README.md", "cgan_tiny_28.md", "cgan_tiny_28_samples.png",
                                        "cgan_tiny_28_training.png", "dcgan_tiny_28.md", "dcgan_tiny_28_samples.png",
                                        "dcgan_tiny_28_step_000002.png", "dcgan_tiny_28_training.png"]
