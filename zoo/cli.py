@@ -288,7 +288,7 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", dest="settings", type=parse_setting, action="append", default=[], metavar="KEY=VALUE",
-                        help="optimizer settings (lr, g_lr, d_lr, beta_1, beta_2)")
+                        help="optimizer settings (lr, g_lr, d_lr, beta_1, beta_2) and ema_decay")
     parser.add_argument("--name", help="name of the fine-tuned preset (default: <model>_finetuned)")
     parser.add_argument("--out", required=True, help="run directory; the new preset is written inside it")
     parser.add_argument("--quiet", action="store_true")

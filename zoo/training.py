@@ -139,14 +139,24 @@ def build_recipe(config, image_shape):
     return recipe
 
 
+FINETUNE_SETTINGS = ("ema_decay",)  # recipe settings a fine-tuning run may change; the others are architecture
+
+
 def recipe_from_preset(config, image_shape):
     """The preset's recipe with its weights (generators, discriminators, fixed networks), compiled
     with the optimizers of `config`; the data must have the preset's image shape."""
     from zoo import registry
 
-    if config.recipe_args:
-        raise UserError(f"fine-tuning keeps the preset's architecture; remove --set {', '.join(config.recipe_args)}")
+    architecture = sorted(set(config.recipe_args) - set(FINETUNE_SETTINGS))
+    if architecture:
+        raise UserError(f"fine-tuning keeps the preset's architecture; remove --set {', '.join(architecture)} "
+                        f"(settings that may change: {', '.join(FINETUNE_SETTINGS + OPTIMIZER_KEYS)})")
     recipe = registry.load_recipe(config.init_from, compile=False)
+    if "ema_decay" in config.recipe_args:  # short fine-tuning runs want a shorter EMA horizon
+        decay = float(config.recipe_args["ema_decay"])
+        if recipe.ema_generator is None or not 0.0 < decay < 1.0:
+            raise UserError(f"ema_decay={decay} needs a preset with an EMA generator and a value in (0, 1)")
+        recipe.ema_decay = decay
     if tuple(recipe.image_shape) != tuple(image_shape):
         raise UserError(f"{config.init_from} makes {recipe.image_shape} images; the data gives {tuple(image_shape)}")
     recipe.compile(**{name: player_optimizer(recipe, config.optimizer_args, kind)

@@ -188,14 +188,15 @@ def test_finetune_starts_from_the_preset_and_writes_a_loadable_preset(shipped, t
         Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(folder / f"{index}.png")
     out = tmp_path / "ft"
     assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--batch-size", "8",
-                     "--set", "lr=0", "--out", str(out)]) == 0, capsys.readouterr().err
+                     "--set", "lr=0", "--set", "ema_decay=0.5", "--out", str(out)]) == 0, capsys.readouterr().err
     tuned = zoo.load(str(out / "dcgan_tiny_28_finetuned"))
     original = zoo.load("dcgan_tiny_28")
     for a, b in zip(tuned.network.trainable_weights, original.network.trainable_weights):
         # lr=0: the preset's weights (the EMA update d·ema + (1-d)·w of w = ema rounds at ~1e-7)
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
     assert tuned.card["training"]["steps"] == 2 and "Fine-tuned from dcgan_tiny_28" in tuned.card["notes"]
-    assert json.load(open(out / "run.json"))["init_from"].endswith("dcgan_tiny_28")
+    description = json.load(open(out / "run.json"))
+    assert description["init_from"].endswith("dcgan_tiny_28") and description["recipe_config"]["ema_decay"] == 0.5
     assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--set", "width=4",
                      "--out", str(tmp_path / "bad")]) == 2
     assert "fine-tuning keeps the preset's architecture" in capsys.readouterr().err
