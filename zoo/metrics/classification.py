@@ -30,7 +30,7 @@ def train_classifier(build, images, labels, steps=600, batch_size=128, seed=0):
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     data = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int32)))
     data = data.shuffle(len(images), seed=seed).repeat().batch(batch_size).take(steps)
-    classifier.fit(data, epochs=1, verbose=0)
+    classifier.fit(data, epochs=1, verbose=0, shuffle=False)  # shuffled above, seeded
     return classifier
 
 
