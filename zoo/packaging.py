@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 
-from zoo import datasets, generators, registry
+from zoo import generators, registry
 from zoo.errors import UserError
 from zoo.evaluation import markdown_table, real_images
 from zoo.files import read_json, sha256_of, write_json
@@ -21,9 +21,12 @@ def preview_grid(recipe, description, seed=0):
         return make_grid(to_uint8(images), columns)
     test_images, labels = real_images(description["data"].get("dataset", "fashion_mnist"), "test")
     if recipe.task == "translation":
-        domains = description["data"].get("domains") or ["sneaker", "ankle boot"]
-        ids = [datasets.class_ids([d], datasets.FASHION_MNIST_CLASSES, 10, "fashion_mnist")[0] for d in domains]
-        batch = tuple(test_images[labels == class_id][:8] for class_id in ids)
+        from zoo.task_evaluation import domain_classes
+        from zoo.training import DEFAULT_DOMAINS
+
+        dataset = description["data"].get("dataset", "fashion_mnist")
+        domains = description["data"].get("domains") or DEFAULT_DOMAINS[dataset]
+        batch = tuple(test_images[labels == class_id][:8] for class_id in domain_classes(dataset, domains))
     else:
         batch = test_images[:8]
     images, columns = recipe.preview(batch)
