@@ -19,7 +19,12 @@ setup(
         "pillow>=10",
         "matplotlib>=3.7",  # report figures
         "importlib_resources",  # tensorflow-datasets downloads need it but do not declare it
+        "aiohttp>=3.9",  # gan-zoo serve
     ],
-    extras_require={"test": ["pytest>=8", "tensorflow-gan", "tensorflow-probability", "tf-keras"]},
-    entry_points={"console_scripts": ["gan-zoo=zoo.cli:main"]},
+    extras_require={
+        "onnx": ["tf2onnx>=1.16", "onnxruntime>=1.17"],  # gan-zoo export --format onnx
+        "test": ["pytest>=8", "tensorflow-gan", "tensorflow-probability", "tf-keras", "tensorflow-hub",
+                 "tf2onnx>=1.16", "onnxruntime>=1.17"],
+    },
+    entry_points={"console_scripts": ["gan-zoo=hub_export.cli:main"]},
 )

@@ -263,8 +263,12 @@ class TrackedMean(keras.layers.Layer):
         self.mean.assign(batch_mean + self.beta * (self.mean - batch_mean))
 
     def truncate(self, w, psi):
+        """w̄ + ψ (w - w̄); ψ a number or one value per example ([batch])."""
         mean = tf.convert_to_tensor(self.mean)
-        return mean + float(psi) * (tf.cast(w, tf.float32) - mean)
+        psi = tf.convert_to_tensor(psi, tf.float32)
+        if psi.shape.rank == 1:
+            psi = psi[:, None]
+        return mean + psi * (tf.cast(w, tf.float32) - mean)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -325,20 +325,18 @@ def run_list(args):
 
 
 def run_sample(args):
-    from zoo import generators, registry
     from zoo.images import save_png
     from zoo.packaging import preview_grid, sample_grid
-    from zoo.pretrained import Generator
+    from zoo.pretrained import load_generator
 
-    recipe, description = generators.load_target(args.model)
+    generator, description = load_generator(args.model)
+    recipe = generator.recipe
     if recipe.task != "sampling":  # image-to-image: its own preview of real test inputs
         if args.format == "folder":
             raise UserError(f"--format folder samples z → image models; {args.model} does "
                             f"{recipe.task.replace('_', '-')}: use the Python API (translate / upscale)")
         print(f"samples: {save_png(args.out, preview_grid(recipe, description, args.seed))}")
         return 0
-    card = registry.card(args.model) if description["kind"] == "preset" else {"name": os.path.basename(args.model)}
-    generator = Generator(recipe, card)
     if args.format == "folder":
         index = 0
         for chunk in generator.sample_chunks(args.num, args.seed, args.labels, args.truncation):
@@ -406,21 +404,21 @@ def run_cards(args):
     return 0
 
 
-def build_parser():
+def build_parser(extra_parsers=()):
+    """The `gan-zoo` parser; `extra_parsers` add subcommands of packages that import zoo
+    (hub_export's export and serve: imports go hub_export → zoo, never back)."""
     parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    add_train_parser(subparsers)
-    add_train_evaluator_parser(subparsers)
-    add_evaluate_parser(subparsers)
-    add_style_mix_parser(subparsers)
-    add_zoo_parsers(subparsers)
+    for add_parser in (add_train_parser, add_train_evaluator_parser, add_evaluate_parser, add_style_mix_parser,
+                       add_zoo_parsers, *extra_parsers):
+        add_parser(subparsers)
     return parser
 
 
-def main(argv=None):
+def main(argv=None, extra_parsers=()):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser(extra_parsers).parse_args(argv)
     args.argv = argv  # for provenance: the command as typed
     from zoo.errors import TrainingDiverged
 

@@ -114,3 +114,17 @@ class Generator(keras.Model):
         """Super-resolve uint8 or [-1, 1] images of any size, `scale`× larger; uint8 out."""
         self.require("super_resolution", "upscale")
         return to_uint8(self.recipe.upscale(as_float_images(low_res)))
+
+
+def load_generator(target):
+    """(Generator, description) of a preset name or directory, a `gan-zoo train` run or a .keras file."""
+    import os
+
+    from zoo import registry
+
+    recipe, description = generators.load_target(target)
+    if description["kind"] == "saved_model":
+        raise UserError(f"{target} is an exported SavedModel; pass the preset, run or .keras file it came from")
+    card = registry.card(target) if description["kind"] == "preset" else {"name": os.path.basename(os.path.normpath(target))}
+    return Generator(recipe, card), description
+

@@ -1,0 +1,69 @@
+"""`gan-zoo`: zoo's commands plus `export` and `serve` (this package imports zoo, never the reverse)."""
+import sys
+
+from zoo import cli as zoo_cli
+from zoo.errors import UserError
+
+FORMATS = ("saved_model", "hub", "tflite", "onnx")
+
+
+def add_export_parser(subparsers):
+    parser = subparsers.add_parser(
+        "export", help="export a generator: SavedModel (TF Serving layout), TF-Hub, TFLite or ONNX",
+        description="saved_model: OUT/<name>/<version>/ (TF Serving); hub: a Reusable SavedModel in OUT; "
+                    "tflite, onnx: the file OUT")
+    parser.add_argument("model", help="preset name or directory, `gan-zoo train` run directory, or .keras file")
+    parser.add_argument("--format", choices=FORMATS, default="saved_model")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--name", help="model name in the TF Serving layout (default: the preset's or run's name)")
+    parser.add_argument("--version", type=int, help="version directory (default: the next free integer)")
+    parser.add_argument("--quantization", choices=("none", "float16", "dynamic"), default="none",
+                        help="TFLite weights: float32, float16, or int8 dynamic-range")
+    parser.set_defaults(handler=run_export)
+
+
+def run_export(args):
+    from hub_export import convert, saved_model
+    from zoo.pretrained import load_generator
+
+    if args.quantization != "none" and args.format != "tflite":
+        raise UserError(f"--quantization applies to --format tflite; received --format {args.format}")
+    generator, _ = load_generator(args.model)
+    if args.format == "saved_model":
+        path = saved_model.export_serving(generator, args.out, args.name, args.version)
+    elif args.format == "hub":
+        path = saved_model.write_saved_model(generator, args.out)
+    else:
+        path = convert.convert(generator, args.out, args.format, args.quantization)
+    print(f"exported: {path}")
+    return 0
+
+
+def add_serve_parser(subparsers):
+    from hub_export.server import DEFAULT_MAX_BATCH, DEFAULT_MAX_REQUEST_BYTES
+
+    parser = subparsers.add_parser("serve", help="serve exported SavedModels with TF Serving's REST API")
+    parser.add_argument("models", help="directory of <name>/<version>/ exports (or one <name>/ directory)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH,
+                        help="rows per model call (concurrent requests are merged up to it) and per request")
+    parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES)
+    parser.set_defaults(handler=run_serve)
+
+
+def run_serve(args):
+    from hub_export.server import serve
+
+    try:
+        return serve(args.models, args.host, args.port, args.max_batch, args.max_request_bytes)
+    except FileNotFoundError as error:
+        raise UserError(str(error)) from error
+
+
+def main(argv=None):
+    return zoo_cli.main(argv, extra_parsers=(add_export_parser, add_serve_parser))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""TFLite and ONNX files of a generator's `serving_default` signature (see hub_export.saved_model).
+
+Both convert the exported SavedModel, so their inputs and outputs carry the signature's names
+(`z` [, `labels`, `truncation`] or `images` → `images` uint8, `images_float` float32).
+The `sample` signature (stateless random ops) stays SavedModel-only.
+"""
+import os
+import tempfile
+
+from zoo.errors import UserError
+
+QUANTIZATIONS = ("none", "float16", "dynamic")
+ONNX_OPSET = 17
+
+
+def tflite_bytes(saved_model_dir, quantization="none"):
+    """A TFLite flatbuffer of `serving_default`: float32 weights ("none"), float16 weights
+    ("float16") or int8 weights with float activations ("dynamic", dynamic-range quantization)."""
+    import tensorflow as tf
+
+    if quantization not in QUANTIZATIONS:
+        raise UserError(f"quantization must be one of {', '.join(QUANTIZATIONS)}; received {quantization!r}")
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=["serving_default"])
+    if quantization != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def onnx_model(saved_model_dir, output_path, opset=ONNX_OPSET):
+    """Convert `serving_default` with tf2onnx; onnxruntime runs the result."""
+    import tensorflow as tf
+
+    try:
+        import tf2onnx
+    except ImportError as error:
+        raise UserError("ONNX export needs tf2onnx: pip install tf2onnx onnxruntime") from error
+    function = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
+    specs = list(function.structured_input_signature[1].values())
+    tf2onnx.convert.from_function(tf.function(lambda *args: function(**{s.name: a for s, a in zip(specs, args)})),
+                                  input_signature=specs, opset=opset, output_path=output_path)
+    return output_path
+
+
+def convert(generator, output_path, fmt, quantization="none"):
+    """Write `generator` as a TFLite or ONNX file at `output_path`."""
+    from hub_export.saved_model import write_saved_model
+
+    with tempfile.TemporaryDirectory() as scratch:
+        saved_model_dir = write_saved_model(generator, os.path.join(scratch, "saved_model"))
+        os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+        if fmt == "onnx":
+            return onnx_model(saved_model_dir, output_path)
+        with open(output_path, "wb") as file:
+            file.write(tflite_bytes(saved_model_dir, quantization))
+        return output_path

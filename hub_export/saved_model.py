@@ -1,0 +1,203 @@
+"""Self-contained SavedModels of a generator: no discriminator, no optimizer, no Python of this
+project needed to load or run them (TF Serving, `tf.saved_model.load`, `hub.load`).
+
+Signatures (every input batched on axis 0, so TF Serving's row format works):
+
+- sampling models
+  `serving_default`: `z` float32 [batch, latent_dim] (+ `labels` int32 [batch] for conditional
+  models, + `truncation` float32 [batch] ψ for StyleGAN-lite) → `images` uint8 NHWC and
+  `images_float` float32 in [-1, 1];
+  `sample`: `seed` int64 [batch] (+ the same extra inputs) → the same outputs, with
+  z = `latents_for_seeds(seed)`: stateless Philox normals, the same image for the same seed on
+  every server and device.
+- translation (CycleGAN): `serving_default`: `images` float32 [batch, H, W, C] in [-1, 1], A→B;
+  `translate_b2a`: the same for B→A.
+- super-resolution (SRGAN): `serving_default`: `images` float32 [batch, h, w, C] in [-1, 1] of
+  any size → `scale`× larger.
+
+The root object is also a TF-Hub Reusable SavedModel (https://www.tensorflow.org/hub/reusable_saved_models):
+`__call__(inputs, training=False)` is the Keras generator's call (float output), with
+`variables`, `trainable_variables` and `regularization_losses`, so `hub.KerasLayer(path,
+trainable=True)` fine-tunes it.
+
+Layout for TF Serving: `<base>/<name>/<version>/` with `saved_model.pb`, `variables/` and
+`assets.extra/card.json` (the preset's card plus the export's signature description).
+"""
+import json
+import os
+
+import tensorflow as tf
+
+from zoo.errors import UserError
+
+UINT8_OUTPUT, FLOAT_OUTPUT = "images", "images_float"
+
+
+def latents_for_seeds(seeds, latent_dim):
+    """z [batch, latent_dim] ~ N(0, I): row i from the stateless Philox stream of seed (seeds[i], 0),
+    explicit algorithm so CPU, GPU and TPU servers agree."""
+    seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
+    return tf.map_fn(lambda s: tf.random.stateless_normal([latent_dim], seed=tf.stack([s, tf.constant(0, tf.int64)]),
+                                                          alg="philox"),
+                     seeds, fn_output_signature=tf.float32)
+
+
+def to_uint8(images):
+    """[-1, 1] floats → uint8 (rounded half to even, clipped): zoo.images.to_uint8 in TensorFlow."""
+    return tf.cast(tf.clip_by_value(tf.round((tf.cast(images, tf.float32) + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def outputs(images):
+    return {UINT8_OUTPUT: to_uint8(images), FLOAT_OUTPUT: tf.cast(images, tf.float32)}
+
+
+class GeneratorExport(tf.Module):
+    """The exported object: the generator networks and one tf.function per signature."""
+
+    def __init__(self, generator):
+        super().__init__(name="gan_zoo_generator")
+        self.generator = generator  # zoo.pretrained.Generator: tracks its networks' variables
+        recipe = generator.recipe
+        self.task, self.conditional = generator.task, generator.conditional
+        self.truncatable = self.task == "sampling" and hasattr(recipe, "generate_truncated")
+        self.latent_dim = generator.latent_dim
+        self._recipe = recipe
+
+    # --- the forward pass of each task -----------------------------------------------------
+    def generate(self, z, labels=None, truncation=None):
+        if self.truncatable:
+            return self._recipe.generate_truncated(z, truncation)
+        network = self._recipe.sampling_generator
+        return network([z, labels], training=False) if self.conditional else network(z, training=False)
+
+    def sampling_specs(self):
+        specs = {"labels": tf.TensorSpec([None], tf.int32, name="labels")} if self.conditional else {}
+        if self.truncatable:
+            specs["truncation"] = tf.TensorSpec([None], tf.float32, name="truncation")
+        return specs
+
+    def sampling_signatures(self):
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+        extra = self.sampling_specs()
+
+        def by_latent(z, **kwargs):
+            return outputs(self.generate(z, **kwargs))
+
+        def by_seed(seed, **kwargs):
+            return outputs(self.generate(latents_for_seeds(seed, self.latent_dim), **kwargs))
+
+        return {"serving_default": keyword_function(by_latent, {"z": z_spec, **extra}),
+                "sample": keyword_function(by_seed, {"seed": seed_spec, **extra})}
+
+    def image_signatures(self):
+        height, width, channels = self.generator.image_shape
+        if self.task == "super_resolution":
+            spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="images")
+            return {"serving_default": tf.function(lambda images: outputs(self._recipe.upscale(images)),
+                                                   input_signature=[spec])}
+        spec = tf.TensorSpec([None, height, width, channels], tf.float32, name="images")
+        def translation(direction):
+            return tf.function(lambda images: outputs(self._recipe.translate(images, direction)),
+                               input_signature=[spec])
+
+        return {"serving_default": translation("a2b"), "translate_b2a": translation("b2a")}
+
+    def signatures(self):
+        functions = self.sampling_signatures() if self.task == "sampling" else self.image_signatures()
+        return {name: function.get_concrete_function() for name, function in functions.items()}
+
+    def call_specs(self):
+        """Input structure of `__call__`, the Keras generator's own call."""
+        if self.task == "sampling":
+            z = tf.TensorSpec([None, self.latent_dim], tf.float32)
+            return [z, tf.TensorSpec([None], tf.int32)] if self.conditional else z
+        channels = self.generator.image_shape[-1]
+        if self.task == "super_resolution":
+            return tf.TensorSpec([None, None, None, channels], tf.float32)
+        return tf.TensorSpec([None, *self.generator.image_shape], tf.float32)
+
+
+def keyword_function(fn, specs):
+    """A tf.function whose concrete signature takes the named inputs `specs` (a dict)."""
+    names = list(specs)
+
+    def positional(*args):
+        return fn(**dict(zip(names, args)))
+
+    return tf.function(positional, input_signature=[specs[name] for name in names])
+
+
+def tf_variables(network, trainable_only=False):
+    """The tf.Variables under a Keras 3 network's variables (what a SavedModel tracks)."""
+    variables = network.trainable_variables if trainable_only else network.variables
+    return [getattr(variable, "value", variable) for variable in variables]
+
+
+def attach_reusable_interface(root, module):
+    """TF-Hub's Reusable SavedModel interface on `root`: `__call__(inputs, training=False)` = the
+    Keras generator's call, traced for both values of `training`, and its variable lists."""
+    network = module.generator.network
+
+    @tf.function
+    def call(inputs, training=False):
+        return network(inputs, training=training)
+
+    for training in (False, True):
+        call.get_concrete_function(module.call_specs(), training=training)
+    root.__call__ = call
+    root.variables = tf_variables(network)
+    root.trainable_variables = tf_variables(network, trainable_only=True)
+    root.regularization_losses = []
+
+
+def signature_description(signatures):
+    """{signature: {"inputs": {name: [dtype, shape]}, "outputs": {...}}} for the card and server docs."""
+    def spec_table(specs):
+        return {name: {"dtype": spec.dtype.name, "shape": spec.shape.as_list()} for name, spec in sorted(specs.items())}
+
+    def input_specs(fn):
+        args, kwargs = fn.structured_input_signature
+        return {**{spec.name: spec for spec in args}, **kwargs}
+
+    return {name: {"inputs": spec_table(input_specs(fn)),
+                   "outputs": spec_table(fn.structured_outputs)} for name, fn in sorted(signatures.items())}
+
+
+def next_version(model_dir):
+    """1 + the largest integer version directory under `model_dir` (TF Serving's layout), or 1."""
+    versions = [int(entry) for entry in os.listdir(model_dir) if entry.isdigit()] if os.path.isdir(model_dir) else []
+    return max(versions, default=0) + 1
+
+
+def export_card(generator, signatures):
+    card = dict(generator.card)
+    card.pop("files", None)  # the preset's file hashes do not describe the export
+    card.update(task=generator.task, image_shape=list(generator.image_shape),
+                latent_dim=generator.latent_dim, num_classes=generator.num_classes,
+                signatures=signature_description(signatures))
+    return card
+
+
+def write_saved_model(generator, path):
+    """Write the generator's SavedModel (signatures + Reusable SavedModel interface) to `path`."""
+    if os.path.exists(path) and os.listdir(path):
+        raise UserError(f"{path} exists and is not empty; choose another --out or --version")
+    module = GeneratorExport(generator)
+    signatures = module.signatures()
+    root = tf.train.Checkpoint(model=module)
+    attach_reusable_interface(root, module)
+    tf.saved_model.save(root, path, signatures=signatures)
+    extra = os.path.join(path, "assets.extra")
+    os.makedirs(extra, exist_ok=True)
+    with open(os.path.join(extra, "card.json"), "w", encoding="utf-8") as file:
+        json.dump(export_card(generator, signatures), file, indent=2, sort_keys=True)
+    return path
+
+
+def export_serving(generator, base_dir, name=None, version=None):
+    """`<base_dir>/<name>/<version>/` (TF Serving layout; version = next free integer by default)."""
+    name = name or generator.name
+    model_dir = os.path.join(base_dir, name)
+    version = next_version(model_dir) if version is None else int(version)
+    return write_saved_model(generator, os.path.join(model_dir, str(version)))

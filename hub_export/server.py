@@ -1,0 +1,378 @@
+"""A local server with TF Serving's REST contract for exported generators (`gan-zoo serve DIR`).
+
+    GET  /v1/models/<name>[/versions/<v>]             version status
+    GET  /v1/models/<name>[/versions/<v>]/metadata    signature definitions
+    POST /v1/models/<name>[/versions/<v>]:predict     {"signature_name"?, "instances": [...]}  → {"predictions": [...]}
+                                                      {"signature_name"?, "inputs": {...}}     → {"outputs": {...}}
+
+Models are TF Serving directories `DIR/<name>/<version>/saved_model.pb` (or DIR itself is one
+`<name>/` with version subdirectories); the latest version answers when none is named.
+Extensions of the contract, for generators:
+- without "signature_name", a request whose inputs hold `seed` goes to the `sample` signature;
+- `"inputs": {"seed": s, "num": n}` means seeds s, s+1, ..., s+n-1;
+- `"output_format": "png"` returns `images` as base64 PNGs ({"b64": ...}, TF Serving's binary
+  convention) instead of pixel arrays, and drops `images_float`.
+Concurrent requests to the same signature are batched together up to `max_batch` rows; a single
+request larger than `max_batch` rows is refused (400), a body larger than `max_request_bytes` too
+(413). Errors are JSON `{"error": "..."}`; built on aiohttp, which also shuts down gracefully
+(in-flight requests finish) on SIGINT/SIGTERM.
+"""
+import asyncio
+import base64
+import io
+import json
+import os
+
+import numpy as np
+
+DEFAULT_MAX_BATCH = 256
+DEFAULT_MAX_REQUEST_BYTES = 8 * 2**20
+BATCH_WINDOW_SECONDS = 0.002  # how long a batch waits for more concurrent requests
+
+
+class RequestError(Exception):
+    """A client error: `status` (400, 404, 413) and a message for {"error": ...}."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+# --- models --------------------------------------------------------------------------------
+class ServedModel:
+    """One loaded version: its signatures and a batcher per signature."""
+
+    def __init__(self, name, version, path):
+        import tensorflow as tf
+
+        self.name, self.version, self.path = name, version, path
+        self.loaded = tf.saved_model.load(path)
+        self.signatures = dict(self.loaded.signatures)
+        self.batchers = {}
+
+    def input_specs(self, signature):
+        return self.signatures[signature].structured_input_signature[1]
+
+    def run(self, signature, inputs):
+        """Call a signature on numpy inputs (in a worker thread); numpy outputs."""
+        import tensorflow as tf
+
+        try:
+            result = self.signatures[signature](**{key: tf.constant(value) for key, value in inputs.items()})
+        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise RequestError(f"the model rejected the inputs: {message}") from error
+        return {key: value.numpy() for key, value in result.items()}
+
+
+def find_models(base_dir):
+    """{name: {version: path}} of TF Serving model directories under `base_dir`."""
+    def versions_in(model_dir):
+        return {int(entry): os.path.join(model_dir, entry) for entry in os.listdir(model_dir)
+                if entry.isdigit() and os.path.isfile(os.path.join(model_dir, entry, "saved_model.pb"))}
+
+    if not os.path.isdir(base_dir):
+        raise FileNotFoundError(f"{base_dir} is not a directory of exported models")
+    own = versions_in(base_dir)
+    if own:  # DIR is one model's directory
+        return {os.path.basename(os.path.normpath(base_dir)): own}
+    models = {name: versions_in(os.path.join(base_dir, name)) for name in sorted(os.listdir(base_dir))
+              if os.path.isdir(os.path.join(base_dir, name))}
+    return {name: versions for name, versions in models.items() if versions}
+
+
+class Repository:
+    """The served models, loaded once at start."""
+
+    def __init__(self, base_dir):
+        found = find_models(base_dir)
+        if not found:
+            raise FileNotFoundError(f"no exported models in {base_dir}: expected <name>/<version>/saved_model.pb "
+                                    "(gan-zoo export NAME --format saved_model --out DIR)")
+        self.models = {name: {version: ServedModel(name, version, path) for version, path in versions.items()}
+                       for name, versions in found.items()}
+
+    def get(self, name, version=None):
+        if name not in self.models:
+            raise RequestError(f"Servable not found for request: model {name!r}; served models: "
+                               f"{', '.join(sorted(self.models))}", 404)
+        versions = self.models[name]
+        if version is None:
+            return versions[max(versions)]
+        if int(version) not in versions:
+            raise RequestError(f"Servable not found for request: {name!r} version {version}; versions: "
+                               f"{', '.join(map(str, sorted(versions)))}", 404)
+        return versions[int(version)]
+
+
+# --- request decoding ----------------------------------------------------------------------
+def choose_signature(model, body, inputs_keys):
+    name = body.get("signature_name")
+    if name is None:
+        name = "sample" if "seed" in inputs_keys and "sample" in model.signatures else "serving_default"
+    if not isinstance(name, str) or name not in model.signatures:
+        raise RequestError(f"unknown signature_name {name!r}; {model.name} has: {', '.join(sorted(model.signatures))}")
+    return name
+
+
+def columns_of(body, specs):
+    """The request's inputs as {name: nested list}, from "inputs" (columnar) or "instances" (rows)."""
+    if ("inputs" in body) == ("instances" in body):
+        raise RequestError('the request needs exactly one of "instances" (row format) or "inputs" (columnar format)')
+    if "inputs" in body:
+        inputs = body["inputs"]
+        if not isinstance(inputs, dict):
+            if len(specs) != 1:
+                raise RequestError(f'"inputs" must be an object with keys {sorted(specs)}')
+            inputs = {next(iter(specs)): inputs}
+        return dict(inputs)
+    instances = body["instances"]
+    if not isinstance(instances, list) or not instances:
+        raise RequestError('"instances" must be a non-empty list')
+    if all(isinstance(row, dict) for row in instances):
+        keys = set(instances[0])
+        if any(set(row) != keys for row in instances):
+            raise RequestError("every instance must have the same keys")
+        return {key: [row[key] for row in instances] for key in keys}
+    if len(specs) != 1:
+        raise RequestError(f"instances must be objects with keys {sorted(specs)}")
+    return {next(iter(specs)): instances}
+
+
+def expand_seed_range(columns):
+    """{"seed": s, "num": n} → {"seed": [s, ..., s+n-1]} (the other inputs repeated n times if scalar)."""
+    if "num" not in columns:
+        return columns
+    num, seed = columns.pop("num"), columns.get("seed")
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise RequestError(f'"num" must be a positive integer; received {num!r}')
+    if isinstance(seed, list):
+        if len(seed) != num:
+            raise RequestError(f'"num" is {num} but "seed" lists {len(seed)} seeds')
+        return columns
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise RequestError(f'"num" needs an integer "seed" to start from; received {seed!r}')
+    expanded = {key: [value] * num if not isinstance(value, list) else value for key, value in columns.items()}
+    expanded["seed"] = list(range(seed, seed + num))
+    return expanded
+
+
+def as_array(name, value, spec):
+    """A JSON value as a numpy array of the spec's dtype and a compatible shape, or a clear 400."""
+    expected = f"{spec.dtype.name} of shape {['batch' if d is None else d for d in spec.shape.as_list()]}"
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged lists
+        raise RequestError(f"input {name!r} is ragged; expected {expected}") from error
+    integer = spec.dtype.is_integer
+    if array.dtype.kind not in ("iu" if integer else "iuf") or array.dtype == bool:
+        kind = "integers" if integer else "numbers"
+        raise RequestError(f"input {name!r} must hold {kind}; received {array.dtype.name} values; expected {expected}")
+    if array.ndim != len(spec.shape) or not spec.shape.is_compatible_with(array.shape):
+        raise RequestError(f"input {name!r} has shape {list(array.shape)}; expected {expected}")
+    return array.astype(spec.dtype.as_numpy_dtype)
+
+
+def decode_request(model, body, max_batch):
+    """(signature, {name: numpy array}) of a predict request body."""
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object")
+    raw = body.get("inputs") if isinstance(body.get("inputs"), dict) else {}
+    signature = choose_signature(model, body, set(raw) | {k for row in body.get("instances", [])
+                                                          if isinstance(row, dict) for k in row})
+    specs = model.input_specs(signature)
+    columns = expand_seed_range(columns_of(body, specs))
+    if set(columns) != set(specs):
+        raise RequestError(f"signature {signature!r} takes inputs {sorted(specs)}; received {sorted(columns)}")
+    arrays = {name: as_array(name, columns[name], spec) for name, spec in specs.items()}
+    sizes = {len(array) for array in arrays.values()}
+    if len(sizes) != 1:
+        raise RequestError(f"all inputs need the same batch size; received {({k: len(v) for k, v in arrays.items()})}")
+    size = sizes.pop()
+    if not 1 <= size <= max_batch:
+        raise RequestError(f"a request holds 1 to {max_batch} rows (the server's --max-batch); received {size}")
+    return signature, arrays
+
+
+# --- responses -----------------------------------------------------------------------------
+def png_b64(image):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="PNG")
+    return {"b64": base64.b64encode(buffer.getvalue()).decode("ascii")}
+
+
+def encode_outputs(outputs, row_format, output_format):
+    if output_format == "png":
+        outputs = {"images": [png_b64(image) for image in outputs["images"]]}
+    elif output_format != "json":
+        raise RequestError(f'"output_format" must be "json" or "png"; received {output_format!r}')
+    else:
+        outputs = {key: value.tolist() for key, value in outputs.items()}
+    if not row_format:
+        return {"outputs": outputs}
+    count = len(next(iter(outputs.values())))
+    return {"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}
+
+
+def dtype_enum(dtype):
+    return "DT_" + dtype.name.upper().replace("FLOAT32", "FLOAT").replace("FLOAT64", "DOUBLE")
+
+
+def tensor_info(spec):
+    dims = [{"size": str(-1 if d is None else d), "name": ""} for d in spec.shape.as_list()]
+    return {"dtype": dtype_enum(spec.dtype), "tensor_shape": {"dim": dims, "unknown_rank": False}}
+
+
+def metadata(model):
+    signature_def = {name: {"inputs": {k: {**tensor_info(v), "name": k} for k, v in
+                                       fn.structured_input_signature[1].items()},
+                            "outputs": {k: {**tensor_info(v), "name": k} for k, v in fn.structured_outputs.items()},
+                            "method_name": "tensorflow/serving/predict"}
+                     for name, fn in sorted(model.signatures.items())}
+    return {"model_spec": {"name": model.name, "signature_name": "", "version": str(model.version)},
+            "metadata": {"signature_def": {"signature_def": signature_def}}}
+
+
+def version_status(models):
+    return {"model_version_status": [{"version": str(m.version), "state": "AVAILABLE",
+                                      "status": {"error_code": "OK", "error_message": ""}} for m in models]}
+
+
+# --- batching ------------------------------------------------------------------------------
+class Batcher:
+    """Merge concurrent requests to one signature into one call of at most `max_batch` rows."""
+
+    def __init__(self, model, signature, max_batch):
+        self.model, self.signature, self.max_batch = model, signature, max_batch
+        self.queue = asyncio.Queue()
+        self.worker = asyncio.get_running_loop().create_task(self.work())
+
+    async def submit(self, arrays):
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put((arrays, future))
+        return await future
+
+    async def next_batch(self):
+        batch = [await self.queue.get()]
+        rows = len(next(iter(batch[0][0].values())))
+        await asyncio.sleep(BATCH_WINDOW_SECONDS)
+        while not self.queue.empty():
+            arrays, _ = self.queue._queue[0]  # peek: leave a request that does not fit for the next batch
+            size = len(next(iter(arrays.values())))
+            if rows + size > self.max_batch:
+                break
+            batch.append(self.queue.get_nowait())
+            rows += size
+        return batch
+
+    async def run(self, batch):
+        """Outputs of each request of `batch`: one merged call; if it fails, each request alone
+        (so one bad request does not fail the others)."""
+        loop = asyncio.get_running_loop()
+        merged = {key: np.concatenate([arrays[key] for arrays, _ in batch]) for key in batch[0][0]}
+        try:
+            outputs = await loop.run_in_executor(None, self.model.run, self.signature, merged)
+        except Exception:  # noqa: BLE001
+            if len(batch) == 1:
+                raise
+            results = []
+            for item in batch:
+                try:
+                    results += await self.run([item])
+                except Exception as error:  # noqa: BLE001
+                    results.append(error)
+            return results
+        sizes = np.cumsum([0] + [len(next(iter(arrays.values()))) for arrays, _ in batch])
+        return [{key: value[a:b] for key, value in outputs.items()} for a, b in zip(sizes[:-1], sizes[1:])]
+
+    async def work(self):
+        while True:
+            batch = await self.next_batch()
+            try:
+                results = await self.run(batch)
+            except Exception as error:  # noqa: BLE001  reported to the waiting request
+                results = [error]
+            for (_, future), result in zip(batch, results):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+
+# --- the aiohttp application ---------------------------------------------------------------
+MODEL = r"/v1/models/{name:[^/:]+}"
+VERSION = r"/versions/{version:\d+}"
+
+
+def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES):
+    """The aiohttp application serving the exported models under `base_dir`."""
+    from aiohttp import web
+
+    repository = Repository(base_dir)
+
+    @web.middleware
+    async def json_errors(request, handler):
+        try:
+            return await handler(request)
+        except RequestError as error:
+            return web.json_response({"error": str(error)}, status=error.status)
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": f"request body larger than {max_request_bytes} bytes "
+                                      "(the server's --max-request-bytes)"}, status=413)
+        except web.HTTPException as error:
+            return web.json_response({"error": error.reason}, status=error.status)
+        except Exception as error:  # noqa: BLE001  the server keeps serving; the client learns why
+            return web.json_response({"error": f"internal error: {type(error).__name__}: {error}"}, status=500)
+
+    def model_of(request):
+        return repository.get(request.match_info["name"], request.match_info.get("version"))
+
+    async def status(request):
+        if "version" in request.match_info:
+            return web.json_response(version_status([model_of(request)]))
+        name = request.match_info["name"]
+        repository.get(name)
+        return web.json_response(version_status(sorted(repository.models[name].values(), key=lambda m: m.version)))
+
+    async def model_metadata(request):
+        return web.json_response(metadata(model_of(request)))
+
+    async def predict(request):
+        model = model_of(request)
+        try:
+            body = json.loads(await request.read())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RequestError(f"the request body is not valid JSON: {error}") from error
+        signature, arrays = decode_request(model, body, max_batch)
+        key = (model.name, model.version, signature)
+        if key not in batchers:
+            batchers[key] = Batcher(model, signature, max_batch)
+        outputs = await batchers[key].submit(arrays)
+        return web.json_response(encode_outputs(outputs, "instances" in body, body.get("output_format", "json")))
+
+    batchers = {}
+    app = web.Application(client_max_size=max_request_bytes, middlewares=[json_errors])
+    for prefix in (MODEL, MODEL + VERSION):
+        app.router.add_get(prefix, status)
+        app.router.add_get(prefix + "/metadata", model_metadata)
+        app.router.add_post(prefix + ":predict", predict)
+    app["repository"] = repository
+    return app
+
+
+def serve(base_dir, host="127.0.0.1", port=8501, max_batch=DEFAULT_MAX_BATCH,
+          max_request_bytes=DEFAULT_MAX_REQUEST_BYTES, print_fn=print):
+    """Run the server until SIGINT/SIGTERM; in-flight requests finish before it exits."""
+    from aiohttp import web
+
+    app = make_app(base_dir, max_batch, max_request_bytes)
+    models = ", ".join(f"{name} (versions {', '.join(map(str, sorted(v)))})"
+                       for name, v in app["repository"].models.items())
+    print_fn(f"serving {models} on http://{host}:{port}/v1/models/<name>")
+    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=30)
+    return 0
+
