@@ -2,7 +2,8 @@
 
 Both convert the exported SavedModel, so their inputs and outputs carry the signature's names
 (`z` [, `labels`, `truncation`] or `images` → `images` uint8, `images_float` float32).
-The `sample` signature (stateless random ops) stays SavedModel-only.
+The `sample` signature (stateless random ops) stays SavedModel-only. In ONNX, image-to-image
+models take `input_images` (ONNX names are unique across inputs and outputs).
 """
 import os
 import tempfile
@@ -28,6 +29,12 @@ def tflite_bytes(saved_model_dir, quantization="none"):
     return converter.convert()
 
 
+def onnx_input_name(name, outputs):
+    """ONNX names must be unique: an input named like an output (image-to-image `images`) becomes
+    `input_images`."""
+    return f"input_{name}" if name in outputs else name
+
+
 def onnx_model(saved_model_dir, output_path, opset=ONNX_OPSET):
     """Convert `serving_default` with tf2onnx; onnxruntime runs the result."""
     import tensorflow as tf
@@ -36,10 +43,14 @@ def onnx_model(saved_model_dir, output_path, opset=ONNX_OPSET):
         import tf2onnx
     except ImportError as error:
         raise UserError("ONNX export needs tf2onnx: pip install tf2onnx onnxruntime") from error
-    function = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
-    specs = list(function.structured_input_signature[1].values())
-    tf2onnx.convert.from_function(tf.function(lambda *args: function(**{s.name: a for s, a in zip(specs, args)})),
+    loaded = tf.saved_model.load(saved_model_dir)  # stays alive while converting: it owns the variables
+    function = loaded.signatures["serving_default"]
+    names = list(function.structured_input_signature[1])
+    specs = [tf.TensorSpec(spec.shape, spec.dtype, name=onnx_input_name(name, function.structured_outputs))
+             for name, spec in function.structured_input_signature[1].items()]
+    tf2onnx.convert.from_function(tf.function(lambda *args: function(**dict(zip(names, args)))),
                                   input_signature=specs, opset=opset, output_path=output_path)
+    del loaded
     return output_path
 
 
