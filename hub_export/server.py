@@ -48,7 +48,8 @@ class ServedModel:
         self.name, self.version, self.path = name, version, path
         self.loaded = tf.saved_model.load(path)
         self.signatures = dict(self.loaded.signatures)
-        self.batchers = {}
+        card_path = os.path.join(path, "assets.extra", "card.json")
+        self.card = json.load(open(card_path, encoding="utf-8")) if os.path.isfile(card_path) else {}
 
     def input_specs(self, signature):
         return self.signatures[signature].structured_input_signature[1]
@@ -173,6 +174,12 @@ def as_array(name, value, spec):
     return array.astype(spec.dtype.as_numpy_dtype)
 
 
+def check_labels(labels, num_classes):
+    """Class ids out of range are refused here: an embedding lookup on GPU would not fail but read zeros."""
+    if labels is not None and num_classes and (labels.min() < 0 or labels.max() >= num_classes):
+        raise RequestError(f"labels must be class ids in [0, {num_classes}); received {sorted(set(labels.tolist()))}")
+
+
 def decode_request(model, body, max_batch):
     """(signature, {name: numpy array}) of a predict request body."""
     if not isinstance(body, dict):
@@ -185,6 +192,7 @@ def decode_request(model, body, max_batch):
     if set(columns) != set(specs):
         raise RequestError(f"signature {signature!r} takes inputs {sorted(specs)}; received {sorted(columns)}")
     arrays = {name: as_array(name, columns[name], spec) for name, spec in specs.items()}
+    check_labels(arrays.get("labels"), model.card.get("num_classes"))
     sizes = {len(array) for array in arrays.values()}
     if len(sizes) != 1:
         raise RequestError(f"all inputs need the same batch size; received {({k: len(v) for k, v in arrays.items()})}")
@@ -376,3 +384,37 @@ def serve(base_dir, host="127.0.0.1", port=8501, max_batch=DEFAULT_MAX_BATCH,
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=30)
     return 0
 
+
+
+# --- a server in a child process (tests, benchmarks) ----------------------------------------
+def free_port(host="127.0.0.1"):
+    """A TCP port free on `host` now (the OS may hand it out again later: use it at once)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def start_server_process(models_dir, port, *options, timeout=300):
+    """`gan-zoo serve models_dir --port port *options` as a child process, returned once it answers
+    (raises RuntimeError with its stderr if it exits or does not answer within `timeout` s)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    process = subprocess.Popen([sys.executable, "-m", "hub_export.cli", "serve", str(models_dir), "--port", str(port),
+                                *map(str, options)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    name = next(iter(find_models(models_dir)))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gan-zoo serve exited ({process.returncode}): {process.communicate()[1][-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/{name}", timeout=5):
+                return process
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"gan-zoo serve did not answer within {timeout} s")

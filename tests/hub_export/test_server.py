@@ -1,0 +1,124 @@
+"""`gan-zoo serve`: TF Serving's REST contract on loopback, in a real server process: status,
+metadata, predict by seed and by z (row and columnar formats, PNG output), concurrent requests
+batched, every kind of bad request answered with the right status and a JSON message while the
+server keeps serving, and a graceful exit on SIGTERM."""
+import base64
+import io
+import json
+import signal
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hub_export import saved_model
+from hub_export.server import free_port, start_server_process
+from zoo.images import to_uint8
+
+MAX_BATCH, MAX_BYTES = 16, 20_000
+
+
+def request(url, body=None, raw=None):
+    """(status, JSON response) of a GET (no body) or POST."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def server(generators, tmp_path_factory):
+    models = tmp_path_factory.mktemp("served")
+    for kind in ("unconditional", "conditional"):
+        saved_model.export_serving(generators[kind], str(models))
+    port = free_port()
+    process = start_server_process(models, port, "--max-batch", MAX_BATCH, "--max-request-bytes", MAX_BYTES)
+    base = f"http://127.0.0.1:{port}/v1/models"
+    yield {"base": base, "process": process, "models": models}
+    if process.poll() is None:
+        process.kill()
+
+
+def test_status_and_metadata(server):
+    status, body = request(f"{server['base']}/tiny_conditional")
+    assert status == 200
+    assert body["model_version_status"] == [{"version": "1", "state": "AVAILABLE",
+                                             "status": {"error_code": "OK", "error_message": ""}}]
+    status, body = request(f"{server['base']}/tiny_conditional/versions/1/metadata")
+    assert status == 200 and body["model_spec"] == {"name": "tiny_conditional", "signature_name": "", "version": "1"}
+    signatures = body["metadata"]["signature_def"]["signature_def"]
+    assert sorted(signatures) == ["sample", "serving_default"]
+    z = signatures["serving_default"]["inputs"]["z"]
+    assert z["dtype"] == "DT_FLOAT" and [d["size"] for d in z["tensor_shape"]["dim"]] == ["-1", "8"]
+    assert signatures["sample"]["inputs"]["seed"]["dtype"] == "DT_INT64"
+    assert signatures["sample"]["outputs"]["images"]["dtype"] == "DT_UINT8"
+
+
+def test_predict_by_seed_and_by_z(server, generators):
+    generator = generators["unconditional"]
+    url = f"{server['base']}/tiny_unconditional:predict"
+    status, body = request(url, {"inputs": {"seed": 5, "num": 3}})
+    assert status == 200
+    expected = to_uint8(generator(saved_model.latents_for_seeds([5, 6, 7], 8)))
+    assert np.abs(np.array(body["outputs"]["images"]) - expected.astype(int)).max() <= 1
+    assert request(url, {"signature_name": "sample", "inputs": {"seed": [5, 6, 7]}})[1] == body  # same seeds, same images
+
+    z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+    status, body = request(url.replace(":predict", "/versions/1:predict"), {"instances": z.tolist()})
+    assert status == 200 and len(body["predictions"]) == 2
+    np.testing.assert_allclose(np.array([p["images_float"] for p in body["predictions"]]), generator(z), atol=1e-5)
+
+
+def test_conditional_rows_and_png_output(server, generators):
+    url = f"{server['base']}/tiny_conditional:predict"
+    z = np.random.default_rng(1).standard_normal((2, 8)).astype(np.float32)
+    rows = [{"z": z[0].tolist(), "labels": 2}, {"z": z[1].tolist(), "labels": 0}]
+    status, body = request(url, {"instances": rows, "output_format": "png"})
+    assert status == 200 and list(body["predictions"][0]) == ["images"]
+    pngs = [np.array(Image.open(io.BytesIO(base64.b64decode(p["images"]["b64"])))) for p in body["predictions"]]
+    expected = to_uint8(generators["conditional"]([z, np.array([2, 0], np.int32)]))[..., 0]
+    assert np.abs(np.stack(pngs).astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_concurrent_requests_are_batched_and_answered_each_its_own(server, generators):
+    url = f"{server['base']}/tiny_unconditional:predict"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda s: request(url, {"inputs": {"seed": [s, s + 100]}}), range(24)))
+    assert all(status == 200 for status, _ in answers)
+    for s, (_, body) in enumerate(answers):
+        expected = to_uint8(generators["unconditional"](saved_model.latents_for_seeds([s, s + 100], 8)))
+        assert np.abs(np.array(body["outputs"]["images"]) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("path, body, raw, status, message", [
+    ("tiny_unconditional:predict", None, b"{not json", 400, "not valid JSON"),
+    ("tiny_unconditional:predict", {"inputs": {"z": [[0.0] * 3]}}, None, 400, "has shape [1, 3]"),
+    ("tiny_unconditional:predict", {"inputs": {"z": [["a"] * 8]}}, None, 400, "must hold numbers"),
+    ("tiny_conditional:predict", {"inputs": {"z": [[0.0] * 8], "labels": [1.5]}}, None, 400, "must hold integers"),
+    ("tiny_conditional:predict", {"inputs": {"z": [[0.0] * 8]}}, None, 400, "takes inputs ['labels', 'z']"),
+    ("tiny_conditional:predict", {"inputs": {"z": [[0.0] * 8], "labels": [7]}}, None, 400, "class ids in [0, 3)"),
+    ("tiny_unconditional:predict", {"inputs": {"seed": 0, "num": MAX_BATCH + 1}}, None, 400, "1 to 16 rows"),
+    ("tiny_unconditional:predict", {"signature_name": "train", "inputs": {"z": [[0.0] * 8]}}, None, 400,
+     "unknown signature_name"),
+    ("tiny_unconditional:predict", {"instances": [], "inputs": {}}, None, 400, "exactly one of"),
+    ("nothing_here:predict", {"inputs": {"seed": [0]}}, None, 404, "Servable not found"),
+    ("tiny_unconditional/versions/9:predict", {"inputs": {"seed": [0]}}, None, 404, "versions: 1"),
+    ("tiny_unconditional:predict", None, b"[" + b"0.0," * MAX_BYTES + b"0.0]", 413, "larger than 20000 bytes"),
+])
+def test_bad_requests_get_status_and_message_and_the_server_keeps_serving(server, path, body, raw, status,
+                                                                          message):
+    answer_status, answer = request(f"{server['base']}/{path}", body, raw)
+    assert answer_status == status and message in answer["error"], answer
+    assert request(f"{server['base']}/tiny_unconditional:predict", {"inputs": {"seed": [0]}})[0] == 200
+
+
+def test_sigterm_shuts_down_gracefully(server):
+    process = server["process"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    assert "serving tiny_conditional (versions 1), tiny_unconditional (versions 1)" in process.stdout.read()
