@@ -169,3 +169,21 @@ def test_tf_hub_load_and_keras_layer_fine_tune(generators, tmp_path):
     before = model(z).numpy()
     model.fit(z, np.zeros_like(before), epochs=1, verbose=0)
     assert np.abs(model(z, training=False).numpy() - before).max() > 1e-4  # its weights train
+
+
+def test_cli_exports_a_shipped_preset_in_the_serving_layout(tmp_path, capsys):
+    from hub_export import cli
+
+    assert cli.main(["export", "dcgan_fashion_mnist_28", "--out", str(tmp_path)]) == 0
+    path = tmp_path / "dcgan_fashion_mnist_28" / "1"
+    assert f"exported: {path}" in capsys.readouterr().out
+    card = json.loads((path / "assets.extra" / "card.json").read_text())
+    assert card["name"] == "dcgan_fashion_mnist_28" and "files" not in card and card["training"]["commands"]
+    import zoo
+
+    z = saved_model.latents_for_seeds([0, 1], 100)
+    exported = tf.saved_model.load(str(path)).signatures["sample"](seed=tf.constant([0, 1], tf.int64))
+    np.testing.assert_allclose(exported["images_float"], zoo.load("dcgan_fashion_mnist_28")(z), atol=1e-5)
+    assert cli.main(["export", "dcgan_fashion_mnist_28", "--format", "onnx", "--quantization", "float16",
+                     "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "--quantization applies to --format tflite" in capsys.readouterr().err
