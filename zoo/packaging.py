@@ -200,7 +200,9 @@ def headline(card):
         return "target-class accuracy " + ", ".join(accuracies)
     row = rows.get("generator") or next(iter(rows.values()))
     cells = [f"FID {row['fid']['mean']:.1f}"] if "fid" in row else []
-    cells += [f"{key} {row[key]['mean']:.3f}" for key in ("precision", "recall", "gan_test") if key in row]
+    cells += [f"{key} {row[key]['mean']:.3f}" for key in ("precision", "recall") if key in row]
+    cells += [f"{label} {row[key]['mean']:.1%}" for key, label in (("gan_test", "GAN-test"), ("gan_train", "GAN-train"))
+              if key in row]
     return ", ".join(cells)
 
 
