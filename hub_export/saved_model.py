@@ -97,6 +97,7 @@ class GeneratorExport(tf.Module):
             return {"serving_default": tf.function(lambda images: outputs(self._recipe.upscale(images)),
                                                    input_signature=[spec])}
         spec = tf.TensorSpec([None, height, width, channels], tf.float32, name="images")
+
         def translation(direction):
             return tf.function(lambda images: outputs(self._recipe.translate(images, direction)),
                                input_signature=[spec])
