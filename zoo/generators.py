@@ -57,9 +57,10 @@ def load_target(target):
 
 
 class SavedModelGenerator:
-    """A SavedModel's `serving_default` signature (latent `z` [batch, d], and int `labels` for
-    conditional models → images) in the shape of a sampling recipe, for `gan-zoo evaluate`. The
-    output used is the first float one (taken as [-1, 1]), else a uint8 one (rescaled)."""
+    """A SavedModel's `serving_default` signature (latent `z` [batch, d], int `labels` for
+    conditional models, `truncation` ψ (set to 1) for StyleGAN-lite → images) in the shape of a
+    sampling recipe, for `gan-zoo evaluate`. The output used is the first float one (taken as
+    [-1, 1]), else a uint8 one (rescaled)."""
 
     task, untrainable = "sampling", True
 
@@ -75,7 +76,7 @@ class SavedModelGenerator:
             raise UserError(f"{path}'s serving_default takes {sorted(inputs)}; a sampling generator takes `z` "
                             "(and `labels` when conditional)")
         self.latent_dim = int(inputs["z"].shape[-1])
-        self.conditional = "labels" in inputs
+        self.conditional, self.truncatable = "labels" in inputs, "truncation" in inputs
         outputs = self.signature.structured_outputs
         floats = [key for key, spec in sorted(outputs.items()) if spec.dtype.is_floating]
         self.output_key = floats[0] if floats else next(iter(sorted(outputs)))
@@ -89,11 +90,11 @@ class SavedModelGenerator:
     def generate(self, inputs, training=False):
         import tensorflow as tf
 
-        if self.conditional:
-            z, labels = inputs
-            images = self.signature(z=tf.convert_to_tensor(z), labels=tf.cast(labels, tf.int32))[self.output_key]
-        else:
-            images = self.signature(z=tf.convert_to_tensor(inputs))[self.output_key]
+        z, extra = (inputs[0], {"labels": tf.cast(inputs[1], tf.int32)}) if self.conditional else (inputs, {})
+        z = tf.convert_to_tensor(z)
+        if self.truncatable:  # StyleGAN-lite exports: ψ = 1, the untruncated generator
+            extra["truncation"] = tf.ones([tf.shape(z)[0]], tf.float32)
+        images = self.signature(z=z, **extra)[self.output_key]
         if images.dtype == tf.uint8:
             return tf.cast(images, tf.float32) / 127.5 - 1.0
         return images
