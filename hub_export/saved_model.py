@@ -23,12 +23,12 @@ trainable=True)` fine-tunes it.
 Layout for TF Serving: `<base>/<name>/<version>/` with `saved_model.pb`, `variables/` and
 `assets.extra/card.json` (the preset's card plus the export's signature description).
 """
-import json
 import os
 
 import tensorflow as tf
 
 from zoo.errors import UserError
+from zoo.files import write_json
 
 UINT8_OUTPUT, FLOAT_OUTPUT = "images", "images_float"
 
@@ -191,8 +191,7 @@ def write_saved_model(generator, path):
     tf.saved_model.save(root, path, signatures=signatures)
     extra = os.path.join(path, "assets.extra")
     os.makedirs(extra, exist_ok=True)
-    with open(os.path.join(extra, "card.json"), "w", encoding="utf-8") as file:
-        json.dump(export_card(generator, signatures), file, indent=2, sort_keys=True)
+    write_json(os.path.join(extra, "card.json"), export_card(generator, signatures))
     return path
 
 

@@ -25,6 +25,8 @@ import os
 
 import numpy as np
 
+from zoo.files import read_json
+
 DEFAULT_MAX_BATCH = 256
 DEFAULT_MAX_REQUEST_BYTES = 8 * 2**20
 BATCH_WINDOW_SECONDS = 0.002  # how long a batch waits for more concurrent requests
@@ -49,7 +51,7 @@ class ServedModel:
         self.loaded = tf.saved_model.load(path)
         self.signatures = dict(self.loaded.signatures)
         card_path = os.path.join(path, "assets.extra", "card.json")
-        self.card = json.load(open(card_path, encoding="utf-8")) if os.path.isfile(card_path) else {}
+        self.card = read_json(card_path) if os.path.isfile(card_path) else {}
 
     def input_specs(self, signature):
         return self.signatures[signature].structured_input_signature[1]
@@ -249,12 +251,18 @@ def version_status(models):
 
 
 # --- batching ------------------------------------------------------------------------------
+def rows_of(item):
+    """Rows (batch size) of a queued (arrays, future) request."""
+    return len(next(iter(item[0].values())))
+
+
 class Batcher:
     """Merge concurrent requests to one signature into one call of at most `max_batch` rows."""
 
     def __init__(self, model, signature, max_batch):
         self.model, self.signature, self.max_batch = model, signature, max_batch
         self.queue = asyncio.Queue()
+        self.held_back = None  # a request that did not fit the last batch: it opens the next one
         self.worker = asyncio.get_running_loop().create_task(self.work())
 
     async def submit(self, arrays):
@@ -263,16 +271,16 @@ class Batcher:
         return await future
 
     async def next_batch(self):
-        batch = [await self.queue.get()]
-        rows = len(next(iter(batch[0][0].values())))
+        first, self.held_back = self.held_back or await self.queue.get(), None
+        batch, rows = [first], rows_of(first)
         await asyncio.sleep(BATCH_WINDOW_SECONDS)
         while not self.queue.empty():
-            arrays, _ = self.queue._queue[0]  # peek: leave a request that does not fit for the next batch
-            size = len(next(iter(arrays.values())))
-            if rows + size > self.max_batch:
+            item = self.queue.get_nowait()
+            if rows + rows_of(item) > self.max_batch:
+                self.held_back = item
                 break
-            batch.append(self.queue.get_nowait())
-            rows += size
+            batch.append(item)
+            rows += rows_of(item)
         return batch
 
     async def run(self, batch):
@@ -292,7 +300,7 @@ class Batcher:
                 except Exception as error:  # noqa: BLE001
                     results.append(error)
             return results
-        sizes = np.cumsum([0] + [len(next(iter(arrays.values()))) for arrays, _ in batch])
+        sizes = np.cumsum([0] + [rows_of(item) for item in batch])
         return [{key: value[a:b] for key, value in outputs.items()} for a, b in zip(sizes[:-1], sizes[1:])]
 
     async def work(self):
