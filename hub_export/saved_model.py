@@ -61,7 +61,12 @@ class GeneratorExport(tf.Module):
         self.task, self.conditional = generator.task, generator.conditional
         self.truncatable = self.task == "sampling" and hasattr(recipe, "generate_truncated")
         self.latent_dim = generator.latent_dim
-        self._recipe = recipe
+
+    @property
+    def _recipe(self):
+        """The recipe, reached through the generator: an attribute would make the SavedModel track
+        (and save) the discriminators and optimizers too."""
+        return self.generator.recipe
 
     # --- the forward pass of each task -----------------------------------------------------
     def generate(self, z, labels=None, truncation=None):

@@ -122,6 +122,8 @@ def test_layout_versions_and_card(generators, exports):
     assert card["num_classes"] == 3 and card["latent_dim"] == 8
     assert card["signatures"]["sample"]["inputs"] == {"labels": {"dtype": "int32", "shape": [None]},
                                                       "seed": {"dtype": "int64", "shape": [None]}}
+    saved = [name for name, _ in tf.train.list_variables(str(models / "tiny_conditional" / "1" / "variables" / "variables"))]
+    assert not [name for name in saved if "discriminator" in name or "optimizer" in name]  # the generator only
     with pytest.raises(Exception, match="not empty"):
         saved_model.export_serving(generators["unconditional"], str(models), version=2)
     shutil.rmtree(models / "tiny_unconditional" / "2")
