@@ -82,7 +82,8 @@ def main():
     args = parser.parse_args()
 
     from hub_export.saved_model import export_serving
-    from hub_export.server import free_port, start_server_process
+    from hub_export.server import start_server_process
+    from zoo.launch import free_port
     from zoo.pretrained import load_generator
 
     with tempfile.TemporaryDirectory() as models:

@@ -393,17 +393,7 @@ def serve(base_dir, host="127.0.0.1", port=8501, max_batch=DEFAULT_MAX_BATCH,
     return 0
 
 
-
 # --- a server in a child process (tests, benchmarks) ----------------------------------------
-def free_port(host="127.0.0.1"):
-    """A TCP port free on `host` now (the OS may hand it out again later: use it at once)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
 def start_server_process(models_dir, port, *options, timeout=300):
     """`gan-zoo serve models_dir --port port *options` as a child process, returned once it answers
     (raises RuntimeError with its stderr if it exits or does not answer within `timeout` s)."""

@@ -67,7 +67,9 @@ def add_train_parser(subparsers):
     parser.add_argument("--steps", type=int, default=2000, help="generator steps in total (default 2000)")
     parser.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored", "multi_worker"))
+    parser.add_argument("--strategy", default="auto",
+                        help="auto (mirrored when there are several GPUs, else default), default (one device), "
+                             "mirrored (all local GPUs or logical CPUs), multi_worker (TF_CONFIG), tpu")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU")
     parser.add_argument("--set", dest="settings", action="append", type=parse_setting, default=[], metavar="KEY=VALUE",
@@ -404,13 +406,31 @@ def run_cards(args):
     return 0
 
 
+def add_launch_parser(subparsers):
+    parser = subparsers.add_parser("launch", help="run N multi-worker training processes on this machine (loopback)",
+                                   description="gan-zoo launch --workers 2 -- wgan_gp --steps 100 --out runs/mw")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, help="stop every worker after this many seconds")
+    parser.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then the arguments of gan-zoo train")
+    parser.set_defaults(handler=run_launch)
+
+
+def run_launch(args):
+    from zoo.launch import launch
+
+    train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
+    if not train_args:
+        raise UserError("give the training arguments after --, e.g. gan-zoo launch --workers 2 -- wgan_gp --out runs/mw")
+    return launch(args.workers, train_args, args.timeout)
+
+
 def build_parser(extra_parsers=()):
     """The `gan-zoo` parser; `extra_parsers` add subcommands of packages that import zoo
     (hub_export's export and serve: imports go hub_export → zoo, never back)."""
     parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for add_parser in (add_train_parser, add_train_evaluator_parser, add_evaluate_parser, add_style_mix_parser,
-                       add_zoo_parsers, *extra_parsers):
+                       add_zoo_parsers, add_launch_parser, *extra_parsers):
         add_parser(subparsers)
     return parser
 

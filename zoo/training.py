@@ -14,6 +14,7 @@ import inspect
 import json
 import math
 import os
+import sys
 import time
 
 import keras
@@ -26,7 +27,7 @@ from zoo.files import read_json, write_json
 from zoo.images import make_grid, save_png, to_uint8
 
 EVALUATOR_SIZE = (28, 28)  # the Fashion-MNIST evaluator's input (periodic FID)
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 OPTIMIZER_KEYS = ("lr", "g_lr", "d_lr", "beta_1", "beta_2")
 
 
@@ -69,25 +70,68 @@ def make_strategy(name):
     mirrored: all GPUs, or all logical CPUs when there is no GPU; multi_worker: TF_CONFIG."""
     if name not in STRATEGIES:
         raise UserError(f"Unknown strategy {name!r}; accepted: {', '.join(STRATEGIES)}")
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "multi_worker":
+    if name == "multi_worker":  # before anything initialises TensorFlow's context: collectives are set up at start
         if "TF_CONFIG" not in os.environ:
             raise UserError("--strategy multi_worker needs the TF_CONFIG environment variable (cluster spec and task)")
         return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        return tpu_strategy()
+    gpus = tf.config.list_logical_devices("GPU")
     if name == "mirrored" or (name == "auto" and len(gpus) > 1):
         devices = gpus or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     return tf.distribute.get_strategy()
 
 
+def tpu_strategy(tpu=""):
+    """TPUStrategy on the TPU that TPUClusterResolver finds (Cloud TPU VM, or $TPU_NAME).
+    Not tested here: this machine has no TPU."""
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as error:
+        raise UserError(f"--strategy tpu found no TPU ({str(error).splitlines()[0]}); accepted elsewhere: "
+                        f"{', '.join(name for name in STRATEGIES if name != 'tpu')}") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def task_name(strategy):
+    """"worker-1" etc. for a task of a multi-worker cluster; None in a single process."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return None
+    return f"{resolver.task_type}-{resolver.task_id}"
+
+
 def is_chief(strategy):
     """Only the chief writes samples, logs and the real checkpoints in multi-worker training."""
     resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    if resolver.task_type == "chief":
+    if task_name(strategy) is None or resolver.task_type == "chief":
         return True
     return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+
+
+def check_workers_agree(strategy, step):
+    """Multi-worker: every worker must have restored the same step (out/ must be storage that all
+    workers share); otherwise raise instead of training replicas that silently disagree."""
+    if task_name(strategy) is None:
+        return
+    values = strategy.run(lambda: tf.constant([float(step), float(step) ** 2], tf.float64))
+    mean, mean_square = strategy.reduce("MEAN", values, axis=None).numpy()
+    if mean_square - mean**2 > 0.25:
+        raise UserError(f"this worker ({task_name(strategy)}) resumes at step {step} but others do not: --out must be "
+                        "a directory every worker reads and writes (shared storage)")
+
+
+def warn_unsynchronized_batch_norm(recipe, replicas, verbose):
+    """Plain batch norm over several replicas normalises each replica's share of the batch and
+    lets each replica's moving statistics drift apart (only the first replica's are saved)."""
+    settings = [f"{key}={value}" for key, value in recipe.get_config().items() if key.endswith("norm") and value == "batch"]
+    if replicas > 1 and settings and verbose:
+        print(f"Note: {', '.join(settings)} with {replicas} replicas normalises per replica and the replicas' moving "
+              f"statistics differ; for the single-device result at this global batch use "
+              f"{' '.join('--set ' + s.split('=')[0] + '=sync_batch' for s in settings)}", file=sys.stderr, flush=True)
 
 
 def set_mixed_precision(enabled):
@@ -378,12 +422,15 @@ def previous_best(out):
     return read_json(path) if os.path.exists(path) else None
 
 
-def checkpoint_manager(recipe, out, chief, keep):
+def checkpoint_manager(recipe, out, chief, keep, task=None):
+    """Checkpoints of both networks, all optimizers and the seed state in out/checkpoints. In
+    multi-worker training every worker must save (saving is collective); a non-chief `task`
+    ("worker-1") keeps only its latest copy in out/checkpoints/.worker_scratch/<task>."""
     checkpoint = tf.train.Checkpoint(recipe=recipe, seed_state=recipe.seed_generator.state,
                                      **recipe.player_optimizers)
     directory = os.path.join(out, "checkpoints")
-    if not chief:  # multi-worker: every worker writes, only the chief's copy is kept
-        directory = os.path.join(out, "checkpoints", ".worker_scratch", str(os.getpid()))
+    if not chief:
+        directory, keep = os.path.join(out, "checkpoints", ".worker_scratch", task), 1
     return checkpoint, tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
 
 
@@ -414,6 +461,54 @@ def previous_state(out):
     return read_json(path) if os.path.exists(path) else None
 
 
+
+# --- the loop --------------------------------------------------------------------------
+def distributed_train_function(recipe, strategy, replica_batch):
+    """tf.function: one `recipe.train_step` per replica on the next distributed batch; returns
+    the logs averaged over all replicas of all workers (as `fit` does). Each replica's batch gets
+    its static size `replica_batch` (multi-worker sharding leaves it unknown; recipes use it)."""
+    def replica_step(batch):
+        batch = tf.nest.map_structure(lambda x: tf.ensure_shape(x, [replica_batch, *x.shape[1:]]), batch)
+        return recipe.train_step(batch)
+
+    @tf.function
+    def train_function(iterator):
+        logs = strategy.run(replica_step, args=(next(iterator),))
+        return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+    return train_function
+
+
+def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, chunk, verbose):
+    """Train steps start_step+1 … until a callback stops training, in "epochs" of `chunk` steps
+    (the loss trackers average over a chunk), calling Keras callbacks as `fit` does.
+
+    Our own loop rather than `recipe.fit`: Keras 3's fit fails under MultiWorkerMirroredStrategy
+    (it reduces the first data batch across workers, keras-team/keras#20585); one loop for every
+    strategy keeps one code path from a laptop to a cluster."""
+    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    train_function = distributed_train_function(recipe, strategy, global_batch // strategy.num_replicas_in_sync)
+    epochs = math.ceil(total_steps / chunk)
+    callbacks = keras.callbacks.CallbackList(callbacks, add_progbar=verbose > 0, verbose={0: 0, 1: 2, 2: 1}[verbose],
+                                             epochs=epochs, steps=chunk, model=recipe)
+    recipe.stop_training = False
+    callbacks.on_train_begin()
+    logs = {}
+    for epoch in range(start_step // chunk, epochs):
+        recipe.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        for batch in range(chunk):
+            callbacks.on_train_batch_begin(batch)
+            logs = train_function(iterator)
+            callbacks.on_train_batch_end(batch, logs)
+            if recipe.stop_training:
+                break
+        callbacks.on_epoch_end(epoch, logs)
+        if recipe.stop_training:
+            break
+    callbacks.on_train_end(logs)
+
+
 def validate(config):
     if not isinstance(config.eval_every, int) or config.eval_every < 0:
         raise UserError(f"--eval-every must be 0 (off) or a positive integer; received {config.eval_every!r}")
@@ -430,8 +525,8 @@ def train(config):
     Raises UserError for bad input and TrainingDiverged when a loss turns NaN/inf."""
     validate(config)
     os.makedirs(config.out, exist_ok=True)
-    set_mixed_precision(config.mixed_precision)
     strategy = make_strategy(config.strategy)
+    set_mixed_precision(config.mixed_precision)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
@@ -444,11 +539,13 @@ def train(config):
     if recipe.conditional and not isinstance(examples.element_spec, tuple):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
     chief = is_chief(strategy)
+    warn_unsynchronized_batch_norm(recipe, replicas, config.verbose and chief)
     if chief:
         check_same_run(config.out, run_description(config, recipe))
-    checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints)
+    checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints, task_name(strategy))
     restored = restore_latest(checkpoint, config.out)
     start_step = generator_step(recipe)
+    check_workers_agree(strategy, start_step)
     if config.verbose:
         print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
               f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
@@ -471,10 +568,9 @@ def train(config):
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, "logs"), update_freq=config.log_every,
                                                      write_graph=False))
     batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, start_step)
-    chunk = min(config.log_every, config.steps)
     try:
-        recipe.fit(batches, epochs=math.ceil(config.steps / chunk), steps_per_epoch=chunk, shuffle=False,
-                   initial_epoch=start_step // chunk, callbacks=callbacks, verbose={0: 0, 1: 2, 2: 1}[config.verbose])
+        run_steps(recipe, strategy, batches, config.batch_size, callbacks, start_step, config.steps,
+                  min(config.log_every, config.steps), config.verbose)
     except KeyboardInterrupt:
         monitor.save(monitor.step, "interrupted")
         raise

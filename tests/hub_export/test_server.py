@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from hub_export import saved_model
-from hub_export.server import free_port, start_server_process
+from hub_export.server import start_server_process
 from zoo.images import to_uint8
+from zoo.launch import free_port
 
 MAX_BATCH, MAX_BYTES = 16, 20_000
 

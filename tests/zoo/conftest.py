@@ -1,5 +1,10 @@
-"""Fixtures shared by the zoo tests: the shipped evaluator, and one reference-feature cache per session."""
+"""Fixtures shared by the zoo tests: the shipped evaluator, one reference-feature cache per session,
+and a tiny folder of images to train on."""
+import os
+
+import numpy as np
 import pytest
+from PIL import Image
 
 from zoo import evaluation
 from zoo.metrics import features
@@ -17,3 +22,15 @@ def shared_cache(tmp_path_factory):
         directory = str(tmp_path_factory.mktemp("cache"))
         patch.setattr(evaluation, "CACHE_DIR", directory)
         yield directory
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory):
+    """Two classes of 24 random 8×8 grayscale PNGs, one subfolder per class."""
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        os.makedirs(root / label)
+        for index in range(24):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(root / label / f"{index}.png")
+    return str(root)

@@ -18,18 +18,6 @@ from zoo.errors import TrainingDiverged, UserError
 TINY = {"width": 8, "latent_dim": 8}
 
 
-@pytest.fixture(scope="module")
-def image_folder(tmp_path_factory):
-    """Two classes of 24 random 8×8 grayscale PNGs, one subfolder per class."""
-    root = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for label in ("a", "b"):
-        os.makedirs(root / label)
-        for index in range(24):
-            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(root / label / f"{index}.png")
-    return str(root)
-
-
 def config(out, data, **overrides):
     settings = dict(recipe="dcgan", out=str(out), dataset=data, steps=4, batch_size=8, seed=5,
                     recipe_args=dict(TINY), log_every=2, sample_every=2, checkpoint_every=2, verbose=0)
@@ -88,6 +76,12 @@ def test_wgan_gp_through_trainer_mirrored_equals_single_device(tmp_path, image_f
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
 
+def test_plain_batch_norm_over_replicas_gets_a_note(tmp_path, image_folder, capsys):
+    training.train(config(tmp_path, image_folder, steps=1, strategy="mirrored", verbose=1))
+    assert ("generator_norm=batch, discriminator_norm=batch with 2 replicas normalises per replica"
+            in capsys.readouterr().err)
+
+
 def test_rerun_with_other_settings_is_refused(tmp_path, image_folder):
     training.train(config(tmp_path, image_folder, steps=2))
     with pytest.raises(UserError, match="different configuration.*recipe_config"):
@@ -141,6 +135,8 @@ def test_killed_process_resumes_from_last_checkpoint(tmp_path, image_folder):
     (["train", "dcgan", "--out", "{out}", "--steps", "0"], "--steps must be a positive integer"),
     (["train", "dcgan", "--out", "{out}", "--set", "lr=fast"], "Optimizer setting learning_rate='fast' must be"),
     (["train", "cgan", "--out", "{out}", "--dataset", "{unlabelled}"], "class-conditional but dataset"),
+    (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
+    (["train", "dcgan", "--out", "{out}", "--strategy", "gpus"], "Unknown strategy 'gpus'; accepted: auto, default"),
 ])
 def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
     (tmp_path / "empty").mkdir()

@@ -1,0 +1,123 @@
+"""Multi-worker training on loopback: two `gan-zoo train --strategy multi_worker` processes
+(TF_CONFIG cluster of 127.0.0.1 ports) against one process, a killed worker, and resume."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import cli, launch, training
+from zoo.errors import UserError
+
+WGAN_GP = ["wgan_gp", "--batch-size", "8", "--set", "width=8", "--set", "latent_dim=8", "--set", "n_critic=2",
+           "--set", "generator_norm=sync_batch", "--log-every", "2", "--sample-every", "1000", "--quiet"]
+
+
+def train_args(image_folder, out, steps, checkpoint_every=2):
+    return [*WGAN_GP, "--dataset", image_folder, "--out", str(out), "--steps", str(steps),
+            "--checkpoint-every", str(checkpoint_every)]
+
+
+def gan_zoo_launch(args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "zoo.cli", "launch", "--workers", "2", "--timeout", str(timeout),
+                           "--", *args], capture_output=True, text=True, timeout=timeout + 60)
+
+
+def checkpoint_values(path):
+    """{variable name: value} of a checkpoint (numbers only)."""
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name, dtype in reader.get_variable_to_dtype_map().items()
+            if dtype != tf.string}
+
+
+@pytest.mark.slow
+def test_two_workers_agree_and_equal_one_mirrored_process(tmp_path, image_folder):
+    result = gan_zoo_launch(train_args(image_folder, tmp_path / "mw", steps=3))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("completed at step 3/3") == 2  # both workers finished
+    chief = checkpoint_values(str(tmp_path / "mw" / "checkpoints" / "ckpt-3"))
+    worker = checkpoint_values(str(tmp_path / "mw" / "checkpoints" / ".worker_scratch" / "worker-1" / "ckpt-3"))
+    assert set(chief) == set(worker) and len(chief) > 20
+    for name, value in chief.items():
+        np.testing.assert_array_equal(worker[name], value, err_msg=name)  # identical, to the bit
+    # one process, MirroredStrategy over the two logical CPUs of conftest, same global batch, data and noise
+    config = training.TrainConfig(
+        recipe="wgan_gp", out=str(tmp_path / "mirrored"), dataset=image_folder, steps=3, batch_size=8,
+        strategy="mirrored", recipe_args={"width": 8, "latent_dim": 8, "n_critic": 2, "generator_norm": "sync_batch"},
+        log_every=2, sample_every=1000, checkpoint_every=2, verbose=0)
+    training.train(config)
+    mirrored = checkpoint_values(str(tmp_path / "mirrored" / "checkpoints" / "ckpt-3"))
+    for name, value in chief.items():
+        np.testing.assert_allclose(value, mirrored[name], rtol=1e-5, atol=1e-5, err_msg=name)
+    # what was compared: every trained weight of G and D (held by their optimizers), BN statistics, 3 steps
+    assert sum("_trainable_variables" in name for name in chief) == 9
+    assert sum("moving_" in name for name in chief) == 2
+    assert chief["g_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"] == 3
+
+
+@pytest.mark.slow
+def test_killed_worker_stops_the_run_with_a_clear_error_and_a_rerun_resumes(tmp_path, image_folder, capfd):
+    out = tmp_path / "run"
+    workers = launch.start_workers(2, train_args(image_folder, out, steps=100000))
+    deadline = time.monotonic() + 240
+    while tf.train.latest_checkpoint(str(out / "checkpoints")) is None and time.monotonic() < deadline:
+        assert all(worker.poll() is None for worker in workers), capfd.readouterr().err[-3000:]
+        time.sleep(0.2)
+    workers[1].send_signal(signal.SIGKILL)
+    assert launch.supervise(workers, timeout=120) == 1
+    assert all(worker.poll() is not None for worker in workers)  # the chief was stopped too
+    assert ("gan-zoo launch: worker 1 was killed by signal 9; the other workers were stopped. "
+            "Rerun the same command to resume from the last checkpoint.") in capfd.readouterr().err
+    reached = int(tf.train.latest_checkpoint(str(out / "checkpoints")).rsplit("-", 1)[1])
+    assert reached >= 2
+    result = gan_zoo_launch(train_args(image_folder, out, steps=reached + 2))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count(f"at step {reached} of {reached + 2}") == 2  # both workers resumed
+    assert result.stdout.count(f"completed at step {reached + 2}/{reached + 2}") == 2
+    assert glob.glob(str(out / "checkpoints" / ".worker_scratch" / "*")) == [str(out / "checkpoints" / ".worker_scratch"
+                                                                                / "worker-1")]
+
+
+def test_launch_refuses_bad_arguments(capsys):
+    assert cli.main(["launch", "--workers", "2"]) == 2
+    assert "give the training arguments after --" in capsys.readouterr().err
+    with pytest.raises(UserError, match="--workers must be ≥ 1; received 0"):
+        launch.start_workers(0, ["dcgan", "--out", "x"])
+    with pytest.raises(UserError, match="launch sets --strategy multi_worker itself"):
+        launch.start_workers(2, ["dcgan", "--out", "x", "--strategy", "mirrored"])
+
+
+def test_multi_worker_strategy_needs_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(UserError, match="needs the TF_CONFIG environment variable"):
+        training.make_strategy("multi_worker")
+
+
+def test_tf_config_is_the_standard_cluster_spec():
+    spec = json.loads(launch.tf_config(["127.0.0.1:1", "127.0.0.1:2"], 1))
+    assert spec == {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 1}}
+
+
+@pytest.mark.slow
+def test_workers_that_do_not_share_the_run_directory_are_refused(tmp_path, image_folder):
+    """A worker that cannot see the chief's checkpoints would resume from step 0: both refuse to train."""
+    shared = tmp_path / "with_checkpoint"
+    training.train(training.TrainConfig(recipe="wgan_gp", out=str(shared), dataset=image_folder, steps=2,
+                                        batch_size=8, recipe_args={"width": 8, "latent_dim": 8, "n_critic": 2,
+                                                                   "generator_norm": "sync_batch"},
+                                        log_every=2, sample_every=1000, checkpoint_every=2, verbose=0))
+    workers = [f"127.0.0.1:{launch.free_port()}" for _ in range(2)]
+    processes = [subprocess.Popen([sys.executable, "-m", "zoo.cli", "train", *train_args(image_folder, out, steps=4),
+                                   "--strategy", "multi_worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env={**os.environ, "TF_CONFIG": launch.tf_config(workers, index)})
+                 for index, out in enumerate([shared, tmp_path / "empty"])]
+    for index, process in enumerate(processes):
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 2, stderr[-3000:]
+        assert "but others do not: --out must be a directory every worker reads and writes" in stderr
