@@ -73,3 +73,14 @@ def test_network_shapes():
     assert build_patch_discriminator((28, 28, 1), width=8, num_layers=2).output_shape == (None, 7, 7, 1)
     with pytest.raises(ValueError, match="divisible by 4"):
         build_resnet_generator((30, 30, 1))
+
+
+def test_one_mixed_bfloat16_step_is_finite_with_float32_outputs():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    model = CycleGAN(**TINY)
+    model.compile()
+    a, b = next(iter(unpaired()))
+    logs = model.train_step((a, b))
+    assert all(value.dtype == tf.float32 and np.isfinite(float(value)) for value in logs.values()), logs
+    assert model.generator.layers[1].compute_dtype == "bfloat16"
+    assert model.generator(a).dtype == model.generator_b2a(b).dtype == tf.float32

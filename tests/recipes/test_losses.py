@@ -105,3 +105,32 @@ def test_r1_penalty():
     # ‖∇D(x)‖² = ‖2x‖² = 4·(1 + 4) = 20 ; at x = 0 it is exactly 0
     got = losses.r1_penalty(squared_sum, tf.constant([[1.0, 2.0], [0.0, 0.0]]))
     np.testing.assert_allclose(got.numpy(), [20.0, 0.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("policy, rtol", [("mixed_bfloat16", 0.02), ("mixed_float16", 0.002)])
+def test_penalties_of_a_mixed_precision_critic_match_float32(policy, rtol):
+    """The WGAN-GP critic computing in 16 bits (float32 weights, float32 inputs and penalty) gives
+    the gradient penalty and R1 of its float32 twin, to the 16-bit format's precision (bfloat16 keeps
+    8 significant bits, float16 11; measured with this seed: 3.2e-3 and 4.0e-4)."""
+    import keras
+
+    import recipes
+
+    keras.utils.set_random_seed(0)
+    settings = {"latent_dim": 8, "width": 8, "image_shape": (8, 8, 1), "seed": 0}
+    rng = np.random.default_rng(0)
+    real, fake = (tf.constant(rng.uniform(-1, 1, (8, 8, 8, 1)), tf.float32) for _ in range(2))
+    alpha = tf.constant(rng.uniform(0, 1, 8), tf.float32)
+    penalties = {}
+    for name in ("float32", policy):
+        keras.config.set_dtype_policy(name)
+        critic = recipes.WGANGP(**settings).discriminator
+        if name == "float32":
+            weights = critic.get_weights()
+        critic.set_weights(weights)
+        D = lambda x: critic(x, training=True)  # noqa: E731
+        penalties[name] = (losses.wasserstein_gradient_penalty(D, real, fake, alpha), losses.r1_penalty(D, real))
+    assert critic.layers[1].compute_dtype == policy.split("_")[1]
+    for mixed, exact in zip(penalties[policy], penalties["float32"]):
+        assert mixed.dtype == tf.float32 and np.all(np.isfinite(mixed.numpy()))
+        np.testing.assert_allclose(mixed.numpy(), exact.numpy(), rtol=rtol)

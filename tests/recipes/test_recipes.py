@@ -80,10 +80,12 @@ def test_invalid_arguments_say_what_is_accepted():
         recipes.get_recipe("dcgan2")
 
 
-def one_wgan_gp_step(strategy, initial_weights, images):
-    """One WGAN-GP train step (n_critic=2) under `strategy` on a global batch of 8."""
+def one_step(strategy, initial_weights, images, cls=recipes.WGANGP, **settings):
+    """One train step under `strategy` on a global batch of 8 (default: WGAN-GP, n_critic=2,
+    synchronized batch norm in the generator)."""
+    settings = settings or {"n_critic": 2, "generator_norm": "sync_batch"}
     with strategy.scope():
-        recipe = recipes.WGANGP(n_critic=2, generator_norm="sync_batch", **TINY)
+        recipe = cls(**settings, **TINY)
         recipe.set_weights(initial_weights)
         recipe.compile()
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
@@ -91,13 +93,18 @@ def one_wgan_gp_step(strategy, initial_weights, images):
     return recipe, {name: values[-1] for name, values in logs.items()}
 
 
-def test_mirrored_step_equals_single_device_step():
+def two_cpus():
     devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
     assert len(devices) == 2, "conftest configures two logical CPUs"
+    return devices
+
+
+def test_mirrored_step_equals_single_device_step():
+    devices = two_cpus()
     images, _ = tiny_data(batch=8, n_critic=2)
     initial = recipes.WGANGP(n_critic=2, generator_norm="sync_batch", **TINY).get_weights()
-    single, single_logs = one_wgan_gp_step(tf.distribute.OneDeviceStrategy(devices[0]), initial, images)
-    mirrored, mirrored_logs = one_wgan_gp_step(tf.distribute.MirroredStrategy(devices), initial, images)
+    single, single_logs = one_step(tf.distribute.OneDeviceStrategy(devices[0]), initial, images)
+    mirrored, mirrored_logs = one_step(tf.distribute.MirroredStrategy(devices), initial, images)
     assert mirrored.distribute_strategy.num_replicas_in_sync == 2
     moved = [not np.allclose(a, b) for a, b in zip(initial, single.get_weights())]
     assert sum(moved) > 4  # the step did update generator and critic
@@ -105,3 +112,56 @@ def test_mirrored_step_equals_single_device_step():
         np.testing.assert_allclose(b, a, atol=1e-5, rtol=1e-5)
     for name in single_logs:
         assert mirrored_logs[name] == pytest.approx(single_logs[name], rel=1e-4, abs=1e-5), name
+
+
+def computes_in(network, dtype):
+    """True when some layer of `network` computes in `dtype` (its weights stay float32)."""
+    return any(layer.compute_dtype == dtype for layer in network.layers) and all(
+        w.dtype == "float32" for w in network.weights)
+
+
+@pytest.mark.parametrize("name", SAMPLING)
+def test_mixed_bfloat16_step_is_finite_with_float32_outputs_and_losses(name):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    recipe = recipes.get_recipe(name)(**TINY)
+    recipe.compile()
+    assert computes_in(recipe.generator, "bfloat16") and computes_in(recipe.discriminator, "bfloat16")
+    images, labels = tiny_data(8, recipe.real_batches_per_step)
+    logs = recipe.train_step((tf.constant(images), tf.constant(labels)) if recipe.conditional else tf.constant(images))
+    assert all(value.dtype == tf.float32 and np.isfinite(float(value)) for value in logs.values()), logs
+    assert recipe(generator_inputs(recipe)).dtype == tf.float32
+
+
+@pytest.mark.parametrize("name", sorted(recipes.RECIPES))
+def test_mixed_float16_wraps_every_optimizer_in_loss_scaling(name):
+    cls = recipes.get_recipe(name)
+    settings = {"image_shape": (8, 8, 1)} if cls.task != "sampling" else TINY
+    keras.config.set_dtype_policy("mixed_float16")
+    recipe = cls(**settings)
+    recipe.compile()
+    assert len(recipe.player_optimizers) == len(cls.players) >= 2
+    assert all(isinstance(opt, keras.optimizers.LossScaleOptimizer) for opt in recipe.player_optimizers.values())
+    keras.config.set_dtype_policy("float32")
+    plain = cls(**settings)
+    plain.compile()
+    assert not any(isinstance(opt, keras.optimizers.LossScaleOptimizer) for opt in plain.player_optimizers.values())
+
+
+@pytest.mark.parametrize("norm, equal", [("sync_batch", True), ("batch", False)])
+def test_sync_batch_norm_on_two_replicas_equals_single_device_batch_norm(norm, equal):
+    """DCGAN with batch norm, one step at a global batch of 8: with `sync_batch` two replicas
+    (4 examples each) give the single-device weights and moving statistics; plain batch norm
+    normalises each replica's 4 examples, and the replicas' moving statistics drift apart."""
+    devices = two_cpus()
+    images, _ = tiny_data(batch=8)
+    images[4:] += 0.5  # the replicas' halves differ in mean, as batches of real data do
+    initial = recipes.DCGAN(**TINY).get_weights()
+    settings = {"generator_norm": norm, "discriminator_norm": norm}
+    single, _ = one_step(tf.distribute.OneDeviceStrategy(devices[0]), initial, images, recipes.DCGAN, **settings)
+    mirrored, _ = one_step(tf.distribute.MirroredStrategy(devices), initial, images, recipes.DCGAN, **settings)
+    moving = [v for v in mirrored.generator.non_trainable_variables if "moving_mean" in v.path]
+    assert moving, "the generator has batch norm (at 8×8 the discriminator's one stage has none)"
+    replicas = [r.numpy() for r in mirrored.distribute_strategy.experimental_local_results(moving[0].value)]
+    difference = max(np.max(np.abs(a - b)) for a, b in zip(single.get_weights(), mirrored.get_weights()))
+    assert (difference < 1e-5) == equal, difference
+    assert np.allclose(replicas[0], replicas[1], atol=1e-6) == equal

@@ -90,3 +90,13 @@ def test_invalid_arguments_say_what_is_accepted():
         SRGAN(scale=3, **TINY)
     with pytest.raises(ValueError, match="divisible by scale=4.*10, 10, 1"):
         SRGAN(**{**TINY, "image_shape": (10, 10, 1)})
+
+
+def test_one_mixed_bfloat16_step_is_finite_with_float32_outputs():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    model = SRGAN(warmup_steps=0, content_network=tiny_content_network(), **TINY)
+    model.compile()
+    logs = model.train_step(tf.constant(high_resolution(4)))
+    assert all(value.dtype == tf.float32 and np.isfinite(float(value)) for value in logs.values()), logs
+    assert model.generator.layers[1].compute_dtype == "bfloat16"
+    assert model.generator(downscale(high_resolution(2), 4)).dtype == tf.float32
