@@ -21,16 +21,15 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import recipes  # noqa: E402
-from zoo.training import training_batches  # noqa: E402
+from zoo.training import distributed_train_function, training_batches  # noqa: E402
 
 IMAGE_SHAPE = (28, 28, 1)
 
 
-def matmul_peak_gflops(size=2048, repeats=10):
-    """Best float32 GFLOP/s of a size×size matmul (2·n³ FLOPs each)."""
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+def matmul_peak_gflops(dtype=tf.float32, size=2048, repeats=10):
+    """Best GFLOP/s of a size×size matmul (2·n³ FLOPs each) in `dtype`."""
+    a, b = (tf.cast(tf.random.normal((size, size)), dtype) for _ in range(2))
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y), tf.float32)))
     matmul(a, b).numpy()
     best = float("inf")
     for _ in range(repeats):
@@ -56,24 +55,34 @@ def build(name):
 
 
 def seconds_per_step(recipe, batch_size, steps, repeats):
-    """Median wall time of one train step over `repeats` timed fits of `steps` steps."""
+    """Median wall time of one train step (zoo.training's train function) over `repeats` runs of `steps` steps."""
+    strategy = tf.distribute.get_strategy()
+    train_function = distributed_train_function(recipe, strategy, batch_size)
     batches = training_batches(synthetic_examples(recipe.conditional), batch_size, recipe.real_batches_per_step, 0)
-    recipe.fit(batches, steps_per_epoch=3, epochs=1, verbose=0)  # trace and warm up
+    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    for _ in range(3):  # trace and warm up
+        train_function(iterator)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        recipe.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+        for _ in range(steps):
+            logs = train_function(iterator)
+        [float(value) for value in logs.values()]  # wait for the last step
         times.append((time.perf_counter() - start) / steps)
     return float(np.median(times))
 
 
 def train_step_flops(recipe, batch_size):
     """FLOPs of one traced train step, counted by TensorFlow's graph profiler."""
-    from tensorflow.python.profiler import model_analyzer, option_builder
-
     images = tf.TensorSpec((batch_size, *IMAGE_SHAPE), tf.float32)
     spec = (images, tf.TensorSpec((batch_size,), tf.int32)) if recipe.conditional else images
-    graph = tf.function(recipe.train_step).get_concrete_function(spec).graph
+    return graph_flops(tf.function(recipe.train_step).get_concrete_function(spec).graph)
+
+
+def graph_flops(graph):
+    """Floating-point operations of a graph (MatMul, Conv2D and their gradients; elementwise ops not counted)."""
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
     options = option_builder.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     return model_analyzer.profile(graph, options=options).total_float_ops

@@ -159,9 +159,12 @@ class GAN(keras.Model):
         """Draw `sample(shape=[global batch, *shape], seed=...)` and keep this replica's rows.
 
         Every replica draws the same global batch from the same seed, so example i
-        gets the same noise under any number of replicas (and on one device)."""
+        gets the same noise under any number of replicas (and on one device). The
+        algorithm is Philox everywhere (TF's default may pick another per device).
+        XLA-compiled steps draw other numbers from the same seeds: XLA's generators are
+        not bit-compatible with TensorFlow's kernels."""
         replica, replicas = replica_context()
-        values = sample(shape=[local_batch * replicas, *shape], seed=self.seed_generator.next())
+        values = sample(shape=[local_batch * replicas, *shape], seed=self.seed_generator.next(), alg="philox")
         return values[replica * local_batch : (replica + 1) * local_batch]
 
     def latent(self, local_batch):

@@ -72,6 +72,7 @@ def add_train_parser(subparsers):
                              "mirrored (all local GPUs or logical CPUs), multi_worker (TF_CONFIG), tpu")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU")
+    parser.add_argument("--xla", action="store_true", help="XLA-compile the train step (jit_compile)")
     parser.add_argument("--set", dest="settings", action="append", type=parse_setting, default=[], metavar="KEY=VALUE",
                         help="recipe setting (e.g. width=32, n_critic=5, ema_decay=0.999) or optimizer setting "
                              "(lr, g_lr, d_lr, beta_1, beta_2); repeatable")
@@ -97,6 +98,7 @@ def run_train(args):
         image_size=args.image_size, crop=args.crop, channels=args.channels, classes=args.classes, steps=args.steps,
         domains=[args.domain_a, args.domain_b] if args.domain_a or args.domain_b else None,
         batch_size=args.batch_size, seed=args.seed, strategy=args.strategy, mixed_precision=args.mixed_precision,
+        jit_compile=args.xla,
         recipe_args={k: v for k, v in settings.items() if k not in OPTIMIZER_KEYS},
         optimizer_args={k: v for k, v in settings.items() if k in OPTIMIZER_KEYS},
         log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,

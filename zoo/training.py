@@ -51,6 +51,7 @@ class TrainConfig:
     seed: int = 0
     strategy: str = "auto"
     mixed_precision: bool = False
+    jit_compile: bool = False  # XLA-compile each replica's train step
     recipe_args: dict = dataclasses.field(default_factory=dict)
     optimizer_args: dict = dataclasses.field(default_factory=dict)
     log_every: int = 100
@@ -178,8 +179,7 @@ def build_recipe(config, image_shape):
         recipe = recipe_cls(image_shape=image_shape, seed=config.seed, **args)
     except (TypeError, ValueError) as error:
         raise UserError(f"Invalid setting for {config.recipe}: {error}") from None
-    recipe.compile(**{name: player_optimizer(recipe, config.optimizer_args, kind)
-                      for name, (kind, _) in recipe.players.items()})
+    compile_recipe(recipe, config)
     return recipe
 
 
@@ -203,9 +203,14 @@ def recipe_from_preset(config, image_shape):
         recipe.ema_decay = decay
     if tuple(recipe.image_shape) != tuple(image_shape):
         raise UserError(f"{config.init_from} makes {recipe.image_shape} images; the data gives {tuple(image_shape)}")
-    recipe.compile(**{name: player_optimizer(recipe, config.optimizer_args, kind)
-                      for name, (kind, _) in recipe.players.items()})
+    compile_recipe(recipe, config)
     return recipe
+
+
+def compile_recipe(recipe, config):
+    """One optimizer per player (see `player_optimizer`); XLA when `config.jit_compile`."""
+    recipe.compile(jit_compile=config.jit_compile, **{name: player_optimizer(recipe, config.optimizer_args, kind)
+                                                      for name, (kind, _) in recipe.players.items()})
 
 
 def player_optimizer(recipe, settings, player):
@@ -466,10 +471,13 @@ def previous_state(out):
 def distributed_train_function(recipe, strategy, replica_batch):
     """tf.function: one `recipe.train_step` per replica on the next distributed batch; returns
     the logs averaged over all replicas of all workers (as `fit` does). Each replica's batch gets
-    its static size `replica_batch` (multi-worker sharding leaves it unknown; recipes use it)."""
+    its static size `replica_batch` (multi-worker sharding leaves it unknown; recipes use it).
+    With `recipe.jit_compile`, each replica's step is XLA-compiled (as Keras's fit does)."""
+    train_step = tf.function(recipe.train_step, jit_compile=True) if recipe.jit_compile else recipe.train_step
+
     def replica_step(batch):
         batch = tf.nest.map_structure(lambda x: tf.ensure_shape(x, [replica_batch, *x.shape[1:]]), batch)
-        return recipe.train_step(batch)
+        return train_step(batch)
 
     @tf.function
     def train_function(iterator):
