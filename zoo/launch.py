@@ -19,9 +19,19 @@ from zoo.errors import UserError
 
 def free_port(host="127.0.0.1"):
     """A TCP port free on `host` now (the OS may hand it out again later: use it at once)."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+    return free_ports(1, host)[0]
+
+
+def free_ports(count, host="127.0.0.1"):
+    """`count` distinct TCP ports free on `host` now (all probes stay open until every port is chosen)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((host, 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def tf_config(workers, index):
@@ -30,11 +40,12 @@ def tf_config(workers, index):
 
 
 def start_workers(count, train_args, host="127.0.0.1"):
+    """N `gan-zoo train ... --strategy multi_worker` processes, each with its TF_CONFIG."""
     if count < 1:
         raise UserError(f"--workers must be ≥ 1; received {count}")
-    if "--strategy" in train_args:
+    if any(arg == "--strategy" or arg.startswith("--strategy=") for arg in train_args):
         raise UserError("launch sets --strategy multi_worker itself; remove --strategy from the train arguments")
-    workers = [f"{host}:{free_port(host)}" for _ in range(count)]
+    workers = [f"{host}:{port}" for port in free_ports(count, host)]
     command = [sys.executable, "-m", "zoo.cli", "train", *train_args, "--strategy", "multi_worker"]
     return [subprocess.Popen(command, env={**os.environ, "TF_CONFIG": tf_config(workers, index)})
             for index in range(count)]
@@ -44,31 +55,51 @@ def describe_exit(code):
     return f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
 
 
-def supervise(processes, poll_seconds=0.5, timeout=None):
-    """Wait for every worker; if one fails, stop the rest and return its exit code (0 if all succeed)."""
+def stop(processes, grace_seconds=30):
+    """SIGTERM every running process, then SIGKILL those still running after `grace_seconds` in all."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def supervise(processes, poll_seconds=0.5, timeout=None, straggler_seconds=300):
+    """Wait for every worker and return 0 when all succeed. If one fails, stop the others and return
+    its exit status; also stop them `straggler_seconds` after a worker finished while others still
+    run (a collective would wait for them forever), or after `timeout` s. Interrupting the launcher
+    (Ctrl-C) stops the workers too."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        codes = [process.poll() for process in processes]
-        failed = [(index, code) for index, code in enumerate(codes) if code not in (None, 0)]
-        if failed or (deadline is not None and time.monotonic() > deadline):
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            if not failed:
-                print(f"gan-zoo launch: timed out after {timeout} s; workers stopped", file=sys.stderr)
+    finished_at = None
+    try:
+        while True:
+            codes = [process.poll() for process in processes]
+            failed = [(index, code) for index, code in enumerate(codes) if code not in (None, 0)]
+            if failed:
+                stop(processes)
+                print(f"gan-zoo launch: {'; '.join(f'worker {i} {describe_exit(c)}' for i, c in failed)}; the other "
+                      "workers were stopped. Rerun the same command to resume from the last checkpoint.",
+                      file=sys.stderr)
+                return max(1, max(code for _, code in failed))
+            if all(code == 0 for code in codes):
+                return 0
+            if finished_at is None and 0 in codes:
+                finished_at = time.monotonic()
+            now = time.monotonic()
+            if deadline is not None and now > deadline or finished_at and now - finished_at > straggler_seconds:
+                stop(processes)
+                reason = f"timed out after {timeout} s" if deadline is not None and now > deadline else (
+                    f"some workers finished and the others were still running {straggler_seconds} s later")
+                print(f"gan-zoo launch: {reason}; workers stopped", file=sys.stderr)
                 return 124
-            index, code = failed[0]
-            print(f"gan-zoo launch: worker {index} {describe_exit(code)}; the other workers were stopped. "
-                  "Rerun the same command to resume from the last checkpoint.", file=sys.stderr)
-            return code if code > 0 else 1
-        if all(code == 0 for code in codes):
-            return 0
-        time.sleep(poll_seconds)
+            time.sleep(poll_seconds)
+    finally:
+        stop(processes)
 
 
 def launch(count, train_args, timeout=None):

@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import time
+import zlib
 
 import keras
 import tensorflow as tf
@@ -113,16 +114,21 @@ def is_chief(strategy):
     return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
 
 
-def check_workers_agree(strategy, step):
-    """Multi-worker: every worker must have restored the same step (out/ must be storage that all
-    workers share); otherwise raise instead of training replicas that silently disagree."""
+def check_workers_agree(strategy, step, description):
+    """Multi-worker: every worker must resume at the same step (so --out must be storage all of them
+    share) with the same run configuration; otherwise every worker raises instead of training
+    replicas that silently disagree. Compares MEAN-reduced (step, CRC32 of the configuration)."""
     if task_name(strategy) is None:
         return
-    values = strategy.run(lambda: tf.constant([float(step), float(step) ** 2], tf.float64))
-    mean, mean_square = strategy.reduce("MEAN", values, axis=None).numpy()
-    if mean_square - mean**2 > 0.25:
-        raise UserError(f"this worker ({task_name(strategy)}) resumes at step {step} but others do not: --out must be "
-                        "a directory every worker reads and writes (shared storage)")
+    mine = tf.constant([step, zlib.crc32(json.dumps(description, sort_keys=True, default=str).encode())], tf.float64)
+    mean = strategy.reduce("MEAN", strategy.run(lambda: mine), axis=None)
+    step_differs, config_differs = strategy.reduce("MEAN", strategy.run(lambda: tf.cast(mine != mean, tf.float64)),
+                                                   axis=None).numpy() > 0
+    if step_differs:
+        raise UserError(f"this worker ({task_name(strategy)}) resumes at step {step} but not every worker does: "
+                        "--out must be a directory every worker reads and writes (shared storage)")
+    if config_differs:
+        raise UserError("the workers were started with different training arguments: run the same command on each")
 
 
 def warn_unsynchronized_batch_norm(recipe, replicas, verbose):
@@ -466,18 +472,17 @@ def previous_state(out):
     return read_json(path) if os.path.exists(path) else None
 
 
-
 # --- the loop --------------------------------------------------------------------------
 def distributed_train_function(recipe, strategy, replica_batch):
     """tf.function: one `recipe.train_step` per replica on the next distributed batch; returns
-    the logs averaged over all replicas of all workers (as `fit` does). Each replica's batch gets
+    the logs MEAN-reduced over all replicas of all workers. Each replica's batch gets
     its static size `replica_batch` (multi-worker sharding leaves it unknown; recipes use it).
     With `recipe.jit_compile`, each replica's step is XLA-compiled (as Keras's fit does)."""
-    train_step = tf.function(recipe.train_step, jit_compile=True) if recipe.jit_compile else recipe.train_step
+    step_fn = tf.function(recipe.train_step, jit_compile=True) if recipe.jit_compile else recipe.train_step
 
     def replica_step(batch):
         batch = tf.nest.map_structure(lambda x: tf.ensure_shape(x, [replica_batch, *x.shape[1:]]), batch)
-        return train_step(batch)
+        return step_fn(batch)
 
     @tf.function
     def train_function(iterator):
@@ -487,27 +492,30 @@ def distributed_train_function(recipe, strategy, replica_batch):
     return train_function
 
 
-def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, chunk, verbose):
-    """Train steps start_step+1 … until a callback stops training, in "epochs" of `chunk` steps
-    (the loss trackers average over a chunk), calling Keras callbacks as `fit` does.
+def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, steps_per_epoch, verbose):
+    """Train steps start_step + 1 … total_steps (or until a callback stops training), calling Keras
+    callbacks as `fit` does. "Epochs" are the windows (k·steps_per_epoch, (k+1)·steps_per_epoch] of
+    the run's step count, also after a resume mid-window: the loss trackers average over a window.
 
     Our own loop rather than `recipe.fit`: Keras 3's fit fails under MultiWorkerMirroredStrategy
     (it reduces the first data batch across workers, keras-team/keras#20585); one loop for every
     strategy keeps one code path from a laptop to a cluster."""
     iterator = iter(strategy.experimental_distribute_dataset(batches))
     train_function = distributed_train_function(recipe, strategy, global_batch // strategy.num_replicas_in_sync)
-    epochs = math.ceil(total_steps / chunk)
+    epochs = math.ceil(total_steps / steps_per_epoch)
     callbacks = keras.callbacks.CallbackList(callbacks, add_progbar=verbose > 0, verbose={0: 0, 1: 2, 2: 1}[verbose],
-                                             epochs=epochs, steps=chunk, model=recipe)
+                                             epochs=epochs, steps=steps_per_epoch, model=recipe)
     recipe.stop_training = False
     callbacks.on_train_begin()
-    logs = {}
-    for epoch in range(start_step // chunk, epochs):
+    logs, step = {}, start_step
+    for epoch in range(start_step // steps_per_epoch, epochs):
         recipe.reset_metrics()
         callbacks.on_epoch_begin(epoch)
-        for batch in range(chunk):
+        first = epoch * steps_per_epoch
+        for batch in range(step - first, min(first + steps_per_epoch, total_steps) - first):
             callbacks.on_train_batch_begin(batch)
             logs = train_function(iterator)
+            step += 1
             callbacks.on_train_batch_end(batch, logs)
             if recipe.stop_training:
                 break
@@ -548,12 +556,13 @@ def train(config):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
     chief = is_chief(strategy)
     warn_unsynchronized_batch_norm(recipe, replicas, config.verbose and chief)
+    description = run_description(config, recipe)
     if chief:
-        check_same_run(config.out, run_description(config, recipe))
+        check_same_run(config.out, description)
     checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints, task_name(strategy))
     restored = restore_latest(checkpoint, config.out)
     start_step = generator_step(recipe)
-    check_workers_agree(strategy, start_step)
+    check_workers_agree(strategy, start_step, description)
     if config.verbose:
         print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
               f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
@@ -578,9 +587,10 @@ def train(config):
     batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, start_step)
     try:
         run_steps(recipe, strategy, batches, config.batch_size, callbacks, start_step, config.steps,
-                  min(config.log_every, config.steps), config.verbose)
+                  steps_per_epoch=min(config.log_every, config.steps), verbose=config.verbose)
     except KeyboardInterrupt:
-        monitor.save(monitor.step, "interrupted")
+        if task_name(strategy) is None:  # a multi-worker save is collective: the others may never join it
+            monitor.save(monitor.step, "interrupted")
         raise
     if monitor.diverged:
         step, logs = monitor.diverged

@@ -132,6 +132,16 @@ def test_idx_repeat_epochs_differ_but_reproducible(idx_dir):
     assert sorted(run[:20]) == sorted(run[20:])  # each epoch is a permutation of the data
 
 
+def test_images_converted_in_batches_keep_their_labels_across_batches_and_epochs(idx_dir):
+    """Decoded same-size images are converted PREPROCESS_BATCH at a time and unbatched: over several
+    such batches of a shuffled, repeated stream, image i (filled with i, label i % 10) stays whole."""
+    count = 3 * datasets.PREPROCESS_BATCH + 7
+    for image, label in load_idx(idx_dir, shuffle=True, seed=4, repeat=True).take(count):
+        fill = round((float(image[1, 1, 0]) + 1) * 127.5)
+        assert float(image[0, 0, 0]) == 1.0 and int(label) == fill % 10
+        np.testing.assert_array_equal(image.numpy()[1:], np.float32(fill) / 127.5 - 1)
+
+
 def test_every_iterator_over_a_shuffled_dataset_yields_the_same_order(idx_dir):
     """Keras and tf.distribute make iterators of their own: the order must not depend on how many."""
     ds = load_idx(idx_dir, shuffle=True, seed=3, repeat=True).take(40)

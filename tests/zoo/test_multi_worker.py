@@ -15,8 +15,10 @@ import tensorflow as tf
 from zoo import cli, launch, training
 from zoo.errors import UserError
 
-WGAN_GP = ["wgan_gp", "--batch-size", "8", "--set", "width=8", "--set", "latent_dim=8", "--set", "n_critic=2",
-           "--set", "generator_norm=sync_batch", "--log-every", "2", "--sample-every", "1000", "--quiet"]
+WGAN_GP_SETTINGS = {"width": 8, "latent_dim": 8, "n_critic": 2, "generator_norm": "sync_batch"}
+WGAN_GP = ["wgan_gp", "--batch-size", "8", *(part for key, value in WGAN_GP_SETTINGS.items()
+                                             for part in ("--set", f"{key}={value}")),
+           "--log-every", "2", "--sample-every", "1000", "--quiet"]
 
 
 def train_args(image_folder, out, steps, checkpoint_every=2):
@@ -49,7 +51,7 @@ def test_two_workers_agree_and_equal_one_mirrored_process(tmp_path, image_folder
     # one process, MirroredStrategy over the two logical CPUs of conftest, same global batch, data and noise
     config = training.TrainConfig(
         recipe="wgan_gp", out=str(tmp_path / "mirrored"), dataset=image_folder, steps=3, batch_size=8,
-        strategy="mirrored", recipe_args={"width": 8, "latent_dim": 8, "n_critic": 2, "generator_norm": "sync_batch"},
+        strategy="mirrored", recipe_args=dict(WGAN_GP_SETTINGS),
         log_every=2, sample_every=1000, checkpoint_every=2, verbose=0)
     training.train(config)
     mirrored = checkpoint_values(str(tmp_path / "mirrored" / "checkpoints" / "ckpt-3"))
@@ -72,8 +74,9 @@ def test_killed_worker_stops_the_run_with_a_clear_error_and_a_rerun_resumes(tmp_
     workers[1].send_signal(signal.SIGKILL)
     assert launch.supervise(workers, timeout=120) == 1
     assert all(worker.poll() is not None for worker in workers)  # the chief was stopped too
-    assert ("gan-zoo launch: worker 1 was killed by signal 9; the other workers were stopped. "
-            "Rerun the same command to resume from the last checkpoint.") in capfd.readouterr().err
+    message = capfd.readouterr().err
+    assert "gan-zoo launch: worker 1 was killed by signal 9" in message  # (the chief may fail too, and is listed)
+    assert "the other workers were stopped. Rerun the same command to resume from the last checkpoint." in message
     reached = int(tf.train.latest_checkpoint(str(out / "checkpoints")).rsplit("-", 1)[1])
     assert reached >= 2
     result = gan_zoo_launch(train_args(image_folder, out, steps=reached + 2))
@@ -104,20 +107,33 @@ def test_tf_config_is_the_standard_cluster_spec():
     assert spec == {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 1}}
 
 
-@pytest.mark.slow
-def test_workers_that_do_not_share_the_run_directory_are_refused(tmp_path, image_folder):
-    """A worker that cannot see the chief's checkpoints would resume from step 0: both refuse to train."""
-    shared = tmp_path / "with_checkpoint"
-    training.train(training.TrainConfig(recipe="wgan_gp", out=str(shared), dataset=image_folder, steps=2,
-                                        batch_size=8, recipe_args={"width": 8, "latent_dim": 8, "n_critic": 2,
-                                                                   "generator_norm": "sync_batch"},
-                                        log_every=2, sample_every=1000, checkpoint_every=2, verbose=0))
-    workers = [f"127.0.0.1:{launch.free_port()}" for _ in range(2)]
+def run_two_workers(image_folder, outs, extra_args=((), ())):
+    """Two `train --strategy multi_worker` processes by hand (each its own --out and arguments);
+    returns their (exit status, stderr)."""
+    workers = [f"127.0.0.1:{port}" for port in launch.free_ports(2)]
     processes = [subprocess.Popen([sys.executable, "-m", "zoo.cli", "train", *train_args(image_folder, out, steps=4),
-                                   "--strategy", "multi_worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env={**os.environ, "TF_CONFIG": launch.tf_config(workers, index)})
-                 for index, out in enumerate([shared, tmp_path / "empty"])]
-    for index, process in enumerate(processes):
-        _, stderr = process.communicate(timeout=300)
-        assert process.returncode == 2, stderr[-3000:]
-        assert "but others do not: --out must be a directory every worker reads and writes" in stderr
+                                   *extra, "--strategy", "multi_worker"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "TF_CONFIG": launch.tf_config(workers, index)})
+                 for index, (out, extra) in enumerate(zip(outs, extra_args))]
+    errors = [process.communicate(timeout=300)[1] for process in processes]
+    return [(process.returncode, error) for process, error in zip(processes, errors)]
+
+
+@pytest.mark.slow
+def test_workers_that_disagree_on_the_step_or_the_arguments_are_refused(tmp_path, image_folder):
+    """A worker that cannot see the chief's checkpoints would resume one step behind; a worker started
+    with other settings would train another model: every worker refuses."""
+    shared = tmp_path / "with_checkpoint"
+    training.train(training.TrainConfig(recipe="wgan_gp", out=str(shared), dataset=image_folder, steps=1,
+                                        batch_size=8, recipe_args=dict(WGAN_GP_SETTINGS), log_every=2,
+                                        sample_every=1000, checkpoint_every=2, verbose=0))
+    for status, stderr in run_two_workers(image_folder, [shared, tmp_path / "empty"]):  # steps 1 and 0
+        assert status == 2, stderr[-3000:]
+        assert "but not every worker does: --out must be a directory every worker reads and writes" in stderr
+    same = tmp_path / "same"
+    # gp_weight is a Python number of the recipe: nothing in TensorFlow would notice the difference
+    # (variables, such as a learning rate, are initialised from the chief's values by the strategy)
+    for status, stderr in run_two_workers(image_folder, [same, same], [(), ("--set", "gp_weight=5")]):
+        assert status == 2, stderr[-3000:]
+        assert "the workers were started with different training arguments" in stderr
