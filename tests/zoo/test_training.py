@@ -184,6 +184,7 @@ def test_killed_process_resumes_from_last_checkpoint(tmp_path, image_folder):
     (["train", "dcgan", "--out", "{out}", "--set", "lr=fast"], "Optimizer setting learning_rate='fast' must be"),
     (["train", "cgan", "--out", "{out}", "--dataset", "{unlabelled}"], "class-conditional but dataset"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
+    (["train", "dcgan", "--out", "{out}", "--strategy", "mirrored", "--xla"], "--xla runs on one device for now"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "gpus"], "Unknown strategy 'gpus'; accepted: auto, default"),
 ])
 def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
