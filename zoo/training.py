@@ -545,8 +545,9 @@ def train(config):
     set_mixed_precision(config.mixed_precision)
     replicas = strategy.num_replicas_in_sync
     if config.jit_compile and replicas > 1:
-        raise UserError(f"--xla runs on one device for now: under {replicas} replicas the optimizers' cross-replica "
-                        "update cannot be XLA-compiled inside the train step; drop --xla or use --strategy default")
+        raise UserError(f"--xla runs on one device for now: under {replicas} replicas the cross-replica all-reduces "
+                        "(gradients, synchronized batch norm) cannot run inside the XLA-compiled step; drop --xla or use "
+                        "--strategy default")
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
