@@ -162,7 +162,6 @@ class Ours:
 
     def run(self, steps, timer):
         start = training.generator_step(self.recipe)
-        self.monitor.total_steps = start + steps
         timer.start()
         training.run_steps(self.recipe, self.strategy, self.batches, self.config.batch_size,
                            [self.monitor, self.tensorboard, timer], start, start + steps, steps, verbose=0)
