@@ -9,7 +9,7 @@ import keras
 
 from recipes import losses
 from recipes.base import split_labels
-from recipes.dcgan import DCGAN
+from recipes.dcgan import DCGANNetworks
 from recipes.layers import check_image_shape, downsampling_stack, upsampling_stack
 
 
@@ -35,7 +35,7 @@ def build_discriminator(num_classes=10, image_shape=(28, 28, 1), width=64, norm=
 
 
 @keras.saving.register_keras_serializable(package="gan_zoo")
-class CGAN(DCGAN):
+class CGAN(DCGANNetworks):
     """Class-conditional GAN: the model's inputs are [z, labels] with labels in [0, num_classes)."""
 
     conditional = True

@@ -4,6 +4,7 @@ Transposed-conv generator with batch norm + ReLU and a tanh output; strided-conv
 discriminator with LeakyReLU(0.2); the non-saturating loss of Goodfellow et al. 2014.
 """
 import keras
+import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN, split_labels
@@ -23,10 +24,9 @@ def build_discriminator(image_shape=(28, 28, 1), width=64, norm="batch", name="d
     return keras.Model(images, keras.layers.Dense(1, dtype="float32", name="logit")(features), name=name)
 
 
-@keras.saving.register_keras_serializable(package="gan_zoo")
-class DCGAN(GAN):
-    """Non-saturating DCGAN. `width` is the first discriminator layer's filters (the
-    generator mirrors it); `generator_norm` / `discriminator_norm` in `layers.NORMS`."""
+class DCGANNetworks(GAN):
+    """The DCGAN networks, shared by the recipes built on them. `width` is the first discriminator
+    layer's filters (the generator mirrors it); `generator_norm` / `discriminator_norm` in `layers.NORMS`."""
 
     def __init__(self, width=64, generator_norm="batch", discriminator_norm="batch", **kwargs):
         check_choice("generator_norm", generator_norm, NORMS)
@@ -46,12 +46,55 @@ class DCGAN(GAN):
         return {**super().get_config(), "width": self.width, "generator_norm": self.generator_norm,
                 "discriminator_norm": self.discriminator_norm}
 
-    def train_step(self, data):
-        """max_D E[log σ(D(x))] + E[log(1 - σ(D(G(z))))];  min_G E[-log σ(D(G(z)))]."""
-        real, _ = split_labels(data)
+
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class DCGAN(DCGANNetworks):
+    """DCGAN, by default with the non-saturating loss. `loss` names any objective of
+    `losses.LOSSES` (the "same architecture, different loss" arms of a `gan-zoo study`);
+    `n_disc` discriminator steps per generator step, each on a fresh real batch;
+    `penalty_weight` λ of the loss's gradient penalty (None: the loss's default)."""
+
+    def __init__(self, loss="non_saturating", n_disc=1, penalty_weight=None, discriminator_norm="batch", **kwargs):
+        self.objective = losses.objective(loss)
+        if int(n_disc) < 1:
+            raise ValueError(f"`n_disc` must be a positive integer. Received: n_disc={n_disc!r}")
+        if self.objective.penalty and discriminator_norm in ("batch", "sync_batch"):
+            raise ValueError(f"loss {loss!r} penalises per-example gradients, which batch norm in the discriminator "
+                             f"would mix: set discriminator_norm to 'layer' or 'none'. "
+                             f"Received: discriminator_norm={discriminator_norm!r}")
+        self.loss_name, self.n_disc = loss, int(n_disc)  # `self.loss` is Keras's compile argument
+        self.penalty_weight = self.objective.penalty_weight if penalty_weight is None else float(penalty_weight)
+        if self.objective.penalty:
+            self.loss_names = ("d_loss", "g_loss", "d_penalty")
+        super().__init__(discriminator_norm=discriminator_norm, **kwargs)
+
+    @property
+    def real_batches_per_step(self):
+        return self.n_disc
+
+    def get_config(self):
+        return {**super().get_config(), "loss": self.loss_name, "n_disc": self.n_disc,
+                "penalty_weight": self.penalty_weight}
+
+    def discriminator_terms(self, real):
+        """L_D(D(x), D(G(z))) [+ λ·penalty]."""
         n, D = real.shape[0], self.discriminator
-        d = self.update(D, self.d_optimizer, lambda: losses.modified_discriminator_loss(
-            D(real, training=True), D(self.fake(n), training=True)))
-        g = self.update(self.generator, self.g_optimizer, lambda: losses.modified_generator_loss(
-            D(self.fake(n), training=True)))
-        return self.finish_step(d_loss=d["loss"], g_loss=g["loss"])
+        fake = self.fake(n)
+        loss = self.objective.discriminator_loss(D(real, training=True), D(fake, training=True))
+        if not self.objective.penalty:
+            return loss
+        penalty = self.objective.penalty(lambda x: D(x, training=True), real, fake,
+                                         lambda *shape: self.uniform(n, *shape))
+        return {"loss": loss + self.penalty_weight * penalty, "penalty": penalty}
+
+    def train_step(self, data):
+        """n_disc × min_D L_D on fresh real batches, then min_G L_G(D(G(z))), with (L_D, L_G) the
+        chosen loss; the default: max_D E[log σ(D(x))] + E[log(1 - σ(D(G(z))))];  min_G E[-log σ(D(G(z)))]."""
+        real, _ = split_labels(data)
+        real_batches = tf.unstack(real, axis=1) if real.shape.rank == 5 else [real] * self.n_disc
+        for real in real_batches:
+            d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real))
+        g = self.update(self.generator, self.g_optimizer, lambda: self.objective.generator_loss(
+            self.discriminator(self.fake(real.shape[0]), training=True)))
+        penalty = {"d_penalty": d["penalty"]} if self.objective.penalty else {}
+        return self.finish_step(d_loss=d["loss"], g_loss=g["loss"], **penalty)

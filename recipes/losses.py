@@ -10,6 +10,9 @@ Notation: D(x) is the discriminator's raw output (a logit for the minimax
 family, a critic value for Wasserstein), σ the logistic sigmoid, softplus(t) =
 log(1 + e^t), so that -log σ(t) = softplus(-t) and -log(1 - σ(t)) = softplus(t).
 """
+import dataclasses
+from typing import Callable, Optional
+
 import tensorflow as tf
 
 
@@ -138,3 +141,47 @@ def r1_penalty(discriminator, real):
     """‖∇ₓ D(x)‖₂² on real data: the R1 regulariser of Mescheder et al. 2018
     (https://arxiv.org/abs/1801.04406). The loss term is (γ/2)·R1."""
     return squared_gradient_norm(discriminator, real)
+
+
+# --- named objectives (what `DCGAN(loss=...)` and `gan-zoo study --losses` accept) ---------------
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """A GAN objective on D's raw outputs: per-example `discriminator_loss(real_outputs, fake_outputs)`
+    and `generator_loss(fake_outputs)`, plus an optional discriminator `penalty(D, real, fake, uniform)`
+    weighted by `penalty_weight` (`uniform(*shape)` draws U(0, 1) values of shape [batch, *shape])."""
+
+    discriminator_loss: Callable
+    generator_loss: Callable
+    penalty: Optional[Callable] = None
+    penalty_weight: float = 0.0
+
+
+def interpolate_gradient_penalty(discriminator, real, fake, uniform):
+    """WGAN-GP's penalty at x̂ = x + α(G(z) - x), α ~ U(0, 1) per example."""
+    return wasserstein_gradient_penalty(discriminator, real, fake, uniform())
+
+
+def perturbed_data_gradient_penalty(discriminator, real, fake, uniform):
+    """DRAGAN's penalty around the data (`fake` is not used)."""
+    return dragan_gradient_penalty(discriminator, real, uniform(*real.shape[1:]), uniform())
+
+
+# One line per loss: the five of Lucic et al. 2018 (https://arxiv.org/abs/1711.10337) that
+# `gan-zoo study` compares, plus the original minimax game.
+LOSSES = {
+    "non_saturating": Objective(modified_discriminator_loss, modified_generator_loss),
+    "minimax": Objective(minimax_discriminator_loss, minimax_generator_loss),
+    "least_squares": Objective(least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": Objective(hinge_discriminator_loss, hinge_generator_loss),
+    "wasserstein_gp": Objective(wasserstein_discriminator_loss, wasserstein_generator_loss,
+                                interpolate_gradient_penalty, penalty_weight=10.0),
+    "dragan": Objective(modified_discriminator_loss, modified_generator_loss,
+                        perturbed_data_gradient_penalty, penalty_weight=10.0),
+}
+
+
+def objective(name):
+    """The `Objective` registered in `LOSSES` under `name`."""
+    if name not in LOSSES:
+        raise ValueError(f"Unknown loss {name!r}. Known losses: {', '.join(LOSSES)}")
+    return LOSSES[name]

@@ -8,11 +8,11 @@ import keras
 
 from recipes import losses
 from recipes.base import split_labels
-from recipes.dcgan import DCGAN
+from recipes.dcgan import DCGANNetworks
 
 
 @keras.saving.register_keras_serializable(package="gan_zoo")
-class LSGAN(DCGAN):
+class LSGAN(DCGANNetworks):
     """Least-squares GAN on the DCGAN networks (the discriminator's output is linear)."""
 
     def __init__(self, a=0.0, b=1.0, c=1.0, **kwargs):

@@ -10,11 +10,11 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import split_labels
-from recipes.dcgan import DCGAN
+from recipes.dcgan import DCGANNetworks
 
 
 @keras.saving.register_keras_serializable(package="gan_zoo")
-class WGANGP(DCGAN):
+class WGANGP(DCGANNetworks):
     """Wasserstein GAN with gradient penalty on the DCGAN networks.
 
     A train step consumes `n_critic` real batches: `train_step` accepts images shaped

@@ -426,13 +426,56 @@ def run_launch(args):
     return launch(args.workers, train_args, args.timeout)
 
 
+def add_study_parser(subparsers):
+    parser = subparsers.add_parser(
+        "study", help="compare GAN losses fairly: same architecture, random hyper-parameter trials × seeds, report",
+        description="gan-zoo study --losses non_saturating,hinge --seeds 3 --trials 2 --steps 2000 --out studies/fm "
+                    "(rerun the same command to resume: finished runs are skipped)")
+    parser.add_argument("--losses", required=True, type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
+                        help="comma-separated names of recipes/losses.py LOSSES")
+    parser.add_argument("--out", required=True, help="study directory: runs, results.jsonl, report.md")
+    parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist or triangles (28x28 grayscale)")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--architecture", default="dcgan")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per trial (default 3)")
+    parser.add_argument("--trials", type=int, default=2, help="random hyper-parameter settings per loss (default 2)")
+    parser.add_argument("--steps", type=int, default=2000, help="generator steps per run (default 2000)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--set", dest="settings", action="append", type=parse_setting, default=[], metavar="KEY=VALUE",
+                        help="a recipe setting shared by every run, e.g. width=32 (repeatable)")
+    parser.add_argument("--eval-every", type=int, default=500, help="periodic FID of each run every N steps (0: off)")
+    parser.add_argument("--eval-samples", type=int, default=2000, help="samples per periodic FID")
+    parser.add_argument("--final-samples", type=int, default=5000, help="samples of each run's final evaluation")
+    parser.add_argument("--search-seed", type=int, default=0, help="seed of the hyper-parameter draws")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at a time (the cores are split between them)")
+    parser.add_argument("--xla", action="store_true", help="XLA-compile every run's train step")
+    parser.set_defaults(handler=run_study)
+
+
+def run_study(args):
+    from zoo.study import StudyConfig, study
+
+    config = StudyConfig(losses=args.losses, out=args.out, dataset=args.dataset, data_dir=args.data_dir,
+                         architecture=args.architecture, seeds=args.seeds, trials=args.trials, steps=args.steps,
+                         batch_size=args.batch_size, settings=dict(args.settings), eval_every=args.eval_every,
+                         eval_samples=args.eval_samples, final_samples=args.final_samples,
+                         search_seed=args.search_seed, parallel=args.parallel, xla=args.xla)
+    report, failed = study(config, progress=lambda line: print(line, flush=True))
+    print(f"report: {report}")
+    if failed:
+        print(f"gan-zoo study: {len(failed)} run(s) failed (see their study_run.log); rerun the same command to "
+              "resume them", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser(extra_parsers=()):
     """The `gan-zoo` parser; `extra_parsers` add subcommands of packages that import zoo
     (hub_export's export and serve: imports go hub_export → zoo, never back)."""
     parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for add_parser in (add_train_parser, add_train_evaluator_parser, add_evaluate_parser, add_style_mix_parser,
-                       add_zoo_parsers, add_launch_parser, *extra_parsers):
+                       add_zoo_parsers, add_launch_parser, add_study_parser, *extra_parsers):
         add_parser(subparsers)
     return parser
 

@@ -1,8 +1,10 @@
 """Golden values for every loss and penalty, computed by hand in the comments."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import recipes
 from recipes import losses
 
 REAL = tf.constant([0.0, 2.0])
@@ -134,3 +136,51 @@ def test_penalties_of_a_mixed_precision_critic_match_float32(policy, rtol):
     for mixed, exact in zip(penalties[policy], penalties["float32"]):
         assert mixed.dtype == tf.float32 and np.all(np.isfinite(mixed.numpy()))
         np.testing.assert_allclose(mixed.numpy(), exact.numpy(), rtol=rtol)
+
+
+# --- the named objectives (losses.LOSSES) ------------------------------------------------------
+def trained_weights(recipe, images, steps=2):
+    recipe.compile(g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
+    for _ in range(steps):
+        logs = recipe.train_step(images)
+    return recipe.get_weights(), logs
+
+
+@pytest.mark.parametrize("loss, dedicated, settings", [
+    ("wasserstein_gp", recipes.WGANGP, {"n_critic": 2, "gp_weight": 5.0}),
+    ("least_squares", recipes.LSGAN, {}),
+])
+def test_named_loss_in_dcgan_equals_the_dedicated_recipe(loss, dedicated, settings):
+    """DCGAN(loss=...) is the dedicated recipe's objective: same weights after two steps from the same start."""
+    tiny = {"latent_dim": 8, "width": 8, "image_shape": (8, 8, 1), "seed": 3, "discriminator_norm": "none"}
+    n_disc = settings.get("n_critic", 1)
+    images = tf.random.stateless_uniform((8, n_disc, 8, 8, 1), seed=(1, 2), minval=-1, maxval=1)
+    images = images if n_disc > 1 else images[:, 0]
+    reference = dedicated(**tiny, **settings)
+    named = recipes.DCGAN(loss=loss, n_disc=n_disc, penalty_weight=settings.get("gp_weight"), **tiny)
+    named.set_weights(reference.get_weights())
+    expected, _ = trained_weights(reference, images)
+    actual, logs = trained_weights(named, images)
+    for a, b in zip(actual, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert ("d_penalty" in logs) == (losses.LOSSES[loss].penalty is not None)
+
+
+@pytest.mark.parametrize("loss", sorted(losses.LOSSES))
+def test_every_named_loss_trains_dcgan_with_finite_losses(loss):
+    norm = "layer" if losses.LOSSES[loss].penalty else "batch"
+    recipe = recipes.DCGAN(loss=loss, latent_dim=8, width=8, image_shape=(8, 8, 1), seed=0, discriminator_norm=norm)
+    before = [w.copy() for w in recipe.get_weights()]
+    _, logs = trained_weights(recipe, tf.random.stateless_uniform((8, 8, 8, 1), seed=(3, 4), minval=-1, maxval=1), 1)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert any(not np.array_equal(a, b) for a, b in zip(before, recipe.get_weights()))
+    assert recipes.DCGAN.from_config(recipe.get_config()).get_config() == recipe.get_config()
+
+
+def test_named_loss_errors_say_what_is_accepted():
+    with pytest.raises(ValueError, match="Known losses: .*hinge"):
+        recipes.DCGAN(loss="hinj")
+    with pytest.raises(ValueError, match="batch norm .* 'layer' or 'none'"):
+        recipes.DCGAN(loss="dragan", discriminator_norm="batch")
+    with pytest.raises(ValueError, match="n_disc"):
+        recipes.DCGAN(n_disc=0)

@@ -1,0 +1,114 @@
+"""`gan-zoo study`: the plan, the bootstrap, and a tiny study end to end (resumable, with its report)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from zoo import study, study_report
+from zoo.cli import main
+from zoo.errors import UserError
+from zoo.files import read_json
+
+TINY_STUDY = ["--losses", "hinge,wasserstein_gp", "--seeds", "2", "--trials", "1", "--steps", "4", "--batch-size", "8",
+              "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "2", "--eval-samples", "200",
+              "--final-samples", "300", "--parallel", "2"]
+
+
+def test_trial_settings_depend_only_on_search_seed_loss_and_trial():
+    first = study.trial_settings("dragan", 1, search_seed=0)
+    assert first == study.trial_settings("dragan", 1, search_seed=0)
+    assert first != study.trial_settings("dragan", 2, search_seed=0)
+    assert first != study.trial_settings("dragan", 1, search_seed=1)
+    assert set(first) == {"lr", "beta_1", "beta_2", "n_disc", "penalty_weight"}
+    assert "penalty_weight" not in study.trial_settings("hinge", 0, 0)
+    low, high = study.SEARCH_SPACE["lr"][1:]
+    assert all(low <= study.trial_settings("hinge", t, 0)["lr"] <= high for t in range(20))
+    config = study.StudyConfig(losses=["hinge"], out="x", trials=3, seeds=2)
+    more = study.StudyConfig(losses=["hinge"], out="x", trials=5, seeds=2)
+    assert study.plan(more)[:6] == study.plan(config)  # growing a study keeps its runs
+
+
+def test_expected_best_falls_with_budget_and_reaches_the_best_run():
+    trials = {0: [50.0, 52.0], 1: [80.0, 90.0], 2: [40.0, 41.0], 3: [float("inf"), float("inf")]}
+    mean, low, high = study_report.expected_best(trials, [1, 2, 4, 16], "lower")
+    assert np.all(np.diff(mean) <= 0) and np.all(low <= mean) and np.all(mean <= high)
+    assert mean[-1] == pytest.approx(40.0, abs=0.6)
+    # one draw: the mean over trials of a random seed (inf = a diverged trial, excluded from the mean)
+    assert mean[0] == pytest.approx(np.mean([51.0, 85.0, 40.5]), rel=0.05)
+    higher, _, _ = study_report.expected_best({0: [0.1], 1: [0.9]}, [1, 8], "higher")
+    assert higher[1] > higher[0] and higher[1] == pytest.approx(0.9, abs=0.01)
+
+
+def test_study_argument_errors_name_what_is_accepted(tmp_path, capsys):
+    assert main(["study", "--losses", "hinge,ns", "--out", str(tmp_path)]) == 2
+    assert "Unknown loss(es) ['ns']; known: non_saturating" in capsys.readouterr().err
+    assert main(["study", "--losses", "hinge", "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert "--seeds must be a positive integer" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_tiny_study_runs_resumes_and_reports(tmp_path, capsys, shared_cache, monkeypatch):
+    monkeypatch.setenv("GAN_ZOO_CACHE", shared_cache)  # the child processes share the session's feature cache
+    out = str(tmp_path / "study")
+    assert main(["study", *TINY_STUDY, "--out", out]) == 0
+    printed = capsys.readouterr().out
+    assert "0 run(s) done, 4 to run" in printed and printed.count("done: ") == 4
+    results = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
+    assert sorted((r["loss"], r["seed"]) for r in results) == [("hinge", 0), ("hinge", 1),
+                                                               ("wasserstein_gp", 0), ("wasserstein_gp", 1)]
+    for result in results:
+        assert result["status"] == "completed" and result["step"] == 4
+        assert np.isfinite(result["fid"]) and 0 <= result["precision"] <= 1 and 0 <= result["recall"] <= 1
+        assert [step for step, _ in result["fid_curve"]] == [2, 4]
+        run = read_json(os.path.join(study.run_dir(out, result["loss"], 0, result["seed"]), "run.json"))
+        assert run["recipe_config"]["loss"] == result["loss"] and run["seed"] == result["seed"]
+        assert run["recipe_config"]["width"] == 8 and run["recipe_config"]["discriminator_norm"] == "layer"
+        assert run["recipe_config"]["n_disc"] == result["hyperparameters"]["n_disc"]
+    # the same trial's seeds share hyper-parameters; the two losses draw their own
+    by_loss = {r["loss"]: r["hyperparameters"] for r in results}
+    assert all(r["hyperparameters"] == by_loss[r["loss"]] for r in results)
+    report = open(os.path.join(out, "report.md")).read()
+    assert "| hinge | 2 (0) |" in report and "| wasserstein_gp | 2 (0) |" in report and "## Every run" in report
+    for figure in ("fid_distribution.png", "fid_vs_budget.png", "precision_recall.png"):
+        assert os.path.getsize(os.path.join(out, figure)) > 1000 and f"({figure})" in report
+
+    # a rerun skips every finished run
+    stamps = {r: os.path.getmtime(os.path.join(study.run_dir(out, *r), "result.json")) for r in
+              [("hinge", 0, 0), ("hinge", 0, 1), ("wasserstein_gp", 0, 0), ("wasserstein_gp", 0, 1)]}
+    assert main(["study", *TINY_STUDY, "--out", out]) == 0
+    assert "4 run(s) done, 0 to run" in capsys.readouterr().out
+    assert stamps == {r: os.path.getmtime(os.path.join(study.run_dir(out, *r), "result.json")) for r in stamps}
+
+    # an unfinished run (no result.json: interrupted after training) is resumed, not retrained
+    os.remove(os.path.join(study.run_dir(out, "hinge", 0, 1), "result.json"))
+    assert main(["study", *TINY_STUDY, "--out", out]) == 0
+    assert "3 run(s) done, 1 to run" in capsys.readouterr().out
+    state = read_json(os.path.join(study.run_dir(out, "hinge", 0, 1), "train_state.json"))
+    assert len(state["commands"]) == 1  # training was complete: the rerun only evaluated
+
+    # a different protocol in the same directory is refused
+    assert main(["study", *TINY_STUDY, "--out", out, "--search-seed", "1"]) == 2
+    assert "different protocol (search_seed changed)" in capsys.readouterr().err
+
+
+def fake_result(loss, trial, seed, fid, status="completed"):
+    metrics = {"fid": fid, "precision": 0.5, "recall": 0.4, "fid_curve": [[10, fid + 5], [20, fid]], "best_fid": fid,
+               "best_fid_step": 20} if status == "completed" else {"error": "diverged"}
+    return {"loss": loss, "trial": trial, "seed": seed, "hyperparameters": {"lr": 1e-4, "n_disc": 1}, "status": status,
+            "step": 20, "session_seconds": 3.0, **metrics}
+
+
+def test_report_tables_separate_differences_from_seed_noise(tmp_path):
+    """Loss 'a' is clearly better than 'c'; 'a' and 'b' differ by less than their seed noise."""
+    rng = np.random.default_rng(0)
+    results = [fake_result(loss, trial, seed, base + trial + rng.normal(0, 2))
+               for loss, base in (("a", 40.0), ("b", 41.0), ("c", 80.0)) for trial in range(2) for seed in range(3)]
+    results.append(fake_result("c", 2, 0, None, status="diverged"))
+    protocol = study.protocol(study.StudyConfig(losses=["hinge"], out=str(tmp_path), trials=3, seeds=3))
+    protocol.update(losses=["a", "b", "c"], search_space={name: study.SEARCH_SPACE for name in "abc"})
+    report = open(study_report.write_report(str(tmp_path), protocol, results)).read()
+    assert "| a | b |" in report and "within noise" in report.split("| a | b |")[1].split("\n")[0]
+    assert "differs" in report.split("| a | c |")[1].split("\n")[0]
+    assert "| c | 7 (1) |" in report  # the diverged run is counted, not scored
+    assert report.count("| c | 2 | 0 |") == 1 and "diverged" in report

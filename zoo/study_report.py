@@ -1,0 +1,211 @@
+"""The report of a `gan-zoo study`: score distributions per loss, expected best score vs budget,
+precision/recall, and every run's configuration and metrics (report.md + PNG figures)."""
+import math
+import os
+
+import numpy as np
+
+from zoo import plots
+
+BOOTSTRAP_SAMPLES = 2000
+
+
+def score_name(results):
+    """The study's headline score: inversion F1 on triangles (higher is better), else FID (lower)."""
+    return ("triangles_f1", "higher") if any("triangles_f1" in r for r in results) else ("fid", "lower")
+
+
+def completed(results, loss):
+    return [r for r in results if r["loss"] == loss and r["status"] == "completed"]
+
+
+def mean_std(values):
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return "–"
+    return f"{np.mean(values):.3g} ± {np.std(values):.2g}" if len(values) > 1 else f"{values[0]:.3g}"
+
+
+def worst(direction):
+    return math.inf if direction == "lower" else -math.inf
+
+
+def by_trial(results, loss, score, direction):
+    """{trial: [scores of its seeds]}; a diverged run scores the worst possible value."""
+    trials = {}
+    for result in (r for r in results if r["loss"] == loss):
+        trials.setdefault(result["trial"], []).append(result.get(score, worst(direction))
+                                                       if result["status"] == "completed" else worst(direction))
+    return trials
+
+
+def expected_best(trials, budgets, direction, samples=BOOTSTRAP_SAMPLES, seed=0):
+    """E[best score among k models] for each budget k, by bootstrap: draw k trials with replacement,
+    one random seed run of each, keep the best (Lucic et al. 2018, Figure 4). Returns (mean, 5th, 95th
+    percentile) arrays."""
+    rng = np.random.default_rng(seed)
+    runs = list(trials.values())
+    best = np.min if direction == "lower" else np.max
+    curves = []
+    for k in budgets:
+        picks = rng.integers(len(runs), size=(samples, k))
+        draws = np.array([[runs[t][rng.integers(len(runs[t]))] for t in row] for row in picks])
+        curves.append(best(draws, axis=1))
+    curves = np.array(curves)
+    finite = np.where(np.isfinite(curves), curves, np.nan)
+    return np.nanmean(finite, axis=1), np.nanpercentile(finite, 5, axis=1), np.nanpercentile(finite, 95, axis=1)
+
+
+def seed_noise(trials):
+    """Mean over trials of the std of a trial's scores across seeds (finite scores only)."""
+    stds = [np.std(scores) for scores in trials.values() if len(scores) > 1 and all(map(math.isfinite, scores))]
+    return float(np.mean(stds)) if stds else float("nan")
+
+
+def mean_difference_interval(a, b, samples=BOOTSTRAP_SAMPLES, seed=0):
+    """95% bootstrap interval of mean(a) - mean(b) (runs resampled with replacement)."""
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a), np.asarray(b)
+    differences = (rng.choice(a, (samples, len(a))).mean(axis=1) - rng.choice(b, (samples, len(b))).mean(axis=1))
+    return float(np.percentile(differences, 2.5)), float(np.percentile(differences, 97.5))
+
+
+# --- markdown ------------------------------------------------------------------------------------
+def summary_table(results, losses, score, direction):
+    extra = [("triangles_precision", "tri. precision"), ("triangles_recall", "tri. recall")] \
+        if score == "triangles_f1" else []
+    header = ["loss", "runs (diverged)", f"{score} mean ± std", "median", "best run", "best trial (mean ± std)",
+              "seed noise (std)", "precision", "recall", *[label for _, label in extra], "wall s / run"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for loss in losses:
+        done = completed(results, loss)
+        runs = [r for r in results if r["loss"] == loss]
+        scores = [r[score] for r in done if score in r]
+        trials = by_trial(results, loss, score, direction)
+        pick = min if direction == "lower" else max
+        best_trial = pick(trials.values(), key=lambda s: np.mean(s)) if trials else []
+        cells = [loss, f"{len(runs)} ({len(runs) - len(done)})", mean_std(scores),
+                 f"{np.median(scores):.3g}" if scores else "–", f"{pick(scores):.3g}" if scores else "–",
+                 mean_std(best_trial), f"{seed_noise(trials):.2g}",
+                 mean_std([r.get("precision") for r in done]), mean_std([r.get("recall") for r in done]),
+                 *[mean_std([r.get(key) for r in done]) for key, _ in extra],
+                 f"{np.mean([r['session_seconds'] for r in runs]):.0f}" if runs else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def budget_table(curves, budgets):
+    lines = ["| loss | " + " | ".join(f"k={k}" for k in budgets) + " |", "|---|" + "---:|" * len(budgets)]
+    for loss, (_, mean, low, high) in curves.items():
+        lines.append(f"| {loss} | " + " | ".join(f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+                                                 for m, lo, hi in zip(mean, low, high)) + " |")
+    return "\n".join(lines)
+
+
+def pairwise_table(results, losses, score):
+    """Every pair of losses: difference of mean scores over all their runs, with a 95% bootstrap interval;
+    'within noise' when the interval contains 0."""
+    lines = [f"| A | B | mean {score} A − B | 95% interval | reading |", "|---|---|---:|---|---|"]
+    for i, first in enumerate(losses):
+        for second in losses[i + 1:]:
+            a = [r[score] for r in completed(results, first) if score in r]
+            b = [r[score] for r in completed(results, second) if score in r]
+            if len(a) < 2 or len(b) < 2:
+                continue
+            low, high = mean_difference_interval(a, b)
+            reading = "within noise" if low <= 0 <= high else "differs"
+            lines.append(f"| {first} | {second} | {np.mean(a) - np.mean(b):+.3g} | [{low:+.3g}, {high:+.3g}] | "
+                         f"{reading} |")
+    return "\n".join(lines)
+
+
+def format_settings(settings):
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(settings.items()))
+
+
+def runs_table(results, score):
+    columns = ["fid", "best_fid", "kid", "precision", "recall", "triangles_precision", "triangles_recall",
+               "triangles_f1", "triangles_mean_manifold_distance"]
+    columns = [c for c in columns if any(c in r for r in results)]
+    header = ["loss", "trial", "seed", "hyper-parameters", "status", *columns, "best FID step", "wall s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in sorted(results, key=lambda r: (r["loss"], r["trial"], r["seed"])):
+        values = [f"{r[c]:.4g}" if isinstance(r.get(c), (int, float)) else "–" for c in columns]
+        lines.append("| " + " | ".join([r["loss"], str(r["trial"]), str(r["seed"]), format_settings(r["hyperparameters"]),
+                                        r["status"], *values, str(r.get("best_fid_step", "–")),
+                                        f"{r.get('session_seconds', 0):.0f}"]) + " |")
+    return "\n".join(lines)
+
+
+def protocol_text(protocol, results):
+    losses = protocol["losses"]
+    spaces = "\n".join(f"- `{loss}`: " + ", ".join(f"{name} {spec[0]}{tuple(spec[1:]) if spec[0] != 'choice' else spec[1]}"
+                                                   for name, spec in sorted(protocol["search_space"][loss].items()))
+                       for loss in losses)
+    shared = {**protocol["architecture_settings"], **protocol["settings"]}
+    total = sum(r.get("session_seconds", 0) for r in results)
+    return (f"- Dataset `{protocol['dataset']}`, architecture `{protocol['architecture']}` for every loss "
+            f"(shared settings: {format_settings(shared) or 'defaults'}), {protocol['steps']} generator steps, "
+            f"global batch {protocol['batch_size']}{', XLA' if protocol['xla'] else ''}.\n"
+            f"- {protocol['trials']} hyper-parameter trial(s) per loss, drawn at random (search seed "
+            f"{protocol['search_seed']}), × {protocol['seeds']} seed(s) each; seeds are shared across losses "
+            "(same initialisation stream and data order per seed).\n"
+            f"- Final evaluation: {protocol['final_samples']} samples (sampling seed 0) of the last checkpoint vs the "
+            "test split, in the Fashion-MNIST evaluator's features (FID, KID; precision/recall of Kynkäänniemi et al. "
+            f"2019, k=3). Periodic FID every {protocol['eval_every']} steps on {protocol['eval_samples']} samples "
+            "(the `best FID` column).\n"
+            f"- Runs finished: {len(results)}; compute summed over runs: {total / 3600:.2f} h.\n\n"
+            f"Search spaces:\n{spaces}")
+
+
+def write_report(out, protocol, results):
+    """report.md and figures in `out`; returns the report's path."""
+    losses = protocol["losses"]
+    score, direction = score_name(results)
+    label = {"fid": "FID (evaluator features, lower is better)",
+             "triangles_f1": "F1 by generator inversion (higher is better)"}[score]
+    figures = {}
+    scores = {loss: [r[score] for r in completed(results, loss) if score in r] for loss in losses}
+    if any(scores.values()):
+        figures["box"] = plots.score_boxplot(scores, os.path.join(out, f"{score}_distribution.png"), label,
+                                             f"{protocol['dataset']}: final {score} of every run")
+    budgets = list(range(1, protocol["trials"] * protocol["seeds"] + 1))
+    curves = {}
+    for loss in losses:
+        trials = by_trial(results, loss, score, direction)
+        if trials:
+            curves[loss] = (budgets, *expected_best(trials, budgets, direction))
+    if curves:
+        figures["budget"] = plots.budget_curves(curves, os.path.join(out, f"{score}_vs_budget.png"),
+                                                f"expected best {score}", "bootstrap over trials (5–95% band)")
+    points = {loss: [(r["recall"], r["precision"]) for r in completed(results, loss) if "recall" in r] for loss in losses}
+    if any(points.values()):
+        figures["pr"] = plots.precision_recall_scatter(points, os.path.join(out, "precision_recall.png"),
+                                                       "every run, evaluator features (k=3)")
+    text = [f"# GAN loss study: {protocol['dataset']}, {len(losses)} losses\n",
+            "Generated by `gan-zoo study` (zoo/study.py) following the protocol of Lucic et al. 2018, "
+            "\"Are GANs Created Equal?\" (https://arxiv.org/abs/1711.10337): one architecture, a random "
+            "hyper-parameter search per loss, several seeds, distributions rather than best runs.\n",
+            "## Protocol\n", protocol_text(protocol, results) + "\n",
+            f"## Summary ({score})\n", summary_table(results, losses, score, direction) + "\n",
+            "Seed noise: the mean, over trials, of the std of a trial's score across its seeds. "
+            "Diverged runs are counted but have no score (and count as the worst score in the budget curve).\n"]
+    if "box" in figures:
+        text += [f"![{score} per loss]({os.path.basename(figures['box'])})\n"]
+    if curves:
+        text += ["## Expected best score vs budget\n",
+                 "Budget k = models trained. For each k: draw k trials with replacement, one random seed run of "
+                 f"each, keep the best {score}; mean over {BOOTSTRAP_SAMPLES} bootstrap draws [5th, 95th percentile].\n",
+                 f"![expected best {score} vs budget]({os.path.basename(figures['budget'])})\n",
+                 budget_table(curves, budgets) + "\n"]
+    text += ["## Which differences exceed the noise\n",
+             "Difference of mean scores over all runs of two losses, with a 95% bootstrap interval (runs resampled); "
+             "an interval containing 0 means the study cannot tell the two losses apart.\n",
+             pairwise_table(results, losses, score) + "\n"]
+    if "pr" in figures:
+        text += ["## Precision and recall\n", f"![precision vs recall]({os.path.basename(figures['pr'])})\n"]
+    text += ["## Every run\n", runs_table(results, score) + "\n"]
+    path = os.path.join(out, "report.md")
+    with open(path, "w") as handle:
+        handle.write("\n".join(text))
+    return path
