@@ -51,8 +51,8 @@ def add_train_parser(subparsers):
     parser.add_argument("recipe", help=f"one of: {', '.join(sorted(RECIPES))}")
     parser.add_argument("--out", required=True, help="run directory: checkpoints, samples, logs")
     parser.add_argument("--dataset", default="fashion_mnist",
-                        help="fashion_mnist (offline from the Debian IDX files, or tfds), any tfds image dataset, "
-                             "or a folder of images (one subfolder per class for labels)")
+                        help="fashion_mnist (offline from the Debian IDX files, or tfds), triangles (synthetic), any "
+                             "tfds image dataset, or a folder of images (one subfolder per class for labels)")
     parser.add_argument("--data-dir", help="where the dataset's files are (IDX files, tfds data_dir)")
     parser.add_argument("--split", default="train")
     parser.add_argument("--image-size", type=int, help="bring images to this square size (see --crop)")

@@ -2,7 +2,8 @@
 
 `load` reads Fashion-MNIST from the IDX files of the Debian package
 dataset-fashion-mnist (offline), a folder of PNG/JPEG images, or any
-tensorflow-datasets (tfds) image dataset. Elements are `(image, label)` when
+tensorflow-datasets (tfds) image dataset; "triangles" is the synthetic gray-triangles
+benchmark of zoo.triangles, generated in-process. Elements are `(image, label)` when
 the dataset has labels (label int32), else just the image.
 """
 
@@ -16,11 +17,13 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from zoo import triangles
 from zoo.errors import UserError
 
 KNOWN_DATASETS = {
     "fashion_mnist": "Fashion-MNIST: 28x28 grayscale clothing, 10 classes "
     "(offline from dataset-fashion-mnist IDX files, else tfds)",
+    "triangles": "gray triangles of Lucic et al. 2018: 28x28 grayscale, no labels (generated in-process)",
 }
 FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat",
                          "sandal", "shirt", "sneaker", "bag", "ankle boot")
@@ -149,6 +152,8 @@ def _open_source(name, split, data_dir, source, size):
             raise UserError(f"source='idx' only supports fashion_mnist, not {name!r}; "
                             "use source='auto' or 'tfds'")
         return _idx_source(split, data_dir)
+    if source == "auto" and name == "triangles":
+        return _triangles_source(split)
     if source == "auto" and name == "fashion_mnist":
         if split not in IDX_SPLITS or _find_idx_files(split, data_dir):
             return _idx_source(split, data_dir)  # also reports a bad split
@@ -229,6 +234,12 @@ def _idx_source(split, data_dir):
     ds = tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], labels.astype(np.int32)))
     return _Raw(ds, _decoded, True, FASHION_MNIST_CLASSES, len(FASHION_MNIST_CLASSES),
                 shuffle_buffer=max(len(images), 1), min_size=images.shape[1:3])
+
+
+def _triangles_source(split):
+    images = triangles.triangle_images(split)  # also reports a bad split
+    ds = tf.data.Dataset.from_tensor_slices((images, np.full(len(images), -1, np.int32)))
+    return _Raw(ds, _decoded, False, None, None, shuffle_buffer=len(images), min_size=images.shape[1:3])
 
 
 # ---------------------------------------------------------------- folder of images

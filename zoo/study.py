@@ -38,6 +38,7 @@ ARCHITECTURES = {  # architecture → (recipe, settings shared by every arm)
     # no batch norm in D: WGAN-GP's and DRAGAN's penalties are per example, so every arm uses layer norm
     "dcgan": ("dcgan", {"discriminator_norm": "layer"}),
 }
+TRIANGLES_SAMPLES = 1000  # samples (and test triangles) of the inversion-based precision/recall
 RESULT_FILE = "result.json"
 RESULTS_FILE = "results.jsonl"
 GROWABLE = ("trials", "seeds", "parallel")  # protocol fields a rerun may change
@@ -195,8 +196,8 @@ def final_metrics(config, run):
     if config.dataset == "triangles":
         from zoo import triangles
 
-        inversion = triangles.precision_recall_f1(lambda z: recipe.sampling_generator(z, training=False),
-                                                  recipe.latent_dim, seed=0)
+        inversion = triangles.precision_recall_f1(recipe.sampling_generator, recipe.latent_dim,
+                                                  num_samples=min(config.final_samples, TRIANGLES_SAMPLES), seed=0)
         metrics.update({f"triangles_{name}": value for name, value in inversion.items() if name != "protocol"})
         metrics["triangles_protocol"] = inversion.get("protocol")
     return {name: (float(value) if isinstance(value, (float, np.floating)) else value)

@@ -1,18 +1,24 @@
 """The report of a `gan-zoo study`: score distributions per loss, expected best score vs budget,
 precision/recall, and every run's configuration and metrics (report.md + PNG figures)."""
+import glob
 import math
 import os
+import shutil
 
 import numpy as np
 
 from zoo import plots
 
 BOOTSTRAP_SAMPLES = 2000
+TRIANGLES_TEXT = ("- Triangles (zoo/triangles.py): precision = share of samples within δ = 0.3 RMS of the triangle "
+                  "manifold (distance by projected Adam on the vertices), recall = share of test triangles the "
+                  "generator reproduces within δ (latent optimisation), F1 = 2PR/(P+R); on up to 1000 samples and "
+                  "test triangles.\n")
 
 
-def score_name(results):
+def score_name(protocol):
     """The study's headline score: inversion F1 on triangles (higher is better), else FID (lower)."""
-    return ("triangles_f1", "higher") if any("triangles_f1" in r for r in results) else ("fid", "lower")
+    return ("triangles_f1", "higher") if protocol["dataset"] == "triangles" else ("fid", "lower")
 
 
 def completed(results, loss):
@@ -70,6 +76,26 @@ def mean_difference_interval(a, b, samples=BOOTSTRAP_SAMPLES, seed=0):
     return float(np.percentile(differences, 2.5)), float(np.percentile(differences, 97.5))
 
 
+def best_run_samples(out, results, losses, score, direction):
+    """Copy each loss's best run's last sample grid to out/best_samples/<loss>.png; returns {loss: (path, result)}."""
+    from zoo.study import run_dir
+
+    pick = min if direction == "lower" else max
+    copied = {}
+    for loss in losses:
+        scored = [r for r in completed(results, loss) if score in r]
+        if not scored:
+            continue
+        best = pick(scored, key=lambda r: r[score])
+        grids = sorted(glob.glob(os.path.join(run_dir(out, loss, best["trial"], best["seed"]), "samples", "*.png")))
+        if grids:
+            path = os.path.join(out, "best_samples", f"{loss}.png")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copyfile(grids[-1], path)
+            copied[loss] = (path, best)
+    return copied
+
+
 # --- markdown ------------------------------------------------------------------------------------
 def summary_table(results, losses, score, direction):
     extra = [("triangles_precision", "tri. precision"), ("triangles_recall", "tri. recall")] \
@@ -125,7 +151,7 @@ def format_settings(settings):
 
 def runs_table(results, score):
     columns = ["fid", "best_fid", "kid", "precision", "recall", "triangles_precision", "triangles_recall",
-               "triangles_f1", "triangles_mean_manifold_distance"]
+               "triangles_f1", "triangles_manifold_distance", "triangles_inversion_distance"]
     columns = [c for c in columns if any(c in r for r in results)]
     header = ["loss", "trial", "seed", "hyper-parameters", "status", *columns, "best FID step", "wall s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -154,6 +180,7 @@ def protocol_text(protocol, results):
             "test split, in the Fashion-MNIST evaluator's features (FID, KID; precision/recall of Kynkäänniemi et al. "
             f"2019, k=3). Periodic FID every {protocol['eval_every']} steps on {protocol['eval_samples']} samples "
             "(the `best FID` column).\n"
+            f"{TRIANGLES_TEXT if protocol['dataset'] == 'triangles' else ''}"
             f"- Runs finished: {len(results)}; compute summed over runs: {total / 3600:.2f} h.\n\n"
             f"Search spaces:\n{spaces}")
 
@@ -161,7 +188,7 @@ def protocol_text(protocol, results):
 def write_report(out, protocol, results):
     """report.md and figures in `out`; returns the report's path."""
     losses = protocol["losses"]
-    score, direction = score_name(results)
+    score, direction = score_name(protocol)
     label = {"fid": "FID (evaluator features, lower is better)",
              "triangles_f1": "F1 by generator inversion (higher is better)"}[score]
     figures = {}
@@ -204,6 +231,13 @@ def write_report(out, protocol, results):
              pairwise_table(results, losses, score) + "\n"]
     if "pr" in figures:
         text += ["## Precision and recall\n", f"![precision vs recall]({os.path.basename(figures['pr'])})\n"]
+    samples = best_run_samples(out, results, losses, score, direction)
+    if samples:
+        text += ["## Samples of each loss's best run\n", "Last sample grid (fixed latents) of the run with the best final "
+                 f"{score}.\n", "| " + " | ".join(samples) + " |", "|" + "---|" * len(samples),
+                 "| " + " | ".join(f"![{loss}](best_samples/{loss}.png)" for loss in samples) + " |",
+                 "| " + " | ".join(f"trial {r['trial']} seed {r['seed']}: {score} {r[score]:.3g}"
+                                   for _, r in samples.values()) + " |\n"]
     text += ["## Every run\n", runs_table(results, score) + "\n"]
     path = os.path.join(out, "report.md")
     with open(path, "w") as handle:

@@ -10,7 +10,7 @@ from zoo.cli import main
 from zoo.errors import UserError
 from zoo.files import read_json
 
-TINY_STUDY = ["--losses", "hinge,wasserstein_gp", "--seeds", "2", "--trials", "1", "--steps", "4", "--batch-size", "8",
+TINY_STUDY = ["--losses", "hinge,wasserstein_gp", "--dataset", "triangles", "--seeds", "2", "--trials", "1", "--steps", "4", "--batch-size", "8",
               "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "2", "--eval-samples", "200",
               "--final-samples", "300", "--parallel", "2"]
 
@@ -48,7 +48,7 @@ def test_study_argument_errors_name_what_is_accepted(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_tiny_study_runs_resumes_and_reports(tmp_path, capsys, shared_cache, monkeypatch):
+def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys, shared_cache, monkeypatch):
     monkeypatch.setenv("GAN_ZOO_CACHE", shared_cache)  # the child processes share the session's feature cache
     out = str(tmp_path / "study")
     assert main(["study", *TINY_STUDY, "--out", out]) == 0
@@ -60,6 +60,7 @@ def test_tiny_study_runs_resumes_and_reports(tmp_path, capsys, shared_cache, mon
     for result in results:
         assert result["status"] == "completed" and result["step"] == 4
         assert np.isfinite(result["fid"]) and 0 <= result["precision"] <= 1 and 0 <= result["recall"] <= 1
+        assert 0 <= result["triangles_f1"] <= 1 and result["triangles_protocol"]["num_samples"] == 300
         assert [step for step, _ in result["fid_curve"]] == [2, 4]
         run = read_json(os.path.join(study.run_dir(out, result["loss"], 0, result["seed"]), "run.json"))
         assert run["recipe_config"]["loss"] == result["loss"] and run["seed"] == result["seed"]
@@ -70,7 +71,9 @@ def test_tiny_study_runs_resumes_and_reports(tmp_path, capsys, shared_cache, mon
     assert all(r["hyperparameters"] == by_loss[r["loss"]] for r in results)
     report = open(os.path.join(out, "report.md")).read()
     assert "| hinge | 2 (0) |" in report and "| wasserstein_gp | 2 (0) |" in report and "## Every run" in report
-    for figure in ("fid_distribution.png", "fid_vs_budget.png", "precision_recall.png"):
+    assert "## Summary (triangles_f1)" in report and "tri. precision" in report
+    for figure in ("triangles_f1_distribution.png", "triangles_f1_vs_budget.png", "precision_recall.png",
+                   "best_samples/hinge.png"):
         assert os.path.getsize(os.path.join(out, figure)) > 1000 and f"({figure})" in report
 
     # a rerun skips every finished run
