@@ -11,6 +11,7 @@ from zoo.errors import UserError
 from zoo.evaluation import markdown_table, real_images
 from zoo.files import read_json, sha256_of, write_json
 from zoo.images import make_grid, save_png, to_uint8
+from zoo.provenance import describe_machine
 
 
 def preview_grid(recipe, description, seed=0):
@@ -264,14 +265,6 @@ def write_all_cards(docs_dir, readme=None):
         with open(readme, "w", encoding="utf-8") as handle:
             handle.write(text)
     return path
-
-
-def describe_machine(machine):
-    if not machine:
-        return "an unrecorded machine"
-    gpus = f", GPUs {machine['gpus']}" if machine.get("gpus") else ", no GPU"
-    return (f"{machine['cpu_cores']} CPU cores ({machine['processor']}), {machine['memory_gib']} GiB{gpus}; "
-            f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}")
 
 
 def sample_grid(generator, num, seed=0, labels=None, truncation=1.0, columns=None):

@@ -29,3 +29,12 @@ def machine():
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
     }
+
+
+def describe_machine(machine):
+    """One line for a `machine()` record."""
+    if not machine:
+        return "an unrecorded machine"
+    gpus = f", GPUs {machine['gpus']}" if machine.get("gpus") else ", no GPU"
+    return (f"{machine['cpu_cores']} CPU cores ({machine['processor']}), {machine['memory_gib']} GiB{gpus}; "
+            f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}")

@@ -268,7 +268,8 @@ def execute(config, progress=print):
             if process.returncode == 0 and is_done(run):
                 finished.append(run)
                 result = read_json(os.path.join(run["dir"], RESULT_FILE))
-                score = f"FID {result['fid']:.2f}" if "fid" in result else result["status"]
+                score = ", ".join(f"{label} {result[key]:.3g}" for key, label in
+                                  (("fid", "FID"), ("triangles_f1", "triangles F1")) if key in result) or result["status"]
                 progress(f"  done: {name} ({score}, {time.time() - started:.0f} s)")
             else:
                 failed.append(run)

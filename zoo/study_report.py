@@ -163,6 +163,32 @@ def runs_table(results, score):
     return "\n".join(lines)
 
 
+def study_command(protocol):
+    """The `gan-zoo study` command that reproduces (or resumes) the study."""
+    import shlex
+
+    options = ["--losses", ",".join(protocol["losses"])]
+    for name in ("dataset", "architecture", "seeds", "trials", "steps", "batch_size", "eval_every", "eval_samples",
+                 "final_samples", "search_seed", "parallel"):
+        options += [f"--{name.replace('_', '-')}", str(protocol[name])]
+    for key, value in sorted(protocol["settings"].items()):
+        options += ["--set", f"{key}={value}"]
+    return shlex.join(["gan-zoo", "study", *options, *(["--xla"] if protocol["xla"] else []), "--out", protocol["out"]])
+
+
+def recorded_machine(out, results):
+    """The machine of the first finished run (its train_state.json)."""
+    from zoo.files import read_json
+    from zoo.provenance import describe_machine
+    from zoo.study import run_dir
+
+    for result in results:
+        path = os.path.join(run_dir(out, result["loss"], result["trial"], result["seed"]), "train_state.json")
+        if os.path.exists(path):
+            return describe_machine(read_json(path).get("machine"))
+    return describe_machine(None)
+
+
 def protocol_text(protocol, results):
     losses = protocol["losses"]
     spaces = "\n".join(f"- `{loss}`: " + ", ".join(f"{name} {spec[0]}{tuple(spec[1:]) if spec[0] != 'choice' else spec[1]}"
@@ -170,7 +196,8 @@ def protocol_text(protocol, results):
                        for loss in losses)
     shared = {**protocol["architecture_settings"], **protocol["settings"]}
     total = sum(r.get("session_seconds", 0) for r in results)
-    return (f"- Dataset `{protocol['dataset']}`, architecture `{protocol['architecture']}` for every loss "
+    return (f"- Command: `{study_command(protocol)}`\n"
+            f"- Dataset `{protocol['dataset']}`, architecture `{protocol['architecture']}` for every loss "
             f"(shared settings: {format_settings(shared) or 'defaults'}), {protocol['steps']} generator steps, "
             f"global batch {protocol['batch_size']}{', XLA' if protocol['xla'] else ''}.\n"
             f"- {protocol['trials']} hyper-parameter trial(s) per loss, drawn at random (search seed "
@@ -181,7 +208,8 @@ def protocol_text(protocol, results):
             f"2019, k=3). Periodic FID every {protocol['eval_every']} steps on {protocol['eval_samples']} samples "
             "(the `best FID` column).\n"
             f"{TRIANGLES_TEXT if protocol['dataset'] == 'triangles' else ''}"
-            f"- Runs finished: {len(results)}; compute summed over runs: {total / 3600:.2f} h.\n\n"
+            f"- Runs finished: {len(results)}; compute summed over runs: {total / 3600:.2f} h on "
+            f"{recorded_machine(protocol['out'], results)} ({protocol['parallel']} run(s) at a time).\n\n"
             f"Search spaces:\n{spaces}")
 
 
