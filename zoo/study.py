@@ -38,10 +38,11 @@ ARCHITECTURES = {  # architecture → (recipe, settings shared by every arm)
     # no batch norm in D: WGAN-GP's and DRAGAN's penalties are per example, so every arm uses layer norm
     "dcgan": ("dcgan", {"discriminator_norm": "layer"}),
 }
+DATASETS = ("fashion_mnist", "triangles")
 TRIANGLES_SAMPLES = 1000  # samples (and test triangles) of the inversion-based precision/recall
 RESULT_FILE = "result.json"
 RESULTS_FILE = "results.jsonl"
-GROWABLE = ("trials", "seeds", "parallel")  # protocol fields a rerun may change
+MAY_CHANGE = ("trials", "seeds", "parallel", "out")  # protocol fields a rerun may change (out: the same directory)
 
 
 @dataclasses.dataclass
@@ -74,6 +75,9 @@ def check_config(config):
     if unknown or not config.losses:
         raise UserError(f"Unknown loss(es) {unknown or config.losses}; known: {', '.join(losses.LOSSES)} "
                         "(recipes/losses.py LOSSES)")
+    if config.dataset not in DATASETS:
+        raise UserError(f"Unknown study dataset {config.dataset!r}; accepted: {', '.join(DATASETS)} (28x28 grayscale: "
+                        "the runs are scored in the Fashion-MNIST evaluator's features)")
     if config.architecture not in ARCHITECTURES:
         raise UserError(f"Unknown architecture {config.architecture!r}; known: {', '.join(ARCHITECTURES)}")
     for name in ("seeds", "trials", "steps", "batch_size", "eval_samples", "final_samples", "parallel"):
@@ -150,7 +154,7 @@ def check_same_study(config):
     if os.path.exists(path):
         previous = read_json(path)
         changed = sorted(k for k in set(previous) | set(current)
-                         if k not in GROWABLE and previous.get(k) != current.get(k))
+                         if k not in MAY_CHANGE and previous.get(k) != current.get(k))
         if changed:
             raise UserError(f"{config.out} holds a study with a different protocol ({', '.join(changed)} changed); "
                             "rerun with the same arguments (more --trials or --seeds are fine), or choose a new --out")

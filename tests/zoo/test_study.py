@@ -45,6 +45,8 @@ def test_study_argument_errors_name_what_is_accepted(tmp_path, capsys):
     assert "Unknown loss(es) ['ns']; known: non_saturating" in capsys.readouterr().err
     assert main(["study", "--losses", "hinge", "--seeds", "0", "--out", str(tmp_path)]) == 2
     assert "--seeds must be a positive integer" in capsys.readouterr().err
+    assert main(["study", "--losses", "hinge", "--dataset", "mnist", "--out", str(tmp_path)]) == 2
+    assert "Unknown study dataset 'mnist'; accepted: fashion_mnist, triangles" in capsys.readouterr().err
 
 
 @pytest.mark.slow
