@@ -10,6 +10,7 @@ import numpy as np
 from zoo import plots
 
 BOOTSTRAP_SAMPLES = 2000
+MIN_RUNS_TO_COMPARE = 3  # fewer runs give a bootstrap of 1–3 distinct means: no interval worth reading
 TRIANGLES_TEXT = ("- Triangles (zoo/triangles.py): precision = share of samples within δ = 0.3 RMS of the triangle "
                   "manifold (distance by projected Adam on the vertices), recall = share of test triangles the "
                   "generator reproduces within δ (latent optimisation), F1 = 2PR/(P+R); on up to 1000 samples and "
@@ -136,7 +137,10 @@ def pairwise_table(results, losses, score):
         for second in losses[i + 1:]:
             a = [r[score] for r in completed(results, first) if score in r]
             b = [r[score] for r in completed(results, second) if score in r]
-            if len(a) < 2 or len(b) < 2:
+            if min(len(a), len(b)) < MIN_RUNS_TO_COMPARE:
+                lines.append(f"| {first} | {second} | {np.mean(a) - np.mean(b):+.3g} | – | too few runs "
+                             f"(a bootstrap needs ≥ {MIN_RUNS_TO_COMPARE} per loss) |" if a and b else
+                             f"| {first} | {second} | – | – | no finished runs |")
                 continue
             low, high = mean_difference_interval(a, b)
             reading = "within noise" if low <= 0 <= high else "differs"

@@ -117,3 +117,12 @@ def test_report_tables_separate_differences_from_seed_noise(tmp_path):
     assert "differs" in report.split("| a | c |")[1].split("\n")[0]
     assert "| c | 7 (1) |" in report  # the diverged run is counted, not scored
     assert report.count("| c | 2 | 0 |") == 1 and "diverged" in report
+
+
+def test_report_does_not_compare_losses_with_fewer_than_three_runs(tmp_path):
+    results = [fake_result(loss, 0, seed, fid) for loss, fids in (("a", (40.0, 41.0)), ("b", (80.0, 81.0)))
+               for seed, fid in enumerate(fids)]
+    protocol = study.protocol(study.StudyConfig(losses=["hinge"], out=str(tmp_path), trials=1, seeds=2))
+    protocol.update(losses=["a", "b"], search_space={name: study.SEARCH_SPACE for name in "ab"})
+    report = open(study_report.write_report(str(tmp_path), protocol, results)).read()
+    assert "| a | b | -40 | – | too few runs" in report
