@@ -51,19 +51,27 @@ class DCGANNetworks(GAN):
 class DCGAN(DCGANNetworks):
     """DCGAN, by default with the non-saturating loss. `loss` names any objective of
     `losses.LOSSES` (the "same architecture, different loss" arms of a `gan-zoo study`);
-    `n_disc` discriminator steps per generator step, each on a fresh real batch;
-    `penalty_weight` λ of the loss's gradient penalty (None: the loss's default)."""
+    `n_disc` discriminator steps per generator step; `penalty_weight` λ of the loss's gradient
+    penalty (None: the loss's default; only for losses with a penalty).
+
+    A train step consumes `n_disc` real batches: images shaped [batch, n_disc, H, W, C] (what
+    `zoo.training` feeds) give each discriminator step a fresh batch; plain [batch, H, W, C]
+    images are reused by every discriminator step."""
 
     def __init__(self, loss="non_saturating", n_disc=1, penalty_weight=None, discriminator_norm="batch", **kwargs):
         self.objective = losses.objective(loss)
-        if int(n_disc) < 1:
+        if isinstance(n_disc, bool) or not isinstance(n_disc, int) or n_disc < 1:
             raise ValueError(f"`n_disc` must be a positive integer. Received: n_disc={n_disc!r}")
+        if penalty_weight is not None and not self.objective.penalty:
+            raise ValueError(f"loss {loss!r} has no gradient penalty: drop `penalty_weight` (losses with one: "
+                             f"{', '.join(name for name, o in losses.LOSSES.items() if o.penalty)})")
         if self.objective.penalty and discriminator_norm in ("batch", "sync_batch"):
             raise ValueError(f"loss {loss!r} penalises per-example gradients, which batch norm in the discriminator "
                              f"would mix: set discriminator_norm to 'layer' or 'none'. "
                              f"Received: discriminator_norm={discriminator_norm!r}")
-        self.loss_name, self.n_disc = loss, int(n_disc)  # `self.loss` is Keras's compile argument
-        self.penalty_weight = self.objective.penalty_weight if penalty_weight is None else float(penalty_weight)
+        self.loss_name, self.n_disc = loss, n_disc  # `self.loss` is Keras's compile argument
+        self.penalty_weight = None if penalty_weight is None else float(penalty_weight)  # as configured
+        self.penalty_scale = self.objective.penalty_weight if penalty_weight is None else float(penalty_weight)
         if self.objective.penalty:
             self.loss_names = ("d_loss", "g_loss", "d_penalty")
         super().__init__(discriminator_norm=discriminator_norm, **kwargs)
@@ -85,7 +93,7 @@ class DCGAN(DCGANNetworks):
             return loss
         penalty = self.objective.penalty(lambda x: D(x, training=True), real, fake,
                                          lambda *shape: self.uniform(n, *shape))
-        return {"loss": loss + self.penalty_weight * penalty, "penalty": penalty}
+        return {"loss": loss + self.penalty_scale * penalty, "penalty": penalty}
 
     def train_step(self, data):
         """n_disc × min_D L_D on fresh real batches, then min_G L_G(D(G(z))), with (L_D, L_G) the

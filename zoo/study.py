@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -42,7 +43,7 @@ DATASETS = ("fashion_mnist", "triangles")
 TRIANGLES_SAMPLES = 1000  # samples (and test triangles) of the inversion-based precision/recall
 RESULT_FILE = "result.json"
 RESULTS_FILE = "results.jsonl"
-MAY_CHANGE = ("trials", "seeds", "parallel", "out")  # protocol fields a rerun may change (out: the same directory)
+MAY_CHANGE = ("trials", "seeds", "parallel", "out", "losses")  # protocol fields a rerun may change
 
 
 @dataclasses.dataclass
@@ -72,6 +73,8 @@ def check_config(config):
     from recipes import losses
 
     unknown = [name for name in config.losses if name not in losses.LOSSES]
+    if len(set(config.losses)) != len(config.losses):
+        raise UserError(f"--losses names a loss twice: {','.join(config.losses)}")
     if unknown or not config.losses:
         raise UserError(f"Unknown loss(es) {unknown or config.losses}; known: {', '.join(losses.LOSSES)} "
                         "(recipes/losses.py LOSSES)")
@@ -86,6 +89,21 @@ def check_config(config):
             raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
     if not isinstance(config.eval_every, int) or config.eval_every < 0:
         raise UserError(f"--eval-every must be 0 (off) or a positive integer; received {config.eval_every!r}")
+    searched = sorted(set(config.settings) & ({"loss"} | set(SEARCH_SPACE) | set(PENALTY_SPACE)))
+    if searched:
+        raise UserError(f"--set {', '.join(searched)}: the study sets these per run (loss, and the search space "
+                        f"{', '.join(sorted({**SEARCH_SPACE, **PENALTY_SPACE}))}); --set is for settings shared by every run")
+
+
+def check_recipes(config):
+    """Build each loss's first run before starting any: a bad --set fails here, not in every child."""
+    import keras
+
+    from zoo.training import build_recipe
+
+    for run in plan(dataclasses.replace(config, trials=1, seeds=1)):
+        build_recipe(train_config(config, run), (28, 28, 1))
+    keras.backend.clear_session()
 
 
 def search_space(loss):
@@ -153,11 +171,15 @@ def check_same_study(config):
     current = json.loads(json.dumps(protocol(config)))
     if os.path.exists(path):
         previous = read_json(path)
+        common = set(previous["losses"]) & set(current["losses"])  # losses may be added or dropped
+        spaces = [{loss: protocol["search_space"][loss] for loss in common} for protocol in (previous, current)]
         changed = sorted(k for k in set(previous) | set(current)
-                         if k not in MAY_CHANGE and previous.get(k) != current.get(k))
+                         if k not in MAY_CHANGE + ("search_space",) and previous.get(k) != current.get(k))
+        changed += ["search_space"] if spaces[0] != spaces[1] else []
         if changed:
             raise UserError(f"{config.out} holds a study with a different protocol ({', '.join(changed)} changed); "
-                            "rerun with the same arguments (more --trials or --seeds are fine), or choose a new --out")
+                            "rerun with the same arguments (other --trials, --seeds or --losses are fine), or choose "
+                            "a new --out")
     os.makedirs(config.out, exist_ok=True)
     write_json(path, current)
 
@@ -248,7 +270,26 @@ def start_run(config, run):
     write_json(spec_path, {"config": dataclasses.asdict(config), "run": run})
     log = open(os.path.join(run["dir"], "study_run.log"), "a")
     return subprocess.Popen(child_command(spec_path), stdout=log, stderr=subprocess.STDOUT,
-                            env=child_environment(config.parallel)), log
+                            env=child_environment(config.parallel), start_new_session=True), log  # Ctrl-C: see stop
+
+
+def stop(running, grace_seconds=120):
+    """Interrupt the running children once (each saves a checkpoint and exits), wait, close their logs.
+    They run in their own sessions, so a terminal's Ctrl-C reaches only the study, which forwards it."""
+    for _, process, _, _ in running:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for _, process, log, _ in running:
+        try:
+            process.wait(grace_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def interrupt_on_sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def execute(config, progress=print):
@@ -257,6 +298,16 @@ def execute(config, progress=print):
     running, finished, failed = [], [], []
     progress(f"study {config.out}: {len(plan(config)) - len(pending)} run(s) done, {len(pending)} to run, "
              f"{config.parallel} at a time")
+    try:
+        wait_for_runs(config, pending, running, finished, failed, progress)
+    finally:  # Ctrl-C or SIGTERM: the children checkpoint and stop; the next rerun resumes them
+        stop(running)
+        collect(config)
+    return finished, failed
+
+
+def wait_for_runs(config, pending, running, finished, failed, progress):
+    """Start pending runs as slots free up; file each ended run under finished or failed."""
     while pending or running:
         while pending and len(running) < config.parallel:
             run = pending.pop(0)
@@ -279,7 +330,6 @@ def execute(config, progress=print):
                 failed.append(run)
                 progress(f"  FAILED: {name} (exit {process.returncode}; log: {run['dir']}/study_run.log)")
             collect(config)
-    return finished, failed
 
 
 def collect(config):
@@ -298,8 +348,13 @@ def study(config, progress=print):
     from zoo import study_report
 
     check_config(config)
+    check_recipes(config)
     check_same_study(config)
-    _, failed = execute(config, progress)
+    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
+    try:
+        _, failed = execute(config, progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     results = collect(config)
     report = study_report.write_report(config.out, read_json(os.path.join(config.out, "study.json")), results)
     return report, failed

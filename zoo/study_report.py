@@ -33,16 +33,25 @@ def mean_std(values):
     return f"{np.mean(values):.3g} ± {np.std(values):.2g}" if len(values) > 1 else f"{values[0]:.3g}"
 
 
-def worst(direction):
-    return math.inf if direction == "lower" else -math.inf
+def best_of(direction):
+    return min if direction == "lower" else max
 
 
-def by_trial(results, loss, score, direction):
-    """{trial: [scores of its seeds]}; a diverged run scores the worst possible value."""
+def worst_finished(results, score, direction):
+    """The study's worst finished score: what a diverged run counts as in the budget curve."""
+    scores = [r[score] for r in results if r["status"] == "completed" and score in r]
+    if not scores:
+        return math.inf if direction == "lower" else -math.inf
+    return max(scores) if direction == "lower" else min(scores)
+
+
+def by_trial(results, loss, score, diverged_as=None):
+    """{trial: [scores of its seeds]}; diverged runs score `diverged_as`, or are left out when it is None."""
     trials = {}
     for result in (r for r in results if r["loss"] == loss):
-        trials.setdefault(result["trial"], []).append(result.get(score, worst(direction))
-                                                       if result["status"] == "completed" else worst(direction))
+        finished = result["status"] == "completed" and score in result
+        if finished or diverged_as is not None:
+            trials.setdefault(result["trial"], []).append(result[score] if finished else diverged_as)
     return trials
 
 
@@ -52,7 +61,7 @@ def expected_best(trials, budgets, direction, samples=BOOTSTRAP_SAMPLES, seed=0)
     percentile) arrays."""
     rng = np.random.default_rng(seed)
     runs = list(trials.values())
-    best = np.min if direction == "lower" else np.max
+    best = np.min if direction == "lower" else np.max  # over a whole axis
     curves = []
     for k in budgets:
         picks = rng.integers(len(runs), size=(samples, k))
@@ -64,16 +73,26 @@ def expected_best(trials, budgets, direction, samples=BOOTSTRAP_SAMPLES, seed=0)
 
 
 def seed_noise(trials):
-    """Mean over trials of the std of a trial's scores across seeds (finite scores only)."""
-    stds = [np.std(scores) for scores in trials.values() if len(scores) > 1 and all(map(math.isfinite, scores))]
+    """Mean over trials of the sample std (ddof=1) of a trial's scores across its seeds."""
+    stds = [np.std(scores, ddof=1) for scores in trials.values() if len(scores) > 1]
     return float(np.mean(stds)) if stds else float("nan")
 
 
-def mean_difference_interval(a, b, samples=BOOTSTRAP_SAMPLES, seed=0):
-    """95% bootstrap interval of mean(a) - mean(b) (runs resampled with replacement)."""
+def resampled_means(trials, rng, samples):
+    """Bootstrap means of a loss's score, resampling trials, then seeds within each drawn trial
+    (runs of one trial share hyper-parameters: they are not independent draws)."""
+    runs = list(trials.values())
+    means = np.empty(samples)
+    for index in range(samples):
+        picked = [runs[t] for t in rng.integers(len(runs), size=len(runs))]
+        means[index] = np.mean([value for seeds in picked for value in rng.choice(seeds, len(seeds))])
+    return means
+
+
+def mean_difference_interval(trials_a, trials_b, samples=BOOTSTRAP_SAMPLES, seed=0):
+    """95% interval of mean(A) - mean(B) by a two-level bootstrap (`resampled_means`)."""
     rng = np.random.default_rng(seed)
-    a, b = np.asarray(a), np.asarray(b)
-    differences = (rng.choice(a, (samples, len(a))).mean(axis=1) - rng.choice(b, (samples, len(b))).mean(axis=1))
+    differences = resampled_means(trials_a, rng, samples) - resampled_means(trials_b, rng, samples)
     return float(np.percentile(differences, 2.5)), float(np.percentile(differences, 97.5))
 
 
@@ -81,7 +100,7 @@ def best_run_samples(out, results, losses, score, direction):
     """Copy each loss's best run's last sample grid to out/best_samples/<loss>.png; returns {loss: (path, result)}."""
     from zoo.study import run_dir
 
-    pick = min if direction == "lower" else max
+    pick = best_of(direction)
     copied = {}
     for loss in losses:
         scored = [r for r in completed(results, loss) if score in r]
@@ -108,8 +127,8 @@ def summary_table(results, losses, score, direction):
         done = completed(results, loss)
         runs = [r for r in results if r["loss"] == loss]
         scores = [r[score] for r in done if score in r]
-        trials = by_trial(results, loss, score, direction)
-        pick = min if direction == "lower" else max
+        trials = by_trial(results, loss, score)
+        pick = best_of(direction)
         best_trial = pick(trials.values(), key=lambda s: np.mean(s)) if trials else []
         cells = [loss, f"{len(runs)} ({len(runs) - len(done)})", mean_std(scores),
                  f"{np.median(scores):.3g}" if scores else "–", f"{pick(scores):.3g}" if scores else "–",
@@ -130,19 +149,20 @@ def budget_table(curves, budgets):
 
 
 def pairwise_table(results, losses, score):
-    """Every pair of losses: difference of mean scores over all their runs, with a 95% bootstrap interval;
-    'within noise' when the interval contains 0."""
+    """Every pair of losses: difference of mean scores over their finished runs, with a 95% two-level
+    bootstrap interval; 'within noise' when the interval contains 0."""
     lines = [f"| A | B | mean {score} A − B | 95% interval | reading |", "|---|---|---:|---|---|"]
     for i, first in enumerate(losses):
         for second in losses[i + 1:]:
-            a = [r[score] for r in completed(results, first) if score in r]
-            b = [r[score] for r in completed(results, second) if score in r]
+            trials_a, trials_b = by_trial(results, first, score), by_trial(results, second, score)
+            a = [value for seeds in trials_a.values() for value in seeds]
+            b = [value for seeds in trials_b.values() for value in seeds]
             if min(len(a), len(b)) < MIN_RUNS_TO_COMPARE:
                 lines.append(f"| {first} | {second} | {np.mean(a) - np.mean(b):+.3g} | – | too few runs "
                              f"(a bootstrap needs ≥ {MIN_RUNS_TO_COMPARE} per loss) |" if a and b else
                              f"| {first} | {second} | – | – | no finished runs |")
                 continue
-            low, high = mean_difference_interval(a, b)
+            low, high = mean_difference_interval(trials_a, trials_b)
             reading = "within noise" if low <= 0 <= high else "differs"
             lines.append(f"| {first} | {second} | {np.mean(a) - np.mean(b):+.3g} | [{low:+.3g}, {high:+.3g}] | "
                          f"{reading} |")
@@ -230,8 +250,9 @@ def write_report(out, protocol, results):
                                              f"{protocol['dataset']}: final {score} of every run")
     budgets = list(range(1, protocol["trials"] * protocol["seeds"] + 1))
     curves = {}
+    diverged_as = worst_finished(results, score, direction)
     for loss in losses:
-        trials = by_trial(results, loss, score, direction)
+        trials = by_trial(results, loss, score, diverged_as=diverged_as)
         if trials:
             curves[loss] = (budgets, *expected_best(trials, budgets, direction))
     if curves:
@@ -247,8 +268,9 @@ def write_report(out, protocol, results):
             "hyper-parameter search per loss, several seeds, distributions rather than best runs.\n",
             "## Protocol\n", protocol_text(protocol, results) + "\n",
             f"## Summary ({score})\n", summary_table(results, losses, score, direction) + "\n",
-            "Seed noise: the mean, over trials, of the std of a trial's score across its seeds. "
-            "Diverged runs are counted but have no score (and count as the worst score in the budget curve).\n"]
+            "Seed noise: the mean, over trials, of the sample std (ddof=1) of a trial's score across its seeds. "
+            "Diverged runs are counted but have no score; in the budget curve each counts as the study's worst "
+            "finished score.\n"]
     if "box" in figures:
         text += [f"![{score} per loss]({os.path.basename(figures['box'])})\n"]
     if curves:
@@ -258,8 +280,9 @@ def write_report(out, protocol, results):
                  f"![expected best {score} vs budget]({os.path.basename(figures['budget'])})\n",
                  budget_table(curves, budgets) + "\n"]
     text += ["## Which differences exceed the noise\n",
-             "Difference of mean scores over all runs of two losses, with a 95% bootstrap interval (runs resampled); "
-             "an interval containing 0 means the study cannot tell the two losses apart.\n",
+             "Difference of mean scores over the finished runs of two losses, with a 95% bootstrap interval that "
+             "resamples trials, then seeds within each trial (runs of one trial share hyper-parameters); an "
+             "interval containing 0 means the study cannot tell the two losses apart.\n",
              pairwise_table(results, losses, score) + "\n"]
     if "pr" in figures:
         text += ["## Precision and recall\n", f"![precision vs recall]({os.path.basename(figures['pr'])})\n"]

@@ -295,14 +295,35 @@ def run_description(config, recipe):
     }
 
 
+def constructor_defaults(recipe_cls):
+    """{argument: default} of a recipe class's constructor and its bases'."""
+    defaults = {}
+    for cls in reversed(recipe_cls.__mro__):
+        if issubclass(cls, recipes.GAN):
+            defaults.update({name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+                             if p.default is not inspect.Parameter.empty})
+    return defaults
+
+
+def with_constructor_defaults(previous, current):
+    """A run.json from an older version lacks settings added since (e.g. DCGAN's `loss`): they had
+    their default values, so fill those the current description has before comparing."""
+    if previous.get("recipe") not in recipes.RECIPES or "recipe_config" not in previous:
+        return previous
+    defaults = json.loads(json.dumps(constructor_defaults(recipes.get_recipe(previous["recipe"])), default=str))
+    added = {key: defaults[key] for key in current.get("recipe_config", {})
+             if key in defaults and key not in previous["recipe_config"]}
+    return {**previous, "recipe_config": {**added, **previous["recipe_config"]}}
+
+
 def check_same_run(out, description):
     """Write run.json on the first run; on a rerun, refuse a different configuration."""
     path = os.path.join(out, "run.json")
     if not os.path.exists(path):
         write_json(path, description)
         return
-    previous = read_json(path)
     current = json.loads(json.dumps(description, default=str))
+    previous = with_constructor_defaults(read_json(path), current)
     changed = sorted(key for key in set(previous) | set(current) if previous.get(key) != current.get(key))
     if changed:
         raise UserError(f"{out} holds a run with a different configuration ({', '.join(changed)} changed); "

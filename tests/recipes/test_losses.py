@@ -182,5 +182,8 @@ def test_named_loss_errors_say_what_is_accepted():
         recipes.DCGAN(loss="hinj")
     with pytest.raises(ValueError, match="batch norm .* 'layer' or 'none'"):
         recipes.DCGAN(loss="dragan", discriminator_norm="batch")
-    with pytest.raises(ValueError, match="n_disc"):
-        recipes.DCGAN(n_disc=0)
+    for n_disc in (0, 1.5, "2"):
+        with pytest.raises(ValueError, match="n_disc"):
+            recipes.DCGAN(n_disc=n_disc)
+    with pytest.raises(ValueError, match="has no gradient penalty.*wasserstein_gp, dragan"):
+        recipes.DCGAN(loss="hinge", penalty_weight=1.0)

@@ -34,7 +34,8 @@ def test_expected_best_falls_with_budget_and_reaches_the_best_run():
     mean, low, high = study_report.expected_best(trials, [1, 2, 4, 16], "lower")
     assert np.all(np.diff(mean) <= 0) and np.all(low <= mean) and np.all(mean <= high)
     assert mean[-1] == pytest.approx(40.0, abs=0.6)
-    # one draw: the mean over trials of a random seed (inf = a diverged trial, excluded from the mean)
+    # one draw: the mean over trials of a random seed (a draw of only inf values is left out of the mean;
+    # the report passes diverged runs as the study's worst finished score instead)
     assert mean[0] == pytest.approx(np.mean([51.0, 85.0, 40.5]), rel=0.05)
     higher, _, _ = study_report.expected_best({0: [0.1], 1: [0.9]}, [1, 8], "higher")
     assert higher[1] > higher[0] and higher[1] == pytest.approx(0.9, abs=0.01)
@@ -47,6 +48,13 @@ def test_study_argument_errors_name_what_is_accepted(tmp_path, capsys):
     assert "--seeds must be a positive integer" in capsys.readouterr().err
     assert main(["study", "--losses", "hinge", "--dataset", "mnist", "--out", str(tmp_path)]) == 2
     assert "Unknown study dataset 'mnist'; accepted: fashion_mnist, triangles" in capsys.readouterr().err
+    assert main(["study", "--losses", "hinge,hinge", "--out", str(tmp_path)]) == 2
+    assert "names a loss twice" in capsys.readouterr().err
+    assert main(["study", "--losses", "hinge", "--set", "lr=0.1", "--out", str(tmp_path)]) == 2
+    assert "--set lr: the study sets these per run" in capsys.readouterr().err
+    assert main(["study", "--losses", "dragan", "--set", "discriminator_norm=batch", "--out", str(tmp_path)]) == 2
+    assert "batch norm in the discriminator" in capsys.readouterr().err  # found before any run starts
+    assert not os.path.exists(tmp_path / "runs")
 
 
 @pytest.mark.slow
@@ -116,7 +124,7 @@ def test_report_tables_separate_differences_from_seed_noise(tmp_path):
     assert "| a | b |" in report and "within noise" in report.split("| a | b |")[1].split("\n")[0]
     assert "differs" in report.split("| a | c |")[1].split("\n")[0]
     assert "| c | 7 (1) |" in report  # the diverged run is counted, not scored
-    assert report.count("| c | 2 | 0 |") == 1 and "diverged" in report
+    assert report.count("| c | 2 | 0 |") == 1 and "| c | 2 | 0 | lr=0.0001, n_disc=1 | diverged |" in report
 
 
 def test_report_does_not_compare_losses_with_fewer_than_three_runs(tmp_path):
@@ -126,3 +134,34 @@ def test_report_does_not_compare_losses_with_fewer_than_three_runs(tmp_path):
     protocol.update(losses=["a", "b"], search_space={name: study.SEARCH_SPACE for name in "ab"})
     report = open(study_report.write_report(str(tmp_path), protocol, results)).read()
     assert "| a | b | -40 | – | too few runs" in report
+
+
+@pytest.mark.slow
+def test_interrupted_study_stops_its_runs_with_a_checkpoint_and_resumes_them(tmp_path, shared_cache):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = str(tmp_path / "study")
+    argv = ["study", "--losses", "hinge", "--seeds", "1", "--trials", "1", "--steps", "400", "--batch-size", "8",
+            "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "0", "--final-samples", "200", "--out", out]
+    command = [sys.executable, "-c", "import sys; from zoo.cli import main; sys.exit(main(sys.argv[1:]))", *argv]
+    environment = {**os.environ, "GAN_ZOO_CACHE": shared_cache}
+    study_process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    losses_file = os.path.join(study.run_dir(out, "hinge", 0, 0), "losses.jsonl")
+    deadline = time.time() + 240
+    while not os.path.exists(losses_file) and time.time() < deadline:  # training is under way
+        time.sleep(0.5)
+    assert os.path.exists(losses_file), study_process.communicate()[0].decode()[-2000:]
+    study_process.send_signal(signal.SIGINT)  # what Ctrl-C sends to the study only: children run in their own sessions
+    assert study_process.wait(180) == 130
+    state = read_json(os.path.join(study.run_dir(out, "hinge", 0, 0), "train_state.json"))
+    assert state["status"] == "interrupted" and 0 < state["step"] < 400
+    assert not os.path.exists(os.path.join(study.run_dir(out, "hinge", 0, 0), "result.json"))
+
+    assert subprocess.run(command, env=environment, capture_output=True, timeout=600).returncode == 0
+    resumed = read_json(os.path.join(study.run_dir(out, "hinge", 0, 0), "train_state.json"))
+    assert resumed["status"] == "completed" and len(resumed["commands"]) == 2  # one run, two sessions
+    assert resumed["wall_time_seconds"] > state["wall_time_seconds"]
+    assert read_json(os.path.join(study.run_dir(out, "hinge", 0, 0), "result.json"))["step"] == 400

@@ -15,6 +15,7 @@ from PIL import Image
 import recipes
 from zoo import cli, training
 from zoo.errors import TrainingDiverged, UserError
+from zoo.files import read_json, write_json
 
 TINY = {"width": 8, "latent_dim": 8}
 
@@ -134,6 +135,18 @@ def test_rerun_with_other_settings_is_refused(tmp_path, image_folder):
     training.train(config(tmp_path, image_folder, steps=2))
     with pytest.raises(UserError, match="different configuration.*recipe_config"):
         training.train(config(tmp_path, image_folder, recipe_args={**TINY, "width": 16}))
+
+
+def test_run_from_before_a_new_setting_resumes_with_its_default(tmp_path, image_folder):
+    """A run.json written before DCGAN had `loss` / `n_disc` / `penalty_weight` resumes; a changed value does not."""
+    training.train(config(tmp_path, image_folder, steps=2))
+    description = read_json(str(tmp_path / "run.json"))
+    for key in ("loss", "n_disc", "penalty_weight"):
+        del description["recipe_config"][key]
+    write_json(str(tmp_path / "run.json"), description)
+    assert training.train(config(tmp_path, image_folder, steps=3))["step"] == 3
+    with pytest.raises(UserError, match="different configuration.*recipe_config"):
+        training.train(config(tmp_path, image_folder, steps=4, recipe_args={**TINY, "loss": "hinge"}))
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, image_folder, monkeypatch):
