@@ -11,8 +11,8 @@ from zoo.errors import UserError
 from zoo.files import read_json
 
 TINY_STUDY = ["--losses", "hinge,wasserstein_gp", "--dataset", "triangles", "--seeds", "2", "--trials", "1", "--steps", "4", "--batch-size", "8",
-              "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "2", "--eval-samples", "200",
-              "--final-samples", "300", "--parallel", "2"]
+              "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "2", "--eval-samples", "100",
+              "--final-samples", "100", "--parallel", "2"]
 
 
 def test_trial_settings_depend_only_on_search_seed_loss_and_trial():
@@ -70,7 +70,7 @@ def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys, shared_
     for result in results:
         assert result["status"] == "completed" and result["step"] == 4
         assert np.isfinite(result["fid"]) and 0 <= result["precision"] <= 1 and 0 <= result["recall"] <= 1
-        assert 0 <= result["triangles_f1"] <= 1 and result["triangles_protocol"]["num_samples"] == 300
+        assert 0 <= result["triangles_f1"] <= 1 and result["triangles_protocol"]["num_samples"] == 100
         assert [step for step, _ in result["fid_curve"]] == [2, 4]
         run = read_json(os.path.join(study.run_dir(out, result["loss"], 0, result["seed"]), "run.json"))
         assert run["recipe_config"]["loss"] == result["loss"] and run["seed"] == result["seed"]
