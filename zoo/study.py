@@ -345,8 +345,6 @@ def collect(config):
 
 def study(config, progress=print):
     """Run (or resume) the study and write its report; return the report path and the failed runs."""
-    from zoo import study_report
-
     check_config(config)
     check_recipes(config)
     check_same_study(config)
@@ -356,5 +354,7 @@ def study(config, progress=print):
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     results = collect(config)
+    from zoo import study_report  # imported now: a study runs for hours, its report uses the code of its end
+
     report = study_report.write_report(config.out, read_json(os.path.join(config.out, "study.json")), results)
     return report, failed
