@@ -253,8 +253,10 @@ def is_done(run):
 
 
 def child_command(spec_path):
-    return [sys.executable, "-c", "import sys; from zoo.study import run_one; sys.exit(run_one(sys.argv[1]))",
-            spec_path]
+    """A child process running one run. It answers SIGINT (`stop`) even when started from a background
+    shell, which starts its jobs with SIGINT ignored."""
+    return [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from zoo.study import run_one; sys.exit(run_one(sys.argv[1]))", spec_path]
 
 
 def child_environment(parallel):
