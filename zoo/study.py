@@ -83,12 +83,9 @@ def check_config(config):
                         "the runs are scored in the Fashion-MNIST evaluator's features)")
     if config.architecture not in ARCHITECTURES:
         raise UserError(f"Unknown architecture {config.architecture!r}; known: {', '.join(ARCHITECTURES)}")
-    for name in ("seeds", "trials", "steps", "batch_size", "eval_samples", "final_samples", "parallel"):
-        value = getattr(config, name)
-        if not isinstance(value, int) or value < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
-    if not isinstance(config.eval_every, int) or config.eval_every < 0:
-        raise UserError(f"--eval-every must be 0 (off) or a positive integer; received {config.eval_every!r}")
+    from zoo.training import check_counts
+
+    check_counts(config, ("seeds", "trials", "steps", "batch_size", "eval_samples", "final_samples", "parallel"))
     searched = sorted(set(config.settings) & ({"loss"} | set(SEARCH_SPACE) | set(PENALTY_SPACE)))
     if searched:
         raise UserError(f"--set {', '.join(searched)}: the study sets these per run (loss, and the search space "

@@ -546,14 +546,19 @@ def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, to
     callbacks.on_train_end(logs)
 
 
-def validate(config):
+def check_counts(config, positive):
+    """--eval-every is 0 (off) or positive; the options named in `positive` are positive integers."""
     if not isinstance(config.eval_every, int) or config.eval_every < 0:
         raise UserError(f"--eval-every must be 0 (off) or a positive integer; received {config.eval_every!r}")
-    for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-                 "eval_samples"):
+    for name in positive:
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
+
+
+def validate(config):
+    check_counts(config, ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                          "eval_samples"))
 
 
 def train(config):
