@@ -6,6 +6,8 @@ setup(
     description="A Keras 3 / TensorFlow model zoo of generative adversarial networks",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    classifiers=["License :: OSI Approved :: Apache Software License"],
     python_requires=">=3.10",
     packages=find_packages(include=["zoo", "zoo.*", "recipes", "recipes.*", "hub_export", "hub_export.*"]),
     include_package_data=True,

@@ -31,6 +31,7 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_throughput import graph_flops, matmul_peak_gflops, train_step_flops  # noqa: E402
 
+import recipes  # noqa: E402
 from zoo import datasets, training  # noqa: E402
 
 WARMUP_STEPS = 3
@@ -141,13 +142,13 @@ class Ours:
     """What `gan-zoo train dcgan` runs per step: build_recipe, load_examples + training_batches,
     run_steps with the TrainingMonitor and TensorBoard callbacks (their periodic writes off)."""
 
-    def __init__(self, batch_size, policy="float32", jit_compile=False, ema_decay=None, in_memory=False):
+    def __init__(self, batch_size, policy="float32", jit_compile=None, ema_decay=None, in_memory=False):
         self.out = tempfile.mkdtemp(prefix="baseline_dcgan_")
         never = 10**9
         self.config = training.TrainConfig(
             recipe="dcgan", out=self.out, batch_size=batch_size, steps=never, mixed_precision=policy != "float32",
             recipe_args={"ema_decay": ema_decay} if ema_decay else {}, log_every=never, sample_every=never,
-            checkpoint_every=never, verbose=0, jit_compile=jit_compile)
+            checkpoint_every=never, verbose=0, jit_compile=training.use_xla(jit_compile, 1, recipes.DCGAN))
         keras.config.set_dtype_policy(policy)
         self.recipe = training.build_recipe(self.config, (28, 28, 1))
         keras.config.set_dtype_policy("float32")
@@ -173,10 +174,10 @@ class Ours:
 
 VARIANTS = {  # name → (description, constructor)
     "baseline": ("plain Keras DCGAN, float32", lambda b: Baseline(b)),
-    "ours": ("zoo DCGAN, float32", lambda b: Ours(b)),
-    "ours_ema": ("zoo DCGAN + EMA generator (the preset's setting)", lambda b: Ours(b, ema_decay=0.999)),
-    "ours_bf16": ("zoo DCGAN, mixed_bfloat16", lambda b: Ours(b, policy="mixed_bfloat16")),
-    "ours_xla": ("zoo DCGAN, float32, XLA (jit_compile)", lambda b: Ours(b, jit_compile=True)),
+    "ours": ("`gan-zoo train dcgan`: the default path (float32, XLA on one device)", lambda b: Ours(b)),
+    "ours_no_xla": ("`gan-zoo train dcgan --no-xla`", lambda b: Ours(b, jit_compile=False)),
+    "ours_ema": ("default + EMA generator (the preset's setting)", lambda b: Ours(b, ema_decay=0.999)),
+    "ours_bf16": ("default with --mixed-precision (mixed_bfloat16)", lambda b: Ours(b, policy="mixed_bfloat16")),
     "baseline_xla": ("plain Keras DCGAN, float32, XLA", lambda b: Baseline(b, jit_compile=True)),
     "ours_in_memory": ("zoo DCGAN, float32, one cached batch (no input pipeline)", lambda b: Ours(b, in_memory=True)),
 }

@@ -1,7 +1,8 @@
 """Does fine-tuning a preset help? Train the same architecture for N steps on images the preset
 never saw — one Fashion-MNIST class of the *test* split (the presets train on the train split) —
-once from the preset's weights and once from scratch, and compare FID (evaluator features) of
-their samples against the same class of the *train* split.
+once from the preset's weights (plain, and with DiffAugment `--augment`, Zhao et al. 2020) and once
+from scratch, and compare FID (evaluator features) of their samples against the same class of the
+*train* split.
 
     python benchmarks/finetune_vs_scratch.py --preset dcgan_fashion_mnist_28 --steps 500 --ema-decay 0.95 --cls bag
 
@@ -39,7 +40,8 @@ def main():
     parser.add_argument("--cls", default="bag", help="the Fashion-MNIST class to adapt to")
     parser.add_argument("--num-samples", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--ema-decay", type=float, default=0.95, help="EMA decay of both runs (if the preset has EMA)")
+    parser.add_argument("--ema-decay", type=float, default=0.95, help="EMA decay of all runs (if the preset has EMA)")
+    parser.add_argument("--augment", default="translation,cutout", help="DiffAugment policies of the third run")
     args = parser.parse_args()
 
     card = registry.card(args.preset)
@@ -52,10 +54,12 @@ def main():
     rows = [("preset, not fine-tuned", 0, fid_of(registry.load_recipe(args.preset, compile=False), extractor,
                                                   reference, args.num_samples), 0.0)]
     with tempfile.TemporaryDirectory() as scratch:
-        for label, settings in (("fine-tuned from the preset", {"init_from": registry.preset_path(args.preset),
-                                                                "recipe_args": overrides}),
+        preset = registry.preset_path(args.preset)
+        for label, settings in (("fine-tuned from the preset", {"init_from": preset, "recipe_args": overrides}),
+                                (f"fine-tuned + DiffAugment ({args.augment})",
+                                 {"init_from": preset, "recipe_args": {**overrides, "augment": args.augment}}),
                                 ("trained from scratch", {"recipe_args": architecture})):
-            out = os.path.join(scratch, label.split()[0])
+            out = os.path.join(scratch, str(len(rows)))
             started = time.time()
             train(TrainConfig(recipe=card["recipe"], out=out, dataset="fashion_mnist", split="test",
                               classes=[args.cls], steps=args.steps, batch_size=args.batch_size, seed=0,

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from recipes.augment import diff_augment, parse_policies
 from recipes.layers import check_image_shape
 
 
@@ -52,9 +53,14 @@ class GAN(keras.Model):
     conditional = False
     task = "sampling"  # what the generator does: "sampling" (z → image), "translation", "super_resolution"
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
+    xla_compatible = True  # every op of train_step has an XLA kernel (jit_compile can run it)
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, **kwargs):
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, augment=None, **kwargs):
         super().__init__(**kwargs)
+        self.augment_policies = parse_policies(augment)
+        if self.augment_policies and self.task != "sampling":
+            raise ValueError(f"`augment` (DiffAugment) is for sampling recipes; this recipe does {self.task}. "
+                             f"Received: augment={augment!r}")
         if int(latent_dim) < 1:
             raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
@@ -148,6 +154,7 @@ class GAN(keras.Model):
             "image_shape": list(self.image_shape),
             "ema_decay": self.ema_decay,
             "seed": self.seed,
+            "augment": ",".join(self.augment_policies) or None,
         }
 
     @classmethod
@@ -174,6 +181,15 @@ class GAN(keras.Model):
     def uniform(self, local_batch, *shape):
         """u ~ U(0, 1) of shape [local_batch, *shape]."""
         return self.replica_random(tf.random.stateless_uniform, local_batch, *shape)
+
+    def augmented(self, images):
+        """T(images): the recipe's DiffAugment policies (`recipes.augment`), one draw per example from the
+        replica-consistent stream; the images unchanged when `augment` is None. Every image the
+        discriminator sees in training passes through this, real and generated alike."""
+        if not self.augment_policies:
+            return images
+        local_batch = images.shape[0]
+        return diff_augment(images, self.augment_policies, lambda *shape: self.uniform(local_batch, *shape))
 
     def fake(self, local_batch, labels=None):
         """G(z) for fresh z (conditioned on `labels` for conditional recipes), in training mode."""

@@ -10,7 +10,7 @@ import keras
 from recipes import losses
 from recipes.base import split_labels
 from recipes.dcgan import DCGANNetworks
-from recipes.layers import check_image_shape, downsampling_stack, upsampling_stack
+from recipes.layers import check_image_shape, downsampling_stack, logit_layer, upsampling_stack
 
 
 def build_generator(latent_dim=100, num_classes=10, image_shape=(28, 28, 1), width=64, norm="batch",
@@ -28,7 +28,7 @@ def build_discriminator(num_classes=10, image_shape=(28, 28, 1), width=64, norm=
     images = keras.Input(check_image_shape(image_shape), name="images")
     labels = keras.Input((), dtype="int32", name="labels")
     features = downsampling_stack(images, image_shape, width, norm)
-    unconditional = keras.layers.Dense(1, dtype="float32", name="logit")(features)
+    unconditional = logit_layer(norm)(features)
     embedded = keras.layers.Embedding(num_classes, features.shape[-1], name="label_projection")(labels)
     projection = keras.layers.Dot(axes=1, dtype="float32", name="projection")([embedded, features])
     return keras.Model([images, labels], keras.layers.Add(dtype="float32")([unconditional, projection]), name=name)
@@ -65,7 +65,8 @@ class CGAN(DCGANNetworks):
             raise ValueError("CGAN trains on (images, labels) batches; the dataset has no labels.")
         n, D = real.shape[0], self.discriminator
         d = self.update(D, self.d_optimizer, lambda: losses.modified_discriminator_loss(
-            D([real, labels], training=True), D([self.fake(n, labels), labels], training=True)))
+            D([self.augmented(real), labels], training=True),
+            D([self.augmented(self.fake(n, labels)), labels], training=True)))
         g = self.update(self.generator, self.g_optimizer, lambda: losses.modified_generator_loss(
-            D([self.fake(n, labels), labels], training=True)))
+            D([self.augmented(self.fake(n, labels)), labels], training=True)))
         return self.finish_step(d_loss=d["loss"], g_loss=g["loss"])

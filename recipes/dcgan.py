@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN, split_labels
-from recipes.layers import check_choice, check_image_shape, downsampling_stack, upsampling_stack, NORMS
+from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, check_choice, check_image_shape, downsampling_stack, logit_layer,
+                            upsampling_stack)
 
 
 def build_generator(latent_dim=100, image_shape=(28, 28, 1), width=64, norm="batch", name="generator"):
@@ -21,16 +22,18 @@ def build_discriminator(image_shape=(28, 28, 1), width=64, norm="batch", name="d
     """images → one logit per image."""
     images = keras.Input(check_image_shape(image_shape), name="images")
     features = downsampling_stack(images, image_shape, width, norm)
-    return keras.Model(images, keras.layers.Dense(1, dtype="float32", name="logit")(features), name=name)
+    return keras.Model(images, logit_layer(norm)(features), name=name)
 
 
 class DCGANNetworks(GAN):
     """The DCGAN networks, shared by the recipes built on them. `width` is the first discriminator
-    layer's filters (the generator mirrors it); `generator_norm` / `discriminator_norm` in `layers.NORMS`."""
+    layer's filters (the generator mirrors it); `generator_norm` in `layers.NORMS`, `discriminator_norm` also
+    "spectral" (Miyato et al. 2018, https://arxiv.org/abs/1802.05957: every conv and the logit layer compute
+    with W/σ(W), no activation norm)."""
 
     def __init__(self, width=64, generator_norm="batch", discriminator_norm="batch", **kwargs):
         check_choice("generator_norm", generator_norm, NORMS)
-        check_choice("discriminator_norm", discriminator_norm, NORMS)
+        check_choice("discriminator_norm", discriminator_norm, DISCRIMINATOR_NORMS)
         self.width = int(width)
         self.generator_norm = generator_norm
         self.discriminator_norm = discriminator_norm
@@ -85,9 +88,9 @@ class DCGAN(DCGANNetworks):
                 "penalty_weight": self.penalty_weight}
 
     def discriminator_terms(self, real):
-        """L_D(D(x), D(G(z))) [+ λ·penalty]."""
+        """L_D(D(T(x)), D(T(G(z)))) [+ λ·penalty at T(x), T(G(z))]; T the DiffAugment policies (identity by default)."""
         n, D = real.shape[0], self.discriminator
-        fake = self.fake(n)
+        real, fake = self.augmented(real), self.augmented(self.fake(n))
         loss = self.objective.discriminator_loss(D(real, training=True), D(fake, training=True))
         if not self.objective.penalty:
             return loss
@@ -103,6 +106,6 @@ class DCGAN(DCGANNetworks):
         for real in real_batches:
             d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real))
         g = self.update(self.generator, self.g_optimizer, lambda: self.objective.generator_loss(
-            self.discriminator(self.fake(real.shape[0]), training=True)))
+            self.discriminator(self.augmented(self.fake(real.shape[0])), training=True)))
         penalty = {"d_penalty": d["penalty"]} if self.objective.penalty else {}
         return self.finish_step(d_loss=d["loss"], g_loss=g["loss"], **penalty)

@@ -1,7 +1,10 @@
-"""Building blocks shared by the recipes' networks (DCGAN-style up/down-sampling stacks)."""
+"""Building blocks shared by the recipes' networks (DCGAN-style up/down-sampling stacks, spectral norm)."""
 import keras
+from keras import ops
 
 NORMS = ("batch", "sync_batch", "layer", "none")
+# discriminators may also normalise their weights instead of their activations
+DISCRIMINATOR_NORMS = (*NORMS, "spectral")
 
 
 def check_choice(name, value, accepted):
@@ -34,8 +37,8 @@ def num_doublings(image_shape):
 
 def normalization(norm, name):
     """A normalisation layer by name: batch norm, synchronized (cross-replica) batch norm,
-    layer norm over (H, W, C), or identity."""
-    check_choice("norm", norm, NORMS)
+    layer norm over (H, W, C), or identity (also for "spectral", which normalises weights instead)."""
+    check_choice("norm", norm, DISCRIMINATOR_NORMS)
     if norm == "batch":
         return keras.layers.BatchNormalization(name=name)
     if norm == "sync_batch":
@@ -66,11 +69,81 @@ def upsampling_stack(x, image_shape, width, norm):
 
 def downsampling_stack(images, image_shape, width, norm):
     """DCGAN discriminator trunk: k stride-2 4×4 convs (width·2^i filters) with
-    LeakyReLU(0.2), norm on all but the first, then flatten."""
+    LeakyReLU(0.2), norm on all but the first (`spectral`: every conv spectrally normalised), then flatten."""
+    conv = SpectralConv2D if norm == "spectral" else keras.layers.Conv2D
     x = images
     for stage in range(num_doublings(image_shape)):
-        x = keras.layers.Conv2D(width * 2**stage, 4, 2, padding="same", name=f"down{stage}")(x)
+        x = conv(width * 2**stage, 4, 2, padding="same", name=f"down{stage}")(x)
         if stage > 0:
             x = normalization(norm, f"down{stage}_norm")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
     return keras.layers.Flatten()(x)
+
+
+def logit_layer(norm, name="logit"):
+    """The discriminator's final Dense(1) in float32, spectrally normalised with a `spectral` trunk."""
+    return (SpectralDense if norm == "spectral" else keras.layers.Dense)(1, dtype="float32", name=name)
+
+
+def spectral_normalize(kernel, singular_vector):
+    """(W / σ(W), u'): one power iteration (Miyato et al. 2018, https://arxiv.org/abs/1802.05957, Alg. 1)
+    on W reshaped to [fan_in, units]:  v = Wu / ‖Wu‖,  u' = Wᵀv / ‖Wᵀv‖,  σ(W) ≈ vᵀWu'.
+    u' and v are constants for the gradient; W receives the gradient through σ as in the paper."""
+    matrix = ops.reshape(kernel, (-1, kernel.shape[-1]))
+    v = ops.stop_gradient(_unit(ops.matmul(matrix, singular_vector)))
+    u = ops.stop_gradient(_unit(ops.matmul(ops.transpose(matrix), v)))
+    sigma = ops.sum(v * ops.matmul(matrix, u))
+    return kernel / sigma, u
+
+
+def _unit(x, epsilon=1e-12):
+    return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x)), epsilon))
+
+
+class SpectralNormalized:
+    """Mixin for layers with a `kernel`: the layer computes with W / σ(W), σ the largest singular
+    value by power iteration. The vector u is a non-trainable weight advanced one power iteration per
+    training call (identically on every replica, so the first replica's copy is kept); inference uses
+    the stored u without advancing it. Unlike `keras.layers.SpectralNormalization`, the stored kernel
+    is never overwritten: the optimizer updates W and σ(W) is part of the differentiated function."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.singular_vector = self.add_weight(
+            shape=(self._kernel.shape[-1], 1), initializer=keras.initializers.RandomNormal(seed=0), trainable=False,
+            name="singular_vector", aggregation="only_first_replica")
+
+    # every variable in order (kernel, bias, singular vector): Dense/Conv's own savers only know kernel and bias
+    def save_own_variables(self, store):
+        keras.layers.Layer.save_own_variables(self, store)
+
+    def load_own_variables(self, store):
+        keras.layers.Layer.load_own_variables(self, store)
+
+    def normalized_kernel(self, training):
+        kernel, u = spectral_normalize(ops.cast(self._kernel, "float32"), self.singular_vector)
+        if training:
+            self.singular_vector.assign(u)
+        return ops.cast(kernel, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class SpectralConv2D(SpectralNormalized, keras.layers.Conv2D):
+    """Conv2D with a spectrally normalised kernel (Miyato et al. 2018)."""
+
+    def call(self, inputs, training=False):
+        outputs = self.convolution_op(inputs, self.normalized_kernel(training))
+        if self.use_bias:
+            outputs = ops.add(outputs, ops.cast(self.bias, outputs.dtype))
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class SpectralDense(SpectralNormalized, keras.layers.Dense):
+    """Dense with a spectrally normalised kernel (Miyato et al. 2018)."""
+
+    def call(self, inputs, training=False):
+        outputs = ops.matmul(inputs, self.normalized_kernel(training))
+        if self.use_bias:
+            outputs = ops.add(outputs, ops.cast(self.bias, outputs.dtype))
+        return self.activation(outputs) if self.activation is not None else outputs

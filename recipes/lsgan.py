@@ -27,7 +27,8 @@ class LSGAN(DCGANNetworks):
         real, _ = split_labels(data)
         n, D = real.shape[0], self.discriminator
         d = self.update(D, self.d_optimizer, lambda: losses.least_squares_discriminator_loss(
-            D(real, training=True), D(self.fake(n), training=True), real_label=self.b, fake_label=self.a))
+            D(self.augmented(real), training=True), D(self.augmented(self.fake(n)), training=True),
+            real_label=self.b, fake_label=self.a))
         g = self.update(self.generator, self.g_optimizer, lambda: losses.least_squares_generator_loss(
-            D(self.fake(n), training=True), real_label=self.c))
+            D(self.augmented(self.fake(n)), training=True), real_label=self.c))
         return self.finish_step(d_loss=d["loss"], g_loss=g["loss"])

@@ -106,6 +106,7 @@ class SRGAN(GAN):
     loss_names = ("d_loss", "g_loss", "content_loss", "adversarial_loss", "pixel_mse")
     optimizer_defaults = {"learning_rate": 1e-4, "beta_1": 0.9, "beta_2": 0.999}
     task = "super_resolution"
+    xla_compatible = False  # the antialiased bicubic HR → LR resize (ScaleAndTranslate) has no XLA kernel
 
     def __init__(self, scale=4, width=32, num_blocks=4, discriminator_width=32, discriminator_stages=2,
                  discriminator_dense=256, content_network=None, content_weight=1.0, adversarial_weight=1e-3,

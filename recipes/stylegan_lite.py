@@ -293,16 +293,22 @@ class MinibatchStddev(keras.layers.Layer):
         self.group_size = int(group_size)
 
     def group(self, batch):
+        """The largest divisor of `batch` that is ≤ group_size: a Python int when the batch size is static
+        (XLA needs the reshape's shape at compile time), else computed in the graph."""
+        if isinstance(batch, int):
+            return next(size for size in range(self.group_size, 0, -1) if batch % size == 0)
         candidates = tf.range(self.group_size, 0, -1)
         return candidates[tf.argmax(tf.cast(tf.equal(batch % candidates, 0), tf.int32))]
 
     def call(self, x):
-        shape = tf.shape(x)
+        shape = [static if static is not None else dynamic for static, dynamic in zip(x.shape, tf.unstack(tf.shape(x)))]
         group = self.group(shape[0])
         grouped = tf.reshape(tf.cast(x, tf.float32), [-1, group, shape[1], shape[2], shape[3]])
         variance = tf.reduce_mean(tf.square(grouped - tf.reduce_mean(grouped, axis=1, keepdims=True)), axis=1)
         stddev = tf.reduce_mean(tf.sqrt(variance + 1e-8), axis=[1, 2, 3])  # one value per group
-        feature = tf.repeat(stddev, group)[:, None, None, None] * tf.ones([1, shape[1], shape[2], 1])
+        # each example gets its group's value (broadcast, not tf.repeat: XLA needs the gradient's shapes static)
+        feature = tf.reshape(stddev[:, None, None, None, None] * tf.ones([1, group, shape[1], shape[2], 1]),
+                             [-1, shape[1], shape[2], 1])
         return tf.concat([x, tf.cast(feature, x.dtype)], axis=-1)
 
     def compute_output_shape(self, input_shape):
@@ -562,12 +568,13 @@ class StyleGANLite(GAN):
         n = real.shape[0] if real.shape[0] is not None else tf.shape(real)[0]
         r1_step = tf.equal(self.d_optimizer.iterations % self.r1_interval, 0)
         fake = self.fake(n)
-        d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real, fake, r1_step))
+        d = self.update(self.discriminator, self.d_optimizer,
+                        lambda: self.discriminator_terms(self.augmented(real), self.augmented(fake), r1_step))
         generated = {}
 
         def generator_loss():
             images, generated["w"] = self.generate(n)
-            return losses.modified_generator_loss(self.discriminator(images, training=True))
+            return losses.modified_generator_loss(self.discriminator(self.augmented(images), training=True))
 
         g = self.update(self.generator, self.g_optimizer, generator_loss)
         w_avg_of(self.generator).track(generated["w"])

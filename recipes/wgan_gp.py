@@ -44,7 +44,7 @@ class WGANGP(DCGANNetworks):
     def critic_terms(self, real):
         """L_C = D(G(z)) - D(x) + λ(‖∇D(x̂)‖₂ - 1)², x̂ = x + α(G(z) - x), α ~ U(0, 1)."""
         n, D = real.shape[0], self.discriminator
-        fake = self.fake(n)
+        real, fake = self.augmented(real), self.augmented(self.fake(n))
         wasserstein = losses.wasserstein_discriminator_loss(D(real, training=True), D(fake, training=True))
         penalty = losses.wasserstein_gradient_penalty(lambda x: D(x, training=True), real, fake, self.uniform(n))
         return {"loss": wasserstein + self.gp_weight * penalty, "penalty": penalty, "wasserstein": -wasserstein}
@@ -56,6 +56,6 @@ class WGANGP(DCGANNetworks):
         for real in real_batches:
             d = self.update(self.discriminator, self.d_optimizer, lambda: self.critic_terms(real))
         g = self.update(self.generator, self.g_optimizer, lambda: losses.wasserstein_generator_loss(
-            self.discriminator(self.fake(real.shape[0]), training=True)))
+            self.discriminator(self.augmented(self.fake(real.shape[0])), training=True)))
         return self.finish_step(d_loss=d["loss"], g_loss=g["loss"], gradient_penalty=d["penalty"],
                                 wasserstein_estimate=d["wasserstein"])

@@ -43,7 +43,7 @@ def training_provenance(run):
     return {"commands": state.get("commands", []), "seed": description["seed"], "steps": state["step"],
             "batch_size": description["batch_size"], "wall_time_seconds": state.get("wall_time_seconds"),
             "machine": state.get("machine"), "data": description["data"], "optimizers": description["optimizers"],
-            "dtype_policy": description["dtype_policy"]}
+            "dtype_policy": description["dtype_policy"], **({"sessions": state["sessions"]} if "sessions" in state else {})}
 
 
 PAPERS = {
@@ -65,7 +65,8 @@ LIMITATIONS = ("Trained briefly on 2 CPU cores: quality is far from the state of
                "Fashion-MNIST evaluator features and are not comparable to Inception-based numbers in papers. "
                "Outputs only resemble the training data (60k Fashion-MNIST training images); they are not real "
                "photographs of products.")
-LICENSE = ("The project has not chosen a license yet. Training data: Fashion-MNIST (Zalando Research, MIT License).")
+LICENSE = ("Apache License 2.0, for the code and these weights (see LICENSE at the repository root). "
+           "Training data: Fashion-MNIST (Zalando Research, MIT License).")
 
 
 def read_steps(path):
@@ -128,6 +129,14 @@ def evaluation_summary(report):
     return {key: report[key] for key in ("results", "protocol", "command") if key in report}
 
 
+def resume_history(sessions):
+    """Markdown table of a run's sessions: it was stopped and resumed (rerunning its command) in between."""
+    rows = [f"| {i} | {s['started']} | {s['from_step']} → {s['to_step']} | {s['wall_time_seconds'] / 60:.1f} min | "
+            f"{describe_machine(s.get('machine'))} |" for i, s in enumerate(sessions, 1)]
+    return [f"Trained in {len(sessions)} sessions (stopped and resumed by rerunning the command):", "",
+            "| session | started | steps | wall time | machine |", "|---:|---|---|---:|---|", *rows, ""]
+
+
 def card_markdown(card):
     """A model card as Markdown: what it is, how it was trained (to reproduce it), how it scores,
     what it is for. Images (`<name>_samples.png`, `<name>_training.png`) sit beside it."""
@@ -149,6 +158,8 @@ def card_markdown(card):
               f"Seed {training['seed']}, {training['steps']} generator steps at batch {training['batch_size']} "
               f"({training['dtype_policy']}), {'%.1f min' % (minutes / 60) if minutes else 'wall time not recorded'} "
               f"on {describe_machine(training.get('machine'))}.", ""]
+    if len(training.get("sessions", [])) > 1:
+        lines += resume_history(training["sessions"])
     if training.get("curve", {}).get("losses"):
         lines += [f"![training curve]({name}_training.png)", ""]
     evaluation = card.get("evaluation")

@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 import recipes
+from recipes.augment import parse_policies
 from zoo import datasets, perceptual
 from zoo.errors import TrainingDiverged, UserError
 from zoo.files import read_json, write_json
@@ -52,7 +53,7 @@ class TrainConfig:
     seed: int = 0
     strategy: str = "auto"
     mixed_precision: bool = False
-    jit_compile: bool = False  # XLA-compile each replica's train step
+    jit_compile: bool = None  # XLA-compile each replica's train step; None: wherever it can run (one replica)
     recipe_args: dict = dataclasses.field(default_factory=dict)
     optimizer_args: dict = dataclasses.field(default_factory=dict)
     log_every: int = 100
@@ -141,6 +142,20 @@ def warn_unsynchronized_batch_norm(recipe, replicas, verbose):
               f"{' '.join('--set ' + s.split('=')[0] + '=sync_batch' for s in settings)}", file=sys.stderr, flush=True)
 
 
+def use_xla(requested, replicas, recipe_cls=recipes.GAN):
+    """XLA-compile the step? By default (None) wherever it can run (one replica, a recipe whose step XLA can
+    compile): the fastest correct setting on these CPUs (benchmarks/baseline_dcgan.py); True insists and is
+    refused where it cannot run."""
+    supported = recipe_cls.xla_compatible
+    if requested and not supported:
+        raise UserError(f"--xla: {recipe_cls.__name__}'s train step has ops without an XLA kernel; drop --xla")
+    if requested and replicas > 1:
+        raise UserError(f"--xla runs on one device for now: under {replicas} replicas the cross-replica all-reduces "
+                        "(gradients, synchronized batch norm) cannot run inside the XLA-compiled step; drop --xla or use "
+                        "--strategy default")
+    return replicas == 1 and supported if requested is None else bool(requested)
+
+
 def set_mixed_precision(enabled):
     """mixed_float16 on GPU (the recipes wrap their optimizers in loss scaling), mixed_bfloat16 elsewhere."""
     policy = "float32"
@@ -189,7 +204,7 @@ def build_recipe(config, image_shape):
     return recipe
 
 
-FINETUNE_SETTINGS = ("ema_decay",)  # recipe settings a fine-tuning run may change; the others are architecture
+FINETUNE_SETTINGS = ("ema_decay", "augment")  # recipe settings a fine-tuning run may change; the rest is architecture
 
 
 def recipe_from_preset(config, image_shape):
@@ -207,6 +222,13 @@ def recipe_from_preset(config, image_shape):
         if recipe.ema_generator is None or not 0.0 < decay < 1.0:
             raise UserError(f"ema_decay={decay} needs a preset with an EMA generator and a value in (0, 1)")
         recipe.ema_decay = decay
+    if "augment" in config.recipe_args:  # DiffAugment: what lets a few hundred images fine-tune D without overfitting
+        try:
+            recipe.augment_policies = parse_policies(config.recipe_args["augment"])
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        if recipe.augment_policies and recipe.task != "sampling":
+            raise UserError(f"augment (DiffAugment) is for sampling recipes; {config.init_from} does {recipe.task}")
     if tuple(recipe.image_shape) != tuple(image_shape):
         raise UserError(f"{config.init_from} makes {recipe.image_shape} images; the data gives {tuple(image_shape)}")
     compile_recipe(recipe, config)
@@ -343,14 +365,14 @@ class TrainingMonitor(keras.callbacks.Callback):
     """Per step: NaN guard; every N steps: sample grid (PNG + TensorBoard), checkpoint,
     train_state.json; stops the fit at the requested number of steps."""
 
-    def __init__(self, out, manager, total_steps, config, chief, real_batch=None):
+    def __init__(self, out, manager, total_steps, config, chief, real_batch=None, start_step=0):
         super().__init__()
         self.real_batch = real_batch
         self.out, self.manager, self.total_steps, self.config, self.chief = out, manager, total_steps, config, chief
         self.diverged = None
         self.saved_step = None
         self.last_logs = {}
-        self.provenance = session_provenance(out, config.command)
+        self.provenance = session_provenance(out, config.command, start_step)
         self.image_writer = tf.summary.create_file_writer(os.path.join(out, "logs", "samples")) if chief else None
 
     @property
@@ -392,12 +414,15 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.saved_step != step:
             self.manager.save(checkpoint_number=step)
             self.saved_step = step
+        self.provenance["sessions"][-1].update(to_step=step,
+                                               wall_time_seconds=round(time.time() - self.provenance["started"], 1))
         self.state = {
             "step": step, "total_steps": self.total_steps, "status": status,
             "checkpoint": self.manager.latest_checkpoint, "logs": self.last_logs,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "wall_time_seconds": round(self.provenance["earlier_seconds"] + time.time() - self.provenance["started"], 1),
             "commands": self.provenance["commands"], "machine": self.provenance["machine"],
+            "sessions": self.provenance["sessions"],
         }
         if self.chief:
             write_json(os.path.join(self.out, "train_state.json"), self.state)
@@ -475,16 +500,21 @@ def restore_latest(checkpoint, out):
     return latest
 
 
-def session_provenance(out, command):
-    """Wall time of earlier sessions of the run, the commands of all sessions, this machine."""
+def session_provenance(out, command, start_step=0):
+    """Wall time of earlier sessions of the run, the commands of all sessions, this machine, and the
+    resume history: one record per session (when it started, from which step, on which machine and
+    library versions; `to_step` and its own wall time are filled in at each save)."""
     from zoo.provenance import machine
 
     earlier = previous_state(out) or {}
     commands = list(earlier.get("commands", []))
     if command:
         commands.append(command)
+    this_machine = machine()
+    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from_step": start_step, "to_step": start_step,
+               "wall_time_seconds": 0.0, "command": command, "machine": this_machine}
     return {"started": time.time(), "earlier_seconds": earlier.get("wall_time_seconds", 0.0), "commands": commands,
-            "machine": machine()}
+            "machine": this_machine, "sessions": [*earlier.get("sessions", []), session]}
 
 
 def previous_state(out):
@@ -570,10 +600,7 @@ def train(config):
     strategy = make_strategy(config.strategy)
     set_mixed_precision(config.mixed_precision)
     replicas = strategy.num_replicas_in_sync
-    if config.jit_compile and replicas > 1:
-        raise UserError(f"--xla runs on one device for now: under {replicas} replicas the cross-replica all-reduces "
-                        "(gradients, synchronized batch norm) cannot run inside the XLA-compiled step; drop --xla or use "
-                        "--strategy default")
+    config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe)))
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
@@ -598,7 +625,7 @@ def train(config):
               f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
     task = recipe_class(config.recipe).task
     real_batch = None if task == "sampling" else next(iter(examples.batch(8)))  # grids of real inputs → outputs
-    monitor = TrainingMonitor(config.out, manager, config.steps, config, chief, real_batch)
+    monitor = TrainingMonitor(config.out, manager, config.steps, config, chief, real_batch, start_step)
     if start_step >= config.steps:
         return previous_state(config.out) or {"step": start_step, "total_steps": config.steps, "status": "completed"}
     callbacks = [monitor]

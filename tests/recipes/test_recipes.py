@@ -99,12 +99,24 @@ def two_cpus():
     return devices
 
 
-def test_mirrored_step_equals_single_device_step():
+ALL_AUGMENTATIONS = "color,translation,cutout"
+
+
+@pytest.mark.parametrize("cls, settings", [
+    (recipes.WGANGP, {"n_critic": 2, "generator_norm": "sync_batch"}),
+    (recipes.WGANGP, {"n_critic": 2, "generator_norm": "sync_batch", "discriminator_norm": "spectral",
+                      "augment": ALL_AUGMENTATIONS}),
+    (recipes.DCGAN, {"loss": "hinge", "generator_norm": "sync_batch", "discriminator_norm": "spectral",
+                     "augment": ALL_AUGMENTATIONS}),
+], ids=["wgan_gp", "wgan_gp-spectral-diffaugment", "dcgan_hinge-spectral-diffaugment"])
+def test_mirrored_step_equals_single_device_step(cls, settings):
+    """Spectral norm's power iteration and DiffAugment's per-example draws included: two replicas
+    (4 examples each) give the single-device weights, singular vectors and logs."""
     devices = two_cpus()
     images, _ = tiny_data(batch=8, n_critic=2)
-    initial = recipes.WGANGP(n_critic=2, generator_norm="sync_batch", **TINY).get_weights()
-    single, single_logs = one_step(tf.distribute.OneDeviceStrategy(devices[0]), initial, images)
-    mirrored, mirrored_logs = one_step(tf.distribute.MirroredStrategy(devices), initial, images)
+    initial = cls(**settings, **TINY).get_weights()
+    single, single_logs = one_step(tf.distribute.OneDeviceStrategy(devices[0]), initial, images, cls, **settings)
+    mirrored, mirrored_logs = one_step(tf.distribute.MirroredStrategy(devices), initial, images, cls, **settings)
     assert mirrored.distribute_strategy.num_replicas_in_sync == 2
     moved = [not np.allclose(a, b) for a, b in zip(initial, single.get_weights())]
     assert sum(moved) > 4  # the step did update generator and critic
@@ -165,3 +177,32 @@ def test_sync_batch_norm_on_two_replicas_equals_single_device_batch_norm(norm, e
     difference = max(np.max(np.abs(a - b)) for a, b in zip(single.get_weights(), mirrored.get_weights()))
     assert (difference < 1e-5) == equal, difference
     assert np.allclose(replicas[0], replicas[1], atol=1e-6) == equal
+
+
+def xla_step_inputs(name):
+    """(recipe, one tiny batch) for any recipe: sampling recipes take images [+ labels], CycleGAN an
+    unpaired (a, b) pair, SRGAN high-resolution images."""
+    cls = recipes.get_recipe(name)
+    images = tf.constant(tiny_data(4)[0])
+    if cls.task == "sampling":
+        recipe = cls(**(TINY if name != "stylegan_lite" else {"image_shape": (8, 8, 1), "seed": 3}))
+        return recipe, (images, tf.zeros(4, tf.int32)) if recipe.conditional else images
+    small = {"image_shape": (8, 8, 1), "width": 4, "num_blocks": 1, "discriminator_width": 4}
+    if cls.task == "translation":
+        return cls(**small, discriminator_layers=1, pool_size=4), (images, images[::-1])
+    return cls(**small, discriminator_stages=1, discriminator_dense=8), images
+
+
+@pytest.mark.parametrize("name", sorted(recipes.RECIPES))
+def test_xla_compatible_declares_whether_the_train_step_compiles(name):
+    """`xla_compatible` is what `zoo.training` reads to make XLA the default: it must be true exactly
+    when the recipe's train step lowers to XLA (HLO; lowering fails on ops without an XLA kernel and
+    is much cheaper than compiling, which tests/zoo/test_training.py does for DCGAN)."""
+    recipe, batch = xla_step_inputs(name)
+    recipe.compile()
+    lower = tf.function(recipe.train_step, jit_compile=True).experimental_get_compiler_ir(batch)
+    if recipe.xla_compatible:
+        assert "HloModule" in lower(stage="hlo")
+    else:
+        with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="unsupported operations"):
+            lower(stage="hlo")

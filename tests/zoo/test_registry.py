@@ -10,7 +10,7 @@ import zoo
 from zoo import cli, generators, registry, training
 from zoo.errors import UserError
 from zoo.images import to_uint8
-from zoo.packaging import make_preset
+from zoo.packaging import card_markdown, make_preset
 
 TINY_SAMPLING = {"dcgan": {"width": 8, "latent_dim": 8, "ema_decay": 0.9},
                  "cgan": {"width": 8, "latent_dim": 8, "embedding_dim": 4}}
@@ -24,10 +24,13 @@ def tiny_run(out, recipe, steps=2, **settings):
 
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
-    """A presets directory with tiny dcgan (EMA) and cgan presets made from real 2-step runs."""
+    """A presets directory with tiny dcgan (EMA) and cgan presets made from real 2-step runs (dcgan's
+    stopped after step 1 and resumed)."""
     root = tmp_path_factory.mktemp("zoo")
     presets_dir = root / "presets"
     for recipe, settings in TINY_SAMPLING.items():
+        if recipe == "dcgan":
+            tiny_run(root / recipe, recipe, steps=1, recipe_args=settings)
         run = tiny_run(root / recipe, recipe, recipe_args=settings)
         report = root / f"{recipe}_eval.json"
         assert cli.main(["evaluate", run, "--num-samples", "100", "--seeds", "1", "--metrics", "fid",
@@ -41,6 +44,15 @@ def presets(tmp_path_factory):
 def shipped(presets, monkeypatch):
     monkeypatch.setattr(registry, "PRESETS_DIR", str(presets / "presets"))
     return presets
+
+
+def test_card_records_every_session_of_a_resumed_run(shipped):
+    card = zoo.card("dcgan_tiny_28")
+    sessions = card["training"]["sessions"]
+    assert [(s["from_step"], s["to_step"]) for s in sessions] == [(0, 1), (1, 2)]
+    assert card["training"]["commands"] == ["gan-zoo train dcgan --tiny"] * 2
+    markdown = card_markdown(card)
+    assert "Trained in 2 sessions" in markdown and "| 2 | " in markdown and "1 → 2" in markdown
 
 
 def test_list_and_unknown_names(shipped):
@@ -63,7 +75,7 @@ def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(s
     long = g.sample(1001, seed=0)  # three chunks: the same stream `gan-zoo evaluate` scores
     np.testing.assert_array_equal(long[:4], images)
     np.testing.assert_array_equal(long[500:503], to_uint8(generators.sampler(run_recipe)(0)(500, 3)))
-    assert g.card["training"]["commands"] == ["gan-zoo train dcgan --tiny"]
+    assert g.card["training"]["commands"] == ["gan-zoo train dcgan --tiny"] * 2  # stopped after step 1, resumed
     with pytest.raises(UserError, match="unconditional: it takes no labels"):
         g.sample(2, labels=[1])
     with pytest.raises(UserError, match="translate needs a translation model.*use sample"):
@@ -188,7 +200,8 @@ def test_finetune_starts_from_the_preset_and_writes_a_loadable_preset(shipped, t
         Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(folder / f"{index}.png")
     out = tmp_path / "ft"
     assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--batch-size", "8",
-                     "--set", "lr=0", "--set", "ema_decay=0.5", "--out", str(out)]) == 0, capsys.readouterr().err
+                     "--set", "lr=0", "--set", "ema_decay=0.5", "--set", "augment=translation,cutout",
+                     "--out", str(out)]) == 0, capsys.readouterr().err
     tuned = zoo.load(str(out / "dcgan_tiny_28_finetuned"))
     original = zoo.load("dcgan_tiny_28")
     for a, b in zip(tuned.network.trainable_weights, original.network.trainable_weights):
@@ -197,6 +210,10 @@ def test_finetune_starts_from_the_preset_and_writes_a_loadable_preset(shipped, t
     assert tuned.card["training"]["steps"] == 2 and "Fine-tuned from dcgan_tiny_28" in tuned.card["notes"]
     description = json.load(open(out / "run.json"))
     assert description["init_from"].endswith("dcgan_tiny_28") and description["recipe_config"]["ema_decay"] == 0.5
+    assert description["recipe_config"]["augment"] == "translation,cutout"  # DiffAugment for small data
+    assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--set", "augment=flip",
+                     "--out", str(tmp_path / "bad_augment")]) == 2
+    assert "subset of ['color', 'translation', 'cutout']. Received: augment='flip'" in capsys.readouterr().err
     assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--set", "width=4",
                      "--out", str(tmp_path / "bad")]) == 2
     assert "fine-tuning keeps the preset's architecture" in capsys.readouterr().err
