@@ -54,6 +54,7 @@ class GAN(keras.Model):
     task = "sampling"  # what the generator does: "sampling" (z → image), "translation", "super_resolution"
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
     xla_compatible = True  # every op of train_step has an XLA kernel (jit_compile can run it)
+    xla_by_default = True  # XLA measured faster than TensorFlow's graph for this recipe's step (zoo.training's default)
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, augment=None, **kwargs):
         super().__init__(**kwargs)

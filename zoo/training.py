@@ -144,8 +144,8 @@ def warn_unsynchronized_batch_norm(recipe, replicas, verbose):
 
 def use_xla(requested, replicas, recipe_cls=recipes.GAN):
     """XLA-compile the step? By default (None) wherever it can run (one replica, a recipe whose step XLA can
-    compile): the fastest correct setting on these CPUs (benchmarks/baseline_dcgan.py); True insists and is
-    refused where it cannot run."""
+    compile) and is faster (`xla_by_default`): the fastest correct setting on these CPUs
+    (benchmarks/baseline_dcgan.py); True insists and is refused where it cannot run."""
     supported = recipe_cls.xla_compatible
     if requested and not supported:
         raise UserError(f"--xla: {recipe_cls.__name__}'s train step has ops without an XLA kernel; drop --xla")
@@ -153,7 +153,7 @@ def use_xla(requested, replicas, recipe_cls=recipes.GAN):
         raise UserError(f"--xla runs on one device for now: under {replicas} replicas the cross-replica all-reduces "
                         "(gradients, synchronized batch norm) cannot run inside the XLA-compiled step; drop --xla or use "
                         "--strategy default")
-    return replicas == 1 and supported if requested is None else bool(requested)
+    return replicas == 1 and supported and recipe_cls.xla_by_default if requested is None else bool(requested)
 
 
 def set_mixed_precision(enabled):

@@ -81,6 +81,8 @@ def test_xla_is_the_default_wherever_it_can_run():
     with pytest.raises(UserError, match="--xla runs on one device for now"):
         training.use_xla(True, replicas=2)
     assert training.use_xla(None, replicas=1, recipe_cls=recipes.SRGAN) is False
+    assert training.use_xla(None, replicas=1, recipe_cls=recipes.StyleGANLite) is False  # measured slower
+    assert training.use_xla(True, replicas=1, recipe_cls=recipes.StyleGANLite) is True
     with pytest.raises(UserError, match="SRGAN's train step has ops without an XLA kernel"):
         training.use_xla(True, replicas=1, recipe_cls=recipes.SRGAN)
     parser = cli.build_parser()
