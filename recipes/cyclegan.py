@@ -99,7 +99,7 @@ class CycleGAN(GAN):
     loss_names = ("g_loss", "f_loss", "d_a_loss", "d_b_loss", "cycle_loss", "identity_loss")
     unpaired = True  # trains on (images_a, images_b) from two domains
     task = "translation"
-    # XLA compiles the step (tested) but compiling it at the preset's size (width 16, 4 blocks, batch 16) had not
+    # the step lowers to XLA (tested) but compiling it at the preset's size (width 16, 4 blocks, batch 16) had not
     # finished after 15 minutes on 2 busy CPU cores, and no speed-up was measured: not the default
     xla_by_default = False
     players = {"g_optimizer": ("g", ("generator",)), "f_optimizer": ("g", ("generator_b2a",)),
