@@ -127,15 +127,18 @@ class SpectralNormalized:
         return ops.cast(kernel, self.compute_dtype)
 
 
+    def bias_and_activation(self, outputs):
+        if self.use_bias:
+            outputs = ops.add(outputs, ops.cast(self.bias, outputs.dtype))
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
 @keras.saving.register_keras_serializable(package="gan_zoo")
 class SpectralConv2D(SpectralNormalized, keras.layers.Conv2D):
     """Conv2D with a spectrally normalised kernel (Miyato et al. 2018)."""
 
     def call(self, inputs, training=False):
-        outputs = self.convolution_op(inputs, self.normalized_kernel(training))
-        if self.use_bias:
-            outputs = ops.add(outputs, ops.cast(self.bias, outputs.dtype))
-        return self.activation(outputs) if self.activation is not None else outputs
+        return self.bias_and_activation(self.convolution_op(inputs, self.normalized_kernel(training)))
 
 
 @keras.saving.register_keras_serializable(package="gan_zoo")
@@ -143,7 +146,4 @@ class SpectralDense(SpectralNormalized, keras.layers.Dense):
     """Dense with a spectrally normalised kernel (Miyato et al. 2018)."""
 
     def call(self, inputs, training=False):
-        outputs = ops.matmul(inputs, self.normalized_kernel(training))
-        if self.use_bias:
-            outputs = ops.add(outputs, ops.cast(self.bias, outputs.dtype))
-        return self.activation(outputs) if self.activation is not None else outputs
+        return self.bias_and_activation(ops.matmul(inputs, self.normalized_kernel(training)))
