@@ -8,7 +8,8 @@ through T. Each image of a batch gets its own draw. Policies (images in [-1, 1],
 applied in this order whatever order they are named in:
 
 - ``color``: brightness x + (b - ½), saturation m_c + (x - m_c)·2s, contrast m + (x - m)·(c + ½),
-  with b, s, c ~ U(0, 1), m_c the mean over channels and m the mean over (H, W, C);
+  with b, s, c ~ U(0, 1), m_c the mean over channels and m the mean over (H, W, C) (on one channel,
+  as Fashion-MNIST, saturation changes nothing: color is brightness and contrast);
 - ``translation``: shift by integers (t_y, t_x) ~ U{-r·H … r·H} × U{-r·W … r·W}, r = 1/8,
   filling with zeros (written as two one-hot matrix products, so it is differentiable in x);
 - ``cutout``: zero an (H/2 × W/2) square centred at a uniformly drawn pixel (clipped at the border).
@@ -25,15 +26,14 @@ CUTOUT_RATIO = 1 / 2
 
 
 def parse_policies(augment):
-    """'translation,cutout' (or a list) → the policies in application order; None or '' → ()."""
+    """'translation,cutout' (or a list of names) → the policies in application order; None or '' → ()."""
     if augment is None:
         return ()
-    names = [part.strip() for part in augment.split(",")] if isinstance(augment, str) else list(augment)
-    names = [name for name in names if name]
-    unknown = sorted(set(names) - set(POLICIES))
-    if unknown:
+    names = augment.split(",") if isinstance(augment, str) else augment
+    if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names) or \
+            set(name.strip() for name in names if name.strip()) - set(POLICIES):
         raise ValueError(f"`augment` takes a comma-separated subset of {list(POLICIES)}. Received: augment={augment!r}")
-    return tuple(name for name in POLICIES if name in names)
+    return tuple(name for name in POLICIES if name in {name.strip() for name in names})
 
 
 def diff_augment(images, policies, uniform):

@@ -189,7 +189,7 @@ class GAN(keras.Model):
         discriminator sees in training passes through this, real and generated alike."""
         if not self.augment_policies:
             return images
-        local_batch = images.shape[0]
+        local_batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
         return diff_augment(images, self.augment_policies, lambda *shape: self.uniform(local_batch, *shape))
 
     def fake(self, local_batch, labels=None):

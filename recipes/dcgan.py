@@ -70,7 +70,7 @@ class DCGAN(DCGANNetworks):
                              f"{', '.join(name for name, o in losses.LOSSES.items() if o.penalty)})")
         if self.objective.penalty and discriminator_norm in ("batch", "sync_batch"):
             raise ValueError(f"loss {loss!r} penalises per-example gradients, which batch norm in the discriminator "
-                             f"would mix: set discriminator_norm to 'layer' or 'none'. "
+                             f"would mix: set discriminator_norm to 'layer', 'spectral' or 'none'. "
                              f"Received: discriminator_norm={discriminator_norm!r}")
         self.loss_name, self.n_disc = loss, n_disc  # `self.loss` is Keras's compile argument
         self.penalty_weight = None if penalty_weight is None else float(penalty_weight)  # as configured

@@ -555,9 +555,10 @@ class StyleGANLite(GAN):
         return self.generate(local_batch)[0]
 
     def discriminator_terms(self, real, fake, r1_step):
-        """L_D = softplus(D(G(z))) + softplus(-D(x)) + [r1_step]·interval·(γ/2)·‖∇ₓD(x)‖²; the R1
-        term is only computed on R1 steps (a tf.cond inside the tape)."""
-        D = lambda images: self.discriminator(images, training=True)  # noqa: E731
+        """L_D = softplus(D(T(G(z)))) + softplus(-D(T(x))) + [r1_step]·interval·(γ/2)·‖∇ₓD(T(x))‖²; T the
+        DiffAugment policies (identity by default; R1 differentiates through T with respect to the real
+        images, as StyleGAN2-ADA does); the R1 term is only computed on R1 steps (a tf.cond inside the tape)."""
+        D = lambda images: self.discriminator(self.augmented(images), training=True)  # noqa: E731
         adversarial = losses.modified_discriminator_loss(D(real), D(fake))
         r1 = tf.cond(r1_step, lambda: losses.r1_penalty(D, real), lambda: tf.zeros_like(adversarial))
         loss = adversarial + (0.5 * self.r1_gamma * self.r1_interval) * r1
@@ -571,8 +572,7 @@ class StyleGANLite(GAN):
         n = real.shape[0] if real.shape[0] is not None else tf.shape(real)[0]
         r1_step = tf.equal(self.d_optimizer.iterations % self.r1_interval, 0)
         fake = self.fake(n)
-        d = self.update(self.discriminator, self.d_optimizer,
-                        lambda: self.discriminator_terms(self.augmented(real), self.augmented(fake), r1_step))
+        d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real, fake, r1_step))
         generated = {}
 
         def generator_loss():

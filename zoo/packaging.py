@@ -131,7 +131,7 @@ def evaluation_summary(report):
 
 def resume_history(sessions):
     """Markdown table of a run's sessions: it was stopped and resumed (rerunning its command) in between."""
-    rows = [f"| {i} | {s['started']} | {s['from_step']} → {s['to_step']} | {s['wall_time_seconds'] / 60:.1f} min | "
+    rows = [f"| {i} | {s['started'] or 'not recorded'} | {s['from_step']} → {s['to_step']} | {s['wall_time_seconds'] / 60:.1f} min | "
             f"{describe_machine(s.get('machine'))} |" for i, s in enumerate(sessions, 1)]
     return [f"Trained in {len(sessions)} sessions (stopped and resumed by rerunning the command):", "",
             "| session | started | steps | wall time | machine |", "|---:|---|---|---:|---|", *rows, ""]

@@ -142,18 +142,27 @@ def warn_unsynchronized_batch_norm(recipe, replicas, verbose):
               f"{' '.join('--set ' + s.split('=')[0] + '=sync_batch' for s in settings)}", file=sys.stderr, flush=True)
 
 
-def use_xla(requested, replicas, recipe_cls=recipes.GAN):
-    """XLA-compile the step? By default (None) wherever it can run (one replica, a recipe whose step XLA can
-    compile) and is faster (`xla_by_default`): the fastest correct setting on these CPUs
-    (benchmarks/baseline_dcgan.py); True insists and is refused where it cannot run."""
-    supported = recipe_cls.xla_compatible
+def use_xla(requested, replicas, recipe_cls=recipes.GAN, cross_replica=False, previous=None):
+    """XLA-compile the step? True insists (refused where it cannot run), False declines. By default (None):
+    what the run used before (`previous`, a resumed run keeps its numerics), else wherever it can run (one
+    device, not a cross-replica strategy even with one replica, a recipe whose step XLA compiles) and was
+    measured faster (`xla_by_default`): the fastest correct setting on these CPUs (benchmarks/xla_speedup.py)."""
+    supported, one_device = recipe_cls.xla_compatible, replicas == 1 and not cross_replica
     if requested and not supported:
         raise UserError(f"--xla: {recipe_cls.__name__}'s train step has ops without an XLA kernel; drop --xla")
-    if requested and replicas > 1:
-        raise UserError(f"--xla runs on one device for now: under {replicas} replicas the cross-replica all-reduces "
-                        "(gradients, synchronized batch norm) cannot run inside the XLA-compiled step; drop --xla or use "
-                        "--strategy default")
-    return replicas == 1 and supported and recipe_cls.xla_by_default if requested is None else bool(requested)
+    if requested and not one_device:
+        raise UserError(f"--xla runs on one device for now: under a {replicas}-replica distribution strategy the "
+                        "cross-replica all-reduces (gradients, synchronized batch norm) cannot run inside the "
+                        "XLA-compiled step; drop --xla or use --strategy default")
+    if requested is None:
+        return bool(recipe_cls.xla_by_default if previous is None else previous) and supported and one_device
+    return bool(requested)
+
+
+def cross_replica(strategy):
+    """True for strategies that all-reduce across replicas (Mirrored, MultiWorkerMirrored, TPU), whatever their count."""
+    return isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy,
+                                 tf.distribute.TPUStrategy))
 
 
 def set_mixed_precision(enabled):
@@ -372,7 +381,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.diverged = None
         self.saved_step = None
         self.last_logs = {}
-        self.provenance = session_provenance(out, config.command, start_step)
+        self.provenance = session_provenance(out, config.command, start_step, config.jit_compile)
         self.image_writer = tf.summary.create_file_writer(os.path.join(out, "logs", "samples")) if chief else None
 
     @property
@@ -500,10 +509,10 @@ def restore_latest(checkpoint, out):
     return latest
 
 
-def session_provenance(out, command, start_step=0):
+def session_provenance(out, command, start_step=0, xla=False):
     """Wall time of earlier sessions of the run, the commands of all sessions, this machine, and the
     resume history: one record per session (when it started, from which step, on which machine and
-    library versions; `to_step` and its own wall time are filled in at each save)."""
+    library versions, with XLA or not; `to_step` and its own wall time are filled in at each save)."""
     from zoo.provenance import machine
 
     earlier = previous_state(out) or {}
@@ -512,9 +521,26 @@ def session_provenance(out, command, start_step=0):
         commands.append(command)
     this_machine = machine()
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from_step": start_step, "to_step": start_step,
-               "wall_time_seconds": 0.0, "command": command, "machine": this_machine}
+               "wall_time_seconds": 0.0, "command": command, "machine": this_machine, "xla": bool(xla)}
     return {"started": time.time(), "earlier_seconds": earlier.get("wall_time_seconds", 0.0), "commands": commands,
-            "machine": this_machine, "sessions": [*earlier.get("sessions", []), session]}
+            "machine": this_machine, "sessions": [*earlier_sessions(earlier), session]}
+
+
+def earlier_sessions(state):
+    """The resume history of an earlier train_state.json; a run from before sessions were recorded counts
+    as one session (0 → its step) with its total wall time, commands and last machine."""
+    if not state or "sessions" in state:
+        return (state or {}).get("sessions", [])
+    return [{"started": None, "from_step": 0, "to_step": state.get("step", 0),
+             "wall_time_seconds": state.get("wall_time_seconds", 0.0),
+             "command": " ; ".join(state.get("commands", [])) or None, "machine": state.get("machine")}]
+
+
+def previous_xla(out):
+    """Whether the run in `out` last trained XLA-compiled (None for a new run; runs from before the
+    sessions recorded it trained without, unless asked)."""
+    sessions = earlier_sessions(previous_state(out))
+    return bool(sessions[-1].get("xla", False)) if sessions else None
 
 
 def previous_state(out):
@@ -600,7 +626,8 @@ def train(config):
     strategy = make_strategy(config.strategy)
     set_mixed_precision(config.mixed_precision)
     replicas = strategy.num_replicas_in_sync
-    config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe)))
+    config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe),
+                                                             cross_replica(strategy), previous_xla(config.out)))
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too

@@ -74,8 +74,17 @@ def test_policies_are_validated_and_applied_in_canonical_order():
     assert augment.parse_policies(None) == augment.parse_policies("") == ()
     with pytest.raises(ValueError, match=r"subset of \['color', 'translation', 'cutout'\]. Received: augment='flip'"):
         augment.parse_policies("flip")
+    with pytest.raises(ValueError, match="Received: augment=True"):  # `--set augment=true` parses to a bool
+        augment.parse_policies(True)
     with pytest.raises(ValueError, match="sampling recipes; this recipe does super_resolution"):
         recipes.SRGAN(augment="translation", image_shape=(8, 8, 1))
+
+
+def test_augmentation_takes_a_batch_of_unknown_size():
+    """StyleGAN-lite trains on batches whose size is only known at run time (found by review)."""
+    recipe = recipes.StyleGANLite(image_shape=(8, 8, 1), augment="color,translation,cutout", seed=3)
+    augmented = tf.function(recipe.augmented, input_signature=[tf.TensorSpec([None, 8, 8, 1])])
+    assert augmented(tf.constant(images(batch=3))).shape == (3, 8, 8, 1)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, cls in recipes.RECIPES.items() if cls.task == "sampling"))

@@ -68,6 +68,7 @@ def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pat
         (0, 2, "gan-zoo train a"), (2, 6, "gan-zoo train b")]
     assert all(s["machine"]["tensorflow"] == tf.__version__ and s["started"] for s in sessions)
     assert sum(s["wall_time_seconds"] for s in sessions) == pytest.approx(second["wall_time_seconds"], abs=0.5)
+    assert all(s["xla"] for s in sessions)  # DCGAN on one device: XLA by default, kept on resume
     straight = generator_weights(tmp_path / "straight", image_folder)
     resumed = generator_weights(tmp_path / "resumed", image_folder)
     for a, b in zip(straight, resumed):
@@ -83,6 +84,28 @@ def test_xla_is_the_default_wherever_it_can_run():
     assert training.use_xla(None, replicas=1, recipe_cls=recipes.SRGAN) is False
     assert training.use_xla(None, replicas=1, recipe_cls=recipes.StyleGANLite) is False  # measured slower
     assert training.use_xla(True, replicas=1, recipe_cls=recipes.StyleGANLite) is True
+    # a one-replica MirroredStrategy still all-reduces: its step cannot be XLA-compiled (found by review)
+    assert training.cross_replica(tf.distribute.MirroredStrategy(["/cpu:0"]))
+    assert not training.cross_replica(tf.distribute.get_strategy())
+    assert training.use_xla(None, replicas=1, cross_replica=True) is False
+    with pytest.raises(UserError, match="--xla runs on one device for now"):
+        training.use_xla(True, replicas=1, cross_replica=True)
+    # a resumed run keeps the path it trained on unless told otherwise
+    assert training.use_xla(None, replicas=1, previous=False) is False
+    assert training.use_xla(None, replicas=1, previous=True) is True
+    assert training.use_xla(True, replicas=1, previous=False) is True
+
+
+def test_resume_history_of_runs_from_before_sessions_were_recorded(tmp_path):
+    assert training.previous_xla(str(tmp_path)) is None  # a new run
+    write_json(str(tmp_path / "train_state.json"), {"step": 500, "wall_time_seconds": 60.0, "commands": ["gan-zoo a"],
+                                                    "machine": {"cpu_cores": 2}})
+    provenance = training.session_provenance(str(tmp_path), "gan-zoo b", start_step=500, xla=True)
+    legacy, current = provenance["sessions"]
+    assert (legacy["from_step"], legacy["to_step"], legacy["command"], legacy["wall_time_seconds"]) == (
+        0, 500, "gan-zoo a", 60.0)
+    assert (current["from_step"], current["command"], current["xla"]) == (500, "gan-zoo b", True)
+    assert training.previous_xla(str(tmp_path)) is False  # such runs trained without XLA unless asked
     with pytest.raises(UserError, match="SRGAN's train step has ops without an XLA kernel"):
         training.use_xla(True, replicas=1, recipe_cls=recipes.SRGAN)
     parser = cli.build_parser()
