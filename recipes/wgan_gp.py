@@ -29,7 +29,7 @@ class WGANGP(DCGANNetworks):
             raise ValueError(f"`n_critic` must be a positive integer. Received: n_critic={n_critic!r}")
         if discriminator_norm in ("batch", "sync_batch"):
             raise ValueError("WGAN-GP's critic must not use batch norm (the gradient penalty is per example); "
-                             f"use 'layer' or 'none'. Received: discriminator_norm={discriminator_norm!r}")
+                             f"use 'layer', 'spectral' or 'none'. Received: discriminator_norm={discriminator_norm!r}")
         self.n_critic = int(n_critic)
         self.gp_weight = float(gp_weight)
         super().__init__(discriminator_norm=discriminator_norm, **kwargs)

@@ -180,7 +180,7 @@ def test_every_named_loss_trains_dcgan_with_finite_losses(loss):
 def test_named_loss_errors_say_what_is_accepted():
     with pytest.raises(ValueError, match="Known losses: .*hinge"):
         recipes.DCGAN(loss="hinj")
-    with pytest.raises(ValueError, match="batch norm .* 'layer' or 'none'"):
+    with pytest.raises(ValueError, match="batch norm .* 'layer', 'spectral' or 'none'"):
         recipes.DCGAN(loss="dragan", discriminator_norm="batch")
     for n_disc in (0, 1.5, "2"):
         with pytest.raises(ValueError, match="n_disc"):
