@@ -25,7 +25,7 @@ setup(
     ],
     extras_require={
         "onnx": ["tf2onnx>=1.16", "onnxruntime>=1.17"],  # gan-zoo export --format onnx
-        "test": ["pytest>=8", "tensorflow-gan", "tensorflow-probability", "tf-keras", "tensorflow-hub",
+        "test": ["pytest>=8", "pytest-xdist>=3", "tensorflow-gan", "tensorflow-probability", "tf-keras", "tensorflow-hub",
                  "tf2onnx>=1.16", "onnxruntime>=1.17"],
     },
     entry_points={"console_scripts": ["gan-zoo=hub_export.cli:main"]},

@@ -31,6 +31,7 @@ from zoo.images import make_grid, save_png, to_uint8
 EVALUATOR_SIZE = (28, 28)  # the Fashion-MNIST evaluator's input (periodic FID)
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 OPTIMIZER_KEYS = ("lr", "g_lr", "d_lr", "beta_1", "beta_2")
+XLA_ENV = "GAN_ZOO_XLA"  # "0": train without XLA unless --xla; "auto" (or unset): use_xla's measured default
 
 
 @dataclasses.dataclass
@@ -146,7 +147,8 @@ def use_xla(requested, replicas, recipe_cls=recipes.GAN, cross_replica=False, pr
     """XLA-compile the step? True insists (refused where it cannot run), False declines. By default (None):
     what the run used before (`previous`, a resumed run keeps its numerics), else wherever it can run (one
     device, not a cross-replica strategy even with one replica, a recipe whose step XLA compiles) and was
-    measured faster (`xla_by_default`): the fastest correct setting on these CPUs (benchmarks/xla_speedup.py)."""
+    measured faster (`xla_by_default`): the fastest correct setting on these CPUs (benchmarks/xla_speedup.py),
+    unless the environment says GAN_ZOO_XLA=0."""
     supported, one_device = recipe_cls.xla_compatible, replicas == 1 and not cross_replica
     if requested and not supported:
         raise UserError(f"--xla: {recipe_cls.__name__}'s train step has ops without an XLA kernel; drop --xla")
@@ -155,8 +157,17 @@ def use_xla(requested, replicas, recipe_cls=recipes.GAN, cross_replica=False, pr
                         "cross-replica all-reduces (gradients, synchronized batch norm) cannot run inside the "
                         "XLA-compiled step; drop --xla or use --strategy default")
     if requested is None:
-        return bool(recipe_cls.xla_by_default if previous is None else previous) and supported and one_device
+        default = recipe_cls.xla_by_default and xla_allowed_by_environment()
+        return bool(default if previous is None else previous) and supported and one_device
     return bool(requested)
+
+
+def xla_allowed_by_environment():
+    """False when GAN_ZOO_XLA=0 (a site or test-suite wide --no-xla default; --xla still insists)."""
+    value = os.environ.get(XLA_ENV, "auto")
+    if value not in ("0", "auto"):
+        raise UserError(f"{XLA_ENV}={value!r} is not a setting; accepted: 0 (no XLA unless --xla) or auto")
+    return value == "auto"
 
 
 def cross_replica(strategy):

@@ -52,7 +52,8 @@ def test_run_directory_contents(tmp_path, image_folder):
     assert training.train(config(tmp_path, image_folder))["step"] == 4
 
 
-def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, image_folder):
+def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, image_folder, monkeypatch):
+    monkeypatch.delenv(training.XLA_ENV)  # the default path users run (the suite turns XLA off elsewhere)
     training.train(config(tmp_path / "straight", image_folder, steps=6))
     first = training.train(config(tmp_path / "resumed", image_folder, steps=2, command="gan-zoo train a"))
     assert first["step"] == 2
@@ -75,7 +76,8 @@ def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pat
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
 
 
-def test_xla_is_the_default_wherever_it_can_run():
+def test_xla_is_the_default_wherever_it_can_run(monkeypatch):
+    monkeypatch.delenv(training.XLA_ENV)
     assert training.use_xla(None, replicas=1) is True
     assert training.use_xla(None, replicas=2) is False
     assert training.use_xla(False, replicas=1) is False
@@ -94,6 +96,13 @@ def test_xla_is_the_default_wherever_it_can_run():
     assert training.use_xla(None, replicas=1, previous=False) is False
     assert training.use_xla(None, replicas=1, previous=True) is True
     assert training.use_xla(True, replicas=1, previous=False) is True
+    # GAN_ZOO_XLA=0: off by default (the test suite's setting), --xla still insists; other values are refused
+    monkeypatch.setenv(training.XLA_ENV, "0")
+    assert training.use_xla(None, replicas=1) is False and training.use_xla(True, replicas=1) is True
+    assert training.use_xla(None, replicas=1, previous=True) is True  # a run keeps what it trained with
+    monkeypatch.setenv(training.XLA_ENV, "off")
+    with pytest.raises(UserError, match="GAN_ZOO_XLA='off' is not a setting; accepted: 0 .* or auto"):
+        training.use_xla(None, replicas=1)
 
 
 def test_resume_history_of_runs_from_before_sessions_were_recorded(tmp_path):
