@@ -11,7 +11,8 @@ Then each variant runs again alone in a fresh process for its peak RSS.
 
 Also: input-pipeline wait (our step on the real feed minus our step on an in-memory batch), model
 FLOPs per step (TensorFlow's graph profiler: MatMul, Conv2D and their gradients) as a fraction of
-the float32 and bfloat16 matmul peaks measured in the same run. Prints tables; asserts nothing.
+the float32 and bfloat16 matmul peaks measured in the same run; `ours_2x_batch` trains at twice
+the batch (ratios and MFU are per image). Prints tables; asserts nothing.
 """
 import argparse
 import json
@@ -120,6 +121,7 @@ def fashion_mnist_images():
 
 class Baseline:
     def __init__(self, batch_size, policy="float32", jit_compile=False):
+        self.batch_size = batch_size
         keras.config.set_dtype_policy(policy)
         self.model = PlainDCGAN()
         self.model.compile(jit_compile=jit_compile)
@@ -143,6 +145,7 @@ class Ours:
     run_steps with the TrainingMonitor and TensorBoard callbacks (their periodic writes off)."""
 
     def __init__(self, batch_size, policy="float32", jit_compile=None, ema_decay=None, in_memory=False):
+        self.batch_size = batch_size
         self.out = tempfile.mkdtemp(prefix="baseline_dcgan_")
         never = 10**9
         self.config = training.TrainConfig(
@@ -180,6 +183,7 @@ VARIANTS = {  # name → (description, constructor)
     "ours_bf16": ("default with --mixed-precision (mixed_bfloat16)", lambda b: Ours(b, policy="mixed_bfloat16")),
     "baseline_xla": ("plain Keras DCGAN, float32, XLA", lambda b: Baseline(b, jit_compile=True)),
     "ours_in_memory": ("zoo DCGAN, float32, one cached batch (no input pipeline)", lambda b: Ours(b, in_memory=True)),
+    "ours_2x_batch": ("default at twice the batch (the next factor: bigger matmuls per core)", lambda b: Ours(2 * b)),
 }
 
 
@@ -224,19 +228,21 @@ def main():
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores; batch "
           f"{args.batch_size}; {args.repeats} rotations × {args.steps} steps per variant ({wall:.0f} s); matmul peak "
           f"(2048², best of 10): float32 {peaks[tf.float32]:.1f}, bfloat16 {peaks[tf.bfloat16]:.1f} GFLOP/s\n")
-    base = step.get("baseline")
-    model_flops = next(iter(flops.values()), None)
-    print("| variant | what | median ms/step | p10–p90 ms | images/s | baseline ÷ variant | MFU | peak RSS MB |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    images_per_second = {name: built[name].batch_size / step[name] for name in names}
+    base = images_per_second.get("baseline")
+    flops_per_image = next(iter(flops.values()), 0) / args.batch_size
+    print("| variant | what | batch | median ms/step | p10–p90 ms | images/s | variant ÷ baseline (images/s) | MFU "
+          "| peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in names:
         times = np.array(timers[name].times) * 1e3
-        ratio = f"{base / step[name]:.2f}" if base else "–"
+        ratio = f"{images_per_second[name] / base:.2f}" if base else "–"
         peak = peaks[tf.bfloat16 if "bf16" in name else tf.float32]
-        mfu = f"{100 * model_flops / step[name] / 1e9 / peak:.1f}%" if model_flops else "–"
+        mfu = f"{100 * flops_per_image * images_per_second[name] / 1e9 / peak:.1f}%" if flops_per_image else "–"
         rss = peak_rss_mb(name, args.batch_size, 2 * WARMUP_STEPS + 10)
-        print(f"| {name} | {VARIANTS[name][0]} | {step[name] * 1e3:.1f} | {np.percentile(times, 10):.1f}–"
-              f"{np.percentile(times, 90):.1f} | {args.batch_size / step[name]:.0f} | {ratio} | {mfu} | {rss:.0f} |",
-              flush=True)
+        print(f"| {name} | {VARIANTS[name][0]} | {built[name].batch_size} | {step[name] * 1e3:.1f} | "
+              f"{np.percentile(times, 10):.1f}–{np.percentile(times, 90):.1f} | {images_per_second[name]:.0f} | "
+              f"{ratio} | {mfu} | {rss:.0f} |", flush=True)
     if "ours" in step and "ours_in_memory" in step:
         wait = step["ours"] - step["ours_in_memory"]
         print(f"\nInput-pipeline wait per step (ours on the real feed − ours on one cached batch): {wait * 1e3:.2f} ms "

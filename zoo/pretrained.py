@@ -18,6 +18,14 @@ from zoo.images import to_uint8
 
 
 SAMPLE_CHUNK = 500  # = `gan-zoo evaluate`'s default batch: sample(n, s) are the images it scores for seed s
+MAX_SAMPLE_BYTES = 2**31  # `sample` returns one uint8 array: larger requests go to sample_chunks
+
+
+def whole_number(name, value, minimum):
+    """`value` as an int ≥ minimum; bools, floats, strings and None are refused (no silent truncation)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise UserError(f"{name} must be an integer ≥ {minimum}; received {value!r}")
+    return int(value)
 
 
 class _Holder:
@@ -69,34 +77,42 @@ class Generator(keras.Model):
             raise UserError(f"{method} needs a {task.replace('_', '-')} model; {self.name} does "
                             f"{self.task.replace('_', '-')}: use {hint}")
 
-    def labels_for(self, n, labels):
-        """n conditioning labels: the classes in turn, or `labels` repeated in turn."""
-        if labels is None:
-            return generators.balanced_labels(0, n, self.num_classes)
-        labels = np.atleast_1d(np.asarray(labels, np.int32))
-        if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
-            raise UserError(f"labels must be class ids in [0, {self.num_classes}); received {labels.tolist()}")
-        return np.resize(labels, n)
+    def checked_labels(self, labels):
+        """The user's conditioning labels as int32 class ids: one id or a 1-D sequence, never truncated."""
+        array = np.asarray(labels)
+        accepted = f"class ids: integers in [0, {self.num_classes}), one or a 1-D list"
+        if array.ndim > 1 or array.size == 0 or array.dtype.kind not in "iu":
+            raise UserError(f"labels must be {accepted}; received {labels!r}")
+        if array.min() < 0 or array.max() >= self.num_classes:
+            raise UserError(f"labels must be {accepted}; received {np.atleast_1d(array).tolist()}")
+        return np.atleast_1d(array).astype(np.int32)
 
     def sample(self, n, seed=0, labels=None, truncation=1.0):
-        """n images as uint8 NHWC; conditional models take `labels` (default: the classes in turn)."""
+        """n images as uint8 NHWC; conditional models take `labels` (default: the classes in turn).
+        One array: a request above MAX_SAMPLE_BYTES is refused (use `sample_chunks`)."""
+        n = whole_number("the number of samples", n, 1)
+        if n * int(np.prod(self.image_shape)) > MAX_SAMPLE_BYTES:
+            raise UserError(f"sample({n}) would return a {n * int(np.prod(self.image_shape)) / 2**30:.1f} GiB array "
+                            f"(at most {MAX_SAMPLE_BYTES / 2**30:.0f} GiB): iterate over sample_chunks(n) instead, or "
+                            "`gan-zoo sample --format folder`")
         return np.concatenate(list(self.sample_chunks(n, seed, labels, truncation)))
 
     def sample_chunks(self, n, seed=0, labels=None, truncation=1.0):
-        """`sample` as uint8 chunks of at most SAMPLE_CHUNK images (memory independent of n)."""
+        """`sample` as uint8 chunks of at most SAMPLE_CHUNK images (memory independent of n): labels,
+        the user's repeated in turn or the classes in turn, are made per chunk too."""
         self.require("sampling", "sample")
+        n, seed = whole_number("the number of samples", n, 1), whole_number("seed", seed, 0)
         if labels is not None and not self.conditional:
             raise UserError(f"{self.name} is unconditional: it takes no labels")
-        if int(n) < 1:
-            raise UserError(f"the number of samples must be ≥ 1; received {n}")
-        all_labels = self.labels_for(n, labels) if self.conditional else None
+        chosen = None if labels is None or not self.conditional else self.checked_labels(labels)
         chunk = generators.sampler(self.recipe, truncation)(seed)
         for start in range(0, n, SAMPLE_CHUNK):
             count = min(SAMPLE_CHUNK, n - start)
-            if self.conditional:  # the sampler's balanced labels, or the user's
+            if chosen is not None:  # the user's labels in turn
                 z = generators.latent_chunk(self.latent_dim, seed, start, count)
-                yield to_uint8(self.network([z, all_labels[start:start + count]], training=False))
-            else:
+                labels_now = chosen[(start + np.arange(count)) % len(chosen)]
+                yield to_uint8(self.network([z, labels_now], training=False))
+            else:  # the sampler's balanced labels for conditional models
                 yield to_uint8(chunk(start, count))
 
     def mix_styles(self, rows, columns, crossover, truncation=1.0):

@@ -88,8 +88,32 @@ def test_conditional_samples_follow_the_labels(shipped):
     z = generators.latent_chunk(8, 0, 0, 6)
     expected = g([z, np.array([3, 5, 3, 5, 3, 5], np.int32)]).numpy()
     np.testing.assert_array_equal(by_label, np.clip(np.rint((expected + 1) * 127.5), 0, 255).astype(np.uint8))
-    with pytest.raises(UserError, match=r"labels must be class ids in \[0, 10\)"):
+    with pytest.raises(UserError, match=r"labels must be class ids: integers in \[0, 10\), one or a 1-D list"):
         g.sample(2, labels=[10])
+    # labels are made per chunk: the user's labels continue in turn across the 500-image chunks
+    across = g.sample(503, seed=0, labels=[3, 5])[500:]
+    expected = g([generators.latent_chunk(8, 0, 500, 3), np.array([3, 5, 3], np.int32)]).numpy()
+    np.testing.assert_array_equal(across, np.clip(np.rint((expected + 1) * 127.5), 0, 255).astype(np.uint8))
+    assert next(g.sample_chunks(10**9, labels=[1])).shape == (500, 28, 28, 1)  # no billion labels up front
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda g: g.sample(2.5), r"number of samples must be an integer ≥ 1; received 2.5"),
+    (lambda g: g.sample(0), r"number of samples must be an integer ≥ 1; received 0"),
+    (lambda g: g.sample(True), r"number of samples must be an integer ≥ 1; received True"),
+    (lambda g: g.sample(2, seed=None), r"seed must be an integer ≥ 0; received None"),
+    (lambda g: g.sample(2, seed=-5), r"seed must be an integer ≥ 0; received -5"),
+    (lambda g: g.sample(2, labels=["a"]), r"labels must be class ids: .*; received \['a'\]"),
+    (lambda g: g.sample(2, labels=[9.9]), r"labels must be class ids: .*; received \[9.9\]"),  # not truncated to 9
+    (lambda g: g.sample(2, labels=[[1, 2]]), r"labels must be class ids: .*one or a 1-D list; received \[\[1, 2\]\]"),
+    (lambda g: g.sample(2, labels=[2**40]), r"labels must be class ids: .*; received \[1099511627776\]"),
+    (lambda g: g.sample(2, labels=[]), r"labels must be class ids: .*; received \[\]"),
+    (lambda g: g.sample(10**9), r"sample\(1000000000\) would return a 730.2 GiB array .*sample_chunks"),
+])
+def test_sample_arguments_are_refused_with_what_is_accepted(shipped, call, message):
+    g = zoo.load("cgan_tiny_28")
+    with pytest.raises(UserError, match=message):
+        call(g)
 
 
 def test_load_recipe_restores_generator_and_discriminator_and_trains(shipped):
