@@ -658,14 +658,17 @@ def train(config):
     restored = restore_latest(checkpoint, config.out)
     start_step = generator_step(recipe)
     check_workers_agree(strategy, start_step, description)
+    if start_step >= config.steps:  # before the monitor: a session that trains nothing is not recorded
+        if chief:
+            print(f"Nothing to train: {config.out} is at step {start_step}, at or past --steps {config.steps}; "
+                  "pass a larger --steps to continue", flush=True)
+        return previous_state(config.out) or {"step": start_step, "total_steps": config.steps, "status": "completed"}
     if config.verbose:
         print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
               f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
     task = recipe_class(config.recipe).task
     real_batch = None if task == "sampling" else next(iter(examples.batch(8)))  # grids of real inputs → outputs
     monitor = TrainingMonitor(config.out, manager, config.steps, config, chief, real_batch, start_step)
-    if start_step >= config.steps:
-        return previous_state(config.out) or {"step": start_step, "total_steps": config.steps, "status": "completed"}
     callbacks = [monitor]
     if config.eval_every and chief:
         if task != "sampling":

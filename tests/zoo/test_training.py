@@ -36,7 +36,7 @@ def generator_weights(out, data, **overrides):
     return recipe.generator.get_weights()
 
 
-def test_run_directory_contents(tmp_path, image_folder):
+def test_run_directory_contents(tmp_path, image_folder, capsys):
     state = training.train(config(tmp_path, image_folder))
     assert state["status"] == "completed" and state["step"] == 4
     assert sorted(os.listdir(tmp_path / "samples")) == ["step_000002.png", "step_000004.png"]
@@ -48,8 +48,12 @@ def test_run_directory_contents(tmp_path, image_folder):
     assert [row["step"] for row in logged] == [2, 4] and set(logged[0]) == {"step", "d_loss", "g_loss"}
     assert json.load(open(tmp_path / "run.json"))["recipe_config"]["width"] == 8
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path / "logs" / "train"))
-    # nothing left to do: a rerun returns at once with the same state
-    assert training.train(config(tmp_path, image_folder))["step"] == 4
+    # nothing left to do: a rerun (or one with fewer steps) says so plainly and records no session
+    recorded = open(tmp_path / "train_state.json").read()
+    capsys.readouterr()
+    assert training.train(config(tmp_path, image_folder, steps=3))["step"] == 4
+    assert f"Nothing to train: {tmp_path} is at step 4, at or past --steps 3" in capsys.readouterr().out
+    assert open(tmp_path / "train_state.json").read() == recorded
 
 
 def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, image_folder, monkeypatch):
