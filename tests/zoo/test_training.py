@@ -254,6 +254,7 @@ def test_killed_process_resumes_from_last_checkpoint(tmp_path, image_folder):
     (["train", "dcgan", "--out", "{out}", "--set", "generator_norm=group"], "generator_norm` must be one of"),
     (["train", "dcgan", "--out", "{out}", "--dataset", "{empty}"], "no images found in"),
     (["train", "dcgan", "--out", "{out}", "--steps", "0"], "--steps must be a positive integer"),
+    (["train", "dcgan", "--out", "{out}", "--seed", "-5"], "--seed must be an integer ≥ 0; received -5"),
     (["train", "dcgan", "--out", "{out}", "--set", "lr=fast"], "Optimizer setting learning_rate='fast' must be"),
     (["train", "cgan", "--out", "{out}", "--dataset", "{unlabelled}"], "class-conditional but dataset"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
