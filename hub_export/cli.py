@@ -3,6 +3,7 @@ import sys
 
 from zoo import cli as zoo_cli
 from zoo.errors import UserError
+from zoo.files import check_output_directory, check_output_file
 
 FORMATS = ("saved_model", "hub", "tflite", "onnx")
 
@@ -15,6 +16,7 @@ def add_export_parser(subparsers):
     parser.add_argument("model", help="preset name or directory, `gan-zoo train` run directory, or .keras file")
     parser.add_argument("--format", choices=FORMATS, default="saved_model")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--overwrite", action="store_true", help="tflite, onnx: replace an existing --out file")
     parser.add_argument("--name", help="model name in the TF Serving layout (default: the preset's or run's name)")
     parser.add_argument("--version", type=int, help="version directory (default: the next free integer)")
     parser.add_argument("--quantization", choices=("none", "float16", "dynamic"), default="none",
@@ -28,6 +30,10 @@ def run_export(args):
 
     if args.quantization != "none" and args.format != "tflite":
         raise UserError(f"--quantization applies to --format tflite; received --format {args.format}")
+    if args.format in ("tflite", "onnx"):
+        check_output_file(args.out, args.overwrite)
+    else:
+        check_output_directory(args.out)
     generator, _ = load_generator(args.model)
     if args.format == "saved_model":
         path = saved_model.export_serving(generator, args.out, args.name, args.version)

@@ -5,6 +5,7 @@ import os
 import sys
 
 from zoo.errors import UserError
+from zoo.files import check_output_directory, check_output_file
 
 
 def parse_setting(text):
@@ -282,6 +283,7 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--format", default="grid", choices=("grid", "folder"),
                         help="one grid PNG, or a folder of one PNG per sample (written in chunks)")
     parser.add_argument("--out", required=True, help="PNG file (grid) or directory (folder)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file (or folder's PNGs)")
     parser.set_defaults(handler=run_sample)
 
     parser = subparsers.add_parser("finetune", help="fine-tune a preset's generator and discriminator on your images")
@@ -335,6 +337,12 @@ def run_sample(args):
     from zoo.packaging import preview_grid, sample_grid
     from zoo.pretrained import load_generator
 
+    if args.format == "folder":
+        check_output_directory(args.out)
+        if not args.overwrite and os.path.isdir(args.out) and any(n.endswith(".png") for n in os.listdir(args.out)):
+            raise UserError(f"--out {args.out} already holds PNG files; pass --overwrite to replace them")
+    else:
+        check_output_file(args.out, args.overwrite)
     generator, description = load_generator(args.model)
     recipe = generator.recipe
     if recipe.task != "sampling":  # image-to-image: its own preview of real test inputs

@@ -1,7 +1,9 @@
-"""Small file helpers: atomic JSON writes and sha256 checksums."""
+"""Small file helpers: atomic JSON writes, sha256 checksums, and checks of the paths a command writes."""
 import hashlib
 import json
 import os
+
+from zoo.errors import UserError
 
 
 def write_json(path, payload):
@@ -24,3 +26,28 @@ def sha256_of(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def writable_parent(path):
+    """The nearest existing ancestor of `path` must be a writable directory."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--out {path}: cannot write under {parent} (permission denied or not a directory)")
+
+
+def check_output_file(path, overwrite=False):
+    """`path` can be written as a file: not a directory, not an existing file unless `overwrite`."""
+    if os.path.isdir(path):
+        raise UserError(f"--out {path} is a directory; pass a file path")
+    if os.path.exists(path) and not overwrite:
+        raise UserError(f"--out {path} exists; pass --overwrite to replace it")
+    writable_parent(path)
+
+
+def check_output_directory(path):
+    """`path` can hold a directory of outputs: not an existing file, writable."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"--out {path} is a file; pass a directory (it is created if missing)")
+    writable_parent(os.path.join(path, "x") if os.path.isdir(path) else path)

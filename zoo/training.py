@@ -25,7 +25,7 @@ import recipes
 from recipes.augment import parse_policies
 from zoo import datasets, perceptual
 from zoo.errors import TrainingDiverged, UserError
-from zoo.files import read_json, write_json
+from zoo.files import check_output_directory, read_json, write_json
 from zoo.images import make_grid, save_png, to_uint8
 
 EVALUATOR_SIZE = (28, 28)  # the Fashion-MNIST evaluator's input (periodic FID)
@@ -628,6 +628,7 @@ def check_counts(config, positive):
 def validate(config):
     check_counts(config, ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                           "eval_samples"))
+    check_output_directory(config.out)
 
 
 def train(config):
