@@ -75,8 +75,20 @@ def verified_file(directory, filename, model_card):
     return path
 
 
+def verified_card(directory):
+    """The preset's card, after config.json (which must be listed) and every other file it lists that
+    is present have been checked against their sha256: nothing of the preset is read or built before.
+    (A file may be absent: a generator-only copy loads; `restore_networks` requires what it loads.)"""
+    model_card = read_json(os.path.join(directory, CARD_FILE))
+    verified_file(directory, CONFIG_FILE, model_card)
+    for filename in model_card.get("files", {}):
+        if os.path.exists(os.path.join(directory, filename)):
+            verified_file(directory, filename, model_card)
+    return model_card
+
+
 def build_recipe(directory):
-    """The preset's recipe with freshly initialised weights."""
+    """The preset's recipe with freshly initialised weights (call after `verified_card`)."""
     config = read_json(os.path.join(directory, CONFIG_FILE))
     return recipes.get_recipe(config["recipe"]).from_config(config["recipe_config"])
 
@@ -106,7 +118,7 @@ def load_recipe(name, compile=True):
     """The preset's whole recipe (generators, discriminators, fixed networks) with its weights,
     compiled with the recipe's default optimizers unless `compile=False`: ready to `fit`."""
     directory = preset_path(name)
-    model_card = read_json(os.path.join(directory, CARD_FILE))
+    model_card = verified_card(directory)
     recipe = build_recipe(directory)
     restore_networks(recipe, directory, model_card, ("g", "d", "fixed"))
     if compile:
@@ -119,7 +131,7 @@ def load(name):
     from zoo.pretrained import Generator
 
     directory = preset_path(name)
-    model_card = read_json(os.path.join(directory, CARD_FILE))
+    model_card = verified_card(directory)
     recipe = build_recipe(directory)
     restore_networks(recipe, directory, model_card, ("g",))
     return Generator(recipe, model_card)

@@ -144,6 +144,17 @@ def test_corrupt_or_missing_weights_are_detected(shipped, tmp_path):
     assert zoo.load(str(copy)).sample(1).shape == (1, 28, 28, 1)  # the generator alone needs no discriminator
     with pytest.raises(UserError, match="discriminator.weights.h5 is missing"):
         zoo.load_recipe(str(copy))
+    # config.json is verified before anything is built from it, and a preset must list it
+    config = json.loads((copy / "config.json").read_text())
+    config["recipe_config"]["width"] = 4
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UserError, match="config.json is corrupt: its sha256 is"):
+        zoo.load(str(copy))
+    card = json.loads((copy / "card.json").read_text())
+    del card["files"]["config.json"]
+    (copy / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UserError, match="config.json is not listed with a sha256 in"):
+        zoo.load(str(copy))
 
 
 def test_cli_list_sample_card_and_evaluate_a_preset(shipped, tmp_path, capsys):
