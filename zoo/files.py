@@ -15,8 +15,13 @@ def write_json(path, payload):
 
 
 def read_json(path):
-    with open(path) as handle:
-        return json.load(handle)
+    """The JSON in `path`; a file that does not parse is a one-line UserError naming it."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} is not valid JSON ({error}); restore it from a copy (or, for a run's "
+                        "train_state.json, delete it: the run resumes from its checkpoints without the history)") from None
 
 
 def sha256_of(path):

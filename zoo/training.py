@@ -10,10 +10,12 @@ Rerunning the same command resumes from the last checkpoint; the data order is a
 function of (seed, step), so a resumed run sees the batches an uninterrupted run would.
 """
 import dataclasses
+import glob
 import inspect
 import json
 import math
 import os
+import shutil
 import sys
 import time
 import zlib
@@ -512,12 +514,35 @@ def checkpoint_manager(recipe, out, chief, keep, task=None):
 
 
 def restore_latest(checkpoint, out):
-    """Restore the newest checkpoint under out/checkpoints; return the generator step it holds (0 if none)."""
-    latest = tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))
-    if latest is None:
-        return None
-    checkpoint.read(latest).assert_existing_objects_matched()
-    return latest
+    """Restore the newest checkpoint under out/checkpoints that reads back whole; return its path (None
+    when there is none). One that does not (e.g. truncated by a kill or a full disk) is skipped with a
+    note, and its files are copied to out/checkpoints/unreadable/ first: a later save at the same step
+    would overwrite them."""
+    directory = os.path.join(out, "checkpoints")
+    state = tf.train.get_checkpoint_state(directory)
+    candidates = list(reversed(state.all_model_checkpoint_paths)) if state else []
+    for path in candidates:
+        try:
+            checkpoint.read(path).assert_existing_objects_matched()
+            return path
+        except Exception as error:  # TensorFlow raises DataLossError, IndexError, ValueError, … for bad files
+            kept = keep_unreadable(path, directory)
+            reason = str(error).strip().splitlines()[0][:200]
+            print(f"Skipped checkpoint {path}: it does not restore ({reason}); its files are kept in {kept}",
+                  file=sys.stderr, flush=True)
+    if candidates:
+        raise UserError(f"No checkpoint in {directory} restores (tried {', '.join(map(os.path.basename, candidates))}); "
+                        "their files are kept in its unreadable/ folder: start a new run with another --out")
+    return None
+
+
+def keep_unreadable(path, directory):
+    """Copy a checkpoint's files (path.index, path.data-*) to directory/unreadable/; return that folder."""
+    kept = os.path.join(directory, "unreadable")
+    os.makedirs(kept, exist_ok=True)
+    for part in glob.glob(f"{path}.*"):
+        shutil.copy2(part, kept)
+    return kept
 
 
 def session_provenance(out, command, start_step=0, xla=False):

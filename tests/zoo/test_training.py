@@ -1,5 +1,6 @@
 """The trainer: run directory, resume after a stop or a kill, refusal of changed settings,
 NaN guard, strategies, mixed precision, and the CLI's one-line errors."""
+import glob
 import json
 import os
 import signal
@@ -246,6 +247,33 @@ def test_killed_process_resumes_from_last_checkpoint(tmp_path, image_folder):
     assert result.returncode == 0, result.stderr
     assert f"at step {killed_at} of {killed_at + 3}" in result.stdout
     assert f"completed at step {killed_at + 3}" in result.stdout
+
+
+def test_a_truncated_latest_checkpoint_is_skipped_and_kept(tmp_path, image_folder, capsys):
+    """Resume from the newest checkpoint that restores; say which was skipped and why; keep its files."""
+    out = tmp_path / "run"
+    training.train(config(out, image_folder, steps=4))  # checkpoints at steps 2 and 4
+    data = glob.glob(str(out / "checkpoints" / "ckpt-4.data-*"))[0]
+    with open(data, "r+b") as handle:
+        handle.truncate(os.path.getsize(data) // 2)
+    truncated = open(data, "rb").read()
+    capsys.readouterr()
+    state = training.train(config(out, image_folder, steps=6, verbose=1))
+    printed = capsys.readouterr()
+    assert f"Skipped checkpoint {out / 'checkpoints' / 'ckpt-4'}: it does not restore (" in printed.err
+    assert "Resuming from " + str(out / "checkpoints" / "ckpt-2") + " at step 2 of 6" in printed.out
+    assert state["step"] == 6 and state["status"] == "completed"
+    assert open(out / "checkpoints" / "unreadable" / os.path.basename(data), "rb").read() == truncated
+    for name in ("train_state.json", "run.json"):  # a run's own files, damaged: a clear error naming them
+        intact = (out / name).read_text()
+        (out / name).write_text(intact[:-5])
+        with pytest.raises(UserError, match=f"{out / name} is not valid JSON"):
+            training.train(config(out, image_folder, steps=8))
+        (out / name).write_text(intact)
+    for data in glob.glob(str(out / "checkpoints" / "ckpt-*.data-*")):  # now none restores: a clear error
+        os.remove(data)
+    with pytest.raises(UserError, match=r"No checkpoint in .* restores \(tried ckpt-6, ckpt-4"):
+        training.train(config(out, image_folder, steps=8))
 
 
 @pytest.mark.parametrize("argv, message", [
