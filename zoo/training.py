@@ -639,11 +639,9 @@ def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, to
 
 
 def check_counts(config, positive):
-    """--eval-every is 0 (off) or positive, --seed ≥ 0; the options named in `positive` are positive integers."""
+    """--eval-every is 0 (off) or positive; the options named in `positive` are positive integers."""
     if not isinstance(config.eval_every, int) or config.eval_every < 0:
         raise UserError(f"--eval-every must be 0 (off) or a positive integer; received {config.eval_every!r}")
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise UserError(f"--seed must be an integer ≥ 0; received {config.seed!r}")
     for name in positive:
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
@@ -653,6 +651,8 @@ def check_counts(config, positive):
 def validate(config):
     check_counts(config, ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                           "eval_samples"))
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise UserError(f"--seed must be an integer ≥ 0; received {config.seed!r}")
     check_output_directory(config.out)
 
 
