@@ -91,8 +91,9 @@ class Generator(keras.Model):
         """n images as uint8 NHWC; conditional models take `labels` (default: the classes in turn).
         One array: a request above MAX_SAMPLE_BYTES is refused (use `sample_chunks`)."""
         n = whole_number("the number of samples", n, 1)
-        if n * int(np.prod(self.image_shape)) > MAX_SAMPLE_BYTES:
-            raise UserError(f"sample({n}) would return a {n * int(np.prod(self.image_shape)) / 2**30:.1f} GiB array "
+        size = n * int(np.prod(self.image_shape))  # bytes of the uint8 result
+        if size > MAX_SAMPLE_BYTES:
+            raise UserError(f"sample({n}) would return a {size / 2**30:.1f} GiB array "
                             f"(at most {MAX_SAMPLE_BYTES / 2**30:.0f} GiB): iterate over sample_chunks(n) instead, or "
                             "`gan-zoo sample --format folder`")
         return np.concatenate(list(self.sample_chunks(n, seed, labels, truncation)))
