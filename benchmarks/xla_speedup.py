@@ -1,6 +1,8 @@
-"""Where does XLA pay? Each recipe's train step at its preset's size, and each sampling preset's generator
-on a 500-image chunk, run as a TensorFlow graph and XLA-compiled, alternately; prints ms per call, the
-ratio graph ÷ XLA and the first call (trace or compile). What `xla_by_default` in recipes/ rests on.
+"""Where does XLA pay? Each recipe's train step at its preset's size, each sampling preset's generator
+on a 500-image chunk and the evaluator's feature extraction on 500 images (what `gan-zoo evaluate`
+runs per chunk), as a TensorFlow graph and XLA-compiled, alternately; prints ms per call, the ratio
+graph ÷ XLA and the first call (trace or compile). What `xla_by_default` in recipes/ rests on, and why
+sampling and evaluation stay on the graph.
 
     python benchmarks/xla_speedup.py [--recipes dcgan,cgan,...] [--presets dcgan_fashion_mnist_28,...] [--calls 5]
 
@@ -14,7 +16,7 @@ import tensorflow as tf
 
 import recipes
 import zoo
-from zoo import generators
+from zoo import evaluator, generators
 
 PRESET_SIZES = {  # recipe → (constructor settings, batch) of the shipped presets
     "cyclegan": ({"width": 16, "num_blocks": 4}, 16),
@@ -87,6 +89,13 @@ def main():
             network = recipe.sampling_generator
             return tf.function(lambda x: network(x, training=False), jit_compile=jit), inputs
         print(row(name, compare(make, args.calls)), flush=True)
+    print("\n" + header.format("evaluator features, 500 images"))
+
+    def make_features(jit):
+        model, _ = evaluator.load_evaluator(evaluator.SHIPPED_DIR)
+        images = np.random.default_rng(0).uniform(-1, 1, (500, 28, 28, 1)).astype("float32")
+        return tf.function(lambda x: model(x, training=False), jit_compile=jit), images
+    print(row("fashion_mnist_evaluator", compare(make_features, args.calls)), flush=True)
 
 
 if __name__ == "__main__":
