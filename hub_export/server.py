@@ -13,15 +13,23 @@ Extensions of the contract, for generators:
 - `"output_format": "png"` returns `images` as base64 PNGs ({"b64": ...}, TF Serving's binary
   convention) instead of pixel arrays, and drops `images_float`.
 Concurrent requests to the same signature are batched together up to `max_batch` rows; a single
-request larger than `max_batch` rows is refused (400), a body larger than `max_request_bytes` too
-(413). Errors are JSON `{"error": "..."}`; built on aiohttp, which also shuts down gracefully
-(in-flight requests finish) on SIGINT/SIGTERM.
+request larger than `max_batch` rows is refused (400) before anything is allocated for it, a body
+larger than `max_request_bytes` too (413), and a client that has not sent its whole request within
+`timeout` seconds is answered 408 (body) or dropped (headers). The event loop only routes: JSON
+decoding and encoding of anything but small bodies and responses run in a codec process (a CPU-bound
+`json.loads` holds the GIL, so a thread would block the loop as much), the model in a thread.
+Errors are JSON `{"error": "..."}`; built on aiohttp, which also shuts down gracefully (in-flight
+requests finish) on SIGINT/SIGTERM.
 """
 import asyncio
 import base64
+import collections
 import io
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -29,7 +37,13 @@ from zoo.files import read_json
 
 DEFAULT_MAX_BATCH = 256
 DEFAULT_MAX_REQUEST_BYTES = 8 * 2**20
+DEFAULT_TIMEOUT_SECONDS = 30.0  # to send a whole request (headers and body)
 BATCH_WINDOW_SECONDS = 0.002  # how long a batch waits for more concurrent requests
+INLINE_REQUEST_BYTES = 16 * 2**10  # bodies up to this size are decoded on the event loop (well under 1 ms)
+INLINE_RESPONSE_VALUES = 4096  # responses of up to this many numbers are encoded on the event loop (~1 ms)
+
+InputSpec = collections.namedtuple("InputSpec", "dtype shape")  # numpy dtype; tuple, None = any size
+Interface = collections.namedtuple("Interface", "name signatures num_classes")  # signatures: {name: {input: InputSpec}}
 
 
 class RequestError(Exception):
@@ -38,6 +52,9 @@ class RequestError(Exception):
     def __init__(self, message, status=400):
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self):  # keeps the status when raised in the codec process
+        return RequestError, (str(self), self.status)
 
 
 # --- models --------------------------------------------------------------------------------
@@ -52,9 +69,10 @@ class ServedModel:
         self.signatures = dict(self.loaded.signatures)
         card_path = os.path.join(path, "assets.extra", "card.json")
         self.card = read_json(card_path) if os.path.isfile(card_path) else {}
-
-    def input_specs(self, signature):
-        return self.signatures[signature].structured_input_signature[1]
+        self.interface = Interface(name, {
+            signature: {key: InputSpec(spec.dtype.as_numpy_dtype, tuple(spec.shape.as_list()))
+                        for key, spec in function.structured_input_signature[1].items()}
+            for signature, function in self.signatures.items()}, self.card.get("num_classes"))
 
     def run(self, signature, inputs):
         """Call a signature on numpy inputs (in a worker thread); numpy outputs."""
@@ -108,13 +126,28 @@ class Repository:
         return versions[int(version)]
 
 
-# --- request decoding ----------------------------------------------------------------------
-def choose_signature(model, body, inputs_keys):
+# --- request decoding (pure JSON and numpy: runs on the loop or in the codec process) -----
+def parse_json(raw):
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RequestError(f"the request body is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise RequestError("the request body is nested too deeply (JSON arrays of at most a few hundred "
+                           "levels are accepted)") from error
+
+
+def choose_signature(interface, body):
     name = body.get("signature_name")
     if name is None:
-        name = "sample" if "seed" in inputs_keys and "sample" in model.signatures else "serving_default"
-    if not isinstance(name, str) or name not in model.signatures:
-        raise RequestError(f"unknown signature_name {name!r}; {model.name} has: {', '.join(sorted(model.signatures))}")
+        inputs, instances = body.get("inputs"), body.get("instances")
+        keys = set(inputs) if isinstance(inputs, dict) else set()
+        if isinstance(instances, list):
+            keys |= {key for row in instances if isinstance(row, dict) for key in row}
+        name = "sample" if "seed" in keys and "sample" in interface.signatures else "serving_default"
+    if not isinstance(name, str) or name not in interface.signatures:
+        raise RequestError(f"unknown signature_name {name!r}; {interface.name} has: "
+                           f"{', '.join(sorted(interface.signatures))}")
     return name
 
 
@@ -131,7 +164,7 @@ def columns_of(body, specs):
         return dict(inputs)
     instances = body["instances"]
     if not isinstance(instances, list) or not instances:
-        raise RequestError('"instances" must be a non-empty list')
+        raise RequestError(f'"instances" must be a non-empty list of rows; received {type(instances).__name__}')
     if all(isinstance(row, dict) for row in instances):
         keys = set(instances[0])
         if any(set(row) != keys for row in instances):
@@ -142,13 +175,15 @@ def columns_of(body, specs):
     return {next(iter(specs)): instances}
 
 
-def expand_seed_range(columns):
-    """{"seed": s, "num": n} → {"seed": [s, ..., s+n-1]} (the other inputs repeated n times if scalar)."""
+def expand_seed_range(columns, max_batch):
+    """{"seed": s, "num": n} → {"seed": [s, ..., s+n-1]} (the other inputs repeated n times if scalar);
+    n is checked against `max_batch` before anything of size n is built."""
     if "num" not in columns:
         return columns
     num, seed = columns.pop("num"), columns.get("seed")
-    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-        raise RequestError(f'"num" must be a positive integer; received {num!r}')
+    if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= max_batch:
+        raise RequestError(f'"num" must be an integer from 1 to {max_batch} (the server\'s --max-batch); '
+                           f"received {num!r}")
     if isinstance(seed, list):
         if len(seed) != num:
             raise RequestError(f'"num" is {num} but "seed" lists {len(seed)} seeds')
@@ -162,18 +197,23 @@ def expand_seed_range(columns):
 
 def as_array(name, value, spec):
     """A JSON value as a numpy array of the spec's dtype and a compatible shape, or a clear 400."""
-    expected = f"{spec.dtype.name} of shape {['batch' if d is None else d for d in spec.shape.as_list()]}"
+    shape = ["batch" if d is None else d for d in spec.shape]
+    integer = np.issubdtype(spec.dtype, np.integer)
+    expected = f"{np.dtype(spec.dtype).name} of shape {shape}"
     try:
         array = np.asarray(value)
     except ValueError as error:  # ragged lists
         raise RequestError(f"input {name!r} is ragged; expected {expected}") from error
-    integer = spec.dtype.is_integer
     if array.dtype.kind not in ("iu" if integer else "iuf") or array.dtype == bool:
         kind = "integers" if integer else "numbers"
         raise RequestError(f"input {name!r} must hold {kind}; received {array.dtype.name} values; expected {expected}")
-    if array.ndim != len(spec.shape) or not spec.shape.is_compatible_with(array.shape):
+    if array.ndim != len(spec.shape) or any(d is not None and d != n for d, n in zip(spec.shape, array.shape)):
         raise RequestError(f"input {name!r} has shape {list(array.shape)}; expected {expected}")
-    return array.astype(spec.dtype.as_numpy_dtype)
+    if not integer and not np.isfinite(array).all():
+        raise RequestError(f"input {name!r} holds NaN or infinite values; expected finite numbers")
+    if integer and array.size and (array.min() < np.iinfo(spec.dtype).min or array.max() > np.iinfo(spec.dtype).max):
+        raise RequestError(f"input {name!r} holds integers outside {np.dtype(spec.dtype).name}'s range")
+    return array.astype(spec.dtype)
 
 
 def check_labels(labels, num_classes):
@@ -182,26 +222,28 @@ def check_labels(labels, num_classes):
         raise RequestError(f"labels must be class ids in [0, {num_classes}); received {sorted(set(labels.tolist()))}")
 
 
-def decode_request(model, body, max_batch):
-    """(signature, {name: numpy array}) of a predict request body."""
+def decode_request(interface, raw, max_batch):
+    """(signature, {name: numpy array}, row format?, output format) of a predict request body (bytes)."""
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
-    raw = body.get("inputs") if isinstance(body.get("inputs"), dict) else {}
-    signature = choose_signature(model, body, set(raw) | {k for row in body.get("instances", [])
-                                                          if isinstance(row, dict) for k in row})
-    specs = model.input_specs(signature)
-    columns = expand_seed_range(columns_of(body, specs))
+    output_format = body.get("output_format", "json")
+    if output_format not in ("json", "png"):
+        raise RequestError(f'"output_format" must be "json" or "png"; received {output_format!r}')
+    signature = choose_signature(interface, body)
+    specs = interface.signatures[signature]
+    columns = expand_seed_range(columns_of(body, specs), max_batch)
     if set(columns) != set(specs):
         raise RequestError(f"signature {signature!r} takes inputs {sorted(specs)}; received {sorted(columns)}")
     arrays = {name: as_array(name, columns[name], spec) for name, spec in specs.items()}
-    check_labels(arrays.get("labels"), model.card.get("num_classes"))
+    check_labels(arrays.get("labels"), interface.num_classes)
     sizes = {len(array) for array in arrays.values()}
     if len(sizes) != 1:
         raise RequestError(f"all inputs need the same batch size; received {({k: len(v) for k, v in arrays.items()})}")
     size = sizes.pop()
     if not 1 <= size <= max_batch:
         raise RequestError(f"a request holds 1 to {max_batch} rows (the server's --max-batch); received {size}")
-    return signature, arrays
+    return signature, arrays, "instances" in body, output_format
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -214,16 +256,41 @@ def png_b64(image):
 
 
 def encode_outputs(outputs, row_format, output_format):
+    """The JSON response body (bytes) of a signature's numpy outputs."""
     if output_format == "png":
         outputs = {"images": [png_b64(image) for image in outputs["images"]]}
-    elif output_format != "json":
-        raise RequestError(f'"output_format" must be "json" or "png"; received {output_format!r}')
     else:
         outputs = {key: value.tolist() for key, value in outputs.items()}
     if not row_format:
-        return {"outputs": outputs}
+        return json.dumps({"outputs": outputs}).encode()
     count = len(next(iter(outputs.values())))
-    return {"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}
+    return json.dumps({"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}).encode()
+
+
+class Codec:
+    """Runs JSON decoding/encoding inline when small, else in one spawned worker process (replaced if
+    it dies), so no request holds the event loop for long."""
+
+    def __init__(self):
+        self.pool = None
+
+    def start(self):
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self.pool.submit(os.getpid)  # starts the worker now, not on the first large request
+
+    async def __call__(self, offload, function, *args):
+        if not offload:
+            return function(*args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+        except BrokenProcessPool as error:  # the worker died (e.g. killed): the next request gets a new one
+            self.pool.shutdown(wait=False)
+            self.start()
+            raise RequestError("the server's codec process stopped while handling this request; retry", 503) from error
+
+    def stop(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def dtype_enum(dtype):
@@ -324,11 +391,13 @@ MODEL = r"/v1/models/{name:[^/:]+}"
 VERSION = r"/versions/{version:\d+}"
 
 
-def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES):
+def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES,
+             timeout=DEFAULT_TIMEOUT_SECONDS):
     """The aiohttp application serving the exported models under `base_dir`."""
     from aiohttp import web
 
     repository = Repository(base_dir)
+    codec = Codec()
 
     @web.middleware
     async def json_errors(request, handler):
@@ -357,21 +426,36 @@ def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MA
     async def model_metadata(request):
         return web.json_response(metadata(model_of(request)))
 
+    async def read_body(request):
+        try:
+            return await asyncio.wait_for(request.read(), timeout)
+        except asyncio.TimeoutError as error:
+            raise RequestError(f"the request body did not arrive within {timeout:g} s (the server's --timeout)",
+                               408) from error
+
     async def predict(request):
         model = model_of(request)
-        try:
-            body = json.loads(await request.read())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise RequestError(f"the request body is not valid JSON: {error}") from error
-        signature, arrays = decode_request(model, body, max_batch)
+        raw = await read_body(request)
+        signature, arrays, row_format, output_format = await codec(
+            len(raw) > INLINE_REQUEST_BYTES, decode_request, model.interface, raw, max_batch)
         key = (model.name, model.version, signature)
         if key not in batchers:
             batchers[key] = Batcher(model, signature, max_batch)
         outputs = await batchers[key].submit(arrays)
-        return web.json_response(encode_outputs(outputs, "instances" in body, body.get("output_format", "json")))
+        values = sum(value.size for value in outputs.values())
+        body = await codec(values > INLINE_RESPONSE_VALUES, encode_outputs, outputs, row_format, output_format)
+        return web.Response(body=body, content_type="application/json")
+
+    async def start_codec(app):
+        await asyncio.wrap_future(codec.start())
+
+    async def stop_codec(app):
+        codec.stop()
 
     batchers = {}
     app = web.Application(client_max_size=max_request_bytes, middlewares=[json_errors])
+    app.on_startup.append(start_codec)
+    app.on_cleanup.append(stop_codec)
     for prefix in (MODEL, MODEL + VERSION):
         app.router.add_get(prefix, status)
         app.router.add_get(prefix + "/metadata", model_metadata)
@@ -381,15 +465,18 @@ def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MA
 
 
 def serve(base_dir, host="127.0.0.1", port=8501, max_batch=DEFAULT_MAX_BATCH,
-          max_request_bytes=DEFAULT_MAX_REQUEST_BYTES, print_fn=print):
-    """Run the server until SIGINT/SIGTERM; in-flight requests finish before it exits."""
+          max_request_bytes=DEFAULT_MAX_REQUEST_BYTES, timeout=DEFAULT_TIMEOUT_SECONDS, print_fn=print):
+    """Run the server until SIGINT/SIGTERM; in-flight requests finish before it exits. A connection
+    idle for `timeout` s, or still sending its headers, is closed (aiohttp's keep-alive timer); one
+    still sending its body gets a 408 then."""
     from aiohttp import web
 
-    app = make_app(base_dir, max_batch, max_request_bytes)
+    app = make_app(base_dir, max_batch, max_request_bytes, timeout)
     models = ", ".join(f"{name} (versions {', '.join(map(str, sorted(v)))})"
                        for name, v in app["repository"].models.items())
     print_fn(f"serving {models} on http://{host}:{port}/v1/models/<name>")
-    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=30)
+    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=30, keepalive_timeout=timeout,
+                lingering_time=min(timeout, 10.0))  # after a 408/413, how long the unread rest of a body may take
     return 0
 
 

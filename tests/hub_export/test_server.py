@@ -1,11 +1,16 @@
 """`gan-zoo serve`: TF Serving's REST contract on loopback, in a real server process: status,
 metadata, predict by seed and by z (row and columnar formats, PNG output), concurrent requests
-batched, every kind of bad request answered with the right status and a JSON message while the
-server keeps serving, and a graceful exit on SIGTERM."""
+batched, large bodies and responses through the codec process, every kind of bad request answered
+with the right status and a JSON message while the server keeps serving (a huge "num" at once, while
+another request is served), a burst of 1000 requests, stalled clients dropped after --timeout, and a
+graceful exit on SIGTERM."""
 import base64
 import io
 import json
 import signal
+import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +24,7 @@ from hub_export.server import start_server_process
 from zoo.images import to_uint8
 from zoo.launch import free_port
 
-MAX_BATCH, MAX_BYTES = 16, 20_000
+MAX_BATCH, MAX_BYTES, TIMEOUT = 64, 40_000, 2  # 64 images of 8×8 (8192 numbers) go through the codec process
 
 
 def request(url, body=None, raw=None):
@@ -38,9 +43,10 @@ def server(generators, tmp_path_factory):
     for kind in ("unconditional", "conditional"):
         saved_model.export_serving(generators[kind], str(models))
     port = free_port()
-    process = start_server_process(models, port, "--max-batch", MAX_BATCH, "--max-request-bytes", MAX_BYTES)
+    process = start_server_process(models, port, "--max-batch", MAX_BATCH, "--max-request-bytes", MAX_BYTES,
+                                   "--timeout", TIMEOUT)
     base = f"http://127.0.0.1:{port}/v1/models"
-    yield {"base": base, "process": process, "models": models}
+    yield {"base": base, "process": process, "models": models, "port": port}
     if process.poll() is None:
         process.kill()
 
@@ -103,19 +109,87 @@ def test_concurrent_requests_are_batched_and_answered_each_its_own(server, gener
     ("tiny_conditional:predict", {"inputs": {"z": [[0.0] * 8], "labels": [1.5]}}, None, 400, "must hold integers"),
     ("tiny_conditional:predict", {"inputs": {"z": [[0.0] * 8]}}, None, 400, "takes inputs ['labels', 'z']"),
     ("tiny_conditional:predict", {"inputs": {"z": [[0.0] * 8], "labels": [7]}}, None, 400, "class ids in [0, 3)"),
-    ("tiny_unconditional:predict", {"inputs": {"seed": 0, "num": MAX_BATCH + 1}}, None, 400, "1 to 16 rows"),
+    ("tiny_unconditional:predict", {"inputs": {"seed": 0, "num": MAX_BATCH + 1}}, None, 400, f"from 1 to {MAX_BATCH}"),
+    ("tiny_unconditional:predict", {"inputs": {"seed": 0, "num": 10**9}}, None, 400, f"from 1 to {MAX_BATCH}"),
+    ("tiny_unconditional:predict", {"inputs": {"z": [[0.0] * 8] * (MAX_BATCH + 1)}}, None, 400, f"1 to {MAX_BATCH} rows"),
+    ("tiny_unconditional:predict", {"instances": 5}, None, 400, '"instances" must be a non-empty list'),
+    ("tiny_unconditional:predict", None, b'{"inputs": {"z": [[NaN, 0, 0, 0, 0, 0, 0, 0]]}}', 400, "NaN or infinite"),
+    ("tiny_unconditional:predict", None, b'{"inputs": {"z": [[1e999, 0, 0, 0, 0, 0, 0, 0]]}}', 400, "NaN or infinite"),
+    ("tiny_unconditional:predict", None, b'{"inputs": {"z": ' + b"[" * 3000 + b"]" * 3000 + b"}}", 400,
+     "nested too deeply"),  # decoded on the event loop
+    ("tiny_unconditional:predict", None, b'{"inputs": {"z": ' + b"[" * 19000 + b"]" * 19000 + b"}}", 400,
+     "nested too deeply"),  # decoded in the codec process
+    ("tiny_unconditional:predict", {"inputs": {"seed": [0]}, "output_format": "gif"}, None, 400,
+     '"output_format" must be "json" or "png"'),
+    ("tiny_unconditional:predict", {"inputs": {"seed": [2**70]}}, None, 400, "must hold integers"),
     ("tiny_unconditional:predict", {"signature_name": "train", "inputs": {"z": [[0.0] * 8]}}, None, 400,
      "unknown signature_name"),
     ("tiny_unconditional:predict", {"instances": [], "inputs": {}}, None, 400, "exactly one of"),
     ("nothing_here:predict", {"inputs": {"seed": [0]}}, None, 404, "Servable not found"),
     ("tiny_unconditional/versions/9:predict", {"inputs": {"seed": [0]}}, None, 404, "versions: 1"),
-    ("tiny_unconditional:predict", None, b"[" + b"0.0," * MAX_BYTES + b"0.0]", 413, "larger than 20000 bytes"),
+    ("tiny_unconditional:predict", None, b"[" + b"0.0," * MAX_BYTES + b"0.0]", 413, f"larger than {MAX_BYTES} bytes"),
 ])
 def test_bad_requests_get_status_and_message_and_the_server_keeps_serving(server, path, body, raw, status,
                                                                           message):
     answer_status, answer = request(f"{server['base']}/{path}", body, raw)
     assert answer_status == status and message in answer["error"], answer
     assert request(f"{server['base']}/tiny_unconditional:predict", {"inputs": {"seed": [0]}})[0] == 200
+
+
+def test_large_bodies_and_responses_go_through_the_codec_process(server, generators):
+    url = f"{server['base']}/tiny_unconditional:predict"
+    z = np.random.default_rng(2).standard_normal((MAX_BATCH, 8)).astype(np.float32)
+    body = json.dumps({"inputs": {"z": z.tolist()}}, indent=8).encode()  # > INLINE_REQUEST_BYTES
+    assert 16 * 2**10 < len(body) < MAX_BYTES
+    status, answer = request(url, raw=body)  # and 64 × 128 numbers out > INLINE_RESPONSE_VALUES
+    assert status == 200
+    np.testing.assert_allclose(np.array(answer["outputs"]["images_float"]), generators["unconditional"](z), atol=1e-5)
+
+
+def test_a_huge_num_is_refused_at_once_while_another_request_is_served(server):
+    url = f"{server['base']}/tiny_unconditional:predict"
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(request, url, {"inputs": {"seed": 0, "num": MAX_BATCH}})
+        started = time.perf_counter()
+        status, answer = request(url, {"inputs": {"seed": 0, "num": 10**9}})
+        seconds = time.perf_counter() - started
+        assert status == 400 and "from 1 to" in answer["error"] and seconds < 0.1, (status, answer, seconds)
+        assert other.result()[0] == 200
+
+
+def test_a_burst_of_1000_requests_from_16_clients_all_succeed(server):
+    url = f"{server['base']}/tiny_unconditional:predict"
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda s: request(url, {"inputs": {"seed": [s]}})[0], range(1000)))
+    assert statuses == [200] * 1000
+
+
+def stalled_client(port, data, timeout):
+    """What the server sends back to a client that sends `data` and then nothing (b"" when it just
+    closes), and the seconds until it closed; bounded by `timeout`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(data)
+        started, received = time.monotonic(), b""
+        while chunk := connection.recv(65536):
+            received += chunk
+        return received, time.monotonic() - started
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"POST /v1/models/tiny_unconditional:predict HTTP/1.1\r\nHost: x\r\n", b""),  # headers never finish
+    (b"POST /v1/models/tiny_unconditional:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"in",
+     b"408"),  # the body never finishes
+])
+def test_a_stalled_client_is_dropped_after_the_timeout_and_others_are_served(server, data, expected):
+    url = f"{server['base']}/tiny_unconditional:predict"
+    results = []
+    thread = threading.Thread(target=lambda: results.append(stalled_client(server["port"], data, 30)))
+    thread.start()
+    assert request(url, {"inputs": {"seed": [1]}})[0] == 200  # while the stalled client holds its connection
+    thread.join()
+    received, seconds = results[0]
+    assert expected in received.split(b"\r\n")[0] if expected else received == b"", received
+    assert TIMEOUT - 0.5 < seconds < 2 * TIMEOUT + 5, seconds  # a 408 lingers at most TIMEOUT for the rest
 
 
 def test_sigterm_shuts_down_gracefully(server):
