@@ -267,6 +267,19 @@ def encode_outputs(outputs, row_format, output_format):
     return json.dumps({"predictions": [{key: value[i] for key, value in outputs.items()} for i in range(count)]}).encode()
 
 
+def exit_with_parent(parent_pid, interval=1.0):
+    """In the codec worker: end it when the server process is gone (even killed with SIGKILL)."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 class Codec:
     """Runs JSON decoding/encoding inline when small, else in one spawned worker process (replaced if
     it dies), so no request holds the event loop for long."""
@@ -275,7 +288,8 @@ class Codec:
         self.pool = None
 
     def start(self):
-        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=exit_with_parent, initargs=(os.getpid(),))
         return self.pool.submit(os.getpid)  # starts the worker now, not on the first large request
 
     async def __call__(self, offload, function, *args):

@@ -7,6 +7,7 @@ graceful exit on SIGTERM."""
 import base64
 import io
 import json
+import os
 import signal
 import socket
 import threading
@@ -190,6 +191,38 @@ def test_a_stalled_client_is_dropped_after_the_timeout_and_others_are_served(ser
     received, seconds = results[0]
     assert expected in received.split(b"\r\n")[0] if expected else received == b"", received
     assert TIMEOUT - 0.5 < seconds < 2 * TIMEOUT + 5, seconds  # a 408 lingers at most TIMEOUT for the rest
+
+
+def process_status(pid):
+    """(state, parent pid) of a process from /proc (Linux), None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            state, parent = handle.read().rsplit(")", 1)[1].split()[:2]
+            return state, int(parent)
+    except (OSError, ValueError):
+        return None
+
+
+def children_of(pid):
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and (process_status(entry) or (0, 0))[1] == pid]
+
+
+def running(pid):
+    status = process_status(pid)
+    return status is not None and status[0] != "Z"  # a zombie has exited (its parent has not reaped it yet)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process parents from /proc")
+def test_a_killed_server_leaves_no_codec_process_behind(server):
+    process = start_server_process(server["models"], free_port())
+    children = children_of(process.pid)
+    assert children  # the codec worker (and multiprocessing's resource tracker)
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while any(map(running, children)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [child for child in children if running(child)]
 
 
 def test_sigterm_shuts_down_gracefully(server):
