@@ -277,7 +277,8 @@ def _folder_files(directory):
 
 
 def _read_headers(files):
-    """Image sizes as (h, w) from file headers, and the channel count of the first image."""
+    """Image sizes as (h, w), and the channel count of the first image; every file is decoded once
+    here, so a truncated or corrupt one is named now rather than failing training later."""
     sizes, channels = [], None
     for path in files:
         try:
@@ -285,6 +286,7 @@ def _read_headers(files):
                 width, height = image.size
                 if channels is None:
                     channels = 1 if image.mode in ("1", "L", "LA", "I", "I;16") else 3
+                image.load()
         except (OSError, SyntaxError, ValueError) as error:
             raise UserError(f"cannot read image {path} ({error}); remove it or replace it with a valid "
                             f"{'/'.join(IMAGE_EXTENSIONS)} file") from None

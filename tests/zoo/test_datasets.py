@@ -276,6 +276,19 @@ def test_folder_bad_image_named(tmp_path):
         datasets.load(str(tmp_path))
 
 
+@pytest.mark.parametrize("extension", [".png", ".jpg"])
+def test_folder_truncated_image_named_before_training(tmp_path, extension):
+    """Its header reads fine (size known); only decoding shows it is cut short (TF's own error would
+    come at step 0 without the file's name)."""
+    save_image(tmp_path / "good.png")
+    noise = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)  # large enough a payload
+    Image.fromarray(noise).save(tmp_path / f"cut{extension}")
+    data = (tmp_path / f"cut{extension}").read_bytes()
+    (tmp_path / f"cut{extension}").write_bytes(data[:len(data) // 2])
+    with pytest.raises(UserError, match=f"cannot read image .*cut{extension} .*(?i:truncated).*remove it or replace it"):
+        datasets.load(str(tmp_path))
+
+
 def test_folder_source_needs_directory(tmp_path):
     with pytest.raises(UserError, match="not a directory"):
         datasets.load(str(tmp_path / "missing"), source="folder")
