@@ -321,15 +321,66 @@ def _folder_source(root, split, size):
 
 # ---------------------------------------------------------------- tensorflow-datasets
 
+def _host_reachable(url, timeout=3.0):
+    """Whether a TCP connection to `url`'s host opens within about `timeout` seconds."""
+    import socket
+    import urllib.parse
+
+    parsed = urllib.parse.urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or (80 if parsed.scheme == "http" else 443)),
+                                 timeout=timeout).close()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _check_tfds_reachable(builder, name):
+    """An unprepared tfds dataset whose download host cannot be reached fails now, with what to do
+    (tfds itself would retry its downloads for minutes and leave a partial directory)."""
+    urls = sorted(builder.url_infos or ())
+    if builder.is_prepared() or not urls or _host_reachable(urls[0]):
+        return
+    host = urls[0].split("/")[2]
+    raise UserError(f"tfds dataset {name!r} is not prepared in {builder.data_dir_root} and its download host {host} "
+                    f"cannot be reached (offline?); prepare it where there is network (`tfds build {name} "
+                    f"--data_dir DIR`, then copy DIR/{name.split('/')[0]} into {builder.data_dir_root}) or use an "
+                    f"offline dataset: {', '.join(KNOWN_DATASETS)}, or a folder of images")
+
+
+def _remove_new_entries(directory, before):
+    """Delete what a failed call created in `directory`: the entries not in `before` (None: the
+    directory itself did not exist); nothing else."""
+    import shutil
+
+    if not os.path.isdir(directory):
+        return
+    for entry in set(os.listdir(directory)) - (before or set()):
+        shutil.rmtree(os.path.join(directory, entry), ignore_errors=True)
+    if before is None and not os.listdir(directory):
+        os.rmdir(directory)
+
+
 def _tfds_source(name, split, data_dir):
     import tensorflow_datasets as tfds  # slow import, only when needed
 
+    def cannot_load(error):
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        return UserError(f"tfds could not load dataset {name!r} split {split!r} ({lines[0]}); offline "
+                         f"datasets: {', '.join(KNOWN_DATASETS)}; a folder of images also works")
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as error:  # tfds raises many types; all mean "cannot load"
+        raise cannot_load(error) from None
+    _check_tfds_reachable(builder, name)
+    root = builder.data_dir_root
+    before = set(os.listdir(root)) if os.path.isdir(root) else None
     try:
         ds, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
-    except Exception as error:  # tfds raises many types; all mean "cannot load"
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        raise UserError(f"tfds could not load dataset {name!r} split {split!r} ({lines[0]}); offline "
-                        f"datasets: {', '.join(KNOWN_DATASETS)}; a folder of images also works") from None
+    except Exception as error:  # noqa: BLE001
+        _remove_new_entries(root, before)
+        raise cannot_load(error) from None
     if "image" not in info.features:
         raise UserError(f"tfds dataset {name!r} has no 'image' feature; pass an image dataset, "
                         f"one of {', '.join(KNOWN_DATASETS)}, or a folder of images")

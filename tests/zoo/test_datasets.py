@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import time
 
 import numpy as np
 import pytest
@@ -339,7 +340,13 @@ def test_invalid_options(idx_dir):
 
 # ---------------------------------------------------------------- tfds
 
-def test_tfds_mock_mnist():
+@pytest.fixture
+def online(monkeypatch):
+    """tfds.testing.mock_data stands in for the download: the host counts as reachable."""
+    monkeypatch.setattr(datasets, "_host_reachable", lambda url, timeout=3.0: True)
+
+
+def test_tfds_mock_mnist(online):
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=8):
@@ -353,13 +360,41 @@ def test_tfds_mock_mnist():
     assert labels.dtype == np.int32 and ((labels >= 0) & (labels < 10)).all()
 
 
-def test_tfds_mock_fashion_mnist_classes_by_name():
+def test_tfds_mock_fashion_mnist_classes_by_name(online):
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=8):
         ds = datasets.load("fashion_mnist", source="tfds", classes=["Sneaker", "bag"], image_size=32)
         assert ds.element_spec[0].shape == (32, 32, 1)
         assert set(labels_of(ds)) <= {7, 8}
+
+
+def test_tfds_offline_unprepared_fails_fast_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "_host_reachable", lambda url, timeout=3.0: False)
+    root = tmp_path / "tfds"
+    started = time.monotonic()
+    with pytest.raises(UserError, match=r"'mnist' is not prepared in .*tfds and its download host "
+                                        r"storage.googleapis.com cannot be reached .*tfds build mnist") as error:
+        datasets.load("mnist", data_dir=str(root))
+    assert time.monotonic() - started < 10 and "\n" not in str(error.value)
+    assert not root.exists()
+
+
+def test_tfds_failed_download_removes_only_what_it_created(tmp_path, monkeypatch, online):
+    import tensorflow_datasets as tfds
+
+    root = tmp_path / "tfds"
+    (root / "kept").mkdir(parents=True)
+
+    def partial_download(name, data_dir, **kwargs):
+        (root / name / "3.0.1.incomplete").mkdir(parents=True)
+        (root / "downloads").mkdir()
+        raise ConnectionError("Failed to establish a new connection")
+
+    monkeypatch.setattr(tfds, "load", partial_download)
+    with pytest.raises(UserError, match="tfds could not load dataset 'mnist' split 'train' .*Failed to establish"):
+        datasets.load("mnist", data_dir=str(root))
+    assert sorted(os.listdir(root)) == ["kept"]
 
 
 def test_unknown_dataset_lists_known_names(tmp_path):
