@@ -62,10 +62,10 @@ class ServedModel:
     """One loaded version: its signatures and a batcher per signature."""
 
     def __init__(self, name, version, path):
-        import tensorflow as tf
+        from zoo.generators import load_saved_model  # here: the codec worker imports this module without TF
 
         self.name, self.version, self.path = name, version, path
-        self.loaded = tf.saved_model.load(path)
+        self.loaded = load_saved_model(path)
         self.signatures = dict(self.loaded.signatures)
         card_path = os.path.join(path, "assets.extra", "card.json")
         self.card = read_json(card_path) if os.path.isfile(card_path) else {}

@@ -56,6 +56,12 @@ class GAN(keras.Model):
     xla_compatible = True  # every op of train_step has an XLA kernel (jit_compile can run it)
     xla_by_default = True  # XLA measured faster than TensorFlow's graph for this recipe's step (zoo.training's default)
 
+    @classmethod
+    def fitted_data(cls, image_shape):
+        """How training brings images of `image_shape` (H, W, C) to a size this recipe takes when the
+        user chose none: None (as they are), or {"image_size": side, "crop": how}."""
+        return None
+
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, augment=None, **kwargs):
         super().__init__(**kwargs)
         self.augment_policies = parse_policies(augment)

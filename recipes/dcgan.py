@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN, split_labels
-from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, check_choice, check_image_shape, downsampling_stack, logit_layer,
-                            upsampling_stack)
+from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, check_choice, check_image_shape, check_weight,
+                            downsampling_stack, logit_layer, upsampling_stack)
 
 
 def build_generator(latent_dim=100, image_shape=(28, 28, 1), width=64, norm="batch", name="generator"):
@@ -73,8 +73,8 @@ class DCGAN(DCGANNetworks):
                              f"would mix: set discriminator_norm to 'layer', 'spectral' or 'none'. "
                              f"Received: discriminator_norm={discriminator_norm!r}")
         self.loss_name, self.n_disc = loss, n_disc  # `self.loss` is Keras's compile argument
-        self.penalty_weight = None if penalty_weight is None else float(penalty_weight)  # as configured
-        self.penalty_scale = self.objective.penalty_weight if penalty_weight is None else float(penalty_weight)
+        self.penalty_weight = None if penalty_weight is None else check_weight("penalty_weight", penalty_weight)
+        self.penalty_scale = self.objective.penalty_weight if penalty_weight is None else self.penalty_weight
         if self.objective.penalty:
             self.loss_names = ("d_loss", "g_loss", "d_penalty")
         super().__init__(discriminator_norm=discriminator_norm, **kwargs)

@@ -13,6 +13,13 @@ def check_choice(name, value, accepted):
         raise ValueError(f"`{name}` must be one of {list(accepted)}. Received: {name}={value!r}")
 
 
+def check_weight(name, value):
+    """A loss weight (λ, γ): a finite number ≥ 0, as a float; a negative one would reward what it penalises."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValueError(f"`{name}` must be a finite number ≥ 0. Received: {name}={value!r}")
+    return float(value)
+
+
 def check_image_shape(image_shape):
     """Validate (H, W, C) and return it as a tuple of ints."""
     shape = tuple(int(d) for d in image_shape)

@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN, replica_context, split_labels
-from recipes.layers import check_choice, check_image_shape
+from recipes.layers import check_choice, check_image_shape, check_weight
 
 ACTIVATIONS = ("linear", "lrelu")
 MAPPING_LR_MULTIPLIER = 0.01
@@ -480,6 +480,16 @@ class StyleGANLite(GAN):
     # 32×32, batch 64; 122 s to compile): not the default, `--xla` still asks for it
     xla_by_default = False
 
+    @classmethod
+    def fitted_data(cls, image_shape):
+        """Pad to the smallest power-of-two square ≥ 8 around the images (28×28 Fashion-MNIST → 32×32
+        on black): the synthesis network doubles its resolution from 4×4."""
+        height, width = image_shape[:2]
+        if height is None or width is None:
+            return None
+        side = max(8, 1 << (max(height, width) - 1).bit_length())
+        return None if (height, width) == (side, side) else {"image_size": side, "crop": "pad"}
+
     def __init__(self, w_dim=64, mapping_layers=4, width=64, channel_base=1024, style_mixing_prob=0.9,
                  r1_gamma=0.01, r1_interval=16, mbstd_group_size=4, latent_dim=64, image_shape=(32, 32, 1),
                  ema_decay=0.999, **kwargs):
@@ -491,8 +501,7 @@ class StyleGANLite(GAN):
                 raise ValueError(f"`{arg}` must be a positive integer. Received: {arg}={value!r}")
         if not 0.0 <= float(style_mixing_prob) <= 1.0:
             raise ValueError(f"`style_mixing_prob` must be in [0, 1]. Received: style_mixing_prob={style_mixing_prob!r}")
-        if float(r1_gamma) < 0:
-            raise ValueError(f"`r1_gamma` must be ≥ 0. Received: r1_gamma={r1_gamma!r}")
+        check_weight("r1_gamma", r1_gamma)
         self.w_dim, self.mapping_layers = int(w_dim), int(mapping_layers)
         self.width, self.channel_base = int(width), int(channel_base)
         self.style_mixing_prob, self.r1_gamma = float(style_mixing_prob), float(r1_gamma)

@@ -11,6 +11,7 @@ import tensorflow as tf
 from recipes import losses
 from recipes.base import split_labels
 from recipes.dcgan import DCGANNetworks
+from recipes.layers import check_weight
 
 
 @keras.saving.register_keras_serializable(package="gan_zoo")
@@ -31,7 +32,7 @@ class WGANGP(DCGANNetworks):
             raise ValueError("WGAN-GP's critic must not use batch norm (the gradient penalty is per example); "
                              f"use 'layer', 'spectral' or 'none'. Received: discriminator_norm={discriminator_norm!r}")
         self.n_critic = int(n_critic)
-        self.gp_weight = float(gp_weight)
+        self.gp_weight = check_weight("gp_weight", gp_weight)
         super().__init__(discriminator_norm=discriminator_norm, **kwargs)
 
     @property

@@ -19,6 +19,7 @@ from PIL import Image
 
 from zoo import triangles
 from zoo.errors import UserError
+from zoo.files import entries, remove_new_entries
 
 KNOWN_DATASETS = {
     "fashion_mnist": "Fashion-MNIST: 28x28 grayscale clothing, 10 classes "
@@ -348,19 +349,6 @@ def _check_tfds_reachable(builder, name):
                     f"offline dataset: {', '.join(KNOWN_DATASETS)}, or a folder of images")
 
 
-def _remove_new_entries(directory, before):
-    """Delete what a failed call created in `directory`: the entries not in `before` (None: the
-    directory itself did not exist); nothing else."""
-    import shutil
-
-    if not os.path.isdir(directory):
-        return
-    for entry in set(os.listdir(directory)) - (before or set()):
-        shutil.rmtree(os.path.join(directory, entry), ignore_errors=True)
-    if before is None and not os.listdir(directory):
-        os.rmdir(directory)
-
-
 def _tfds_source(name, split, data_dir):
     import tensorflow_datasets as tfds  # slow import, only when needed
 
@@ -375,11 +363,11 @@ def _tfds_source(name, split, data_dir):
         raise cannot_load(error) from None
     _check_tfds_reachable(builder, name)
     root = builder.data_dir_root
-    before = set(os.listdir(root)) if os.path.isdir(root) else None
+    before = entries(root)
     try:
         ds, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
     except Exception as error:  # noqa: BLE001
-        _remove_new_entries(root, before)
+        remove_new_entries(root, before)
         raise cannot_load(error) from None
     if "image" not in info.features:
         raise UserError(f"tfds dataset {name!r} has no 'image' feature; pass an image dataset, "

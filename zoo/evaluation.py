@@ -23,6 +23,8 @@ METRICS = ("fid", "kid", "is", "mode_score", "precision_recall", "density_covera
            "gan_train_test")
 DEFAULT_METRICS = ("fid", "kid", "is", "precision_recall", "density_coverage", "mode_coverage")
 MAX_PAIRWISE = 10000  # k-NN metrics and 1-NN use at most this many points per set (O(n²) work)
+PRDC_K = 3  # precision/recall and density/coverage: radii to the k-th nearest neighbour
+MIN_SAMPLES = {"precision_recall": PRDC_K + 1, "density_coverage": PRDC_K + 1}  # others: 2
 CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gan_zoo"))
 
 
@@ -126,9 +128,9 @@ def compute_metrics(generated, reference, metrics, seed=0, real_class_distributi
             min(10, len(logits)))
     small_real, small_fake = subsample(real, MAX_PAIRWISE, seed), subsample(fake, MAX_PAIRWISE, seed + 1)
     if "precision_recall" in metrics:
-        results["precision"], results["recall"] = manifold.precision_recall(small_real, small_fake)
+        results["precision"], results["recall"] = manifold.precision_recall(small_real, small_fake, PRDC_K)
     if "density_coverage" in metrics:
-        results["density"], results["coverage"] = manifold.density_coverage(small_real, small_fake)
+        results["density"], results["coverage"] = manifold.density_coverage(small_real, small_fake, PRDC_K)
     if "one_nn" in metrics:
         size = min(len(small_real), len(small_fake))
         results["one_nn_accuracy"] = manifold.one_nn_accuracy(small_real[:size], small_fake[:size])
@@ -146,6 +148,19 @@ def summarize(per_seed):
         values = [float(result[name]) for result in per_seed]
         summary[name] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
     return summary
+
+
+def check_sample_counts(metrics, num_samples, seeds):
+    """Enough samples for every requested metric: a k-NN metric needs each point's k-th nearest other
+    point (k + 1 points), the rest a covariance or a pair (2)."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise UserError(f"--seeds must be an integer ≥ 1; received {seeds!r}")
+    needed = {metric: MIN_SAMPLES.get(metric, 2) for metric in metrics}
+    metric = max(needed, key=needed.get)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < needed[metric]:
+        raise UserError(f"--num-samples {num_samples!r} is too few for {metric}: it needs at least {needed[metric]}"
+                        + (f" (the k-th nearest neighbour, k = {PRDC_K})" if metric in MIN_SAMPLES else "")
+                        + "; pass a larger --num-samples or leave the metric out of --metrics")
 
 
 def check_metrics(metrics):
@@ -181,8 +196,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
     `num_classes` marks conditional generators (labels from `balanced_labels`); GAN-train
     classifiers train for `gan_train_steps` steps of batch 128."""
     metrics = check_metrics(metrics)
-    if seeds < 1 or num_samples < 2:
-        raise UserError(f"--seeds must be ≥ 1 and --num-samples ≥ 2; received seeds={seeds}, num_samples={num_samples}")
+    check_sample_counts(metrics, num_samples, seeds)
     started = time.time()
     ref, cache = reference_features(extractor, dataset, reference, batch_size, data_dir, image_size, cache_dir)
     distribution = None
@@ -222,7 +236,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
         "protocol": {
             "num_samples": num_samples, "seeds": list(range(seeds)), "dataset": dataset, "reference_split": reference,
             "reference_size": int(len(ref["features"])), "metrics": list(metrics),
-            "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": 1024, "is_splits": 10, "prdc_k": 3,
+            "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": 1024, "is_splits": 10, "prdc_k": PRDC_K,
             "gan_train_steps": gan_train_steps if gan_train_test else None,
             "feature_extractor": extractor.describe(), "reference_cache": cache,
             "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1),

@@ -24,6 +24,25 @@ def read_json(path):
                         "train_state.json, delete it: the run resumes from its checkpoints without the history)") from None
 
 
+def entries(directory):
+    """The names in `directory`; None when it does not exist (see `remove_new_entries`)."""
+    return set(os.listdir(directory)) if os.path.isdir(directory) else None
+
+
+def remove_new_entries(directory, before):
+    """Undo what a failed call created in `directory`: the entries not in `before` (None: the
+    directory itself did not exist, and goes too if left empty); nothing else is touched."""
+    import shutil
+
+    if not os.path.isdir(directory):
+        return
+    for entry in set(os.listdir(directory)) - (before or set()):
+        path = os.path.join(directory, entry)
+        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+    if before is None and not os.listdir(directory):
+        os.rmdir(directory)
+
+
 def sha256_of(path):
     """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()

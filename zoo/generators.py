@@ -56,6 +56,17 @@ def load_target(target):
                     "run directory or a .keras file of a recipe)")
 
 
+def load_saved_model(path):
+    """tf.saved_model.load, with a file that does not load (corrupt, truncated, another format) as a
+    one-line UserError. A SavedModel is a program: load only directories you trust (README)."""
+    try:
+        return tf.saved_model.load(path)
+    except Exception as error:  # noqa: BLE001  TF raises OSError, ValueError, DecodeError, OpError...
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UserError(f"cannot load the SavedModel in {path} ({reason}); re-export it with `gan-zoo export NAME "
+                        "--format saved_model`, or pass another directory") from None
+
+
 class SavedModelGenerator:
     """A SavedModel's `serving_default` signature (latent `z` [batch, d], int `labels` for
     conditional models, `truncation` ψ (set to 1) for StyleGAN-lite → images) in the shape of a
@@ -67,7 +78,7 @@ class SavedModelGenerator:
     def __init__(self, path):
         import tensorflow as tf
 
-        self.loaded = tf.saved_model.load(path)  # keep it alive: the signature references its variables
+        self.loaded = load_saved_model(path)  # keep it alive: the signature references its variables
         self.signature = self.loaded.signatures.get("serving_default")
         if self.signature is None:
             raise UserError(f"{path} has no serving_default signature; export generators with `gan-zoo export`")

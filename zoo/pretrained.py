@@ -35,16 +35,31 @@ class _Holder:
         self.recipe = recipe
 
 
+FLOAT_SLACK = 1e-3  # float images may leave [-1, 1] by rounding, by no more
+
+
 def as_float_images(images):
-    """uint8 [0, 255] or float [-1, 1] NHWC (or one HWC image) → float32 [-1, 1] NHWC."""
+    """Integer pixels in [0, 255] or floats in [-1, 1], NHWC (or one HWC image) → float32 [-1, 1]
+    NHWC; anything else (NaN, other ranges, strings) is refused, not silently rescaled."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[None]
-    if images.ndim != 4:
+    if images.ndim != 4 or 0 in images.shape:
         raise UserError(f"expected images as [batch, height, width, channels]; received shape {images.shape}")
-    if images.dtype == np.uint8:
+    accepted = "integer pixels in [0, 255] or floats in [-1, 1]"
+    if images.dtype.kind in "iu":
+        if images.min() < 0 or images.max() > 255:
+            raise UserError(f"images must be {accepted}; received integers in [{images.min()}, {images.max()}]")
         return images.astype(np.float32) / 127.5 - 1.0
-    return images.astype(np.float32)
+    if images.dtype.kind != "f":
+        raise UserError(f"images must be {accepted}; received {images.dtype} values")
+    if not np.isfinite(images).all():
+        raise UserError(f"images must be {accepted}; received NaN or infinite values")
+    low, high = float(images.min()), float(images.max())
+    if low < -1 - FLOAT_SLACK or high > 1 + FLOAT_SLACK:
+        raise UserError(f"images must be {accepted}; received floats in [{low:.4g}, {high:.4g}] (scale 0..255 "
+                        "pixels by x / 127.5 - 1, or pass them as uint8)")
+    return np.clip(images, -1.0, 1.0).astype(np.float32)
 
 
 class Generator(keras.Model):

@@ -27,7 +27,7 @@ import recipes
 from recipes.augment import parse_policies
 from zoo import datasets, perceptual
 from zoo.errors import TrainingDiverged, UserError
-from zoo.files import check_output_directory, read_json, write_json
+from zoo.files import check_output_directory, entries, read_json, remove_new_entries, write_json
 from zoo.images import make_grid, save_png, to_uint8
 
 EVALUATOR_SIZE = (28, 28)  # the Fashion-MNIST evaluator's input (periodic FID)
@@ -263,15 +263,23 @@ def compile_recipe(recipe, config):
                                                       for name, (kind, _) in recipe.players.items()})
 
 
+def check_optimizer_settings(settings):
+    """Learning rates finite and > 0; Adam's β₁, β₂ in [0, 1) (β ≥ 1 makes its moment estimates diverge)."""
+    for key, value in settings.items():
+        rate = key.endswith("lr")
+        number = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        if not number or not (value > 0 if rate else 0 <= value < 1):
+            accepted = "a finite number > 0" if rate else "a number in [0, 1)"
+            raise UserError(f"Optimizer setting {key}={value!r} must be {accepted}")
+
+
 def player_optimizer(recipe, settings, player):
     """Adam with the recipe's defaults, overridden by `lr` / `{player}_lr`, `beta_1`, `beta_2`."""
+    check_optimizer_settings(settings)
     overrides = {key: settings[key] for key in ("beta_1", "beta_2") if key in settings}
     learning_rate = settings.get(f"{player}_lr", settings.get("lr"))
     if learning_rate is not None:
         overrides["learning_rate"] = learning_rate
-    for key, value in overrides.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise UserError(f"Optimizer setting {key}={value!r} must be a non-negative number")
     return recipe.default_optimizer(**{key: float(value) for key, value in overrides.items()})
 
 
@@ -648,6 +656,18 @@ def check_counts(config, positive):
             raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
 
 
+MAX_BATCH_BYTES = 2**31  # float32 real images one step consumes (all replicas; n_critic batches for WGAN-GP)
+
+
+def check_batch_fits(images, shape):
+    """Refuse a step whose real images alone would take more than MAX_BATCH_BYTES (before TensorFlow
+    tries to allocate them)."""
+    size = images * math.prod(d for d in shape if d is not None) * 4
+    if size > MAX_BATCH_BYTES:
+        raise UserError(f"--batch-size: one step's {images} real images of shape {shape} would take "
+                        f"{size / 2**30:.1f} GiB (at most {MAX_BATCH_BYTES / 2**30:.0f} GiB); pass a smaller --batch-size")
+
+
 def validate(config):
     check_counts(config, ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                           "eval_samples"))
@@ -659,8 +679,21 @@ def validate(config):
 def train(config):
     """Train (or resume) the run in `config.out`; return its final train_state dict.
 
-    Raises UserError for bad input and TrainingDiverged when a loss turns NaN/inf."""
+    Raises UserError for bad input and TrainingDiverged when a loss turns NaN/inf. A run that fails
+    before its first checkpoint leaves nothing behind (no run.json to lock the directory)."""
     validate(config)
+    before = entries(config.out)
+    try:
+        return train_in_directory(config)
+    except TrainingDiverged:  # its samples and logs show how: kept
+        raise
+    except BaseException:
+        if tf.train.latest_checkpoint(os.path.join(config.out, "checkpoints")) is None:
+            remove_new_entries(config.out, before)
+        raise
+
+
+def train_in_directory(config):
     os.makedirs(config.out, exist_ok=True)
     strategy = make_strategy(config.strategy)
     set_mixed_precision(config.mixed_precision)
@@ -672,9 +705,17 @@ def train(config):
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
     unpaired = getattr(recipe_class(config.recipe), "unpaired", False)
     examples = load_examples(config, unpaired)
+    fitted = recipe_class(config.recipe).fitted_data(tuple(image_spec(examples).shape))
+    if fitted and config.image_size is None and config.crop == "none":  # the user chose no size: the recipe's
+        if config.verbose:
+            print(f"{config.recipe} takes {fitted['image_size']}x{fitted['image_size']} images: --image-size "
+                  f"{fitted['image_size']} --crop {fitted['crop']} (pass --image-size to choose)", flush=True)
+        config = dataclasses.replace(config, **fitted)
+        examples = load_examples(config, unpaired)
     with strategy.scope():
         shape = tuple(image_spec(examples).shape)
         recipe = recipe_from_preset(config, shape) if config.init_from else build_recipe(config, shape)
+    check_batch_fits(config.batch_size * recipe.real_batches_per_step, shape)
     if recipe.conditional and not isinstance(examples.element_spec, tuple):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
     chief = is_chief(strategy)

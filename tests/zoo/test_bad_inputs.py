@@ -15,8 +15,11 @@ def workspace(tmp_path):
     (tmp_path / "mine.tflite").write_bytes(EXISTING)
     (tmp_path / "folder").mkdir()
     (tmp_path / "folder" / "000000.png").write_bytes(EXISTING)
+    (tmp_path / "models" / "m" / "1").mkdir(parents=True)
+    (tmp_path / "models" / "m" / "1" / "saved_model.pb").write_bytes(b"\x08\x01\x12 not a SavedModel")
     return {"dir": str(tmp_path), "png": str(tmp_path / "mine.png"), "tflite": str(tmp_path / "mine.tflite"),
-            "folder": str(tmp_path / "folder"), "under_file": str(tmp_path / "mine.png" / "x.png")}
+            "folder": str(tmp_path / "folder"), "under_file": str(tmp_path / "mine.png" / "x.png"),
+            "models": str(tmp_path / "models"), "run": str(tmp_path / "run")}
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -34,6 +37,19 @@ def workspace(tmp_path):
      "--out {png} is a file; pass a directory"),
     (["train", "dcgan", "--out", "{png}", "--quiet"], "--out {png} is a file; pass a directory"),
     (["train", "dcgan", "--out", "{under_file}", "--quiet"], "cannot write under {png}"),
+    (["train", "dcgan", "--set", "beta_1=2", "--out", "{run}", "--quiet"],
+     "Optimizer setting beta_1=2 must be a number in [0, 1)"),
+    (["train", "dcgan", "--set", "lr=0", "--out", "{run}", "--quiet"], "Optimizer setting lr=0 must be a finite number > 0"),
+    (["train", "dcgan", "--set", "loss=wasserstein_gp", "--set", "discriminator_norm=layer", "--set", "penalty_weight=-1",
+      "--out", "{run}", "--quiet"], "`penalty_weight` must be a finite number ≥ 0. Received: penalty_weight=-1"),
+    (["train", "wgan_gp", "--set", "gp_weight=-10", "--out", "{run}", "--quiet"], "`gp_weight` must be a finite number ≥ 0"),
+    (["train", "dcgan", "--batch-size", "100000000", "--out", "{run}", "--quiet"],
+     "--batch-size: one step's 100000000 real images of shape (28, 28, 1) would take 292.1 GiB (at most 2 GiB)"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--num-samples", "3", "--out", "{dir}/e.json"],
+     "--num-samples 3 is too few for precision_recall: it needs at least 4 (the k-th nearest neighbour, k = 3)"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--seeds", "0", "--out", "{dir}/e.json"], "--seeds must be an integer ≥ 1"),
+    (["serve", "{models}", "--port", "1"], "cannot load the SavedModel in {models}/m/1 (Cannot parse file"),
+    (["evaluate", "{models}/m/1", "--out", "{dir}/e.json"], "cannot load the SavedModel in {models}/m/1"),
 ])
 def test_cli_refuses_with_one_line_and_touches_nothing(argv, message, tmp_path, capsys):
     paths = workspace(tmp_path)
@@ -41,7 +57,8 @@ def test_cli_refuses_with_one_line_and_touches_nothing(argv, message, tmp_path, 
     assert cli.main([part.format(**paths) for part in argv]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("gan-zoo: error: ") and "\n" not in error and message.format(**paths) in error, error
-    assert {name: sorted(files) for name, _, files in os.walk(tmp_path)} == before  # nothing created
+    assert {name: sorted(files) for name, _, files in os.walk(tmp_path)} == before  # nothing created (no run.json
+    # left to lock --out against a rerun with sane settings)
     for path in (paths["png"], paths["tflite"], os.path.join(paths["folder"], "000000.png")):
         assert open(path, "rb").read() == EXISTING  # nothing overwritten
 

@@ -116,6 +116,32 @@ def test_sample_arguments_are_refused_with_what_is_accepted(shipped, call, messa
         call(g)
 
 
+LOW_RES = np.random.default_rng(0).integers(0, 256, (2, 7, 7, 1))
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.full((1, 7, 7, 1), np.nan, np.float32), r"received NaN or infinite values"),
+    (LOW_RES.astype(np.float32), r"received floats in \[\d+, 255\] \(scale 0..255 pixels by x / 127.5 - 1"),
+    (LOW_RES + 100, r"received integers in \[\d+, \d+\]"),
+    (np.full((1, 7, 7, 1), "a"), r"received <U1 values"),
+    (np.zeros((0, 7, 7, 1), np.uint8), r"received shape \(0, 7, 7, 1\)"),
+])
+def test_upscale_refuses_what_it_would_turn_into_garbage(images, message):
+    g = zoo.load("srgan_fashion_mnist_x4")
+    with pytest.raises(UserError, match=r"images must be integer pixels in \[0, 255\] or floats in \[-1, 1\]|"
+                                        r"expected images as"):
+        g.upscale(images)
+    with pytest.raises(UserError, match=message):
+        g.upscale(images)
+
+
+def test_upscale_takes_integer_pixels_of_any_integer_dtype_and_floats_in_range():
+    g = zoo.load("srgan_fashion_mnist_x4")
+    expected = g.upscale(LOW_RES.astype(np.uint8))
+    np.testing.assert_array_equal(g.upscale(LOW_RES), expected)  # int64, as np.array(PIL image) gives
+    np.testing.assert_array_equal(g.upscale(LOW_RES / 127.5 - 1), expected)
+
+
 def test_load_recipe_restores_generator_and_discriminator_and_trains(shipped):
     recipe = zoo.load_recipe("dcgan_tiny_28")
     run_recipe, _ = generators.recipe_from_run(str(shipped / "dcgan"))

@@ -210,6 +210,26 @@ def test_run_from_before_a_new_setting_resumes_with_its_default(tmp_path, image_
         training.train(config(tmp_path, image_folder, steps=4, recipe_args={**TINY, "loss": "hinge"}))
 
 
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing_to_lock_its_directory(tmp_path, image_folder,
+                                                                                           monkeypatch):
+    def out_of_memory(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "run_steps", out_of_memory)
+        with pytest.raises(tf.errors.ResourceExhaustedError):
+            training.train(config(out, image_folder, batch_size=4))  # run.json was written, no step taken
+    assert not out.exists()
+    assert training.train(config(out, image_folder, batch_size=8))["step"] == 4  # other settings: not refused
+    with monkeypatch.context() as patch:  # an existing run keeps everything when a resume fails
+        patch.setattr(training, "run_steps", out_of_memory)
+        with pytest.raises(tf.errors.ResourceExhaustedError):
+            training.train(config(out, image_folder, batch_size=8, steps=6))
+    assert (out / "run.json").exists()
+    assert read_json(out / "train_state.json")["step"] == 4
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, image_folder, monkeypatch):
     training.train(config(tmp_path, image_folder, steps=2))
     real_load = training.load_examples
@@ -298,6 +318,27 @@ def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert error.startswith("gan-zoo: error: ") and "\n" not in error and message in error
+
+
+@pytest.mark.parametrize("recipe, settings", [
+    ("dcgan", TINY), ("lsgan", TINY), ("wgan_gp", {**TINY, "n_critic": 1}),
+    ("cgan", {**TINY, "embedding_dim": 4}),
+    ("stylegan_lite", {"latent_dim": 8, "w_dim": 8, "width": 8, "mapping_layers": 1, "channel_base": 16}),
+])
+def test_every_sampling_recipe_trains_on_the_default_data_with_no_data_options(tmp_path, recipe, settings):
+    """Default dataset, size and crop (issue 17 item 9); CycleGAN and SRGAN: the two tests below. StyleGAN-lite
+    takes power-of-two squares: 28×28 Fashion-MNIST is padded to 32×32, recorded so a rerun resumes."""
+    state = training.train(training.TrainConfig(recipe=recipe, out=str(tmp_path), steps=1, batch_size=4,
+                                                recipe_args=settings, verbose=0))
+    assert state["step"] == 1 and all(np.isfinite(v) for v in state["logs"].values())
+    data = read_json(tmp_path / "run.json")["data"]
+    side = 32 if recipe == "stylegan_lite" else 28
+    assert read_json(tmp_path / "run.json")["recipe_config"]["image_shape"] == [side, side, 1]
+    assert (data["image_size"], data["crop"]) == ((32, "pad") if recipe == "stylegan_lite" else (None, "none"))
+    if recipe == "stylegan_lite":  # the fitted size is part of the run: the same command resumes
+        resumed = training.train(training.TrainConfig(recipe=recipe, out=str(tmp_path), steps=2, batch_size=4,
+                                                      recipe_args=settings, verbose=0))
+        assert resumed["step"] == 2
 
 
 def test_cyclegan_trains_on_two_fashion_mnist_domains(tmp_path):
