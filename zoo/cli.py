@@ -332,6 +332,28 @@ def run_list(args):
     return 0
 
 
+MAX_GRID_IMAGES = 10000  # one PNG of 100 × 100 images
+PROGRESS_SECONDS = 10.0  # long CLI jobs print a line at most this often
+
+
+def progress_reporter(total, what, print_fn=print):
+    """report(done): a line "done/total what (s, ETA)" to stderr at most every PROGRESS_SECONDS."""
+    import time
+
+    started = last = time.monotonic()
+
+    def report(done):
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_SECONDS or done >= total:
+            return
+        last = now
+        left = (now - started) / done * (total - done)
+        print_fn(f"{done}/{total} {what} ({now - started:.0f} s, about {left:.0f} s left)", file=sys.stderr, flush=True)
+
+    return report
+
+
 def run_sample(args):
     from zoo.images import save_png
     from zoo.packaging import preview_grid, sample_grid
@@ -352,13 +374,17 @@ def run_sample(args):
         print(f"samples: {save_png(args.out, preview_grid(recipe, description, args.seed))}")
         return 0
     if args.format == "folder":
-        index = 0
+        index, report = 0, progress_reporter(args.num, "PNG files written")
         for chunk in generator.sample_chunks(args.num, args.seed, args.labels, args.truncation):
             for image in chunk:
                 save_png(os.path.join(args.out, f"{index:06d}.png"), image)
                 index += 1
+            report(index)
         print(f"samples: {index} PNG files in {args.out}")
         return 0
+    if isinstance(args.num, int) and args.num > MAX_GRID_IMAGES:
+        raise UserError(f"--num {args.num}: a grid holds at most {MAX_GRID_IMAGES} images; "
+                        "pass --format folder for more (one PNG each, written in chunks)")
     grid = sample_grid(generator, args.num, args.seed, args.labels, args.truncation)
     print(f"samples: {save_png(args.out, grid)}")
     return 0
