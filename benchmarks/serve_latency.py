@@ -7,6 +7,7 @@ Each request asks for one image by seed ({"inputs": {"seed": [s]}}, the `sample`
 pixel output). Prints a table; asserts nothing; every phase is bounded by --timeout seconds.
 """
 import argparse
+import gc
 import json
 import os
 import tempfile
@@ -94,6 +95,9 @@ def main():
         try:
             url = f"http://127.0.0.1:{port}/v1/models/{args.preset}:predict"
             load_run(url, 20, 1, args.timeout)  # warm-up: traces, connections
+            gc.collect()
+            gc.freeze()  # this client process holds TensorFlow too: its full collections would stall the
+            # client threads and count as server latency
             for clients in map(int, args.clients.split(",")):
                 rows.append(row(f"gan-zoo serve, {clients} client(s)", *load_run(url, args.requests, clients,
                                                                                  args.timeout)))
