@@ -25,8 +25,8 @@ setup(
     ],
     extras_require={
         "onnx": ["tf2onnx>=1.16", "onnxruntime>=1.17"],  # gan-zoo export --format onnx
-        "test": ["pytest>=8", "pytest-xdist>=3", "tensorflow-gan", "tensorflow-probability", "tf-keras", "tensorflow-hub",
-                 "tf2onnx>=1.16", "onnxruntime>=1.17"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6", "tensorflow-gan", "tensorflow-probability", "tf-keras",
+                 "tensorflow-hub", "tf2onnx>=1.16", "onnxruntime>=1.17"],
     },
     entry_points={"console_scripts": ["gan-zoo=hub_export.cli:main"]},
 )

@@ -264,12 +264,13 @@ def compile_recipe(recipe, config):
 
 
 def check_optimizer_settings(settings):
-    """Learning rates finite and > 0; Adam's β₁, β₂ in [0, 1) (β ≥ 1 makes its moment estimates diverge)."""
+    """Learning rates finite and ≥ 0 (0 freezes a player); Adam's β₁, β₂ in [0, 1) (β ≥ 1 makes its
+    moment estimates diverge)."""
     for key, value in settings.items():
         rate = key.endswith("lr")
         number = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-        if not number or not (value > 0 if rate else 0 <= value < 1):
-            accepted = "a finite number > 0" if rate else "a number in [0, 1)"
+        if not number or not (value >= 0 if rate else 0 <= value < 1):
+            accepted = "a finite number ≥ 0" if rate else "a number in [0, 1)"
             raise UserError(f"Optimizer setting {key}={value!r} must be {accepted}")
 
 

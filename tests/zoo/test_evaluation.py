@@ -119,12 +119,17 @@ def test_center_cropped_undoes_padding():
 
 
 def test_a_generator_trained_on_padded_images_is_evaluated_in_the_datasets_frame(tmp_path, capsys):
+    """No data options: StyleGAN-lite pads 28×28 Fashion-MNIST to 32×32 itself (issue 17 item 9),
+    records it, and a rerun of the same command is the same run; evaluation crops back to 28×28."""
     run = tmp_path / "run"
-    training.train(training.TrainConfig(
-        recipe="stylegan_lite", out=str(run), steps=1, batch_size=8, image_size=32, crop="pad", verbose=0,
-        sample_every=100, recipe_args={"width": 8, "latent_dim": 8, "w_dim": 8, "mapping_layers": 1,
-                                       "channel_base": 16}))
-    assert json.load(open(run / "run.json"))["data"]["crop"] == "pad"
+    config = training.TrainConfig(recipe="stylegan_lite", out=str(run), steps=1, batch_size=8, verbose=0,
+                                  sample_every=100, recipe_args={"width": 8, "latent_dim": 8, "w_dim": 8,
+                                                                 "mapping_layers": 1, "channel_base": 16})
+    training.train(config)
+    description = json.load(open(run / "run.json"))
+    assert (description["data"]["image_size"], description["data"]["crop"]) == (32, "pad")
+    assert description["recipe_config"]["image_shape"] == [32, 32, 1]
+    assert training.train(config)["step"] == 1  # the same command: not refused as a changed run
     code = cli.main(["evaluate", str(run), "--num-samples", "200", "--seeds", "1", "--metrics", "fid,precision_recall",
                      "--truncation", "0,1", "--no-untrained-baseline", "--out", str(tmp_path / "report.json")])
     assert code == 0, capsys.readouterr()

@@ -1,0 +1,300 @@
+"""Golden train steps (issue 18): each recipe's `train_step` against the paper's objective written
+out here from the formula, on tiny networks, fixed data and the step's own noise: every reported
+loss, every player's weights after one SGD step on that objective, and the EMA generator
+(d·ema + (1 - d)·w with d ≠ ½, batch-norm statistics copied). Harness: tests/helpers/golden.py."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import recipes
+from golden import GoldenStep, input_gradient_norm, per_example_mean, sgd_step, softplus
+
+BATCH, SHAPE = 4, (8, 8, 1)
+EMA = 0.9  # not ½, where ema ← d·ema + (1 - d)·w and its reversal agree
+
+
+def real_images(seed=0, count=BATCH):
+    return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, *SHAPE)).astype(np.float32))
+
+
+# (L_D(r, f), L_G(f)) per example on raw outputs r = D(x), f = D(G(z)), from the papers
+DCGAN_LOSSES = {
+    "non_saturating": (lambda r, f: softplus(-r) + softplus(f), lambda f: softplus(-f)),  # Goodfellow et al. 2014
+    "minimax": (lambda r, f: softplus(-r) + softplus(f), lambda f: -softplus(f)),
+    "least_squares": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f ** 2, lambda f: 0.5 * (f - 1) ** 2),  # Mao et al.
+    "hinge": (lambda r, f: tf.nn.relu(1 - r) + tf.nn.relu(1 + f), lambda f: -f),  # Lim & Ye 2017
+    "wasserstein_gp": (lambda r, f: f - r, lambda f: -f),  # Gulrajani et al. 2017
+    "dragan": (lambda r, f: softplus(-r) + softplus(f), lambda f: softplus(-f)),  # Kodali et al. 2017
+}
+
+
+def wgan_gp_penalty(critic, real, fake, alpha):
+    """(‖∇D(x̂)‖ - 1)², x̂ = x + α(G(z) - x)."""
+    alpha = tf.reshape(alpha, [-1, 1, 1, 1])
+    return (input_gradient_norm(critic, real + alpha * (fake - real)) - 1.0) ** 2
+
+
+def dragan_penalty(critic, real, noise, alpha):
+    """(‖∇D(x̂)‖ - 1)², x̂ = x + α(x_p - x), x_p = x + ½·std(x)·u."""
+    perturbed = real + 0.5 * tf.math.reduce_std(real) * noise
+    alpha = tf.reshape(alpha, [-1, 1, 1, 1])
+    return (input_gradient_norm(critic, real + alpha * (perturbed - real)) - 1.0) ** 2
+
+
+@pytest.mark.parametrize("loss", list(DCGAN_LOSSES))
+def test_dcgan_step_is_its_named_objective(loss):
+    """n_disc = 1: min_D E[L_D + λ·penalty], then min_G E[L_G(D(G(z')))] against the updated D; EMA."""
+    penalised = loss in ("wasserstein_gp", "dragan")
+    recipe = recipes.DCGAN(latent_dim=4, width=4, image_shape=SHAPE, loss=loss, ema_decay=EMA, seed=1,
+                           discriminator_norm="layer" if penalised else "batch",
+                           **({"penalty_weight": 3.0} if penalised else {}))
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    real = real_images()
+    logs, after = golden.run(real)
+    draws = list(golden.draws)
+    G, D = recipe.generator, recipe.discriminator
+    discriminator_loss, generator_loss = DCGAN_LOSSES[loss]
+
+    z = draws.pop(0)
+    fake = G(z, training=True)
+    critic = lambda x: D(x, training=True)  # noqa: E731
+
+    def d_objective():
+        terms = discriminator_loss(per_example_mean(D(real, training=True)), per_example_mean(D(fake, training=True)))
+        if loss == "wasserstein_gp":
+            terms += 3.0 * wgan_gp_penalty(critic, real, fake, draws[0])
+        if loss == "dragan":
+            terms += 3.0 * dragan_penalty(critic, real, draws[0], draws[1])
+        return tf.reduce_mean(terms)
+
+    d_loss = sgd_step(d_objective, D.trainable_variables)
+    draws = draws[{"wasserstein_gp": 1, "dragan": 2}.get(loss, 0):]
+    z_g = draws.pop(0)
+    g_loss = sgd_step(lambda: tf.reduce_mean(generator_loss(per_example_mean(D(G(z_g, training=True), training=True)))),
+                      G.trainable_variables)
+    assert not draws
+    np.testing.assert_allclose([logs["d_loss"], logs["g_loss"]], [d_loss, g_loss], rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)
+
+
+def test_lsgan_step_regresses_to_its_labels():
+    """min_D ½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²]; min_G ½E[(D(G(z')) - c)²], with a = -1, b = 1, c = 0
+    (the paper's χ² coding: a wrong or swapped label shows)."""
+    recipe = recipes.LSGAN(latent_dim=4, width=4, image_shape=SHAPE, a=-1.0, b=1.0, c=0.0, ema_decay=EMA, seed=2)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    real = real_images(1)
+    logs, after = golden.run(real)
+    (z, z_g), G, D = golden.draws, recipe.generator, recipe.discriminator
+    fake = G(z, training=True)
+    d_loss = sgd_step(lambda: tf.reduce_mean(0.5 * (per_example_mean(D(real, training=True)) - 1.0) ** 2
+                                             + 0.5 * (per_example_mean(D(fake, training=True)) + 1.0) ** 2),
+                      D.trainable_variables)
+    g_loss = sgd_step(lambda: tf.reduce_mean(0.5 * per_example_mean(D(G(z_g, training=True), training=True)) ** 2),
+                      G.trainable_variables)
+    np.testing.assert_allclose([logs["d_loss"], logs["g_loss"]], [d_loss, g_loss], rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)
+
+
+def test_wgan_gp_step_takes_n_critic_steps_on_fresh_batches_then_one_generator_step():
+    """n_critic = 2 critic steps, each on its own real batch: min_C E[D(G(z)) - D(x) + λ(‖∇D(x̂)‖ - 1)²]
+    with λ = 3; then min_G -E[D(G(z'))] against the last critic. Logs: the last critic step's loss,
+    penalty and Wasserstein estimate E[D(x)] - E[D(G(z))]."""
+    recipe = recipes.WGANGP(latent_dim=4, width=4, image_shape=SHAPE, n_critic=2, gp_weight=3.0, ema_decay=EMA, seed=3)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    batches = [real_images(2), real_images(3)]
+    logs, after = golden.run(tf.stack(batches, axis=1))  # [batch, n_critic, H, W, C], as zoo.training feeds it
+    draws, G, D = list(golden.draws), recipe.generator, recipe.discriminator
+    critic = lambda x: D(x, training=True)  # noqa: E731
+    for real in batches:
+        z, alpha = draws.pop(0), draws.pop(0)
+        fake = G(z, training=True)
+        wasserstein = float(tf.reduce_mean(per_example_mean(critic(real)) - per_example_mean(critic(fake))))
+        penalty = float(tf.reduce_mean(wgan_gp_penalty(critic, real, fake, alpha)))
+        d_loss = sgd_step(lambda: tf.reduce_mean(per_example_mean(critic(fake)) - per_example_mean(critic(real))
+                                                 + 3.0 * wgan_gp_penalty(critic, real, fake, alpha)),
+                          D.trainable_variables)
+    z_g = draws.pop(0)
+    assert not draws
+    g_loss = sgd_step(lambda: -tf.reduce_mean(per_example_mean(D(G(z_g, training=True), training=True))),
+                      G.trainable_variables)
+    np.testing.assert_allclose([logs["d_loss"], logs["g_loss"], logs["gradient_penalty"], logs["wasserstein_estimate"]],
+                               [d_loss, g_loss, penalty, wasserstein], rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)
+
+
+def test_cgan_step_conditions_both_players_on_the_real_labels():
+    """max_D E[log σ(D(x, y))] + E[log(1 - σ(D(G(z, y), y)))]; min_G E[-log σ(D(G(z', y), y))]."""
+    recipe = recipes.CGAN(latent_dim=4, width=4, image_shape=SHAPE, num_classes=3, embedding_dim=2, ema_decay=EMA,
+                          seed=4)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    real, labels = real_images(4), tf.constant([0, 2, 1, 2], tf.int32)
+    logs, after = golden.run((real, labels))
+    (z, z_g), G, D = golden.draws, recipe.generator, recipe.discriminator
+    fake = G([z, labels], training=True)
+    d_loss = sgd_step(lambda: tf.reduce_mean(softplus(-per_example_mean(D([real, labels], training=True)))
+                                             + softplus(per_example_mean(D([fake, labels], training=True)))),
+                      D.trainable_variables)
+    g_loss = sgd_step(lambda: tf.reduce_mean(softplus(-per_example_mean(D([G([z_g, labels], training=True), labels],
+                                                                          training=True)))),
+                      G.trainable_variables)
+    np.testing.assert_allclose([logs["d_loss"], logs["g_loss"]], [d_loss, g_loss], rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)
+
+
+def l1(x, y):
+    return tf.reduce_mean(tf.abs(x - y), axis=[1, 2, 3])
+
+
+def test_cyclegan_step_is_adversarial_plus_cycle_plus_identity_with_their_weights():
+    """G, F jointly: min E[½(D_B(G(a)) - 1)² + ½(D_A(F(b)) - 1)² + λ(|F(G(a)) - a|₁ + |G(F(b)) - b|₁)
+    + w·λ(|G(b) - b|₁ + |F(a) - a|₁)] with λ = 7, w = ½ (Zhu et al. 2017's 0.5λ identity term); then
+    D_B: min ½(D_B(b) - 1)² + ½D_B(G(a))² and D_A likewise, on the pool's images (while it fills:
+    this step's own translations, from before the generators' update)."""
+    recipe = recipes.CycleGAN(width=4, num_blocks=1, discriminator_width=4, discriminator_layers=1, pool_size=8,
+                              cycle_weight=7.0, identity_weight=0.5, image_shape=SHAPE, seed=5)
+    golden = GoldenStep(recipe, ["generator", "generator_b2a", "discriminator", "discriminator_a"])
+    a, b = real_images(5), real_images(6)
+    logs, after = golden.run((a, b))
+    G, F, D_A, D_B = recipe.generator, recipe.generator_b2a, recipe.discriminator_a, recipe.discriminator
+    parts = {}
+
+    def generators_objective():
+        fake_b, fake_a = G(a, training=True), F(b, training=True)
+        parts["fake_b"], parts["fake_a"] = tf.stop_gradient(fake_b), tf.stop_gradient(fake_a)
+        parts["cycle"] = l1(F(fake_b, training=True), a) + l1(G(fake_a, training=True), b)
+        parts["identity"] = l1(G(b, training=True), b) + l1(F(a, training=True), a)
+        parts["g"] = 0.5 * per_example_mean((D_B(fake_b, training=True) - 1.0) ** 2)
+        parts["f"] = 0.5 * per_example_mean((D_A(fake_a, training=True) - 1.0) ** 2)
+        return tf.reduce_mean(parts["g"] + parts["f"] + 7.0 * parts["cycle"] + 0.5 * 7.0 * parts["identity"])
+
+    sgd_step(generators_objective, G.trainable_variables + F.trainable_variables)
+    d_b = sgd_step(lambda: tf.reduce_mean(0.5 * per_example_mean((D_B(b, training=True) - 1.0) ** 2)
+                                          + 0.5 * per_example_mean(D_B(parts["fake_b"], training=True) ** 2)),
+                   D_B.trainable_variables)
+    d_a = sgd_step(lambda: tf.reduce_mean(0.5 * per_example_mean((D_A(a, training=True) - 1.0) ** 2)
+                                          + 0.5 * per_example_mean(D_A(parts["fake_a"], training=True) ** 2)),
+                   D_A.trainable_variables)
+    expected = [float(tf.reduce_mean(parts[k])) for k in ("g", "f", "cycle", "identity")] + [d_a, d_b]
+    np.testing.assert_allclose([logs[k] for k in ("g_loss", "f_loss", "cycle_loss", "identity_loss", "d_a_loss",
+                                                  "d_b_loss")], expected, rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after)
+
+
+def content_features():
+    """A fixed φ for SRGAN's content loss (a frozen 3×3 conv): unlike pixel MSE, its term differs from
+    the warm-up's, so mixing them up shows."""
+    import keras
+
+    images = keras.Input((8, 8, 1))
+    phi = keras.Model(images, keras.layers.Conv2D(2, 3, padding="same", name="phi")(images), name="phi")
+    phi.set_weights([np.random.default_rng(9).normal(size=w.shape).astype(np.float32) for w in phi.get_weights()])
+    phi.trainable = False
+    return phi
+
+
+@pytest.mark.parametrize("warmup", [False, True])
+def test_srgan_step_is_content_plus_a_thousandth_adversarial_after_the_pixel_mse_warmup(warmup):
+    """a = [generator step ≥ warmup_steps]. D: min a·(softplus(-D(HR)) + softplus(D(G(LR)))); G: min
+    (1 - a)·MSE(G(LR), HR) + a·(c·‖φ(G(LR)) - φ(HR)‖² + 10⁻³·softplus(-D(G(LR)))), c = 2; LR the
+    antialiased bicubic ÷2 of HR."""
+    recipe = recipes.get_recipe("srgan")(scale=2, width=4, num_blocks=1, discriminator_width=4, discriminator_stages=1,
+                                         discriminator_dense=8, content_network=content_features(), content_weight=2.0,
+                                         warmup_steps=1 if warmup else 0, image_shape=SHAPE, seed=6)
+    golden = GoldenStep(recipe, ["generator", "discriminator"])
+    hr = real_images(7)
+    logs, after = golden.run(hr)
+    G, D, phi = recipe.generator, recipe.discriminator, recipe.content_network
+    lr = tf.clip_by_value(tf.image.resize(hr, [4, 4], method="bicubic", antialias=True), -1.0, 1.0)
+    adversarial = 0.0 if warmup else 1.0
+    d_loss = sgd_step(lambda: adversarial * tf.reduce_mean(softplus(-per_example_mean(D(hr, training=True)))
+                                                           + softplus(per_example_mean(D(G(lr, training=True),
+                                                                                         training=True)))),
+                      D.trainable_variables)
+    parts = {}
+
+    def generator_objective():
+        sr = G(lr, training=True)
+        parts["mse"] = tf.reduce_mean((sr - hr) ** 2, axis=[1, 2, 3])
+        parts["content"] = tf.reduce_mean((phi(sr) - phi(hr)) ** 2, axis=[1, 2, 3])
+        parts["fooling"] = softplus(-per_example_mean(D(sr, training=True)))
+        return tf.reduce_mean((1 - adversarial) * parts["mse"]
+                              + adversarial * (2.0 * parts["content"] + 1e-3 * parts["fooling"]))
+
+    g_loss = sgd_step(generator_objective, G.trainable_variables)
+    np.testing.assert_allclose([logs[k] for k in ("d_loss", "g_loss", "content_loss", "adversarial_loss", "pixel_mse")],
+                               [d_loss, g_loss] + [float(tf.reduce_mean(parts[k]))
+                                                   for k in ("content", "fooling", "mse")], rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator"] if warmup else None)
+    if warmup:  # the discriminator does not move while SRResNet warms up
+        for variable, expected in zip(D.trainable_weights, [after["discriminator"][i] for i, w in
+                                                            enumerate(D.weights) if w.trainable]):
+            np.testing.assert_array_equal(np.array(variable), expected)
+
+
+def mixed(w, w_other, mix_draw, crossover_draw, probability, layers):
+    """Style mixing written out: layer l reads w when l < c, else w₂, with c = 1 + ⌊u·(L - 1)⌋ (at most
+    L - 1) for the examples that mix (u' < p) and c = L (no mixing) for the others."""
+    crossover = np.minimum(1 + np.floor(np.array(crossover_draw) * (layers - 1)), layers - 1)
+    crossover = np.where(np.array(mix_draw) < probability, crossover, layers)
+    take_first = np.arange(layers)[None, :, None] < crossover[:, None, None]
+    return tf.where(take_first, tf.convert_to_tensor(w)[:, None], tf.convert_to_tensor(w_other)[:, None])
+
+
+def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_tracking():
+    """D: min E[softplus(D(G(z)))] + E[softplus(-D(x))] + interval·(γ/2)·E‖∇ₓD(x)‖² on its first step
+    (lazy R1, γ = 0.3, interval 4); G: min E[softplus(-D(G(z')))], both with style mixing at p = ½;
+    then w̄ ← mean(w) + 0.995·(w̄ - mean(w)) over the G step's unmixed w, and the EMA generator."""
+    from recipes.stylegan_lite import w_avg_of
+
+    recipe = recipes.get_recipe("stylegan_lite")(latent_dim=4, w_dim=4, mapping_layers=1, width=4, channel_base=16,
+                                                 style_mixing_prob=0.5, r1_gamma=0.3, r1_interval=4, ema_decay=EMA,
+                                                 image_shape=SHAPE, seed=8)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    real = real_images(8)
+    logs, after = golden.run(real)
+    draws, G, D = list(golden.draws), recipe.generator, recipe.discriminator
+    mapping, synthesis, layers = recipe.mapping, recipe.synthesis, recipe.num_layers
+
+    def generated():
+        z, z_other, mix_draw, crossover_draw = (draws.pop(0) for _ in range(4))
+        noise = [draws.pop(0) for _ in range(layers)]
+        w = mapping(z, training=True)
+        ws = mixed(w, mapping(z_other, training=True), mix_draw, crossover_draw, 0.5, layers)
+        return synthesis([ws, *noise], training=True), w
+
+    fake, _ = generated()
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        real_total = tf.reduce_sum(D(real, training=True))
+    r1 = float(tf.reduce_mean(tf.reduce_sum(tape.gradient(real_total, real) ** 2, axis=[1, 2, 3])))
+    adversarial = float(tf.reduce_mean(softplus(per_example_mean(D(fake, training=True)))
+                                       + softplus(-per_example_mean(D(real, training=True)))))
+
+    def discriminator_objective():
+        with tf.GradientTape() as inner:
+            inner.watch(real)
+            total = tf.reduce_sum(D(real, training=True))
+        penalty = tf.reduce_sum(inner.gradient(total, real) ** 2, axis=[1, 2, 3])
+        return tf.reduce_mean(softplus(per_example_mean(D(fake, training=True)))
+                              + softplus(-per_example_mean(D(real, training=True))) + 4 * 0.3 / 2 * penalty)
+
+    sgd_step(discriminator_objective, D.trainable_variables)
+    parts = {}
+
+    def generator_objective():
+        images, parts["w"] = generated()
+        return tf.reduce_mean(softplus(-per_example_mean(D(images, training=True))))
+
+    g_loss = sgd_step(generator_objective, G.trainable_variables)
+    assert not draws
+    w_avg = w_avg_of(G).mean
+    batch_mean = tf.reduce_mean(parts["w"], axis=0)
+    w_avg.assign(batch_mean + 0.995 * (w_avg - batch_mean))
+    np.testing.assert_allclose([logs["d_loss"], logs["g_loss"], logs["r1_penalty"]], [adversarial, g_loss, r1],
+                               rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)
