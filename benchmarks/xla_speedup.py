@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 import recipes
+from recipes.latents import stream_latents
 import zoo
 from zoo import evaluator, generators
 
@@ -84,7 +85,7 @@ def main():
     for name in filter(None, args.presets.split(",")):
         def make(jit, name=name):
             recipe = zoo.load(name).recipe
-            z = generators.latent_chunk(recipe.latent_dim, 0, 0, 500)
+            z = stream_latents(0, 0, 500, recipe.latent_dim)
             inputs = [z, generators.balanced_labels(0, 500, recipe.num_classes)] if recipe.conditional else z
             network = recipe.sampling_generator
             return tf.function(lambda x: network(x, training=False), jit_compile=jit), inputs

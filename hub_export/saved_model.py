@@ -8,8 +8,8 @@ Signatures (every input batched on axis 0, so TF Serving's row format works):
   models, + `truncation` float32 [batch] ψ for StyleGAN-lite) → `images` uint8 NHWC and
   `images_float` float32 in [-1, 1];
   `sample`: `seed` int64 [batch] (+ the same extra inputs) → the same outputs, with
-  z = `latents_for_seeds(seed)`: stateless Philox normals, the same image for the same seed on
-  every server and device.
+  z = `recipes.latents.latents(seed, 0)`: stateless Philox normals, the same image for the same seed
+  on every server and device, and as `zoo.load(name).sample_seeds(seed)`.
 - translation (CycleGAN): `serving_default`: `images` float32 [batch, H, W, C] in [-1, 1], A→B;
   `translate_b2a`: the same for B→A.
 - super-resolution (SRGAN): `serving_default`: `images` float32 [batch, h, w, C] in [-1, 1] of
@@ -27,19 +27,11 @@ import os
 
 import tensorflow as tf
 
+from recipes.latents import latents
 from zoo.errors import UserError
 from zoo.files import write_json
 
 UINT8_OUTPUT, FLOAT_OUTPUT = "images", "images_float"
-
-
-def latents_for_seeds(seeds, latent_dim):
-    """z [batch, latent_dim] ~ N(0, I): row i from the stateless Philox stream of seed (seeds[i], 0),
-    explicit algorithm so CPU, GPU and TPU servers agree."""
-    seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
-    return tf.map_fn(lambda s: tf.random.stateless_normal([latent_dim], seed=tf.stack([s, tf.constant(0, tf.int64)]),
-                                                          alg="philox"),
-                     seeds, fn_output_signature=tf.float32)
 
 
 def to_uint8(images):
@@ -90,7 +82,7 @@ class GeneratorExport(tf.Module):
             return outputs(self.generate(z, **kwargs))
 
         def by_seed(seed, **kwargs):
-            return outputs(self.generate(latents_for_seeds(seed, self.latent_dim), **kwargs))
+            return outputs(self.generate(latents(seed, tf.zeros_like(seed), self.latent_dim), **kwargs))
 
         return {"serving_default": keyword_function(by_latent, {"z": z_spec, **extra}),
                 "sample": keyword_function(by_seed, {"seed": seed_spec, **extra})}

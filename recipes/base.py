@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from recipes.augment import diff_augment, parse_policies
+from recipes.latents import stream_latents
 from recipes.layers import check_image_shape
 
 
@@ -104,7 +105,7 @@ class GAN(keras.Model):
         """Fixed inputs for progress grids: 64 latents (conditional: 8 per class, one column
         per class). `real_batch` is a batch of training data, for recipes that translate."""
         count = self.num_classes * 8 if self.conditional else 64
-        z = np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype(np.float32)
+        z = stream_latents(seed, 0, count, self.latent_dim)
         return [z, np.arange(count, dtype=np.int32) % self.num_classes] if self.conditional else z
 
     def preview(self, inputs):

@@ -30,6 +30,7 @@ import tensorflow as tf
 from recipes import losses
 from recipes.base import GAN, replica_context, split_labels
 from recipes.layers import check_choice, check_image_shape, check_weight
+from recipes.latents import seed_latents, stream_latents
 
 ACTIVATIONS = ("linear", "lrelu")
 MAPPING_LR_MULTIPLIER = 0.01
@@ -452,11 +453,6 @@ def synthesize(generator, ws, training=False):
     return synthesis_of(generator)([ws, *noises], training=training)
 
 
-def seeded_latents(seed, count, latent_dim):
-    """z [count, latent_dim] ~ N(0, I) from numpy's generator for `seed` (as `GAN.preview_inputs`)."""
-    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
-
-
 # --- the recipe -------------------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="gan_zoo")
 class StyleGANLite(GAN):
@@ -602,10 +598,10 @@ class StyleGANLite(GAN):
 
     def sample(self, n, seed, truncation=1.0):
         """n images in [-1, 1] (numpy, float32) from the sampling generator (EMA when kept):
-        z ~ N(0, I) drawn by numpy from `seed` (the same z as `GAN.preview_inputs`), truncation
+        z = `stream_latents(seed, 0, n)` (recipes.latents, as `GAN.preview_inputs`), truncation
         ψ = `truncation`, the generator's fixed noise. Same seed → same images; ψ = 1 gives
         `sampling_generator(z)`, ψ = 0 gives synthesis(w̄) for every z."""
-        return np.asarray(self.generate_truncated(seeded_latents(seed, n, self.latent_dim), truncation))
+        return np.asarray(self.generate_truncated(stream_latents(seed, 0, n, self.latent_dim), truncation))
 
     def generate_truncated(self, z, truncation=1.0):
         """Images (tensor) of latents `z` with truncation ψ = `truncation`, from the sampling generator."""
@@ -615,15 +611,14 @@ class StyleGANLite(GAN):
     def mix_styles(self, seed_a, seed_b, crossover, truncation=1.0):
         """Style mixing: style layers i < `crossover` take w of seed_a, the others w of seed_b.
 
-        A seed is an int or a list of ints; seed s stands for the z of `sample(1, s)`. Returns
+        A seed is an int or a list of ints; seed s stands for `seed_latents([s])`, the z of `sample(1, s)`. Returns
         numpy images [len(a)·len(b), H, W, C], row-major: image i·len(b) + j mixes seed_a[i]
         (coarse layers) with seed_b[j] (fine layers), a grid with len(b) columns. crossover = 0
         gives seed_b's images, crossover = `num_layers` seed_a's."""
         if isinstance(crossover, bool) or int(crossover) != crossover or not 0 <= crossover <= self.num_layers:
             raise ValueError(f"`crossover` must be an integer in [0, {self.num_layers}]. Received: crossover={crossover!r}")
         seeds_a, seeds_b = np.atleast_1d(seed_a).tolist(), np.atleast_1d(seed_b).tolist()
-        z = lambda seeds: np.concatenate([seeded_latents(s, 1, self.latent_dim) for s in seeds])  # noqa: E731
-        w_a = tf.repeat(self.truncated_w(z(seeds_a), truncation), len(seeds_b), axis=0)
-        w_b = tf.tile(self.truncated_w(z(seeds_b), truncation), [len(seeds_a), 1])
+        w_a = tf.repeat(self.truncated_w(seed_latents(seeds_a, self.latent_dim), truncation), len(seeds_b), axis=0)
+        w_b = tf.tile(self.truncated_w(seed_latents(seeds_b, self.latent_dim), truncation), [len(seeds_a), 1])
         ws = mix(w_a, w_b, tf.fill([w_a.shape[0]], int(crossover)), self.num_layers)
         return np.asarray(synthesize(self.sampling_generator, ws))

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from recipes import latents
 from zoo.errors import UserError
 from zoo.files import write_json
 from zoo.generators import balanced_labels
@@ -234,7 +235,8 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
     return {
         "results": rows,
         "protocol": {
-            "num_samples": num_samples, "seeds": list(range(seeds)), "dataset": dataset, "reference_split": reference,
+            "num_samples": num_samples, "seeds": list(range(seeds)), "latents": latents.STREAM, "dataset": dataset,
+            "reference_split": reference,
             "reference_size": int(len(ref["features"])), "metrics": list(metrics),
             "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": 1024, "is_splits": 10, "prdc_k": PRDC_K,
             "gan_train_steps": gan_train_steps if gan_train_test else None,

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 import recipes
+from recipes.latents import stream_latents
 from zoo.errors import UserError
 from zoo.files import read_json
 
@@ -111,32 +112,32 @@ class SavedModelGenerator:
         return images
 
 
-def latent_chunk(latent_dim, seed, start, count):
-    """z for samples [start, start + count) of sampling seed `seed`: independent of the chunking
-    only at equal chunk boundaries, reproducible always."""
-    return np.random.default_rng((seed, start)).standard_normal((count, latent_dim)).astype(np.float32)
-
-
 def balanced_labels(start, count, num_classes):
     """Conditioning labels of samples [start, start + count): the classes in turn (balanced)."""
     return ((start + np.arange(count)) % num_classes).astype(np.int32)
 
 
+def generating(recipe, truncation=1.0):
+    """generate(z or [z, labels]) -> images in [-1, 1] (a tf.function) of the recipe's sampling
+    generator. `truncation` ψ < 1 needs a recipe with a mapping network (`generate_truncated`, e.g.
+    StyleGAN-lite)."""
+    if truncation == 1.0:
+        generator = recipe.sampling_generator
+        return tf.function(lambda inputs: generator(inputs, training=False))
+    if not hasattr(recipe, "generate_truncated"):
+        raise UserError(f"truncation needs a recipe with a mapping network (stylegan_lite); "
+                        f"{type(recipe).__name__} has none")
+    return tf.function(lambda z: recipe.generate_truncated(z, truncation))
+
+
 def sampler(recipe, truncation=1.0):
-    """sample_fn(seed) -> (start, count) -> images in [-1, 1], from the recipe's sampling generator;
-    conditional recipes cycle through the classes (balanced labels). `truncation` ψ < 1 needs a
-    recipe with a mapping network (`generate_truncated`, e.g. StyleGAN-lite)."""
-    generator = recipe.sampling_generator
-    generate = tf.function(lambda inputs: generator(inputs, training=False))
-    if truncation != 1.0:
-        if not hasattr(recipe, "generate_truncated"):
-            raise UserError(f"truncation needs a recipe with a mapping network (stylegan_lite); "
-                            f"{type(recipe).__name__} has none")
-        generate = tf.function(lambda z: recipe.generate_truncated(z, truncation))
+    """sample_fn(seed) -> (start, count) -> images in [-1, 1] of samples [start, start + count) of the
+    seed's stream (recipes.latents); conditional recipes cycle through the classes (balanced labels)."""
+    generate = generating(recipe, truncation)
 
     def for_seed(seed):
         def chunk(start, count):
-            z = latent_chunk(recipe.latent_dim, seed, start, count)
+            z = stream_latents(seed, start, count, recipe.latent_dim)
             if recipe.conditional:
                 return np.asarray(generate([z, balanced_labels(start, count, recipe.num_classes)]))
             return np.asarray(generate(z))

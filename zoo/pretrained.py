@@ -6,12 +6,16 @@
 - translation (CycleGAN): `g(images)` is A→B; `translate(images, direction="a2b")`;
 - super-resolution (SRGAN): `g(low_res)`; `upscale(low_res)` on any input size.
 
-`sample(n, seed)` draws z with `zoo.generators.latent_chunk(latent_dim, seed, 0, n)`: the first n
-images `gan-zoo evaluate` scores for sampling seed `seed`; the same seed gives the same images.
+Seeds (recipes.latents, one definition for every runtime): `sample(n, seed)` is samples 0..n-1 of
+seed `seed`'s stream, the images `gan-zoo evaluate` scores for that seed; `sample_seeds([s, t])` is
+one image per seed, sample 0 of each stream, the image a served `{"seed": s}` returns and the
+SavedModel's `sample` signature computes. `latents(seeds)` is the z of those images, for the TFLite
+and ONNX files, which take z.
 """
 import keras
 import numpy as np
 
+from recipes.latents import MAX_SEED, seed_latents, stream_latents
 from zoo import generators
 from zoo.errors import UserError
 from zoo.images import to_uint8
@@ -21,10 +25,13 @@ SAMPLE_CHUNK = 500  # = `gan-zoo evaluate`'s default batch: sample(n, s) are the
 MAX_SAMPLE_BYTES = 2**31  # `sample` returns one uint8 array: larger requests go to sample_chunks
 
 
-def whole_number(name, value, minimum):
-    """`value` as an int ≥ minimum; bools, floats, strings and None are refused (no silent truncation)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise UserError(f"{name} must be an integer ≥ {minimum}; received {value!r}")
+def whole_number(name, value, minimum, maximum=None):
+    """`value` as an int in [minimum, maximum]; bools, floats, strings and None are refused (no silent
+    truncation)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum \
+            or (maximum is not None and value > maximum):
+        bound = f"≥ {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise UserError(f"{name} must be an integer {bound}; received {value!r}")
     return int(value)
 
 
@@ -117,7 +124,7 @@ class Generator(keras.Model):
         """`sample` as uint8 chunks of at most SAMPLE_CHUNK images (memory independent of n): labels,
         the user's repeated in turn or the classes in turn, are made per chunk too."""
         self.require("sampling", "sample")
-        n, seed = whole_number("the number of samples", n, 1), whole_number("seed", seed, 0)
+        n, seed = whole_number("the number of samples", n, 1), whole_number("seed", seed, 0, MAX_SEED)
         if labels is not None and not self.conditional:
             raise UserError(f"{self.name} is unconditional: it takes no labels")
         chosen = None if labels is None or not self.conditional else self.checked_labels(labels)
@@ -125,11 +132,41 @@ class Generator(keras.Model):
         for start in range(0, n, SAMPLE_CHUNK):
             count = min(SAMPLE_CHUNK, n - start)
             if chosen is not None:  # the user's labels in turn
-                z = generators.latent_chunk(self.latent_dim, seed, start, count)
+                z = stream_latents(seed, start, count, self.latent_dim)
                 labels_now = chosen[(start + np.arange(count)) % len(chosen)]
                 yield to_uint8(self.network([z, labels_now], training=False))
             else:  # the sampler's balanced labels for conditional models
                 yield to_uint8(chunk(start, count))
+
+    def latents(self, seeds):
+        """z [len(seeds), latent_dim] float32 of `sample_seeds(seeds)`: feed it to an exported TFLite or
+        ONNX file (they take z) to get the same images there."""
+        self.require("sampling", "latents")
+        return seed_latents(self.checked_seeds(seeds), self.latent_dim)
+
+    def checked_seeds(self, seeds):
+        """The user's seeds as int64: one or a 1-D sequence of integers in [0, 2**63)."""
+        array = np.asarray(seeds)
+        if array.ndim > 1 or array.size == 0 or array.dtype.kind not in "iu" or array.min() < 0 \
+                or array.max() > MAX_SEED:
+            raise UserError(f"seeds must be integers in [0, 2**63), one or a 1-D list; received {seeds!r}")
+        return np.atleast_1d(array).astype(np.int64)
+
+    def sample_seeds(self, seeds, labels=None, truncation=1.0):
+        """One uint8 image per seed (sample 0 of each seed's stream, = `sample(1, seed)[0]`): what a
+        served `{"seed": s}` returns. Conditional models take one label, or one per seed (default:
+        class 0, as `sample(1, seed)`)."""
+        self.require("sampling", "sample_seeds")
+        z = self.latents(seeds)
+        generate = generators.generating(self.recipe, truncation)
+        if not self.conditional:
+            if labels is not None:
+                raise UserError(f"{self.name} is unconditional: it takes no labels")
+            return to_uint8(generate(z))
+        chosen = self.checked_labels(0 if labels is None else labels)
+        if len(chosen) not in (1, len(z)):
+            raise UserError(f"labels must be one class id or one per seed ({len(z)}); received {len(chosen)}")
+        return to_uint8(generate([z, np.resize(chosen, len(z))]))
 
     def mix_styles(self, rows, columns, crossover, truncation=1.0):
         """A uint8 style-mixing grid (StyleGAN-lite): see zoo.generators.style_mixing_grid."""

@@ -672,8 +672,8 @@ def check_batch_fits(images, shape):
 def validate(config):
     check_counts(config, ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                           "eval_samples"))
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise UserError(f"--seed must be an integer ≥ 0; received {config.seed!r}")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed < 2**32:
+        raise UserError(f"--seed must be an integer in [0, 2**32) (numpy's global seed); received {config.seed!r}")
     check_output_directory(config.out)
 
 

@@ -1,11 +1,10 @@
 """TFLite and ONNX files of every preset kind run in their own runtimes and match the Keras
 generator (float32 to 1e-4; quantized TFLite within stated bounds)."""
-import warnings
-
 import numpy as np
 import pytest
 
 from hub_export import convert
+from runtimes import run_onnx, run_tflite
 from zoo.errors import UserError
 
 
@@ -23,16 +22,6 @@ def example_inputs(generator, rng, n=3):
     shape = (n, 5, 6, 1) if generator.task == "super_resolution" else (n, *generator.image_shape)
     images = rng.uniform(-1, 1, shape).astype(np.float32)
     return {"images": images}, np.asarray(generator(images))
-
-
-def run_tflite(model_bytes, inputs):
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (LiteRT)
-        interpreter = tf.lite.Interpreter(model_content=model_bytes)
-    runner = interpreter.get_signature_runner("serving_default")
-    return runner(**inputs)
 
 
 def test_tflite_matches_keras(kind, generators, tmp_path):
@@ -64,14 +53,11 @@ def test_tflite_quantization_shrinks_the_shipped_dcgan_with_bounded_error(tmp_pa
 
 
 def test_onnx_matches_keras(kind, generators, tmp_path):
-    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     generator = generators[kind]
     inputs, expected = example_inputs(generator, np.random.default_rng(3))
     path = convert.convert(generator, str(tmp_path / f"{kind}.onnx"), "onnx")
-    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     inputs = {convert.onnx_input_name(name, ("images", "images_float")): value for name, value in inputs.items()}
-    assert sorted(i.name for i in session.get_inputs()) == sorted(inputs)
-    names = [o.name for o in session.get_outputs()]
-    outputs = dict(zip(names, session.run(names, inputs)))
+    outputs = run_onnx(path, inputs)
     assert outputs["images"].dtype == np.uint8
     assert np.abs(outputs["images_float"] - expected).max() <= 1e-4

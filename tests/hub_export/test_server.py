@@ -72,7 +72,7 @@ def test_predict_by_seed_and_by_z(server, generators):
     url = f"{server['base']}/tiny_unconditional:predict"
     status, body = request(url, {"inputs": {"seed": 5, "num": 3}})
     assert status == 200
-    expected = to_uint8(generator(saved_model.latents_for_seeds([5, 6, 7], 8)))
+    expected = generator.sample_seeds([5, 6, 7])
     assert np.abs(np.array(body["outputs"]["images"]) - expected.astype(int)).max() <= 1
     assert request(url, {"signature_name": "sample", "inputs": {"seed": [5, 6, 7]}})[1] == body  # same seeds, same images
 
@@ -93,13 +93,39 @@ def test_conditional_rows_and_png_output(server, generators):
     assert np.abs(np.stack(pngs).astype(int) - expected.astype(int)).max() <= 1
 
 
+def test_one_seed_is_one_image_in_every_runtime(server, generators, tmp_path):
+    """Seed s (recipes.latents) in Python (`sample_seeds`, `sample(1, s)`), the SavedModel's `sample`
+    signature, the server, and TFLite and ONNX fed `g.latents(seeds)`: the same image (uint8, ±1 for
+    float rounding across runtimes)."""
+    import tensorflow as tf
+
+    from hub_export import convert
+    from runtimes import run_onnx, run_tflite
+
+    generator, seeds, labels = generators["conditional"], [0, 5, 2**40], np.array([2, 0, 1], np.int32)
+    expected = generator.sample_seeds(seeds, labels).astype(int)
+    for i, (seed, label) in enumerate(zip(seeds, labels)):
+        np.testing.assert_array_equal(generator.sample(1, seed, labels=[label])[0], expected[i])
+    same = lambda images: np.abs(np.asarray(images).astype(int) - expected).max() <= 1  # noqa: E731
+    exported = tf.saved_model.load(str(server["models"] / "tiny_conditional" / "1")).signatures["sample"]
+    assert same(exported(seed=tf.constant(seeds, tf.int64), labels=tf.constant(labels))["images"])
+    status, body = request(f"{server['base']}/tiny_conditional:predict",
+                           {"inputs": {"seed": seeds, "labels": labels.tolist()}})
+    assert status == 200 and same(body["outputs"]["images"])
+    inputs = {"z": generator.latents(seeds), "labels": labels}
+    tflite = convert.convert(generator, str(tmp_path / "g.tflite"), "tflite")
+    assert same(run_tflite(open(tflite, "rb").read(), inputs)["images"])
+    pytest.importorskip("onnxruntime")
+    assert same(run_onnx(convert.convert(generator, str(tmp_path / "g.onnx"), "onnx"), inputs)["images"])
+
+
 def test_concurrent_requests_are_batched_and_answered_each_its_own(server, generators):
     url = f"{server['base']}/tiny_unconditional:predict"
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda s: request(url, {"inputs": {"seed": [s, s + 100]}}), range(24)))
     assert all(status == 200 for status, _ in answers)
     for s, (_, body) in enumerate(answers):
-        expected = to_uint8(generators["unconditional"](saved_model.latents_for_seeds([s, s + 100], 8)))
+        expected = generators["unconditional"].sample_seeds([s, s + 100])
         assert np.abs(np.array(body["outputs"]["images"]) - expected.astype(int)).max() <= 1
 
 

@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 from recipes import losses
+from recipes.latents import stream_latents
 from recipes.stylegan_lite import (EqualizedConv2D, EqualizedDense, MinibatchStddev, ModulatedConv2D, StyleGANLite,
-                                   broadcast, num_style_layers, seeded_latents, synthesize, w_avg_of)
+                                   broadcast, num_style_layers, synthesize, w_avg_of)
 
 TINY = {"latent_dim": 8, "w_dim": 8, "width": 8, "mapping_layers": 2, "image_shape": (8, 8, 1), "seed": 3}
 
@@ -97,7 +98,7 @@ def test_config_round_trip_and_keras_file_reload(tmp_path):
     assert type(reloaded) is StyleGANLite and reloaded.compiled
     assert int(reloaded.g_optimizer.iterations) == 1
     assert float(reloaded.d_optimizer.learning_rate) == pytest.approx(3e-4)
-    z = seeded_latents(1, 4, 8)
+    z = stream_latents(1, 0, 4, 8)
     np.testing.assert_allclose(reloaded(z), recipe(z), atol=1e-6)
     np.testing.assert_allclose(reloaded.ema_generator(z), recipe.ema_generator(z), atol=1e-6)
     np.testing.assert_array_equal(reloaded.w_avg.numpy(), recipe.w_avg.numpy())
@@ -190,7 +191,7 @@ def test_sampling_is_deterministic_and_style_mixing_takes_layers_from_each_seed(
     np.testing.assert_array_equal(recipe.sample(3, 5), first)
     assert not np.allclose(recipe.sample(3, 6), first, atol=1e-4)
     # ψ = 1 is the sampling generator itself (EMA weights, fixed noise) on the seed's z
-    np.testing.assert_allclose(first, recipe.sampling_generator(seeded_latents(5, 3, 8)), atol=1e-5)
+    np.testing.assert_allclose(first, recipe.sampling_generator(stream_latents(5, 0, 3, 8)), atol=1e-5)
     layers = recipe.num_layers
     assert layers == num_style_layers(8) == 3
     np.testing.assert_allclose(recipe.mix_styles(5, 9, 0)[0], recipe.sample(1, 9)[0], atol=1e-5)
@@ -219,7 +220,7 @@ def test_outputs_and_losses_are_float32_under_mixed_precision():
     assert isinstance(recipe.d_optimizer, keras.optimizers.LossScaleOptimizer)
     logs = train_eagerly(recipe, steps=1)[0]
     assert all(np.isfinite(float(value)) for value in logs.values()) and float(logs["r1_penalty"]) > 0
-    assert recipe.generator(seeded_latents(0, 2, 8)).dtype == tf.float32
+    assert recipe.generator(stream_latents(0, 0, 2, 8)).dtype == tf.float32
     assert recipe.discriminator(images(2)).dtype == tf.float32
     assert recipe.sample(2, 0, truncation=0.7).dtype == np.float32
 

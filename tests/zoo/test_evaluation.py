@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import recipes
+from recipes.latents import stream_latents
 from zoo import cli, evaluation, generators, training
 from zoo.evaluator import build_evaluator
 from zoo.images import to_uint8
@@ -155,7 +156,7 @@ def test_truncated_sampling_and_style_mixing_grid():
     recipe = tiny_stylegan()
     collapsed = generators.sampler(recipe, 0.0)(0)(0, 4)
     np.testing.assert_allclose(collapsed, np.repeat(collapsed[:1], 4, axis=0), atol=1e-6)  # ψ = 0: synthesis(w̄)
-    z = generators.latent_chunk(8, 0, 0, 4)
+    z = stream_latents(0, 0, 4, 8)
     np.testing.assert_allclose(generators.sampler(recipe, 0.7)(0)(0, 4), recipe.generate_truncated(z, 0.7), atol=1e-6)
     np.testing.assert_allclose(generators.sampler(recipe)(0)(0, 4), recipe.generate_truncated(z, 1.0), atol=1e-5)
     with pytest.raises(ValueError, match="truncation needs a recipe with a mapping network"):

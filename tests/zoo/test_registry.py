@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
+from recipes.latents import stream_latents
 from zoo import cli, generators, registry, training
 from zoo.errors import UserError
 from zoo.images import to_uint8
@@ -65,7 +66,7 @@ def test_list_and_unknown_names(shipped):
 def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(shipped):
     g = zoo.load("dcgan_tiny_28")
     run_recipe, _ = generators.recipe_from_run(str(shipped / "dcgan"))
-    z = generators.latent_chunk(8, 0, 0, 4)
+    z = stream_latents(0, 0, 4, 8)
     np.testing.assert_allclose(g(z).numpy(), run_recipe.ema_generator(z).numpy(), atol=1e-6)  # the EMA copy
     images = g.sample(4, seed=0)
     assert images.dtype == np.uint8 and images.shape == (4, 28, 28, 1)
@@ -75,6 +76,8 @@ def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(s
     long = g.sample(1001, seed=0)  # three chunks: the same stream `gan-zoo evaluate` scores
     np.testing.assert_array_equal(long[:4], images)
     np.testing.assert_array_equal(long[500:503], to_uint8(generators.sampler(run_recipe)(0)(500, 3)))
+    np.testing.assert_array_equal(g.sample_seeds([0, 1]), np.concatenate([images[:1], g.sample(1, seed=1)]))
+    np.testing.assert_array_equal(g.latents(0), stream_latents(0, 0, 1, 8))  # seed s = sample 0 of stream s
     assert g.card["training"]["commands"] == ["gan-zoo train dcgan --tiny"] * 2  # stopped after step 1, resumed
     with pytest.raises(UserError, match="unconditional: it takes no labels"):
         g.sample(2, labels=[1])
@@ -85,14 +88,14 @@ def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(s
 def test_conditional_samples_follow_the_labels(shipped):
     g = zoo.load("cgan_tiny_28")
     by_label = g.sample(6, seed=0, labels=[3, 5])
-    z = generators.latent_chunk(8, 0, 0, 6)
+    z = stream_latents(0, 0, 6, 8)
     expected = g([z, np.array([3, 5, 3, 5, 3, 5], np.int32)]).numpy()
     np.testing.assert_array_equal(by_label, np.clip(np.rint((expected + 1) * 127.5), 0, 255).astype(np.uint8))
     with pytest.raises(UserError, match=r"labels must be class ids: integers in \[0, 10\), one or a 1-D list"):
         g.sample(2, labels=[10])
     # labels are made per chunk: the user's labels continue in turn across the 500-image chunks
     across = g.sample(503, seed=0, labels=[3, 5])[500:]
-    expected = g([generators.latent_chunk(8, 0, 500, 3), np.array([3, 5, 3], np.int32)]).numpy()
+    expected = g([stream_latents(0, 500, 3, 8), np.array([3, 5, 3], np.int32)]).numpy()
     np.testing.assert_array_equal(across, np.clip(np.rint((expected + 1) * 127.5), 0, 255).astype(np.uint8))
     assert next(g.sample_chunks(10**9, labels=[1])).shape == (500, 28, 28, 1)  # no billion labels up front
 
@@ -101,8 +104,13 @@ def test_conditional_samples_follow_the_labels(shipped):
     (lambda g: g.sample(2.5), r"number of samples must be an integer ≥ 1; received 2.5"),
     (lambda g: g.sample(0), r"number of samples must be an integer ≥ 1; received 0"),
     (lambda g: g.sample(True), r"number of samples must be an integer ≥ 1; received True"),
-    (lambda g: g.sample(2, seed=None), r"seed must be an integer ≥ 0; received None"),
-    (lambda g: g.sample(2, seed=-5), r"seed must be an integer ≥ 0; received -5"),
+    (lambda g: g.sample(2, seed=None), r"seed must be an integer in \[0, .*\]; received None"),
+    (lambda g: g.sample(2, seed=-5), r"seed must be an integer in \[0, 9223372036854775807\]; received -5"),
+    (lambda g: g.sample(2, seed=2**63), r"seed must be an integer in \[0, 9223372036854775807\]; received 92233"),
+    (lambda g: g.sample_seeds([3, -1]), r"seeds must be integers in \[0, 2\*\*63\), one or a 1-D list; received \[3, -1\]"),
+    (lambda g: g.sample_seeds(1.5), r"seeds must be integers in \[0, 2\*\*63\).*; received 1.5"),
+    (lambda g: g.sample_seeds([]), r"seeds must be integers .*; received \[\]"),
+    (lambda g: g.sample_seeds([1, 2, 3], labels=[1, 2]), r"labels must be one class id or one per seed \(3\); received 2"),
     (lambda g: g.sample(2, labels=["a"]), r"labels must be class ids: .*; received \['a'\]"),
     (lambda g: g.sample(2, labels=[9.9]), r"labels must be class ids: .*; received \[9.9\]"),  # not truncated to 9
     (lambda g: g.sample(2, labels=[[1, 2]]), r"labels must be class ids: .*one or a 1-D list; received \[\[1, 2\]\]"),

@@ -1,0 +1,244 @@
+"""Mutation score of the objectives and the metrics: mutmut 3 changes recipes/losses.py, the functions
+that compose the recipes' train steps and zoo/metrics/ one small edit at a time (an operator, a constant,
+an argument) in a copy of the working tree, and runs the fast tests that reach the mutated function.
+A mutant is killed when a test fails. Prints, per module: mutants, killed, survived, equivalent (survivors
+judged by hand to compute the same thing, listed in EQUIVALENT with the reason), untested, and the score
+killed / (mutants - equivalent); then each surviving mutant's diff.
+
+    pip install "mutmut>=3.3,<4"          # not a test dependency: this does not run in CI
+    python benchmarks/mutation_score.py [--scope losses,train_steps,metrics] [--workdir DIR] [--jobs 2]
+
+mutmut forks every mutant's test process from one warmed-up server (TensorFlow is imported once), so a
+mutant costs the time of the tests that reach it: about 5–10 s here. Asserts nothing.
+"""
+import argparse
+import ast
+import collections
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The fast tests that pin the objectives and the metrics (seconds each; the recipes' own slow tests, XLA
+# lowering and mirrored steps at ~85 s, would make every surviving mutant cost minutes).
+TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "tests/recipes/test_augment.py",
+         "tests/zoo/metrics"]
+EVERY_FUNCTION = None
+# scope → {file: the functions mutated in it (qualified names), or EVERY_FUNCTION}. train_steps: the step,
+# the terms it minimises, and the shared machinery in recipes/base.py (global-batch mean, updates, EMA,
+# replica-consistent noise). Networks and layers are left alone (Keras inspects layers' __init__, which
+# mutmut's wrappers would hide).
+SCOPES = {
+    "losses": {"recipes/losses.py": EVERY_FUNCTION},
+    "train_steps": {
+        "recipes/base.py": ["replica_context", "global_batch_mean", "split_labels", "GAN.replica_random", "GAN.latent",
+                            "GAN.uniform", "GAN.augmented", "GAN.fake", "GAN.update", "GAN.update_jointly",
+                            "GAN.apply_update", "GAN.update_ema", "GAN.finish_step"],
+        "recipes/dcgan.py": ["DCGAN.discriminator_terms", "DCGAN.train_step"],
+        "recipes/wgan_gp.py": ["WGANGP.critic_terms", "WGANGP.train_step"],
+        "recipes/lsgan.py": ["LSGAN.train_step"],
+        "recipes/cgan.py": ["CGAN.train_step"],
+        "recipes/cyclegan.py": ["ImagePool.query", "CycleGAN.pooled", "CycleGAN.train_step", "l1"],
+        "recipes/srgan.py": ["SRGAN.content_loss", "SRGAN.train_step", "squared_error"],
+        "recipes/stylegan_lite.py": ["TrackedMean.track", "StyleGANLite.noise", "StyleGANLite.mixed_styles",
+                                     "StyleGANLite.generate", "StyleGANLite.fake", "StyleGANLite.discriminator_terms",
+                                     "StyleGANLite.train_step", "mix", "broadcast"],
+    },
+    "metrics": {f"zoo/metrics/{name}": EVERY_FUNCTION for name in sorted(os.listdir(os.path.join(REPO, "zoo", "metrics")))
+                if name.endswith(".py") and name != "__init__.py"},
+}
+# Survivors that compute the same thing as the original (checked by reading the diff), with the reason.
+EQUIVALENT = {}
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
+          -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}
+MUTMUT_CONFIG = """
+[tool.mutmut]
+source_paths = ["recipes", "zoo"]
+only_mutate = {files}
+also_copy = ["hub_export"]
+pytest_add_cli_args_test_selection = {tests}
+process_isolation = "forkserver"
+forkserver_warmup = "import"  # not "collect": collecting runs TensorFlow ops, and a worker forked from a process
+preload_modules_file = "mutmut_preload.txt"  # with TensorFlow's thread pools waits forever for their threads
+"""
+PRELOAD = ["tensorflow", "keras", "numpy", "scipy", "scipy.linalg", "hypothesis", "PIL.Image"]  # imports run no ops
+# A forked worker that inherited a lock held by another thread of the fork server waits forever using
+# no CPU, and mutmut's timeout counts CPU time: such a worker is killed and its mutant run again.
+HUNG_SECONDS = 90
+HUNG = -9  # the exit code mutmut records for a worker killed so
+
+
+def functions(tree):
+    """(qualified name, first line with decorators, last line) of the module's functions and methods."""
+    for node in tree.body:
+        members = node.body if isinstance(node, ast.ClassDef) else [node]
+        for item in members:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = f"{node.name}.{item.name}" if item is not node else item.name
+                first = min([item.lineno] + [decorator.lineno for decorator in item.decorator_list])
+                yield name, first, item.end_lineno
+
+
+def leave_out_of_scope(path, chosen):
+    """Fence every function of `path` not in `chosen` with no-mutate pragmas: mutmut then neither
+    mutates nor wraps it."""
+    with open(path) as file:
+        lines = file.read().split("\n")
+    spans = list(functions(ast.parse("\n".join(lines))))
+    missing = sorted(set(chosen) - {name for name, _, _ in spans})
+    if missing:
+        sys.exit(f"{path}: no function(s) {missing}; update SCOPES in {__file__}")
+    for name, first, last in sorted(spans, key=lambda span: -span[1]):  # bottom up: line numbers stay valid
+        if name not in chosen:
+            indent = lines[first - 1][:len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+            lines.insert(last, f"{indent}# pragma: no mutate end")
+            lines.insert(first - 1, f"{indent}# pragma: no mutate start")
+    with open(path, "w") as file:
+        file.write("\n".join(lines))
+
+
+def copy_working_tree(destination, scope_files):
+    """The repository's tracked and untracked (not ignored) files, as they are now, into `destination`,
+    with the mutmut configuration and the out-of-scope functions fenced off."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
+                           capture_output=True, text=True).stdout.split("\n")
+    shutil.rmtree(destination, ignore_errors=True)
+    for name in filter(None, files):
+        source = os.path.join(REPO, name)
+        if os.path.isfile(source):
+            os.makedirs(os.path.dirname(os.path.join(destination, name)), exist_ok=True)
+            shutil.copy2(source, os.path.join(destination, name))
+    for path, chosen in scope_files.items():
+        if chosen is not EVERY_FUNCTION:
+            leave_out_of_scope(os.path.join(destination, path), chosen)
+    with open(os.path.join(destination, "mutmut_preload.txt"), "w") as preload:
+        preload.write("\n".join(PRELOAD) + "\n")
+    with open(os.path.join(destination, "pyproject.toml"), "a") as config:
+        config.write(MUTMUT_CONFIG.format(files=json.dumps(sorted(scope_files)), tests=json.dumps(TESTS)))
+
+
+def process_table():
+    """{pid: (parent pid, threads, CPU ticks)} of every process."""
+    table = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(pid)] = (int(fields[1]), int(fields[17]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def run_mutmut(command, workdir, poll_seconds=10):
+    """Run mutmut, killing workers that hang (see HUNG_SECONDS)."""
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL)
+    idle_since = {}  # pid -> (CPU ticks, when they last changed)
+    while process.poll() is None:
+        time.sleep(poll_seconds)
+        table, now = process_table(), time.time()
+        for pid, (parent, threads, ticks) in table.items():
+            is_worker = threads == 1 and table.get(parent, (0, 1, 0))[1] > 1 and descends(table, pid, process.pid)
+            if not is_worker:
+                continue
+            if idle_since.get(pid, (None,))[0] != ticks:
+                idle_since[pid] = (ticks, now)
+            elif now - idle_since[pid][1] > HUNG_SECONDS:
+                os.kill(pid, signal.SIGKILL)
+
+
+def descends(table, pid, ancestor):
+    while pid in table and pid != ancestor:
+        pid = table[pid][0]
+    return pid == ancestor
+
+
+def results(workdir):
+    """{mutant name: exit code} over every mutated file's record."""
+    codes = {}
+    for root, _, names in os.walk(os.path.join(workdir, "mutants")):
+        for name in names:
+            if name.endswith(".py.meta"):
+                with open(os.path.join(root, name)) as meta:
+                    codes.update(json.load(meta)["exit_code_by_key"])
+    return codes
+
+
+def module_of(mutant):
+    return mutant.split(".x")[0]
+
+
+def table(codes, files):
+    """Rows (module, mutants, killed, timeout, survived, equivalent, untested, score) and the survivors
+    of the mutants in `files`."""
+    modules = {path[:-3].replace("/", ".") for path in files}
+    counts, survivors = collections.defaultdict(collections.Counter), []
+    for mutant, code in sorted(codes.items()):
+        if module_of(mutant) not in modules:
+            continue
+        status = STATUS.get(code, "suspicious")
+        if status == "survived" and mutant in EQUIVALENT:
+            status = "equivalent"
+        elif status == "survived":
+            survivors.append(mutant)
+        counts[module_of(mutant)][status] += 1
+    rows = []
+    for module, count in sorted(counts.items()):
+        total = sum(count.values())
+        scored = total - count["equivalent"]
+        rows.append((module, total, count["killed"], count["timeout"], count["survived"], count["equivalent"],
+                     count["untested"] + count["not run"] + count["suspicious"],
+                     f"{100 * (count['killed'] + count['timeout']) / scored:.1f}%" if scored else "–"))
+    return rows, survivors
+
+
+def print_table(title, rows):
+    header = ("module", "mutants", "killed", "timeout", "survived", "equivalent", "untested", "score")
+    print(f"\n{title}\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    if len(rows) > 1:
+        totals = [sum(row[i] for row in rows) for i in range(1, 7)]
+        scored = totals[0] - totals[4]
+        print(f"| all | {' | '.join(map(str, totals))} | {100 * (totals[1] + totals[2]) / scored:.1f}% |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scope", default="losses,train_steps,metrics", help=f"comma-separated of {sorted(SCOPES)}")
+    parser.add_argument("--workdir", default=os.path.join("/tmp", "gan_zoo_mutation"))
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--resume", action="store_true", help="go on with the mutants --workdir has not run yet")
+    parser.add_argument("--report-only", action="store_true", help="print the tables of the run in --workdir")
+    args = parser.parse_args()
+    scopes = args.scope.split(",")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        sys.exit(f"unknown scope(s) {unknown}; choose from {sorted(SCOPES)}")
+    scope_files = {path: chosen for scope in scopes for path, chosen in SCOPES[scope].items()}
+    mutmut = shutil.which("mutmut")
+    if not args.report_only:
+        if mutmut is None:
+            sys.exit('mutmut is not installed: pip install "mutmut>=3.3,<4"')
+        if not args.resume:
+            copy_working_tree(args.workdir, scope_files)
+        run_mutmut([mutmut, "run", "--max-children", str(args.jobs)], args.workdir)
+        hung = sorted(name for name, code in results(args.workdir).items() if code == HUNG)
+        if hung:
+            run_mutmut([mutmut, "run", "--max-children", str(args.jobs), *hung], args.workdir)
+    codes = results(args.workdir)
+    for scope in scopes:
+        rows, survivors = table(codes, SCOPES[scope])
+        print_table(f"Mutation score: {scope}", rows)
+        for mutant in survivors:
+            diff = subprocess.run([mutmut or "mutmut", "show", mutant], cwd=args.workdir, capture_output=True,
+                                  text=True).stdout
+            print(f"\nsurvived: {mutant}\n{diff.strip()}")
+
+
+if __name__ == "__main__":
+    main()
