@@ -27,6 +27,7 @@ import os
 
 import tensorflow as tf
 
+from recipes.capabilities import SAMPLE, TRUNCATE, UPSCALE
 from recipes.latents import latents
 from zoo.errors import UserError
 from zoo.files import write_json
@@ -49,9 +50,8 @@ class GeneratorExport(tf.Module):
     def __init__(self, generator):
         super().__init__(name="gan_zoo_generator")
         self.generator = generator  # zoo.pretrained.Generator: tracks its networks' variables
-        recipe = generator.recipe
-        self.task, self.conditional = generator.task, generator.conditional
-        self.truncatable = self.task == "sampling" and hasattr(recipe, "generate_truncated")
+        self.capabilities, self.conditional = generator.capabilities, generator.conditional
+        self.truncatable = TRUNCATE in self.capabilities
         self.latent_dim = generator.latent_dim
 
     @property
@@ -89,7 +89,7 @@ class GeneratorExport(tf.Module):
 
     def image_signatures(self):
         height, width, channels = self.generator.image_shape
-        if self.task == "super_resolution":
+        if UPSCALE in self.capabilities:
             spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="images")
             return {"serving_default": tf.function(lambda images: outputs(self._recipe.upscale(images)),
                                                    input_signature=[spec])}
@@ -102,16 +102,16 @@ class GeneratorExport(tf.Module):
         return {"serving_default": translation("a2b"), "translate_b2a": translation("b2a")}
 
     def signatures(self):
-        functions = self.sampling_signatures() if self.task == "sampling" else self.image_signatures()
+        functions = self.sampling_signatures() if SAMPLE in self.capabilities else self.image_signatures()
         return {name: function.get_concrete_function() for name, function in functions.items()}
 
     def call_specs(self):
         """Input structure of `__call__`, the Keras generator's own call."""
-        if self.task == "sampling":
+        if SAMPLE in self.capabilities:
             z = tf.TensorSpec([None, self.latent_dim], tf.float32)
             return [z, tf.TensorSpec([None], tf.int32)] if self.conditional else z
         channels = self.generator.image_shape[-1]
-        if self.task == "super_resolution":
+        if UPSCALE in self.capabilities:
             return tf.TensorSpec([None, None, None, channels], tf.float32)
         return tf.TensorSpec([None, *self.generator.image_shape], tf.float32)
 

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from recipes.augment import diff_augment, parse_policies
+from recipes.capabilities import CONDITION, SAMPLE, TRAIN, task_of
 from recipes.latents import stream_latents
 from recipes.layers import check_image_shape
 
@@ -51,11 +52,15 @@ class GAN(keras.Model):
     optimizer_defaults = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
     # optimizer attribute → (player kind: "g" or "d", the networks it trains); the first is the generator's
     players = {"g_optimizer": ("g", ("generator",)), "d_optimizer": ("d", ("discriminator",))}
-    conditional = False
-    task = "sampling"  # what the generator does: "sampling" (z → image), "translation", "super_resolution"
+    capabilities = frozenset({SAMPLE, TRAIN})
+    task, conditional = "sampling", False  # derived from `capabilities` (see __init_subclass__)
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
     xla_compatible = True  # every op of train_step has an XLA kernel (jit_compile can run it)
     xla_by_default = True  # XLA measured faster than TensorFlow's graph for this recipe's step (zoo.training's default)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.task, cls.conditional = task_of(cls.capabilities), CONDITION in cls.capabilities
 
     @classmethod
     def fitted_data(cls, image_shape):
@@ -66,7 +71,7 @@ class GAN(keras.Model):
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, augment=None, **kwargs):
         super().__init__(**kwargs)
         self.augment_policies = parse_policies(augment)
-        if self.augment_policies and self.task != "sampling":
+        if self.augment_policies and SAMPLE not in self.capabilities:
             raise ValueError(f"`augment` (DiffAugment) is for sampling recipes; this recipe does {self.task}. "
                              f"Received: augment={augment!r}")
         if int(latent_dim) < 1:

@@ -9,6 +9,7 @@ import keras
 
 from recipes import losses
 from recipes.base import split_labels
+from recipes.capabilities import CONDITION, SAMPLE, TRAIN
 from recipes.dcgan import DCGANNetworks
 from recipes.layers import check_image_shape, downsampling_stack, logit_layer, upsampling_stack
 
@@ -38,7 +39,7 @@ def build_discriminator(num_classes=10, image_shape=(28, 28, 1), width=64, norm=
 class CGAN(DCGANNetworks):
     """Class-conditional GAN: the model's inputs are [z, labels] with labels in [0, num_classes)."""
 
-    conditional = True
+    capabilities = frozenset({SAMPLE, CONDITION, TRAIN})
 
     def __init__(self, num_classes=10, embedding_dim=32, **kwargs):
         if int(num_classes) < 2:

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN
+from recipes.capabilities import TRAIN, TRANSLATE
 from recipes.layers import check_image_shape
 
 
@@ -97,8 +98,7 @@ class CycleGAN(GAN):
     `generator_b2a` is F: B→A; `translate(images, direction)` runs either."""
 
     loss_names = ("g_loss", "f_loss", "d_a_loss", "d_b_loss", "cycle_loss", "identity_loss")
-    unpaired = True  # trains on (images_a, images_b) from two domains
-    task = "translation"
+    capabilities = frozenset({TRANSLATE, TRAIN})  # trains on (images_a, images_b) from two domains
     # the step lowers to XLA (tested) but compiling it at the preset's size (width 16, 4 blocks, batch 16) had not
     # finished after 15 minutes on 2 busy CPU cores, and no speed-up was measured: not the default
     xla_by_default = False

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN, split_labels
+from recipes.capabilities import TRAIN, UPSCALE
 from recipes.layers import check_image_shape
 
 
@@ -105,7 +106,7 @@ class SRGAN(GAN):
 
     loss_names = ("d_loss", "g_loss", "content_loss", "adversarial_loss", "pixel_mse")
     optimizer_defaults = {"learning_rate": 1e-4, "beta_1": 0.9, "beta_2": 0.999}
-    task = "super_resolution"
+    capabilities = frozenset({UPSCALE, TRAIN})
     xla_compatible = False  # the antialiased bicubic HR → LR resize (ScaleAndTranslate) has no XLA kernel
 
     def __init__(self, scale=4, width=32, num_blocks=4, discriminator_width=32, discriminator_stages=2,

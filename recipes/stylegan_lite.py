@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN, replica_context, split_labels
+from recipes.capabilities import MIX_STYLES, SAMPLE, TRAIN, TRUNCATE
 from recipes.layers import check_choice, check_image_shape, check_weight
 from recipes.latents import seed_latents, stream_latents
 
@@ -468,6 +469,8 @@ class StyleGANLite(GAN):
     sample); `mapping`, `synthesis` and `num_layers` expose its parts, and `sample` / `mix_styles`
     use the EMA generator's parts when there is one. Logs: `d_loss` (the logistic part),
     `g_loss`, and `r1_penalty` = E‖∇ₓD(x)‖² averaged over the R1 steps of the epoch."""
+
+    capabilities = frozenset({SAMPLE, TRUNCATE, MIX_STYLES, TRAIN})
 
     loss_names = ("d_loss", "g_loss", "r1_penalty")
     optimizer_defaults = {"learning_rate": 2e-3, "beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8}

@@ -7,12 +7,12 @@
     zoo.card("cgan_fashion_mnist_28")          # metadata, provenance, metrics
     recipe = zoo.load_recipe("dcgan_fashion_mnist_28")   # generator + discriminator, compiled
 """
-_REGISTRY_FUNCTIONS = ("list_models", "load", "load_recipe", "card")
+_FUNCTIONS = {"list_models": "registry", "load_recipe": "registry", "card": "registry", "load": "pretrained"}
 
 
-def __getattr__(name):  # the registry imports TensorFlow: only when it is used
-    if name in _REGISTRY_FUNCTIONS:
-        from zoo import registry
+def __getattr__(name):  # these modules import TensorFlow: only when they are used
+    if name in _FUNCTIONS:
+        import importlib
 
-        return getattr(registry, name)
+        return getattr(importlib.import_module(f"zoo.{_FUNCTIONS[name]}"), name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -185,14 +185,15 @@ def feature_extractor(name, weights):
 
 
 def run_evaluate(args):
+    from recipes.capabilities import SAMPLE, UPSCALE
     from zoo import evaluation, generators, task_evaluation
     from zoo.provenance import command_line
 
     recipe, description = generators.load_target(args.target)
     extractor = feature_extractor(args.features, args.inception)
-    if recipe.task == "sampling":
+    if SAMPLE in recipe.capabilities:
         report = evaluate_sampling(args, recipe, extractor, description)
-    elif recipe.task == "super_resolution":
+    elif UPSCALE in recipe.capabilities:
         report = task_evaluation.evaluate_super_resolution(
             recipe, extractor, reference=args.reference, num_samples=args.num_samples, batch_size=args.batch_size,
             data_dir=args.data_dir)
@@ -225,6 +226,7 @@ def evaluation_domains(args, description):
 
 
 def evaluate_sampling(args, recipe, extractor, description):
+    from recipes.capabilities import TRAIN
     from zoo import datasets, evaluation, generators
     from zoo.plots import truncation_label
 
@@ -232,7 +234,7 @@ def evaluate_sampling(args, recipe, extractor, description):
         sample_fns = {"generator": generators.sampler(recipe)}
     else:
         sample_fns = {truncation_label(psi): generators.sampler(recipe, psi) for psi in args.truncation}
-    if not args.no_untrained_baseline and not getattr(recipe, "untrainable", False):  # a SavedModel has no init
+    if not args.no_untrained_baseline and TRAIN in recipe.capabilities:  # a SavedModel has no initialisation
         sample_fns["untrained generator (baseline)"] = generators.sampler(generators.untrained_like(recipe))
     native = tuple(datasets.load("fashion_mnist", args.reference, data_dir=args.data_dir).element_spec[0].shape[:2])
     image_size = None
@@ -244,7 +246,7 @@ def evaluate_sampling(args, recipe, extractor, description):
     return evaluation.evaluate(
         sample_fns, extractor, reference=args.reference, num_samples=args.num_samples, seeds=args.seeds,
         batch_size=args.batch_size, metrics=args.metrics, data_dir=args.data_dir, image_size=image_size,
-        num_classes=getattr(recipe, "num_classes", None), gan_train_steps=args.gan_train_steps)
+        num_classes=recipe.num_classes if recipe.conditional else None, gan_train_steps=args.gan_train_steps)
 
 
 def add_style_mix_parser(subparsers):
@@ -355,6 +357,7 @@ def progress_reporter(total, what, print_fn=print):
 
 
 def run_sample(args):
+    from recipes.capabilities import SAMPLE
     from zoo.images import save_png
     from zoo.packaging import preview_grid, sample_grid
     from zoo.pretrained import load_generator
@@ -367,7 +370,7 @@ def run_sample(args):
         check_output_file(args.out, args.overwrite)
     generator, description = load_generator(args.model)
     recipe = generator.recipe
-    if recipe.task != "sampling":  # image-to-image: its own preview of real test inputs
+    if SAMPLE not in recipe.capabilities:  # image-to-image: its own preview of real test inputs
         if args.format == "folder":
             raise UserError(f"--format folder samples z → image models; {args.model} does "
                             f"{recipe.task.replace('_', '-')}: use the Python API (translate / upscale)")

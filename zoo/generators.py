@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 import recipes
+from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE
 from recipes.latents import stream_latents
 from zoo.errors import UserError
 from zoo.files import read_json
@@ -74,7 +75,7 @@ class SavedModelGenerator:
     sampling recipe, for `gan-zoo evaluate`. The output used is the first float one (taken as
     [-1, 1]), else a uint8 one (rescaled)."""
 
-    task, untrainable = "sampling", True
+    task = "sampling"
 
     def __init__(self, path):
         import tensorflow as tf
@@ -89,6 +90,7 @@ class SavedModelGenerator:
                             "(and `labels` when conditional)")
         self.latent_dim = int(inputs["z"].shape[-1])
         self.conditional, self.truncatable = "labels" in inputs, "truncation" in inputs
+        self.capabilities = frozenset({SAMPLE, CONDITION} if self.conditional else {SAMPLE})  # ψ stays 1; no TRAIN
         outputs = self.signature.structured_outputs
         floats = [key for key, spec in sorted(outputs.items()) if spec.dtype.is_floating]
         self.output_key = floats[0] if floats else next(iter(sorted(outputs)))
@@ -124,7 +126,7 @@ def generating(recipe, truncation=1.0):
     if truncation == 1.0:
         generator = recipe.sampling_generator
         return tf.function(lambda inputs: generator(inputs, training=False))
-    if not hasattr(recipe, "generate_truncated"):
+    if TRUNCATE not in recipe.capabilities:
         raise UserError(f"truncation needs a recipe with a mapping network (stylegan_lite); "
                         f"{type(recipe).__name__} has none")
     return tf.function(lambda z: recipe.generate_truncated(z, truncation))
@@ -169,7 +171,7 @@ def style_mixing_grid(recipe, rows, columns, crossover, truncation=1.0):
     cell (i, j) the image with style layers < `crossover` from rows[i] and the rest from columns[j]."""
     from zoo.images import make_grid, to_uint8
 
-    if not hasattr(recipe, "mix_styles"):
+    if MIX_STYLES not in recipe.capabilities:
         raise UserError(f"style mixing needs a recipe with per-layer styles (stylegan_lite); "
                         f"{type(recipe).__name__} has none")
     if not 0 <= crossover <= recipe.num_layers:

@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 
+from recipes.capabilities import SAMPLE, TRANSLATE
 from zoo import generators, registry
 from zoo.errors import UserError
 from zoo.evaluation import markdown_table, real_images
@@ -17,11 +18,11 @@ from zoo.provenance import describe_machine
 def preview_grid(recipe, description, seed=0):
     """uint8 grid: 64 samples (conditional: 8 per class, a column per class); for image-to-image
     recipes the recipe's own preview of real test images (CycleGAN: a, G(a), F(G(a)), b, ...)."""
-    if recipe.task == "sampling":
+    if SAMPLE in recipe.capabilities:
         images, columns = recipe.preview(recipe.preview_inputs(seed))
         return make_grid(to_uint8(images), columns)
     test_images, labels = real_images(description["data"].get("dataset", "fashion_mnist"), "test")
-    if recipe.task == "translation":
+    if TRANSLATE in recipe.capabilities:
         from zoo.task_evaluation import domain_classes
         from zoo.training import DEFAULT_DOMAINS
 
@@ -113,8 +114,8 @@ def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=
         "task": recipe.task, "image_shape": list(recipe.image_shape),
         "parameters": {network_name: int(network.count_params())
                        for network_name, network in registry.shipped_networks(recipe, ("g", "d")).items()},
-        "latent_dim": recipe.latent_dim if recipe.task == "sampling" else None,
-        "num_classes": getattr(recipe, "num_classes", None) if recipe.conditional else None,
+        "latent_dim": recipe.latent_dim if SAMPLE in recipe.capabilities else None,
+        "num_classes": recipe.num_classes if recipe.conditional else None,
         "ema": recipe.ema_generator is not None, "notes": notes,
         "figures": [{"file": os.path.basename(path), "caption": caption} for path, caption in figures],
         "training": {**training_provenance(run), "curve": training_curve(run)},

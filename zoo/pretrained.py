@@ -15,12 +15,14 @@ and ONNX files, which take z.
 import keras
 import numpy as np
 
+from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, task_of
 from recipes.latents import MAX_SEED, seed_latents, stream_latents
-from zoo import generators
+from zoo import generators, registry
 from zoo.errors import UserError
 from zoo.images import to_uint8
 
 
+TASK_METHODS = {SAMPLE: "sample(n, seed)", TRANSLATE: "translate(images)", UPSCALE: "upscale(low_res)"}
 SAMPLE_CHUNK = 500  # = `gan-zoo evaluate`'s default batch: sample(n, s) are the images it scores for seed s
 MAX_SAMPLE_BYTES = 2**31  # `sample` returns one uint8 array: larger requests go to sample_chunks
 
@@ -76,27 +78,28 @@ class Generator(keras.Model):
         super().__init__(name=card.get("name", "generator"), **kwargs)
         self._holder = _Holder(recipe)
         self.network = recipe.sampling_generator
-        self.reverse_network = getattr(recipe, "generator_b2a", None)
+        self.capabilities = recipe.capabilities
+        self.reverse_network = recipe.generator_b2a if TRANSLATE in self.capabilities else None
         self.card = dict(card)
         self.task, self.conditional = recipe.task, recipe.conditional
         self.image_shape = tuple(recipe.image_shape)
-        self.latent_dim = recipe.latent_dim if recipe.task == "sampling" else None
-        self.num_classes = getattr(recipe, "num_classes", None) if recipe.conditional else None
+        self.latent_dim = recipe.latent_dim if SAMPLE in self.capabilities else None
+        self.num_classes = recipe.num_classes if recipe.conditional else None
 
     @property
     def recipe(self):
         return self._holder.recipe
 
     def call(self, inputs, training=False):
-        if self.task == "super_resolution":
+        if UPSCALE in self.capabilities:
             return self.recipe.upscale(inputs, training=training)
         return self.network(inputs, training=training)
 
-    def require(self, task, method):
-        if self.task != task:
-            hint = {"sampling": "sample(n, seed)", "translation": "translate(images)",
-                    "super_resolution": "upscale(low_res)"}[self.task]
-            raise UserError(f"{method} needs a {task.replace('_', '-')} model; {self.name} does "
+    def require(self, capability, method):
+        """Refuse `method` unless the model has `capability` (SAMPLE, TRANSLATE or UPSCALE), naming its own."""
+        if capability not in self.capabilities:
+            hint = next(hint for own, hint in TASK_METHODS.items() if own in self.capabilities)
+            raise UserError(f"{method} needs a {task_of({capability}).replace('_', '-')} model; {self.name} does "
                             f"{self.task.replace('_', '-')}: use {hint}")
 
     def checked_labels(self, labels):
@@ -123,7 +126,7 @@ class Generator(keras.Model):
     def sample_chunks(self, n, seed=0, labels=None, truncation=1.0):
         """`sample` as uint8 chunks of at most SAMPLE_CHUNK images (memory independent of n): labels,
         the user's repeated in turn or the classes in turn, are made per chunk too."""
-        self.require("sampling", "sample")
+        self.require(SAMPLE, "sample")
         n, seed = whole_number("the number of samples", n, 1), whole_number("seed", seed, 0, MAX_SEED)
         if labels is not None and not self.conditional:
             raise UserError(f"{self.name} is unconditional: it takes no labels")
@@ -141,7 +144,7 @@ class Generator(keras.Model):
     def latents(self, seeds):
         """z [len(seeds), latent_dim] float32 of `sample_seeds(seeds)`: feed it to an exported TFLite or
         ONNX file (they take z) to get the same images there."""
-        self.require("sampling", "latents")
+        self.require(SAMPLE, "latents")
         return seed_latents(self.checked_seeds(seeds), self.latent_dim)
 
     def checked_seeds(self, seeds):
@@ -156,7 +159,7 @@ class Generator(keras.Model):
         """One uint8 image per seed (sample 0 of each seed's stream, = `sample(1, seed)[0]`): what a
         served `{"seed": s}` returns. Conditional models take one label, or one per seed (default:
         class 0, as `sample(1, seed)`)."""
-        self.require("sampling", "sample_seeds")
+        self.require(SAMPLE, "sample_seeds")
         z = self.latents(seeds)
         generate = generators.generating(self.recipe, truncation)
         if not self.conditional:
@@ -174,22 +177,29 @@ class Generator(keras.Model):
 
     def translate(self, images, direction="a2b"):
         """Translate uint8 or [-1, 1] images A→B ("a2b") or B→A ("b2a"); uint8 out."""
-        self.require("translation", "translate")
+        self.require(TRANSLATE, "translate")
         if direction not in ("a2b", "b2a"):
             raise UserError(f"direction must be 'a2b' or 'b2a'; received {direction!r}")
         return to_uint8(self.recipe.translate(as_float_images(images), direction))
 
     def upscale(self, low_res):
         """Super-resolve uint8 or [-1, 1] images of any size, `scale`× larger; uint8 out."""
-        self.require("super_resolution", "upscale")
+        self.require(UPSCALE, "upscale")
         return to_uint8(self.recipe.upscale(as_float_images(low_res)))
+
+
+def load(name):
+    """The preset's generator (a keras.Model, weights verified): see Generator."""
+    directory = registry.preset_path(name)
+    model_card = registry.verified_card(directory)
+    recipe = registry.build_recipe(directory)
+    registry.restore_networks(recipe, directory, model_card, ("g",))
+    return Generator(recipe, model_card)
 
 
 def load_generator(target):
     """(Generator, description) of a preset name or directory, a `gan-zoo train` run or a .keras file."""
     import os
-
-    from zoo import registry
 
     recipe, description = generators.load_target(target)
     if description["kind"] == "saved_model":

@@ -124,14 +124,3 @@ def load_recipe(name, compile=True):
     if compile:
         recipe.compile()
     return recipe
-
-
-def load(name):
-    """The preset's generator (a keras.Model, weights verified): see zoo.pretrained.Generator."""
-    from zoo.pretrained import Generator
-
-    directory = preset_path(name)
-    model_card = verified_card(directory)
-    recipe = build_recipe(directory)
-    restore_networks(recipe, directory, model_card, ("g",))
-    return Generator(recipe, model_card)

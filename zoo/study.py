@@ -24,6 +24,7 @@ import zlib
 import numpy as np
 
 from zoo.errors import UserError
+from zoo.study_report import run_dir
 from zoo.files import read_json, write_json
 
 # Shared search space of every loss: name → ("log_uniform", low, high) | ("uniform", low, high) | ("choice", values).
@@ -127,10 +128,6 @@ def trial_settings(loss, trial, search_seed):
     so adding trials or losses leaves the existing ones unchanged."""
     rng = np.random.default_rng([search_seed, zlib.crc32(loss.encode()), trial])
     return {name: draw(rng, spec) for name, spec in sorted(search_space(loss).items())}
-
-
-def run_dir(out, loss, trial, seed):
-    return os.path.join(out, "runs", loss, f"t{trial:02d}-s{seed}")
 
 
 def plan(config):
@@ -353,7 +350,7 @@ def study(config, progress=print):
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     results = collect(config)
-    from zoo import study_report  # imported now: a study runs for hours, its report uses the code of its end
+    from zoo import study_report
 
     report = study_report.write_report(config.out, read_json(os.path.join(config.out, "study.json")), results)
     return report, failed

@@ -17,6 +17,11 @@ TRIANGLES_TEXT = ("- Triangles (zoo/triangles.py): precision = share of samples 
                   "test triangles.\n")
 
 
+def run_dir(out, loss, trial, seed):
+    """Where one run of a study lives (the study plans its runs there; the report reads them)."""
+    return os.path.join(out, "runs", loss, f"t{trial:02d}-s{seed}")
+
+
 def score_name(protocol):
     """The study's headline score: inversion F1 on triangles (higher is better), else FID (lower)."""
     return ("triangles_f1", "higher") if protocol["dataset"] == "triangles" else ("fid", "lower")
@@ -98,7 +103,6 @@ def mean_difference_interval(trials_a, trials_b, samples=BOOTSTRAP_SAMPLES, seed
 
 def best_run_samples(out, results, losses, score, direction):
     """Copy each loss's best run's last sample grid to out/best_samples/<loss>.png; returns {loss: (path, result)}."""
-    from zoo.study import run_dir
 
     pick = best_of(direction)
     copied = {}
@@ -204,7 +208,6 @@ def recorded_machine(out, results):
     """The machine of the first finished run (its train_state.json)."""
     from zoo.files import read_json
     from zoo.provenance import describe_machine
-    from zoo.study import run_dir
 
     for result in results:
         path = os.path.join(run_dir(out, result["loss"], result["trial"], result["seed"]), "train_state.json")

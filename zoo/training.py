@@ -25,6 +25,7 @@ import tensorflow as tf
 
 import recipes
 from recipes.augment import parse_policies
+from recipes.capabilities import SAMPLE, TRANSLATE
 from zoo import datasets, perceptual
 from zoo.errors import TrainingDiverged, UserError
 from zoo.files import check_output_directory, entries, read_json, remove_new_entries, write_json
@@ -249,7 +250,7 @@ def recipe_from_preset(config, image_shape):
             recipe.augment_policies = parse_policies(config.recipe_args["augment"])
         except ValueError as error:
             raise UserError(str(error)) from None
-        if recipe.augment_policies and recipe.task != "sampling":
+        if recipe.augment_policies and SAMPLE not in recipe.capabilities:
             raise UserError(f"augment (DiffAugment) is for sampling recipes; {config.init_from} does {recipe.task}")
     if tuple(recipe.image_shape) != tuple(image_shape):
         raise UserError(f"{config.init_from} makes {recipe.image_shape} images; the data gives {tuple(image_shape)}")
@@ -704,7 +705,7 @@ def train_in_directory(config):
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
-    unpaired = getattr(recipe_class(config.recipe), "unpaired", False)
+    unpaired = TRANSLATE in recipe_class(config.recipe).capabilities
     examples = load_examples(config, unpaired)
     fitted = recipe_class(config.recipe).fitted_data(tuple(image_spec(examples).shape))
     if fitted and config.image_size is None and config.crop == "none":  # the user chose no size: the recipe's
@@ -736,13 +737,14 @@ def train_in_directory(config):
     if config.verbose:
         print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
               f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
-    task = recipe_class(config.recipe).task
-    real_batch = None if task == "sampling" else next(iter(examples.batch(8)))  # grids of real inputs → outputs
+    samples = SAMPLE in recipe_class(config.recipe).capabilities
+    real_batch = None if samples else next(iter(examples.batch(8)))  # grids of real inputs → outputs
     monitor = TrainingMonitor(config.out, manager, config.steps, config, chief, real_batch, start_step)
     callbacks = [monitor]
     if config.eval_every and chief:
-        if task != "sampling":
-            raise UserError(f"--eval-every measures sampling generators; {config.recipe} does {task.replace('_', '-')}: "
+        if not samples:
+            raise UserError(f"--eval-every measures sampling generators; {config.recipe} does "
+                            f"{recipe.task.replace('_', '-')}: "
                             "evaluate it after training with `gan-zoo evaluate`")
         padded_fashion_mnist = config.crop == "pad" and config.dataset == "fashion_mnist"
         if image_spec(examples).shape[-3:] != (*EVALUATOR_SIZE, 1) and not padded_fashion_mnist:

@@ -213,3 +213,21 @@ def test_xla_compatible_declares_whether_the_train_step_compiles(name):
     else:
         with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="unsupported operations"):
             lower(stage="hlo")
+
+
+def test_capabilities_are_declared_once_and_match_what_each_recipe_does():
+    """zoo/ and hub_export/ read `capabilities` instead of probing classes: the declaration must be true."""
+    from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRAIN, TRANSLATE, TRUNCATE, UPSCALE
+
+    unconditional = {SAMPLE, TRAIN}
+    expected = {"dcgan": unconditional, "wgan_gp": unconditional, "lsgan": unconditional,
+                "cgan": {SAMPLE, CONDITION, TRAIN}, "stylegan_lite": {SAMPLE, TRUNCATE, MIX_STYLES, TRAIN},
+                "cyclegan": {TRANSLATE, TRAIN}, "srgan": {UPSCALE, TRAIN}}
+    methods = {TRUNCATE: "generate_truncated", MIX_STYLES: "mix_styles", TRANSLATE: "translate", UPSCALE: "upscale"}
+    tasks = {SAMPLE: "sampling", TRANSLATE: "translation", UPSCALE: "super_resolution"}
+    for name, cls in recipes.RECIPES.items():
+        assert cls.capabilities == expected[name], name
+        for capability, method in methods.items():
+            assert hasattr(cls, method) == (capability in cls.capabilities), (name, method)
+        assert cls.conditional == (CONDITION in cls.capabilities)
+        assert cls.task == next(task for capability, task in tasks.items() if capability in cls.capabilities)
