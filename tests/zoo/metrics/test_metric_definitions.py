@@ -160,3 +160,58 @@ def test_psnr_ssim_known_values():
     low = np.random.default_rng(0).uniform(-1, 1, (1, 7, 7, 1)).astype(np.float32)
     upsampled = image_quality.bicubic_upsample(low, (28, 28))
     assert upsampled.shape == (1, 28, 28, 1) and np.abs(upsampled).max() <= 1.0
+
+
+def test_psnr_ssim_crop_ignores_exactly_the_border():
+    """Error 0.2 ([-1, 1] units, 0.1 in [0, 1]) inside, 0.8 on a 2-pixel border: crop=2 sees only the inside."""
+    from zoo.metrics import image_quality
+
+    target = np.zeros((1, 16, 16, 1), np.float32)
+    predicted = np.full_like(target, 0.8)
+    predicted[:, 2:-2, 2:-2] = 0.2
+    psnr, _ = image_quality.psnr_ssim(predicted, target, crop=2)
+    np.testing.assert_allclose(psnr, [20.0], rtol=1e-4)  # MSE 0.01 over the 12×12 inside
+    uncropped, _ = image_quality.psnr_ssim(predicted, target)
+    inside, border = 12 * 12, 16 * 16 - 12 * 12
+    expected = -10 * np.log10((inside * 0.1**2 + border * 0.4**2) / (16 * 16))
+    np.testing.assert_allclose(uncropped, [expected], rtol=1e-4)
+
+
+def test_ssim_is_computed_on_0_to_1_images_with_max_value_1():
+    """The same pair scaled to 0..255 with max_val 255 gives the same SSIM (SSIM's constants scale with it)."""
+    import tensorflow as tf
+
+    from zoo.metrics import image_quality
+
+    rng = np.random.default_rng(4)
+    target = rng.uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32)
+    predicted = np.clip(target + rng.normal(0, 0.3, target.shape), -1, 1).astype(np.float32)
+    _, ssim = image_quality.psnr_ssim(predicted, target)
+    scaled = lambda x: (x + 1.0) * 127.5  # noqa: E731
+    np.testing.assert_allclose(ssim, tf.image.ssim(scaled(predicted), scaled(target), max_val=255.0), rtol=1e-4)
+
+
+def test_bicubic_baseline_reproduces_a_quadratic_inside_the_image():
+    """Keys' cubic convolution (a = -0.5) is exact for polynomials of degree ≤ 2; bilinear is not. Output
+    pixel x samples the input at (x + 0.5) / 4 - 0.5 (half-pixel centers), 4× upsampling."""
+    from zoo.metrics import image_quality
+
+    quadratic = lambda u, v: 0.02 * (u - 3.0) ** 2 - 0.015 * (v - 2.0) ** 2 + 0.01 * u * v - 0.3  # noqa: E731
+    grid = np.arange(8, dtype=np.float64)
+    low = quadratic(grid[:, None], grid[None, :])[None, :, :, None].astype(np.float32)
+    upsampled = np.asarray(image_quality.bicubic_upsample(low, (32, 32)))[0, :, :, 0]
+    source = (np.arange(32) + 0.5) / 4 - 0.5
+    inside = slice(8, 24)  # two input pixels from every border
+    expected = quadratic(source[:, None], source[None, :])[inside, inside]
+    np.testing.assert_allclose(upsampled[inside, inside], expected, atol=1e-4)
+
+
+def test_split_scores_bounds_one_split_and_one_image_per_split():
+    logits = np.random.default_rng(5).normal(size=(6, 4)) * 3
+    whole = inception_score.classifier_score_from_logits(logits)
+    assert inception_score.split_scores(inception_score.classifier_score_from_logits, logits, 1) == (whole, 0.0)
+    per_image = inception_score.split_scores(inception_score.classifier_score_from_logits, logits, 6)
+    assert per_image == pytest.approx((1.0, 0.0))  # one sample: p(y|x) = p(y), KL 0, IS 1
+    for splits in (0, 7):
+        with pytest.raises(ValueError, match=rf"`splits` must be in \[1, 6\]. Received: splits={splits}"):
+            inception_score.split_scores(inception_score.classifier_score_from_logits, logits, splits)
