@@ -53,7 +53,7 @@ class GAN(keras.Model):
     # optimizer attribute → (player kind: "g" or "d", the networks it trains); the first is the generator's
     players = {"g_optimizer": ("g", ("generator",)), "d_optimizer": ("d", ("discriminator",))}
     capabilities = frozenset({SAMPLE, TRAIN})
-    task, conditional = "sampling", False  # derived from `capabilities` (see __init_subclass__)
+    task, conditional = task_of(capabilities), CONDITION in capabilities  # subclasses: __init_subclass__
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
     xla_compatible = True  # every op of train_step has an XLA kernel (jit_compile can run it)
     xla_by_default = True  # XLA measured faster than TensorFlow's graph for this recipe's step (zoo.training's default)

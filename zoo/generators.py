@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 import recipes
-from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE
+from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE, task_of
 from recipes.latents import stream_latents
 from zoo.errors import UserError
 from zoo.files import read_json
@@ -75,8 +75,6 @@ class SavedModelGenerator:
     sampling recipe, for `gan-zoo evaluate`. The output used is the first float one (taken as
     [-1, 1]), else a uint8 one (rescaled)."""
 
-    task = "sampling"
-
     def __init__(self, path):
         import tensorflow as tf
 
@@ -91,6 +89,7 @@ class SavedModelGenerator:
         self.latent_dim = int(inputs["z"].shape[-1])
         self.conditional, self.truncatable = "labels" in inputs, "truncation" in inputs
         self.capabilities = frozenset({SAMPLE, CONDITION} if self.conditional else {SAMPLE})  # ψ stays 1; no TRAIN
+        self.task = task_of(self.capabilities)
         outputs = self.signature.structured_outputs
         floats = [key for key, spec in sorted(outputs.items()) if spec.dtype.is_floating]
         self.output_key = floats[0] if floats else next(iter(sorted(outputs)))

@@ -37,6 +37,17 @@ def whole_number(name, value, minimum, maximum=None):
     return int(value)
 
 
+def integers_in(values, low, high, accepted):
+    """`values` (one integer or a 1-D sequence) as a 1-D int64 array, each in [low, high]; anything else
+    (floats, strings, nesting, empty, out of range) is refused with `accepted`, never truncated."""
+    array = np.asarray(values)
+    if array.ndim > 1 or array.size == 0 or array.dtype.kind not in "iu":
+        raise UserError(f"{accepted}; received {values!r}")
+    if array.min() < low or array.max() > high:
+        raise UserError(f"{accepted}; received {np.atleast_1d(array).tolist()}")
+    return np.atleast_1d(array).astype(np.int64)
+
+
 class _Holder:
     """Keeps the recipe out of Keras's layer tracking (its discriminators are not part of `g`)."""
 
@@ -104,13 +115,8 @@ class Generator(keras.Model):
 
     def checked_labels(self, labels):
         """The user's conditioning labels as int32 class ids: one id or a 1-D sequence, never truncated."""
-        array = np.asarray(labels)
-        accepted = f"class ids: integers in [0, {self.num_classes}), one or a 1-D list"
-        if array.ndim > 1 or array.size == 0 or array.dtype.kind not in "iu":
-            raise UserError(f"labels must be {accepted}; received {labels!r}")
-        if array.min() < 0 or array.max() >= self.num_classes:
-            raise UserError(f"labels must be {accepted}; received {np.atleast_1d(array).tolist()}")
-        return np.atleast_1d(array).astype(np.int32)
+        accepted = f"labels must be class ids: integers in [0, {self.num_classes}), one or a 1-D list"
+        return integers_in(labels, 0, self.num_classes - 1, accepted).astype(np.int32)
 
     def sample(self, n, seed=0, labels=None, truncation=1.0):
         """n images as uint8 NHWC; conditional models take `labels` (default: the classes in turn).
@@ -149,11 +155,7 @@ class Generator(keras.Model):
 
     def checked_seeds(self, seeds):
         """The user's seeds as int64: one or a 1-D sequence of integers in [0, 2**63)."""
-        array = np.asarray(seeds)
-        if array.ndim > 1 or array.size == 0 or array.dtype.kind not in "iu" or array.min() < 0 \
-                or array.max() > MAX_SEED:
-            raise UserError(f"seeds must be integers in [0, 2**63), one or a 1-D list; received {seeds!r}")
-        return np.atleast_1d(array).astype(np.int64)
+        return integers_in(seeds, 0, MAX_SEED, "seeds must be integers in [0, 2**63), one or a 1-D list")
 
     def sample_seeds(self, seeds, labels=None, truncation=1.0):
         """One uint8 image per seed (sample 0 of each seed's stream, = `sample(1, seed)[0]`): what a
