@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["zoo", "zoo.*", "recipes", "recipes.*", "hub_export", "hub_export.*"]),
     include_package_data=True,
-    package_data={"zoo": ["presets/*/*", "evaluators/*/*"]},
+    package_data={"zoo": ["evaluators/*/*"], "zoo.presets": ["*/*.json", "*/*.h5", "*/*.png"]},
     install_requires=[
         "tensorflow>=2.16,<2.22",
         "keras>=3.6,<4",

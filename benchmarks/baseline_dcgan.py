@@ -1,4 +1,4 @@
-"""Is there an abstraction tax? Our DCGAN training (zoo.training's loop, recipe, data feed and
+"""Is there an abstraction tax? Our DCGAN training (zoo.train's loop, recipe, data feed and
 per-step callbacks) against the plainest correct Keras 3 DCGAN: one `train_step`, `fit`, the same
 architecture, batch, optimizer (Adam 2e-4, β1 0.5), losses and Fashion-MNIST data.
 
@@ -33,7 +33,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_throughput import graph_flops, matmul_peak_gflops, train_step_flops  # noqa: E402
 
 import recipes  # noqa: E402
-from zoo import datasets, training  # noqa: E402
+from zoo.data import datasets  # noqa: E402
+from zoo.train.build import build_recipe  # noqa: E402
+from zoo.train.callbacks import TrainingMonitor  # noqa: E402
+from zoo.train.config import TrainConfig  # noqa: E402
+from zoo.train.loop import load_examples, run_steps, training_batches  # noqa: E402
+from zoo.train import run_directory  # noqa: E402
+from zoo.train.run_directory import generator_step  # noqa: E402
+from zoo.train.strategy import use_xla  # noqa: E402
 
 WARMUP_STEPS = 3
 LATENT_DIM = 100
@@ -148,27 +155,27 @@ class Ours:
         self.batch_size = batch_size
         self.out = tempfile.mkdtemp(prefix="baseline_dcgan_")
         never = 10**9
-        self.config = training.TrainConfig(
+        self.config = TrainConfig(
             recipe="dcgan", out=self.out, batch_size=batch_size, steps=never, mixed_precision=policy != "float32",
             recipe_args={"ema_decay": ema_decay} if ema_decay else {}, log_every=never, sample_every=never,
-            checkpoint_every=never, verbose=0, jit_compile=training.use_xla(jit_compile, 1, recipes.DCGAN))
+            checkpoint_every=never, verbose=0, jit_compile=use_xla(jit_compile, 1, recipes.DCGAN))
         keras.config.set_dtype_policy(policy)
-        self.recipe = training.build_recipe(self.config, (28, 28, 1))
+        self.recipe = build_recipe(self.config, (28, 28, 1))
         keras.config.set_dtype_policy("float32")
-        examples = training.load_examples(self.config)
+        examples = load_examples(self.config)
         if in_memory:  # one real batch, cached: no input pipeline
             examples = examples.take(batch_size).cache().repeat()
-        self.batches = training.training_batches(examples, batch_size, 1, 0)
+        self.batches = training_batches(examples, batch_size, 1, 0)
         self.strategy = tf.distribute.get_strategy()
-        self.monitor = training.TrainingMonitor(self.out, None, never, self.config, chief=True)
-        self.tensorboard = keras.callbacks.TensorBoard(os.path.join(self.out, "logs"), update_freq=never,
+        self.monitor = TrainingMonitor(self.out, None, never, self.config, chief=True)
+        self.tensorboard = keras.callbacks.TensorBoard(os.path.join(self.out, run_directory.LOGS), update_freq=never,
                                                        write_graph=False)
 
     def run(self, steps, timer):
-        start = training.generator_step(self.recipe)
+        start = generator_step(self.recipe)
         timer.start()
-        training.run_steps(self.recipe, self.strategy, self.batches, self.config.batch_size,
-                           [self.monitor, self.tensorboard, timer], start, start + steps, steps, verbose=0)
+        run_steps(self.recipe, self.strategy, self.batches, self.config.batch_size,
+                  [self.monitor, self.tensorboard, timer], start, start + steps, steps, verbose=0)
         timer.finish()
 
     def flops(self, batch_size):

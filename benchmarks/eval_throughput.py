@@ -6,7 +6,7 @@ Feature extraction is timed for the shipped Fashion-MNIST evaluator (28×28 inpu
 --inception, for Keras InceptionV3 with random weights at 299×299 (the same network cost as
 real Inception features; no ImageNet weights are available offline). Metrics run on random
 features of the evaluator's width (128) and Inception's (2048); k-NN metrics and 1-NN use at
-most `zoo.evaluation.MAX_PAIRWISE` points per set, as `gan-zoo evaluate` does.
+most `zoo.eval.metric_registry.MAX_PAIRWISE` points per set, as `gan-zoo evaluate` does.
 Prints tables; asserts nothing.
 """
 import argparse
@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from zoo import evaluation  # noqa: E402
+from zoo.eval import metric_registry  # noqa: E402
 from zoo.metrics import features  # noqa: E402
 
 METRIC_GROUPS = {"fid": ("fid",), "kid": ("kid",), "is": ("is",), "precision/recall": ("precision_recall",),
@@ -42,7 +42,7 @@ def metric_seconds(count, dim, classes=10):
     seconds = {}
     for label, metrics in METRIC_GROUPS.items():
         start = time.perf_counter()
-        evaluation.compute_metrics(fake, real, metrics, seed=0, real_class_distribution=distribution)
+        metric_registry.compute_metrics(fake, real, metrics, seed=0, real_class_distribution=distribution)
         seconds[label] = time.perf_counter() - start
     return seconds
 
@@ -62,7 +62,7 @@ def main():
         print(f"| InceptionV3 (random weights) | 28×28×1 → 299×299×3 | 50 | {rate:,.1f} |", flush=True)
 
     print(f"\nSeconds per metric (generated vs reference of equal size; pairwise metrics on ≤ "
-          f"{evaluation.MAX_PAIRWISE} points per set):\n")
+          f"{metric_registry.MAX_PAIRWISE} points per set):\n")
     columns = [(count, dim) for dim in (128, 2048) for count in sizes]
     print("| metric | " + " | ".join(f"{c:,} × {d}-d" for c, d in columns) + " |")
     print("|---|" + "---:|" * len(columns))

@@ -16,10 +16,15 @@ import time
 
 import numpy as np
 
-from zoo import datasets, generators, registry
-from zoo.evaluation import compute_metrics, extract_features, generated_batches, real_images
+from zoo import sampling
+from zoo.data import datasets
+from zoo.eval.metric_registry import compute_metrics
+from zoo.eval.scoring import extract_features, generated_batches, real_images
 from zoo.metrics import features
-from zoo.training import TrainConfig, train
+from zoo.presets import store
+from zoo.train import run_directory
+from zoo.train.config import TrainConfig
+from zoo.train.loop import train
 
 
 def class_reference(extractor, cls):
@@ -29,7 +34,7 @@ def class_reference(extractor, cls):
 
 
 def fid_of(recipe, extractor, reference, num_samples):
-    generated = extract_features(extractor, generated_batches(generators.sampler(recipe)(0), num_samples, 500))
+    generated = extract_features(extractor, generated_batches(sampling.sampler(recipe)(0), num_samples, 500))
     return compute_metrics(generated, reference, ("fid",))["fid"]
 
 
@@ -44,17 +49,17 @@ def main():
     parser.add_argument("--augment", default="translation,cutout", help="DiffAugment policies of the third run")
     args = parser.parse_args()
 
-    card = registry.card(args.preset)
-    config = registry.build_recipe(registry.preset_path(args.preset)).get_config()
+    card = store.card(args.preset)
+    config = store.build_recipe(store.preset_path(args.preset)).get_config()
     architecture = {k: v for k, v in config.items() if k not in ("name", "image_shape", "seed")}
     overrides = {"ema_decay": args.ema_decay} if config.get("ema_decay") else {}
     architecture.update(overrides)
     extractor = features.fashion_mnist_evaluator()
     reference = class_reference(extractor, args.cls)
-    rows = [("preset, not fine-tuned", 0, fid_of(registry.load_recipe(args.preset, compile=False), extractor,
-                                                  reference, args.num_samples), 0.0)]
+    rows = [("preset, not fine-tuned", 0, fid_of(store.load_recipe(args.preset, compile=False), extractor,
+                                                 reference, args.num_samples), 0.0)]
     with tempfile.TemporaryDirectory() as scratch:
-        preset = registry.preset_path(args.preset)
+        preset = store.preset_path(args.preset)
         for label, settings in (("fine-tuned from the preset", {"init_from": preset, "recipe_args": overrides}),
                                 (f"fine-tuned + DiffAugment ({args.augment})",
                                  {"init_from": preset, "recipe_args": {**overrides, "augment": args.augment}}),
@@ -65,7 +70,7 @@ def main():
                               classes=[args.cls], steps=args.steps, batch_size=args.batch_size, seed=0,
                               sample_every=args.steps, checkpoint_every=args.steps, log_every=args.steps, verbose=0,
                               **settings))
-            recipe, _ = generators.recipe_from_run(out)
+            recipe, _ = run_directory.recipe_from_run(out)
             rows.append((label, args.steps, fid_of(recipe, extractor, reference, args.num_samples),
                          time.time() - started))
     print(f"FID of {args.num_samples} samples vs Fashion-MNIST train '{args.cls}' images ({len(reference['features'])}); "

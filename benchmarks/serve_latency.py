@@ -82,10 +82,10 @@ def main():
     parser.add_argument("--timeout", type=float, default=300, help="bound of each phase, seconds")
     args = parser.parse_args()
 
+    from zoo.presets.pretrained import load_generator
+    from zoo.train.launch import free_port
     from hub_export.saved_model import export_serving
     from hub_export.server import start_server_process
-    from zoo.launch import free_port
-    from zoo.pretrained import load_generator
 
     with tempfile.TemporaryDirectory() as models:
         path = export_serving(load_generator(args.preset)[0], models)

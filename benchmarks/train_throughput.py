@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import recipes  # noqa: E402
-from zoo.training import distributed_train_function, training_batches  # noqa: E402
+from zoo.train.loop import distributed_train_function, training_batches  # noqa: E402
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -55,7 +55,7 @@ def build(name):
 
 
 def seconds_per_step(recipe, batch_size, steps, repeats):
-    """Median wall time of one train step (zoo.training's train function) over `repeats` runs of `steps` steps."""
+    """Median wall time of one train step (zoo.train's train function) over `repeats` runs of `steps` steps."""
     strategy = tf.distribute.get_strategy()
     train_function = distributed_train_function(recipe, strategy, batch_size)
     batches = training_batches(synthetic_examples(recipe.conditional), batch_size, recipe.real_batches_per_step, 0)

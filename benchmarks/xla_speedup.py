@@ -17,7 +17,8 @@ import tensorflow as tf
 import recipes
 from recipes.latents import stream_latents
 import zoo
-from zoo import evaluator, generators
+from zoo import sampling
+from zoo.eval import classifier
 
 PRESET_SIZES = {  # recipe → (constructor settings, batch) of the shipped presets
     "cyclegan": ({"width": 16, "num_blocks": 4}, 16),
@@ -86,14 +87,14 @@ def main():
         def make(jit, name=name):
             recipe = zoo.load(name).recipe
             z = stream_latents(0, 0, 500, recipe.latent_dim)
-            inputs = [z, generators.balanced_labels(0, 500, recipe.num_classes)] if recipe.conditional else z
+            inputs = [z, sampling.balanced_labels(0, 500, recipe.num_classes)] if recipe.conditional else z
             network = recipe.sampling_generator
             return tf.function(lambda x: network(x, training=False), jit_compile=jit), inputs
         print(row(name, compare(make, args.calls)), flush=True)
     print("\n" + header.format("evaluator features, 500 images"))
 
     def make_features(jit):
-        model, _ = evaluator.load_evaluator(evaluator.SHIPPED_DIR)
+        model, _ = classifier.load_evaluator(classifier.SHIPPED_DIR)
         images = np.random.default_rng(0).uniform(-1, 1, (500, 28, 28, 1)).astype("float32")
         return tf.function(lambda x: model(x, training=False), jit_compile=jit), images
     print(row("fashion_mnist_evaluator", compare(make_features, args.calls)), flush=True)

@@ -25,8 +25,8 @@ def add_export_parser(subparsers):
 
 
 def run_export(args):
+    from zoo.presets.pretrained import load_generator
     from hub_export import convert, saved_model
-    from zoo.pretrained import load_generator
 
     if args.quantization != "none" and args.format != "tflite":
         raise UserError(f"--quantization applies to --format tflite; received --format {args.format}")

@@ -8,7 +8,7 @@ Signatures (every input batched on axis 0, so TF Serving's row format works):
   models, + `truncation` float32 [batch] ψ for StyleGAN-lite) → `images` uint8 NHWC and
   `images_float` float32 in [-1, 1];
   `sample`: `seed` int64 [batch] (+ the same extra inputs) → the same outputs, with
-  z = `recipes.latents.latents(seed, 0)`: stateless Philox normals, the same image for the same seed
+  z = `recipes.latents.first_latents(seed)`: stateless Philox normals, the same image for the same seed
   on every server and device, and as `zoo.load(name).sample_seeds(seed)`.
 - translation (CycleGAN): `serving_default`: `images` float32 [batch, H, W, C] in [-1, 1], A→B;
   `translate_b2a`: the same for B→A.
@@ -28,7 +28,7 @@ import os
 import tensorflow as tf
 
 from recipes.capabilities import SAMPLE, TRUNCATE, UPSCALE
-from recipes.latents import latents
+from recipes.latents import first_latents
 from zoo.errors import UserError
 from zoo.files import write_json
 
@@ -49,7 +49,7 @@ class GeneratorExport(tf.Module):
 
     def __init__(self, generator):
         super().__init__(name="gan_zoo_generator")
-        self.generator = generator  # zoo.pretrained.Generator: tracks its networks' variables
+        self.generator = generator  # zoo.presets.pretrained.Generator: tracks its networks' variables
         self.capabilities, self.conditional = generator.capabilities, generator.conditional
         self.truncatable = TRUNCATE in self.capabilities
         self.latent_dim = generator.latent_dim
@@ -82,7 +82,7 @@ class GeneratorExport(tf.Module):
             return outputs(self.generate(z, **kwargs))
 
         def by_seed(seed, **kwargs):
-            return outputs(self.generate(latents(seed, tf.zeros_like(seed), self.latent_dim), **kwargs))
+            return outputs(self.generate(first_latents(seed, self.latent_dim), **kwargs))
 
         return {"serving_default": keyword_function(by_latent, {"z": z_spec, **extra}),
                 "sample": keyword_function(by_seed, {"seed": seed_spec, **extra})}

@@ -63,7 +63,7 @@ class ServedModel:
     """One loaded version: its signatures and a batcher per signature."""
 
     def __init__(self, name, version, path):
-        from zoo.generators import load_saved_model  # here: the codec worker imports this module without TF
+        from zoo.sampling import load_saved_model# here: the codec worker imports this module without TF
 
         self.name, self.version, self.path = name, version, path
         self.loaded = load_saved_model(path)

@@ -8,13 +8,15 @@ gradient step of one network on a per-example loss averaged over the *global*
 batch, so one step under `tf.distribute` equals one step on a single device at
 the same global batch (optimizers sum gradients across replicas).
 """
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from recipes.augment import diff_augment, parse_policies
 from recipes.capabilities import CONDITION, SAMPLE, TRAIN, task_of
-from recipes.latents import stream_latents
+from recipes.latents import slerp, stream_latents
 from recipes.layers import check_image_shape
 
 
@@ -56,11 +58,23 @@ class GAN(keras.Model):
     task, conditional = task_of(capabilities), CONDITION in capabilities  # subclasses: __init_subclass__
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
     xla_compatible = True  # every op of train_step has an XLA kernel (jit_compile can run it)
-    xla_by_default = True  # XLA measured faster than TensorFlow's graph for this recipe's step (zoo.training's default)
+    xla_by_default = True  # XLA measured faster than TensorFlow's graph for this recipe's step (zoo.train's default)
+    fixed_arguments = ()  # constructor arguments of a base class that this recipe sets itself (WGANGP: loss, ...)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.task, cls.conditional = task_of(cls.capabilities), CONDITION in cls.capabilities
+
+    @classmethod
+    def constructor_arguments(cls):
+        """{name: inspect.Parameter} of the constructor arguments of this recipe and its bases (a subclass's
+        default wins), without `fixed_arguments`: what a user may set."""
+        parameters = {}
+        for base in reversed(cls.__mro__):
+            if issubclass(base, GAN):
+                own = inspect.signature(base.__init__).parameters
+                parameters.update({name: own[name] for name in own if name not in ("self", "kwargs")})
+        return {name: parameter for name, parameter in parameters.items() if name not in cls.fixed_arguments}
 
     @classmethod
     def fitted_data(cls, image_shape):
@@ -116,6 +130,15 @@ class GAN(keras.Model):
     def preview(self, inputs):
         """(images in [-1, 1], grid columns) for `preview_inputs`."""
         return self.sampling_generator(inputs, training=False), self.num_classes if self.conditional else 8
+
+    def interpolate(self, z_a, z_b, fractions, labels=None, truncation=1.0):
+        """Images in [-1, 1] (numpy) along the path from z_a to z_b at `fractions` in [0, 1] (0: z_a's
+        image, 1: z_b's): spherical interpolation in z (`latents.slerp`); conditional recipes take one
+        label per fraction. Truncation needs a mapping network (TRUNCATE recipes override this)."""
+        if truncation != 1.0:
+            raise ValueError(f"{type(self).__name__} has no truncation; received truncation={truncation!r}")
+        z = slerp(z_a, z_b, fractions)
+        return np.asarray(self.sampling_generator(z if labels is None else [z, labels], training=False))
 
     def networks(self, role):
         """{attribute name: network} of the players with `role` "g" or "d" (see `players`)."""

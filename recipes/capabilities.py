@@ -11,6 +11,11 @@ TRAIN = "train"            # can be built fresh and trained (an exported SavedMo
 TASKS = {SAMPLE: "sampling", TRANSLATE: "translation", UPSCALE: "super_resolution"}  # a card's "task"
 
 
+def kind_of(capabilities):
+    """What the generator maps from and to: SAMPLE, TRANSLATE or UPSCALE (exactly one of them)."""
+    return next(capability for capability in TASKS if capability in capabilities)
+
+
 def task_of(capabilities):
-    """The card's task name of a set of capabilities: what the generator maps from and to."""
-    return next(task for capability, task in TASKS.items() if capability in capabilities)
+    """The card's task name of a set of capabilities."""
+    return TASKS[kind_of(capabilities)]

@@ -58,8 +58,11 @@ class DCGAN(DCGANNetworks):
     penalty (None: the loss's default; only for losses with a penalty).
 
     A train step consumes `n_disc` real batches: images shaped [batch, n_disc, H, W, C] (what
-    `zoo.training` feeds) give each discriminator step a fresh batch; plain [batch, H, W, C]
-    images are reused by every discriminator step."""
+    `zoo.train` feeds) give each discriminator step a fresh batch; plain [batch, H, W, C]
+    images are reused by every discriminator step.
+
+    WGANGP and LSGAN are configurations of this class: they fix `fixed_arguments` (a
+    loss and its settings) and keep their papers' names for them."""
 
     def __init__(self, loss="non_saturating", n_disc=1, penalty_weight=None, discriminator_norm="batch", **kwargs):
         self.objective = losses.objective(loss)
@@ -75,17 +78,20 @@ class DCGAN(DCGANNetworks):
         self.loss_name, self.n_disc = loss, n_disc  # `self.loss` is Keras's compile argument
         self.penalty_weight = None if penalty_weight is None else check_weight("penalty_weight", penalty_weight)
         self.penalty_scale = self.objective.penalty_weight if penalty_weight is None else self.penalty_weight
-        if self.objective.penalty:
-            self.loss_names = ("d_loss", "g_loss", "d_penalty")
         super().__init__(discriminator_norm=discriminator_norm, **kwargs)
+
+    @property
+    def loss_names(self):
+        return ("d_loss", "g_loss", "d_penalty") if self.objective.penalty else ("d_loss", "g_loss")
 
     @property
     def real_batches_per_step(self):
         return self.n_disc
 
     def get_config(self):
-        return {**super().get_config(), "loss": self.loss_name, "n_disc": self.n_disc,
-                "penalty_weight": self.penalty_weight}
+        config = {**super().get_config(), "loss": self.loss_name, "n_disc": self.n_disc,
+                  "penalty_weight": self.penalty_weight}
+        return {key: value for key, value in config.items() if key not in self.fixed_arguments}
 
     def discriminator_terms(self, real):
         """L_D(D(T(x)), D(T(G(z)))) [+ λ·penalty at T(x), T(G(z))]; T the DiffAugment policies (identity by default)."""
@@ -93,10 +99,10 @@ class DCGAN(DCGANNetworks):
         real, fake = self.augmented(real), self.augmented(self.fake(n))
         loss = self.objective.discriminator_loss(D(real, training=True), D(fake, training=True))
         if not self.objective.penalty:
-            return loss
+            return {"loss": loss}
         penalty = self.objective.penalty(lambda x: D(x, training=True), real, fake,
                                          lambda *shape: self.uniform(n, *shape))
-        return {"loss": loss + self.penalty_scale * penalty, "penalty": penalty}
+        return {"loss": loss + self.penalty_scale * penalty, "penalty": penalty, "unpenalized": loss}
 
     def train_step(self, data):
         """n_disc × min_D L_D on fresh real batches, then min_G L_G(D(G(z))), with (L_D, L_G) the
@@ -107,5 +113,9 @@ class DCGAN(DCGANNetworks):
             d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real))
         g = self.update(self.generator, self.g_optimizer, lambda: self.objective.generator_loss(
             self.discriminator(self.augmented(self.fake(real.shape[0])), training=True)))
+        return self.finish_step(**self.step_logs(d, g))
+
+    def step_logs(self, d, g):
+        """The logged losses of a step from the last discriminator update's terms `d` and the generator's `g`."""
         penalty = {"d_penalty": d["penalty"]} if self.objective.penalty else {}
-        return self.finish_step(d_loss=d["loss"], g_loss=g["loss"], **penalty)
+        return {"d_loss": d["loss"], "g_loss": g["loss"], **penalty}

@@ -24,10 +24,29 @@ def latents(seeds, indices, latent_dim):
                      fn_output_signature=tf.float32)
 
 
+def first_latents(seeds, latent_dim):
+    """z of each seed's first sample (index 0): "seed s" on its own. Traceable."""
+    return latents(seeds, tf.zeros_like(seeds), latent_dim)
+
+
 @functools.lru_cache(maxsize=None)
 def _compiled(latent_dim):
     spec = tf.TensorSpec([None], tf.int64)
     return tf.function(lambda seeds, indices: latents(seeds, indices, latent_dim), input_signature=[spec, spec])
+
+
+def slerp(z_a, z_b, fractions):
+    """Spherical interpolation from z_a to z_b ([latent_dim] each) at `fractions` in [0, 1]: rows
+    sin((1-t)Ω)/sin Ω · z_a + sin(tΩ)/sin Ω · z_b, Ω the angle between them (White 2016,
+    https://arxiv.org/abs/1609.04468: Gaussian z lies near a sphere, and the straight line between two
+    draws passes through the improbable region near the origin). Linear when the two are parallel."""
+    z_a, z_b = np.asarray(z_a, np.float64), np.asarray(z_b, np.float64)
+    t = np.asarray(fractions, np.float64)[:, None]
+    cosine = np.dot(z_a, z_b) / max(np.linalg.norm(z_a) * np.linalg.norm(z_b), 1e-12)
+    omega = np.arccos(np.clip(cosine, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return ((1 - t) * z_a + t * z_b).astype(np.float32)
+    return ((np.sin((1 - t) * omega) * z_a + np.sin(t * omega) * z_b) / np.sin(omega)).astype(np.float32)
 
 
 def stream_latents(seed, start, count, latent_dim):
@@ -38,6 +57,11 @@ def stream_latents(seed, start, count, latent_dim):
 
 
 def seed_latents(seeds, latent_dim):
-    """z of each seed's first sample (index 0), as float32 numpy: one image per seed."""
-    seeds = np.asarray(seeds, np.int64).reshape(-1)
-    return _compiled(int(latent_dim))(seeds, np.zeros_like(seeds)).numpy()
+    """`first_latents` as float32 numpy: one z per seed."""
+    return _compiled_first(int(latent_dim))(np.asarray(seeds, np.int64).reshape(-1)).numpy()
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_first(latent_dim):
+    spec = tf.TensorSpec([None], tf.int64)
+    return tf.function(lambda seeds: first_latents(seeds, latent_dim), input_signature=[spec])

@@ -30,8 +30,8 @@ import tensorflow as tf
 from recipes import losses
 from recipes.base import GAN, replica_context, split_labels
 from recipes.capabilities import MIX_STYLES, SAMPLE, TRAIN, TRUNCATE
-from recipes.layers import check_choice, check_image_shape, check_weight
 from recipes.latents import seed_latents, stream_latents
+from recipes.layers import check_choice, check_image_shape, check_weight
 
 ACTIVATIONS = ("linear", "lrelu")
 MAPPING_LR_MULTIPLIER = 0.01
@@ -610,6 +610,14 @@ class StyleGANLite(GAN):
         """Images (tensor) of latents `z` with truncation ψ = `truncation`, from the sampling generator."""
         w = self.truncated_w(z, truncation)
         return synthesize(self.sampling_generator, broadcast(w, self.num_layers))
+
+    def interpolate(self, z_a, z_b, fractions, labels=None, truncation=1.0):
+        """Images in [-1, 1] (numpy) along the path from z_a to z_b at `fractions` in [0, 1]: linear in W after
+        truncation, w = (1-t)·w'_a + t·w'_b (the path StyleGAN's perceptual path length measures, Karras
+        et al. 2019 §4.2: W is learned to be flat, z is not)."""
+        w_a, w_b = np.asarray(self.truncated_w(np.stack([z_a, z_b]).astype(np.float32), truncation))
+        t = np.asarray(fractions, np.float32)[:, None]
+        return np.asarray(synthesize(self.sampling_generator, broadcast((1 - t) * w_a + t * w_b, self.num_layers)))
 
     def mix_styles(self, seed_a, seed_b, crossover, truncation=1.0):
         """Style mixing: style layers i < `crossover` take w of seed_a, the others w of seed_b.

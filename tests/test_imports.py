@@ -84,3 +84,37 @@ def test_imports_go_one_way_hub_export_to_zoo_to_recipes():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_every_module_says_what_it_owns():
+    undocumented = [name for name, path in modules().items() if not ast.get_docstring(ast.parse(open(path).read()))]
+    assert undocumented == []
+
+
+def test_old_flat_module_names_still_import_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    import pytest
+
+    import zoo
+    from zoo import _lazy
+    from zoo.presets import store
+    from zoo.train.config import TrainConfig
+
+    def forget(old):  # a fresh import each time: the alias warns when it is made
+        sys.modules.pop(old, None)
+        zoo.__dict__.pop(old.split(".")[1], None)
+
+    for old, homes in _lazy.MOVED.items():
+        forget(old)
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated: import from {homes[0]}"):
+            importlib.import_module(old)
+    forget("zoo.training")
+    forget("zoo.registry")
+    with pytest.warns(DeprecationWarning):
+        from zoo.training import TrainConfig as old_train_config
+        from zoo import registry
+    assert old_train_config is TrainConfig and registry.list_models() == store.list_models()
+    with pytest.raises(AttributeError, match="zoo.training.*has no attribute 'nothing'"):
+        importlib.import_module("zoo.training").nothing

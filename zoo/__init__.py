@@ -6,13 +6,23 @@
     images = g.sample(16, seed=0)              # uint8 NHWC
     zoo.card("cgan_fashion_mnist_28")          # metadata, provenance, metrics
     recipe = zoo.load_recipe("dcgan_fashion_mnist_28")   # generator + discriminator, compiled
+
+Packages: zoo.data (datasets), zoo.train (training runs), zoo.eval (evaluation protocols),
+zoo.metrics (metric definitions), zoo.presets (shipped generators and their cards), zoo.study
+(loss studies); zoo.sampling samples any generator; zoo.cli is `gan-zoo`.
 """
-_FUNCTIONS = {"list_models": "registry", "load_recipe": "registry", "card": "registry", "load": "pretrained"}
+from zoo import _lazy
+
+_FUNCTIONS = {"list_models": "presets.store", "load_recipe": "presets.store", "card": "presets.store",
+              "load": "presets.pretrained"}
+_lazy.install()
 
 
 def __getattr__(name):  # these modules import TensorFlow: only when they are used
-    if name in _FUNCTIONS:
-        import importlib
+    import importlib
 
+    if name in _FUNCTIONS:
         return getattr(importlib.import_module(f"zoo.{_FUNCTIONS[name]}"), name)
+    if f"zoo.{name}" in _lazy.MOVED:  # `from zoo import training` (deprecated)
+        return importlib.import_module(f"zoo.{name}")
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -93,25 +93,23 @@ def add_train_parser(subparsers):
 
 def run_train(args):
     from zoo.provenance import command_line
-    from zoo.training import OPTIMIZER_KEYS, TrainConfig, train
+    from zoo.train import run_directory
+    from zoo.train.config import TrainConfig
+    from zoo.train.loop import train
 
-    settings = dict(args.settings)
-    config = TrainConfig(
-        recipe=args.recipe, out=args.out, dataset=args.dataset, data_dir=args.data_dir, split=args.split,
-        image_size=args.image_size, crop=args.crop, channels=args.channels, classes=args.classes, steps=args.steps,
-        domains=[args.domain_a, args.domain_b] if args.domain_a or args.domain_b else None,
+    config = TrainConfig.with_settings(
+        args.settings, recipe=args.recipe, out=args.out, dataset=args.dataset, data_dir=args.data_dir,
+        split=args.split, image_size=args.image_size, crop=args.crop, channels=args.channels, classes=args.classes,
+        steps=args.steps, domains=[args.domain_a, args.domain_b] if args.domain_a or args.domain_b else None,
         batch_size=args.batch_size, seed=args.seed, strategy=args.strategy, mixed_precision=args.mixed_precision,
-        jit_compile=args.xla,
-        recipe_args={k: v for k, v in settings.items() if k not in OPTIMIZER_KEYS},
-        optimizer_args={k: v for k, v in settings.items() if k in OPTIMIZER_KEYS},
-        log_every=args.log_every, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-        eval_every=args.eval_every, eval_samples=args.eval_samples,
+        jit_compile=args.xla, log_every=args.log_every, sample_every=args.sample_every,
+        checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, eval_samples=args.eval_samples,
         verbose=2 if sys.stdout.isatty() and not args.quiet else 1, command=command_line(args.argv),
     )
     state = train(config)
     logs = ", ".join(f"{k}={v:.4f}" for k, v in state.get("logs", {}).items())
     print(f"{state['status']} at step {state['step']}/{state['total_steps']} {logs}".rstrip())
-    samples = os.path.join(args.out, "samples", f"step_{state['step']:06d}.png")
+    samples = run_directory.sample_grid_path(args.out, state["step"])
     if os.path.exists(samples):
         print(f"samples: {samples}")
     return 0
@@ -129,9 +127,9 @@ def add_train_evaluator_parser(subparsers):
 
 
 def run_train_evaluator(args):
-    from zoo.evaluator import CARD_FILE, train_evaluator
-    from zoo.provenance import command_line, machine
+    from zoo.eval.classifier import CARD_FILE, train_evaluator
     from zoo.files import write_json
+    from zoo.provenance import command_line, machine
 
     card = train_evaluator(args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                            data_dir=args.data_dir, verbose=2)
@@ -142,7 +140,7 @@ def run_train_evaluator(args):
 
 
 def add_evaluate_parser(subparsers):
-    from zoo.evaluation import DEFAULT_METRICS, METRICS
+    from zoo.eval.metric_registry import DEFAULT_METRICS, METRICS
 
     parser = subparsers.add_parser("evaluate", help="metrics of a generator with real-data baselines and protocol")
     parser.add_argument("target", help="a preset name or directory, a `gan-zoo train` run directory, a SavedModel "
@@ -186,26 +184,27 @@ def feature_extractor(name, weights):
 
 def run_evaluate(args):
     from recipes.capabilities import SAMPLE, UPSCALE
-    from zoo import evaluation, generators, task_evaluation
+    from zoo import sampling
+    from zoo.eval import scoring, tasks
     from zoo.provenance import command_line
 
-    recipe, description = generators.load_target(args.target)
+    recipe, description = sampling.load_target(args.target)
     extractor = feature_extractor(args.features, args.inception)
     if SAMPLE in recipe.capabilities:
         report = evaluate_sampling(args, recipe, extractor, description)
     elif UPSCALE in recipe.capabilities:
-        report = task_evaluation.evaluate_super_resolution(
+        report = tasks.evaluate_super_resolution(
             recipe, extractor, reference=args.reference, num_samples=args.num_samples, batch_size=args.batch_size,
             data_dir=args.data_dir)
     else:
-        report = task_evaluation.evaluate_translation(
+        report = tasks.evaluate_translation(
             recipe, extractor, evaluation_domains(args, description), reference=args.reference,
             batch_size=args.batch_size, data_dir=args.data_dir)
     report["target"] = description
     report["command"] = command_line(args.argv)
-    print(evaluation.markdown_table(report))
+    print(scoring.markdown_table(report))
     if args.out:
-        evaluation.write_report(report, args.out)
+        scoring.write_report(report, args.out)
         print(f"report: {args.out}")
     if len(args.truncation) > 1:
         from zoo.plots import truncation_curve
@@ -218,35 +217,91 @@ def run_evaluate(args):
 
 def evaluation_domains(args, description):
     """Translation domains: --domain-a/--domain-b, else the training run's, else the dataset default."""
-    from zoo.training import DEFAULT_DOMAINS
+    from zoo.train.config import domains_of
 
     data = description.get("data", {})
-    domains = data.get("domains") or DEFAULT_DOMAINS.get(data.get("dataset", "fashion_mnist"))
+    domains = domains_of(data.get("dataset", "fashion_mnist"), data.get("domains"))
     return [args.domain_a or domains[0], args.domain_b or domains[1]]
 
 
 def evaluate_sampling(args, recipe, extractor, description):
     from recipes.capabilities import TRAIN
-    from zoo import datasets, evaluation, generators
+    from zoo import sampling
+    from zoo.eval import scoring
     from zoo.plots import truncation_label
 
     if args.truncation == [1.0]:
-        sample_fns = {"generator": generators.sampler(recipe)}
+        sample_fns = {"generator": sampling.sampler(recipe)}
     else:
-        sample_fns = {truncation_label(psi): generators.sampler(recipe, psi) for psi in args.truncation}
+        sample_fns = {truncation_label(psi): sampling.sampler(recipe, psi) for psi in args.truncation}
     if not args.no_untrained_baseline and TRAIN in recipe.capabilities:  # a SavedModel has no initialisation
-        sample_fns["untrained generator (baseline)"] = generators.sampler(generators.untrained_like(recipe))
-    native = tuple(datasets.load("fashion_mnist", args.reference, data_dir=args.data_dir).element_spec[0].shape[:2])
-    image_size = None
-    if tuple(recipe.image_shape[:2]) != native:
-        if description.get("data", {}).get("crop") == "pad":  # trained on padded images: compare the real frame
-            sample_fns = {label: generators.center_cropped(fn, native) for label, fn in sample_fns.items()}
-        else:
-            image_size = recipe.image_shape[0]
-    return evaluation.evaluate(
+        sample_fns["untrained generator (baseline)"] = sampling.sampler(sampling.untrained_like(recipe))
+    frame, image_size = dataset_frame(recipe, description, args.reference, args.data_dir)
+    sample_fns = {label: frame(fn) for label, fn in sample_fns.items()}
+    return scoring.evaluate(
         sample_fns, extractor, reference=args.reference, num_samples=args.num_samples, seeds=args.seeds,
         batch_size=args.batch_size, metrics=args.metrics, data_dir=args.data_dir, image_size=image_size,
         num_classes=recipe.num_classes if recipe.conditional else None, gan_train_steps=args.gan_train_steps)
+
+
+def dataset_frame(recipe, description, split, data_dir):
+    """(frame, image_size): how a generator's samples meet Fashion-MNIST's images. `frame(sample_fn)` is
+    the sample function scored (center-cropped to the dataset's frame for a generator trained on padded
+    images); `image_size` the size the real images are resized to (None: their own)."""
+    from zoo import sampling
+    from zoo.data import datasets
+
+    native = tuple(datasets.load("fashion_mnist", split, data_dir=data_dir).element_spec[0].shape[:2])
+    if tuple(recipe.image_shape[:2]) == native:
+        return (lambda sample_fn: sample_fn), None
+    if description.get("data", {}).get("crop") == "pad":  # trained on padded images: compare the real frame
+        return (lambda sample_fn: sampling.center_cropped(sample_fn, native)), None
+    return (lambda sample_fn: sample_fn), recipe.image_shape[0]
+
+
+def add_memorization_parser(subparsers):
+    parser = subparsers.add_parser("memorization", help="does a generator copy its training images? The data-copying "
+                                                        "statistic C_T and a nearest-training-image grid")
+    parser.add_argument("target", help="a preset name or directory, a `gan-zoo train` run or a .keras file")
+    parser.add_argument("--num-samples", type=int, default=10000)
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (the evaluation's seed 0 by default)")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--data-dir", help="where the dataset's files are")
+    parser.add_argument("--out", required=True, help="directory for memorization.json and nearest_neighbours.png")
+    parser.set_defaults(handler=run_memorization)
+
+
+def run_memorization(args):
+    from recipes.capabilities import SAMPLE
+    from zoo import sampling
+    from zoo.eval import memorization
+    from zoo.files import write_json
+    from zoo.images import save_png
+    from zoo.metrics import features
+    from zoo.provenance import command_line
+
+    check_output_directory(args.out)
+    recipe, description = sampling.load_target(args.target)
+    if SAMPLE not in recipe.capabilities:
+        raise UserError(f"memorization checks z → image generators; {args.target} does {recipe.task.replace('_', '-')}")
+    if isinstance(args.num_samples, bool) or args.num_samples < 2 * memorization.memorization.MIN_PER_CELL:
+        raise UserError(f"--num-samples must be at least {2 * memorization.memorization.MIN_PER_CELL}; "
+                        f"received {args.num_samples}")
+    frame, image_size = dataset_frame(recipe, description, "train", args.data_dir)
+    sample_fn, extractor = frame(sampling.sampler(recipe)), features.fashion_mnist_evaluator()
+    options = {"batch_size": args.batch_size, "data_dir": args.data_dir, "image_size": image_size}
+    report = memorization.memorization_report(sample_fn, extractor, num_samples=args.num_samples, seed=args.seed,
+                                              **options)
+    report.update(target=description, command=command_line(args.argv))
+    os.makedirs(args.out, exist_ok=True)
+    write_json(os.path.join(args.out, "memorization.json"), report)
+    grid = save_png(os.path.join(args.out, "nearest_neighbours.png"),
+                    memorization.nearest_neighbour_grid(sample_fn, extractor, seed=args.seed, **options))
+    for row, result in report["results"].items():
+        print(f"{row}: C_T = {result['c_t']:.2f} ({result['cells_used']} of {result['cells']} cells)")
+    print(f"report: {os.path.join(args.out, 'memorization.json')}\ngrid: {grid} (each row: a sample, its "
+          f"{memorization.NEIGHBOURS} nearest training images in evaluator features, then in pixels)")
+    return 0
 
 
 def add_style_mix_parser(subparsers):
@@ -262,11 +317,11 @@ def add_style_mix_parser(subparsers):
 
 
 def run_style_mix(args):
-    from zoo import generators
+    from zoo import sampling
     from zoo.images import save_png
 
-    recipe, _ = generators.load_target(args.target)
-    grid = generators.style_mixing_grid(recipe, args.rows, args.columns, args.crossover, args.truncation)
+    recipe, _ = sampling.load_target(args.target)
+    grid = sampling.style_mixing_grid(recipe, args.rows, args.columns, args.crossover, args.truncation)
     print(f"style-mixing grid: {save_png(args.out, grid)}")
     return 0
 
@@ -287,6 +342,17 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--out", required=True, help="PNG file (grid) or directory (folder)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file (or folder's PNGs)")
     parser.set_defaults(handler=run_sample)
+
+    parser = subparsers.add_parser("interpolate", help="walk between seeds' images: a PNG strip (one row per class for "
+                                                       "conditional models) or a GIF animation")
+    parser.add_argument("model", help="a preset name (`gan-zoo list`), a preset directory or a training run")
+    parser.add_argument("--seeds", type=parse_ints, required=True, help="two or more seeds, e.g. 3,7,12 (a path)")
+    parser.add_argument("--steps", type=int, default=8, help="frames per pair of seeds, both ends included")
+    parser.add_argument("--labels", type=parse_ints, help="conditional models: classes, one row each (default: all)")
+    parser.add_argument("--truncation", type=float, default=1.0, help="StyleGAN-lite: truncation ψ")
+    parser.add_argument("--out", required=True, help="a .png (strip or grid) or .gif (animation) file")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(handler=run_interpolate)
 
     parser = subparsers.add_parser("finetune", help="fine-tune a preset's generator and discriminator on your images")
     parser.add_argument("model", help="a preset name or directory")
@@ -326,10 +392,10 @@ def add_zoo_parsers(subparsers):
 
 
 def run_list(args):
-    from zoo import registry
+    from zoo.presets import store
 
-    for name in registry.list_models(args.pattern):
-        card = registry.card(name)
+    for name in store.list_models(args.pattern):
+        card = store.card(name)
         print(f"{name:36s} {card['recipe']:14s} {card['task']:17s} {'x'.join(map(str, card['image_shape']))}")
     return 0
 
@@ -359,8 +425,8 @@ def progress_reporter(total, what, print_fn=print):
 def run_sample(args):
     from recipes.capabilities import SAMPLE
     from zoo.images import save_png
-    from zoo.packaging import preview_grid, sample_grid
-    from zoo.pretrained import load_generator
+    from zoo.presets.packaging import preview_grid, sample_grid
+    from zoo.presets.pretrained import load_generator
 
     if args.format == "folder":
         check_output_directory(args.out)
@@ -393,24 +459,57 @@ def run_sample(args):
     return 0
 
 
+def run_interpolate(args):
+    import numpy as np
+
+    from zoo.images import make_grid, save_gif, save_png
+    from zoo.presets.pretrained import load_generator
+
+    if os.path.splitext(args.out)[1].lower() not in (".png", ".gif"):
+        raise UserError(f"--out {args.out}: accepted: a .png file (frames in rows) or a .gif file (an animation)")
+    if len(args.seeds) < 2:
+        raise UserError(f"--seeds needs two or more seeds to walk between; received {args.seeds}")
+    check_output_file(args.out, args.overwrite)
+    generator, _ = load_generator(args.model)
+    labels = args.labels or (list(range(generator.num_classes)) if generator.conditional else [None])
+    frames = (len(args.seeds) - 1) * (args.steps - 1) + 1
+    if isinstance(args.steps, int) and frames * len(labels) > MAX_GRID_IMAGES:
+        raise UserError(f"{frames} frames × {len(labels)} rows is more than {MAX_GRID_IMAGES} images; "
+                        "pass fewer --seeds, --steps or --labels")
+    rows = []  # one path per label: the pairs' frames, each pair's first frame dropped after the first pair
+    for label in labels:
+        pairs = [generator.interpolate(a, b, args.steps, label, args.truncation)
+                 for a, b in zip(args.seeds, args.seeds[1:])]
+        rows.append(np.concatenate([pairs[0], *[pair[1:] for pair in pairs[1:]]]))
+    if args.out.lower().endswith(".gif"):
+        path = save_gif(args.out, [make_grid(np.stack([row[i] for row in rows]), columns=len(rows))
+                                   for i in range(frames)])
+    else:
+        path = save_png(args.out, make_grid(np.concatenate(rows), columns=frames))
+    print(f"interpolation: {path} ({frames} frames × {len(rows)} row(s))")
+    return 0
+
+
 def run_finetune(args):
     """Train from a preset's weights on the user's data (resized to the preset's resolution and
     channels, center-cropped to its aspect ratio), then package the result as a new preset."""
-    from zoo import registry
-    from zoo.packaging import make_preset
+    import recipes
+    from recipes.capabilities import SAMPLE
+    from zoo.presets import store
+    from zoo.presets.packaging import make_preset
     from zoo.provenance import command_line
-    from zoo.training import OPTIMIZER_KEYS, TrainConfig, train
+    from zoo.train.config import TrainConfig
+    from zoo.train.loop import train
 
-    directory = registry.preset_path(args.model)
-    card = registry.card(directory)
-    if card["task"] != "sampling":
+    directory = store.preset_path(args.model)
+    card = store.card(directory)
+    if SAMPLE not in recipes.get_recipe(card["recipe"]).capabilities:
         raise UserError(f"finetune trains z → image generators; {card['name']} does {card['task'].replace('_', '-')}")
     height, width, channels = card["image_shape"]
-    config = TrainConfig(
-        recipe=card["recipe"], out=args.out, dataset=args.data, split=args.split, image_size=height, crop="center",
+    config = TrainConfig.with_settings(
+        args.settings, recipe=card["recipe"], out=args.out, dataset=args.data, split=args.split, image_size=height, crop="center",
         channels=channels, classes=args.classes, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-        recipe_args={k: v for k, v in args.settings if k not in OPTIMIZER_KEYS},
-        optimizer_args={k: v for k, v in args.settings if k in OPTIMIZER_KEYS}, init_from=os.path.abspath(directory),
+        init_from=os.path.abspath(directory),
         log_every=max(1, min(100, args.steps // 10)), sample_every=max(1, args.steps // 4),
         checkpoint_every=max(1, min(500, args.steps // 4)), verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
         command=command_line(args.argv))
@@ -422,26 +521,26 @@ def run_finetune(args):
 
 
 def run_card(args):
-    from zoo import registry
-    from zoo.packaging import card_markdown
+    from zoo.presets import store
+    from zoo.presets.packaging import card_markdown
 
-    card = registry.card(args.model)
+    card = store.card(args.model)
     print(json.dumps(card, indent=2, sort_keys=True) if args.json else card_markdown(card))
     return 0
 
 
 def run_make_preset(args):
-    from zoo import registry
-    from zoo.packaging import make_preset
+    from zoo.presets import store
+    from zoo.presets.packaging import make_preset
 
-    directory = make_preset(args.run, args.name, args.out or registry.PRESETS_DIR, args.evaluation, args.notes,
+    directory = make_preset(args.run, args.name, args.out or store.PRESETS_DIR, args.evaluation, args.notes,
                             args.figures)
     print(f"preset: {directory}")
     return 0
 
 
 def run_cards(args):
-    from zoo.packaging import write_all_cards
+    from zoo.presets.packaging import write_all_cards
 
     print(f"model cards: {write_all_cards(args.out, args.readme or None)}")
     return 0
@@ -457,7 +556,7 @@ def add_launch_parser(subparsers):
 
 
 def run_launch(args):
-    from zoo.launch import launch
+    from zoo.train.launch import launch
 
     train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
     if not train_args:
@@ -492,7 +591,8 @@ def add_study_parser(subparsers):
 
 
 def run_study(args):
-    from zoo.study import StudyConfig, study
+    from zoo.study.design import StudyConfig
+    from zoo.study.runner import study
 
     config = StudyConfig(losses=args.losses, out=args.out, dataset=args.dataset, data_dir=args.data_dir,
                          architecture=args.architecture, seeds=args.seeds, trials=args.trials, steps=args.steps,
@@ -513,8 +613,8 @@ def build_parser(extra_parsers=()):
     (hub_export's export and serve: imports go hub_export → zoo, never back)."""
     parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for add_parser in (add_train_parser, add_train_evaluator_parser, add_evaluate_parser, add_style_mix_parser,
-                       add_zoo_parsers, add_launch_parser, add_study_parser, *extra_parsers):
+    for add_parser in (add_train_parser, add_train_evaluator_parser, add_evaluate_parser, add_memorization_parser,
+                       add_style_mix_parser, add_zoo_parsers, add_launch_parser, add_study_parser, *extra_parsers):
         add_parser(subparsers)
     return parser
 

@@ -6,12 +6,19 @@ import os
 from zoo.errors import UserError
 
 
-def write_json(path, payload):
-    """Atomic JSON write: a kill mid-write leaves the previous file intact."""
+def write_atomically(path, data):
+    """Write bytes or text to `path` through a temporary file and a rename: a kill mid-write leaves the
+    previous file intact, never a truncated one."""
     temporary = f"{path}.tmp"
-    with open(temporary, "w") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
+    with open(temporary, "wb" if isinstance(data, bytes) else "w") as handle:
+        handle.write(data)
     os.replace(temporary, path)
+    return path
+
+
+def write_json(path, payload):
+    """Atomic JSON write (indented, sorted keys)."""
+    write_atomically(path, json.dumps(payload, indent=2, sort_keys=True, default=str))
 
 
 def read_json(path):
@@ -43,6 +50,10 @@ def remove_new_entries(directory, before):
         os.rmdir(directory)
 
 
+def sha256_of_bytes(payload):
+    return hashlib.sha256(payload).hexdigest()
+
+
 def sha256_of(path):
     """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
@@ -50,6 +61,17 @@ def sha256_of(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verified(path, expected, record, remedy):
+    """`path`, after checking that it exists and that its sha256 is `expected` (as `record` lists it);
+    otherwise a one-line UserError that ends with `remedy`."""
+    if not os.path.isfile(path):
+        raise UserError(f"{path} is missing; {remedy}")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise UserError(f"{path} is corrupt: its sha256 is {actual}, {record} records {expected}; {remedy}")
+    return path
 
 
 def writable_parent(path):

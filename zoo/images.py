@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from zoo.files import write_atomically
+
 
 def to_uint8(images):
     """[-1, 1] floats → uint8 in [0, 255] (rounded, clipped)."""
@@ -25,14 +27,24 @@ def make_grid(images, columns=None, padding=2):
     return grid
 
 
+def save_gif(path, frames, milliseconds=80):
+    """Write uint8 frames [N, H, W, C] (C 1 or 3) to `path` as a looping GIF animation, atomically."""
+    import io
+
+    from PIL import Image
+
+    frames = np.asarray(frames, np.uint8)
+    pictures = [Image.fromarray(frame[..., 0] if frame.shape[-1] == 1 else frame) for frame in frames]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=milliseconds, loop=0)
+    os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
+    return write_atomically(os.fspath(path), buffer.getvalue())
+
+
 def save_png(path, image):
     """Write uint8 [H, W, C] (C in 1, 3, 4) to `path` as PNG, atomically (temp file + rename)."""
     import tensorflow as tf
 
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = path + ".tmp"
-    with open(temporary, "wb") as handle:
-        handle.write(tf.io.encode_png(np.asarray(image, np.uint8)).numpy())
-    os.replace(temporary, path)
-    return path
+    return write_atomically(path, tf.io.encode_png(np.asarray(image, np.uint8)).numpy())

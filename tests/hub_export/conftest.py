@@ -1,9 +1,9 @@
 """Tiny generators of every preset kind (random weights: exports must reproduce whatever the
-weights are), wrapped as zoo.pretrained.Generator like `zoo.load` returns them."""
+weights are), wrapped as zoo.presets.pretrained.Generator like `zoo.load` returns them."""
 import pytest
 
 import recipes
-from zoo.pretrained import Generator
+from zoo.presets.pretrained import Generator
 
 SMALL = {"image_shape": (8, 8, 1), "seed": 3}
 KINDS = {

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from hub_export import saved_model
 from recipes.latents import seed_latents
 from zoo.images import to_uint8
+from hub_export import saved_model
 
 CHILD = r"""
 import json, sys

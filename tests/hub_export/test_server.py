@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from zoo.images import to_uint8
+from zoo.train.launch import free_port
 from hub_export import saved_model
 from hub_export.server import start_server_process
-from zoo.images import to_uint8
-from zoo.launch import free_port
 
 MAX_BATCH, MAX_BYTES, TIMEOUT = 64, 40_000, 2  # 64 images of 8×8 (8192 numbers) go through the codec process
 

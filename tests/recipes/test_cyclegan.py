@@ -1,9 +1,9 @@
 """CycleGAN: training steps, serialization, the image pool, and the cycle loss."""
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from recipe_checks import check_config_round_trip, check_keras_reload, check_mixed_precision_step
 from recipes import CycleGAN
 from recipes.cyclegan import ImagePool, build_patch_discriminator, build_resnet_generator, l1
 
@@ -21,7 +21,7 @@ def unpaired(count=8, seed=0):
 def test_cyclegan_fits_all_four_players_and_reloads_from_a_keras_file(tmp_path):
     """Keras's fit path (each player's exact step: tests/recipes/test_golden_steps.py), then save/load."""
     model = CycleGAN(**TINY)
-    assert CycleGAN.from_config(model.get_config()).get_config() == model.get_config()
+    check_config_round_trip(model)
     model.compile()
     networks = [model.generator, model.generator_b2a, model.discriminator, model.discriminator_a]
     before = [[w.numpy().copy() for w in n.trainable_weights] for n in networks]
@@ -31,13 +31,10 @@ def test_cyclegan_fits_all_four_players_and_reloads_from_a_keras_file(tmp_path):
         assert any(not np.allclose(w.numpy(), b) for w, b in zip(network.trainable_weights, weights)), network.name
     assert all(int(opt.iterations) == 2 for opt in model.player_optimizers.values())
     assert int(model.pool_a.count.numpy()) == 4  # two batches of 4 filled the pool of 4
-    model.save(tmp_path / "cyclegan.keras")
-    reloaded = keras.models.load_model(tmp_path / "cyclegan.keras")
     images = np.random.default_rng(3).uniform(-1, 1, (2, 8, 8, 1)).astype("float32")
-    for direction in ("a2b", "b2a"):
-        np.testing.assert_allclose(reloaded.translate(images, direction), model.translate(images, direction), atol=1e-6)
-    np.testing.assert_array_equal(reloaded.pool_b.images.numpy(), model.pool_b.images.numpy())
-    assert set(reloaded.player_optimizers) == {"g_optimizer", "f_optimizer", "d_optimizer", "d_a_optimizer"}
+    outputs = lambda m: [m.translate(images, "a2b"), m.translate(images, "b2a"), m.pool_b.images.numpy()]  # noqa: E731
+    check_keras_reload(model, tmp_path / "cyclegan.keras", outputs)
+    assert set(model.player_optimizers) == {"g_optimizer", "f_optimizer", "d_optimizer", "d_a_optimizer"}
     with pytest.raises(ValueError, match="direction"):
         model.translate(images, "sideways")
 
@@ -71,11 +68,6 @@ def test_network_shapes():
 
 
 def test_one_mixed_bfloat16_step_is_finite_with_float32_outputs():
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    model = CycleGAN(**TINY)
-    model.compile()
     a, b = next(iter(unpaired()))
-    logs = model.train_step((a, b))
-    assert all(value.dtype == tf.float32 and np.isfinite(float(value)) for value in logs.values()), logs
-    assert model.generator.layers[1].compute_dtype == "bfloat16"
+    model = check_mixed_precision_step(lambda: CycleGAN(**TINY), lambda model: (a, b))
     assert model.generator(a).dtype == model.generator_b2a(b).dtype == tf.float32

@@ -104,7 +104,7 @@ def test_wgan_gp_step_takes_n_critic_steps_on_fresh_batches_then_one_generator_s
     recipe = recipes.WGANGP(latent_dim=4, width=4, image_shape=SHAPE, n_critic=2, gp_weight=3.0, ema_decay=EMA, seed=3)
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
     batches = [real_images(2), real_images(3)]
-    logs, after = golden.run(tf.stack(batches, axis=1))  # [batch, n_critic, H, W, C], as zoo.training feeds it
+    logs, after = golden.run(tf.stack(batches, axis=1))  # [batch, n_critic, H, W, C], as zoo.train feeds it
     draws, G, D = list(golden.draws), recipe.generator, recipe.discriminator
     critic = lambda x: D(x, training=True)  # noqa: E731
     for real in batches:

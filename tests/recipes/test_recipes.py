@@ -5,10 +5,13 @@ import pytest
 import tensorflow as tf
 
 import recipes
+from recipe_checks import (check_config_round_trip, check_keras_reload, check_mirrored_equals_single_device,
+                           check_mixed_precision_step, fit_under, two_cpus)
+from recipes.capabilities import SAMPLE, TRANSLATE
 
 TINY = {"latent_dim": 8, "width": 8, "image_shape": (8, 8, 1), "seed": 3}
 # recipes that sample from z (translation and super-resolution recipes have tests of their own)
-SAMPLING = sorted(name for name, cls in recipes.RECIPES.items() if cls.task == "sampling")
+SAMPLING = sorted(name for name, cls in recipes.RECIPES.items() if SAMPLE in cls.capabilities)
 
 
 def tiny_data(batch=8, n_critic=1, seed=0):
@@ -50,21 +53,13 @@ def test_recipe_trains_with_finite_losses_and_changes_weights(name):
 
 @pytest.mark.parametrize("name", SAMPLING)
 def test_config_round_trip_and_keras_file_reload(name, tmp_path):
-    cls = recipes.get_recipe(name)
-    recipe = cls(ema_decay=0.9, **TINY)
-    config = recipe.get_config()
-    assert cls.from_config(config).get_config() == config
+    recipe = recipes.get_recipe(name)(ema_decay=0.9, **TINY)
+    check_config_round_trip(recipe)
     recipe.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(3e-4))
     fit_steps(recipe, steps=1)
-    path = tmp_path / f"{name}.keras"
-    recipe.save(path)
-    reloaded = keras.models.load_model(path)
-    assert type(reloaded) is cls and reloaded.compiled
-    assert int(reloaded.g_optimizer.iterations) == 1
-    assert float(reloaded.d_optimizer.learning_rate) == pytest.approx(3e-4)
     inputs = generator_inputs(recipe)
-    np.testing.assert_allclose(reloaded(inputs).numpy(), recipe(inputs).numpy(), atol=1e-6)
-    np.testing.assert_allclose(reloaded.ema_generator(inputs).numpy(), recipe.ema_generator(inputs).numpy(), atol=1e-6)
+    reloaded = check_keras_reload(recipe, tmp_path / f"{name}.keras", lambda r: [r(inputs), r.ema_generator(inputs)])
+    assert float(reloaded.d_optimizer.learning_rate) == pytest.approx(3e-4)
     fit_steps(reloaded, steps=1)  # still trainable: optimizers restored and compiled
     assert int(reloaded.g_optimizer.iterations) == 2
 
@@ -80,25 +75,6 @@ def test_invalid_arguments_say_what_is_accepted():
         recipes.get_recipe("dcgan2")
 
 
-def one_step(strategy, initial_weights, images, cls=recipes.WGANGP, **settings):
-    """One train step under `strategy` on a global batch of 8 (default: WGAN-GP, n_critic=2,
-    synchronized batch norm in the generator)."""
-    settings = settings or {"n_critic": 2, "generator_norm": "sync_batch"}
-    with strategy.scope():
-        recipe = cls(**settings, **TINY)
-        recipe.set_weights(initial_weights)
-        recipe.compile()
-    dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
-    logs = recipe.fit(dataset, epochs=1, verbose=0).history
-    return recipe, {name: values[-1] for name, values in logs.items()}
-
-
-def two_cpus():
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-    assert len(devices) == 2, "conftest configures two logical CPUs"
-    return devices
-
-
 ALL_AUGMENTATIONS = "color,translation,cutout"
 
 
@@ -112,45 +88,25 @@ ALL_AUGMENTATIONS = "color,translation,cutout"
 def test_mirrored_step_equals_single_device_step(cls, settings):
     """Spectral norm's power iteration and DiffAugment's per-example draws included: two replicas
     (4 examples each) give the single-device weights, singular vectors and logs."""
-    devices = two_cpus()
     images, _ = tiny_data(batch=8, n_critic=2)
-    initial = cls(**settings, **TINY).get_weights()
-    single, single_logs = one_step(tf.distribute.OneDeviceStrategy(devices[0]), initial, images, cls, **settings)
-    mirrored, mirrored_logs = one_step(tf.distribute.MirroredStrategy(devices), initial, images, cls, **settings)
-    assert mirrored.distribute_strategy.num_replicas_in_sync == 2
-    moved = [not np.allclose(a, b) for a, b in zip(initial, single.get_weights())]
-    assert sum(moved) > 4  # the step did update generator and critic
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(b, a, atol=1e-5, rtol=1e-5)
-    for variable in mirrored.discriminator.non_trainable_variables:  # e.g. singular vectors: every replica's copy
-        copies = [c.numpy() for c in mirrored.distribute_strategy.experimental_local_results(variable.value)]
-        np.testing.assert_allclose(copies[1], copies[0], atol=1e-6)
-    for name in single_logs:
-        assert mirrored_logs[name] == pytest.approx(single_logs[name], rel=1e-4, abs=1e-5), name
+    check_mirrored_equals_single_device(lambda: cls(**settings, **TINY), images, min_moved=5)
 
 
-def computes_in(network, dtype):
-    """True when some layer of `network` computes in `dtype` (its weights stay float32)."""
-    return any(layer.compute_dtype == dtype for layer in network.layers) and all(
-        w.dtype == "float32" for w in network.weights)
+def train_batch(recipe):
+    images, labels = tiny_data(8, recipe.real_batches_per_step)
+    return (tf.constant(images), tf.constant(labels)) if recipe.conditional else tf.constant(images)
 
 
 @pytest.mark.parametrize("name", SAMPLING)
 def test_mixed_bfloat16_step_is_finite_with_float32_outputs_and_losses(name):
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    recipe = recipes.get_recipe(name)(**TINY)
-    recipe.compile()
-    assert computes_in(recipe.generator, "bfloat16") and computes_in(recipe.discriminator, "bfloat16")
-    images, labels = tiny_data(8, recipe.real_batches_per_step)
-    logs = recipe.train_step((tf.constant(images), tf.constant(labels)) if recipe.conditional else tf.constant(images))
-    assert all(value.dtype == tf.float32 and np.isfinite(float(value)) for value in logs.values()), logs
+    recipe = check_mixed_precision_step(lambda: recipes.get_recipe(name)(**TINY), train_batch)
     assert recipe(generator_inputs(recipe)).dtype == tf.float32
 
 
 @pytest.mark.parametrize("name", sorted(recipes.RECIPES))
 def test_mixed_float16_wraps_every_optimizer_in_loss_scaling(name):
     cls = recipes.get_recipe(name)
-    settings = {"image_shape": (8, 8, 1)} if cls.task != "sampling" else TINY
+    settings = TINY if SAMPLE in cls.capabilities else {"image_shape": (8, 8, 1)}
     keras.config.set_dtype_policy("mixed_float16")
     recipe = cls(**settings)
     recipe.compile()
@@ -171,9 +127,9 @@ def test_sync_batch_norm_on_two_replicas_equals_single_device_batch_norm(norm, e
     images, _ = tiny_data(batch=8)
     images[4:] += 0.5  # the replicas' halves differ in mean, as batches of real data do
     initial = recipes.DCGAN(**TINY).get_weights()
-    settings = {"generator_norm": norm, "discriminator_norm": norm}
-    single, _ = one_step(tf.distribute.OneDeviceStrategy(devices[0]), initial, images, recipes.DCGAN, **settings)
-    mirrored, _ = one_step(tf.distribute.MirroredStrategy(devices), initial, images, recipes.DCGAN, **settings)
+    make = lambda: recipes.DCGAN(generator_norm=norm, discriminator_norm=norm, **TINY)  # noqa: E731
+    single, _ = fit_under(tf.distribute.OneDeviceStrategy(devices[0]), make, initial, images, 8)
+    mirrored, _ = fit_under(tf.distribute.MirroredStrategy(devices), make, initial, images, 8)
     moving = [v for v in mirrored.generator.non_trainable_variables if "moving_mean" in v.path]
     assert moving, "the generator has batch norm (at 8×8 the discriminator's one stage has none)"
     replicas = [r.numpy() for r in mirrored.distribute_strategy.experimental_local_results(moving[0].value)]
@@ -187,18 +143,18 @@ def xla_step_inputs(name):
     unpaired (a, b) pair, SRGAN high-resolution images."""
     cls = recipes.get_recipe(name)
     images = tf.constant(tiny_data(4)[0])
-    if cls.task == "sampling":
+    if SAMPLE in cls.capabilities:
         recipe = cls(**(TINY if name != "stylegan_lite" else {"image_shape": (8, 8, 1), "seed": 3}))
         return recipe, (images, tf.zeros(4, tf.int32)) if recipe.conditional else images
     small = {"image_shape": (8, 8, 1), "width": 4, "num_blocks": 1, "discriminator_width": 4}
-    if cls.task == "translation":
+    if TRANSLATE in cls.capabilities:
         return cls(**small, discriminator_layers=1, pool_size=4), (images, images[::-1])
     return cls(**small, discriminator_stages=1, discriminator_dense=8), images
 
 
 @pytest.mark.parametrize("name", [*sorted(recipes.RECIPES), "dcgan-wasserstein_gp-spectral-diffaugment"])
 def test_xla_compatible_declares_whether_the_train_step_compiles(name):
-    """`xla_compatible` is what `zoo.training` reads to make XLA the default: it must be true exactly
+    """`xla_compatible` is what `zoo.train` reads to make XLA the default: it must be true exactly
     when the recipe's train step lowers to XLA (HLO; lowering fails on ops without an XLA kernel and
     is much cheaper than compiling, which tests/zoo/test_training.py does for DCGAN)."""
     if name.startswith("dcgan-"):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from recipe_checks import check_config_round_trip, check_keras_reload, check_mixed_precision_step
 from recipes import SRGAN
 from recipes.srgan import PixelShuffle, downscale
 
@@ -48,16 +49,13 @@ def test_warmup_trains_the_generator_alone_then_the_discriminator_joins():
 
 def test_config_round_trip_and_keras_reload_keep_the_content_network(tmp_path):
     model = SRGAN(warmup_steps=0, content_network=tiny_content_network(), **TINY)
-    config = model.get_config()
+    config = check_config_round_trip(model)
     assert "latent_dim" not in config and config["content_network"]["class_name"] == "Functional"
-    assert SRGAN.from_config(config).get_config() == config
     model.compile()
     model.fit(high_resolution(4), batch_size=4, epochs=1, verbose=0)
-    model.save(tmp_path / "srgan.keras")
-    reloaded = keras.models.load_model(tmp_path / "srgan.keras")
-    assert reloaded.compiled and int(reloaded.g_optimizer.iterations) == 1
     low = downscale(high_resolution(2, seed=3), 4)
-    np.testing.assert_allclose(reloaded.upscale(low), model.upscale(low), atol=1e-6)
+    reloaded = check_keras_reload(model, tmp_path / "srgan.keras", lambda m: [m.upscale(low)])
+    assert int(reloaded.g_optimizer.iterations) == 1
     for a, b in zip(reloaded.content_network.weights, model.content_network.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
@@ -93,10 +91,6 @@ def test_invalid_arguments_say_what_is_accepted():
 
 
 def test_one_mixed_bfloat16_step_is_finite_with_float32_outputs():
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    model = SRGAN(warmup_steps=0, content_network=tiny_content_network(), **TINY)
-    model.compile()
-    logs = model.train_step(tf.constant(high_resolution(4)))
-    assert all(value.dtype == tf.float32 and np.isfinite(float(value)) for value in logs.values()), logs
-    assert model.generator.layers[1].compute_dtype == "bfloat16"
+    model = check_mixed_precision_step(lambda: SRGAN(warmup_steps=0, content_network=tiny_content_network(), **TINY),
+                                       lambda model: tf.constant(high_resolution(4)))
     assert model.generator(downscale(high_resolution(2), 4)).dtype == tf.float32

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from recipe_checks import (check_config_round_trip, check_keras_reload, check_mirrored_equals_single_device,
+                           check_mixed_precision_step)
 from recipes import losses
 from recipes.latents import stream_latents
 from recipes.stylegan_lite import (EqualizedConv2D, EqualizedDense, MinibatchStddev, ModulatedConv2D, StyleGANLite,
@@ -89,20 +91,14 @@ def test_r1_term_weight_is_half_gamma_times_interval():
 
 def test_config_round_trip_and_keras_file_reload(tmp_path):
     recipe = StyleGANLite(**{**TINY, "ema_decay": 0.9, "style_mixing_prob": 0.5, "r1_interval": 3})
-    config = recipe.get_config()
-    assert StyleGANLite.from_config(config).get_config() == config
+    check_config_round_trip(recipe)
     recipe.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(3e-4))
     train_eagerly(recipe, steps=1)
-    recipe.save(tmp_path / "stylegan.keras")
-    reloaded = keras.models.load_model(tmp_path / "stylegan.keras")
-    assert type(reloaded) is StyleGANLite and reloaded.compiled
+    z = stream_latents(1, 0, 4, 8)
+    reloaded = check_keras_reload(recipe, tmp_path / "stylegan.keras", lambda r: [
+        r(z), r.ema_generator(z), r.w_avg.numpy(), r.sample(3, 7, truncation=0.5)])
     assert int(reloaded.g_optimizer.iterations) == 1
     assert float(reloaded.d_optimizer.learning_rate) == pytest.approx(3e-4)
-    z = stream_latents(1, 0, 4, 8)
-    np.testing.assert_allclose(reloaded(z), recipe(z), atol=1e-6)
-    np.testing.assert_allclose(reloaded.ema_generator(z), recipe.ema_generator(z), atol=1e-6)
-    np.testing.assert_array_equal(reloaded.w_avg.numpy(), recipe.w_avg.numpy())
-    np.testing.assert_allclose(reloaded.sample(3, 7, truncation=0.5), recipe.sample(3, 7, truncation=0.5), atol=1e-6)
     before = weights_of(reloaded.discriminator)
     train_eagerly(reloaded, steps=1)  # the restored optimizers still train
     assert int(reloaded.g_optimizer.iterations) == int(reloaded.d_optimizer.iterations) == 2
@@ -214,12 +210,11 @@ def test_minibatch_stddev_groups_consecutive_examples():
 
 
 def test_outputs_and_losses_are_float32_under_mixed_precision():
-    keras.config.set_dtype_policy("mixed_float16")
-    recipe = StyleGANLite(**{**TINY, "r1_interval": 1})
-    recipe.compile()
+    recipe = check_mixed_precision_step(lambda: StyleGANLite(**{**TINY, "r1_interval": 1}),
+                                        lambda recipe: tf.constant(images(8)), policy="mixed_float16")
     assert isinstance(recipe.d_optimizer, keras.optimizers.LossScaleOptimizer)
     logs = train_eagerly(recipe, steps=1)[0]
-    assert all(np.isfinite(float(value)) for value in logs.values()) and float(logs["r1_penalty"]) > 0
+    assert float(logs["r1_penalty"]) > 0
     assert recipe.generator(stream_latents(0, 0, 2, 8)).dtype == tf.float32
     assert recipe.discriminator(images(2)).dtype == tf.float32
     assert recipe.sample(2, 0, truncation=0.7).dtype == np.float32
@@ -228,40 +223,13 @@ def test_outputs_and_losses_are_float32_under_mixed_precision():
 MIRRORED = {**TINY, "ema_decay": 0.9, "r1_interval": 2, "r1_gamma": 1.0}
 
 
-def two_mirrored_steps(initial_weights, data):
-    """Two train steps (an R1 step, then a plain one) with `fit` under MirroredStrategy on the two
-    logical CPUs, at a global batch of 8 (4 per replica)."""
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-    assert len(devices) == 2, "conftest configures two logical CPUs"
-    with tf.distribute.MirroredStrategy(devices).scope():
-        recipe = StyleGANLite(**MIRRORED)
-        recipe.set_weights(initial_weights)
-        recipe.compile()
-    dataset = tf.data.Dataset.from_tensor_slices(data).batch(8, drop_remainder=True)
-    logs = recipe.fit(dataset, epochs=1, verbose=0).history
-    assert recipe.distribute_strategy.num_replicas_in_sync == 2
-    return recipe, {name: values[-1] for name, values in logs.items()}
-
-
 def test_mirrored_step_equals_single_device_step():
-    """Per replica: 4 examples, one minibatch-stddev group of 4 (the single device has two groups
-    of 4: the same ones), noise, latents and mixing drawn for the global batch (`replica_random`).
-    The single-device reference runs the same two steps eagerly (no strategy) at batch 8."""
-    data = images(16)
-    initial = StyleGANLite(**MIRRORED).get_weights()
-    single = StyleGANLite(**MIRRORED)
-    single.set_weights(initial)
-    single.compile()
-    single_logs = {name: float(value) for name, value in train_eagerly(single, steps=2)[-1].items()}
-    mirrored, mirrored_logs = two_mirrored_steps(initial, data)
-    moved = [not np.allclose(a, b) for a, b in zip(initial, single.get_weights())]
-    assert sum(moved) > 10  # generator, discriminator, EMA and w̄ moved
-    assert not np.allclose(single.w_avg.numpy(), 0)
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(b, a, atol=1e-5, rtol=1e-5)
-    assert single_logs["r1_penalty"] > 0
-    for name in single_logs:
-        assert mirrored_logs[name] == pytest.approx(single_logs[name], rel=1e-4, abs=1e-5), name
+    """Two steps (an R1 step, then a plain one) at a global batch of 8. Per replica: 4 examples, one
+    minibatch-stddev group of 4 (the single device has two groups of 4: the same ones), noise, latents
+    and mixing drawn for the global batch (`replica_random`)."""
+    single, mirrored = check_mirrored_equals_single_device(lambda: StyleGANLite(**MIRRORED), images(16), min_moved=11)
+    assert not np.allclose(single.w_avg.numpy(), 0)  # w̄ moved too
+    assert float(single.trackers["r1_penalty"].result()) > 0
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo import evaluation
+from zoo.eval import scoring
 from zoo.metrics import features
 
 
@@ -20,7 +20,7 @@ def shared_cache(tmp_path_factory):
     """The real test split's features are extracted once per session, never into the user's cache."""
     with pytest.MonkeyPatch.context() as patch:
         directory = str(tmp_path_factory.mktemp("cache"))
-        patch.setattr(evaluation, "CACHE_DIR", directory)
+        patch.setattr(scoring, "CACHE_DIR", directory)
         yield directory
 
 

@@ -1,4 +1,4 @@
-"""Tests for zoo.datasets: IDX, folder and tfds sources plus the shared options."""
+"""Tests for zoo.data.datasets: IDX, folder and tfds sources plus the shared options."""
 
 import gzip
 import os
@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from zoo import datasets
+from zoo.data import datasets
 from zoo.errors import UserError
 
 REAL_IDX = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"

@@ -9,38 +9,42 @@ import pytest
 
 import recipes
 from recipes.latents import stream_latents
-from zoo import cli, evaluation, generators, training
-from zoo.evaluator import build_evaluator
+from zoo import cli, sampling
+from zoo.eval import scoring
+from zoo.eval.classifier import build_evaluator
 from zoo.images import to_uint8
+from zoo.train import run_directory
+from zoo.train.config import TrainConfig
+from zoo.train.loop import train
 
 
 def test_reference_features_are_cached_and_a_corrupt_cache_is_recomputed(tmp_path, evaluator_features):
-    first, info = evaluation.reference_features(evaluator_features, "fashion_mnist", "test", 1000, cache_dir=str(tmp_path))
+    first, info = scoring.reference_features(evaluator_features, "fashion_mnist", "test", 1000, cache_dir=str(tmp_path))
     assert not info["cached"] and first["features"].shape == (10000, 128) and first["labels"].shape == (10000,)
-    again, info = evaluation.reference_features(evaluator_features, "fashion_mnist", "test", 1000, cache_dir=str(tmp_path))
+    again, info = scoring.reference_features(evaluator_features, "fashion_mnist", "test", 1000, cache_dir=str(tmp_path))
     assert info["cached"]
     np.testing.assert_array_equal(again["features"], first["features"])
     with open(info["cache"], "r+b") as handle:  # flip bytes in the cached file
         handle.seek(2000)
         handle.write(b"\xff" * 64)
-    recomputed, info = evaluation.reference_features(evaluator_features, "fashion_mnist", "test", 1000,
-                                                     cache_dir=str(tmp_path))
+    recomputed, info = scoring.reference_features(evaluator_features, "fashion_mnist", "test", 1000,
+                                                  cache_dir=str(tmp_path))
     assert not info["cached"]
     np.testing.assert_array_equal(recomputed["features"], first["features"])
 
 
 def test_dropping_classes_raises_fid_and_lowers_recall(evaluator_features):
     """Lucic et al.'s mode-dropping experiment on real Fashion-MNIST features."""
-    reference, _ = evaluation.reference_features(evaluator_features, "fashion_mnist", "test", 1000)
-    images, labels = evaluation.real_images("fashion_mnist", "train")
-    subset = evaluation.random_subset(len(images), 12000, seed=0)
+    reference, _ = scoring.reference_features(evaluator_features, "fashion_mnist", "test", 1000)
+    images, labels = scoring.real_images("fashion_mnist", "train")
+    subset = scoring.random_subset(len(images), 12000, seed=0)
     images, labels = images[subset], labels[subset]
-    train = evaluation.extract_features(evaluator_features, evaluation.in_batches(images, 1000))
+    train = scoring.extract_features(evaluator_features, scoring.in_batches(images, 1000))
     fids, recalls = [], []
     for dropped in range(0, 5):
         keep = np.flatnonzero(labels >= dropped)[:3000]  # classes 0..dropped-1 removed, same sample size
         sample = {key: value[keep] for key, value in train.items()}
-        results = evaluation.compute_metrics(sample, reference, ("fid", "precision_recall"))
+        results = scoring.compute_metrics(sample, reference, ("fid", "precision_recall"))
         fids.append(results["fid"])
         recalls.append(results["recall"])
     assert all(a < b for a, b in zip(fids, fids[1:])), fids
@@ -49,8 +53,8 @@ def test_dropping_classes_raises_fid_and_lowers_recall(evaluator_features):
 
 def test_evaluate_cli_end_to_end(tmp_path, capsys):
     run = tmp_path / "run"
-    training.train(training.TrainConfig(recipe="dcgan", out=str(run), steps=2, batch_size=16, verbose=0,
-                                        recipe_args={"width": 8, "latent_dim": 8}, sample_every=100))
+    train(TrainConfig(recipe="dcgan", out=str(run), steps=2, batch_size=16, verbose=0,
+                      recipe_args={"width": 8, "latent_dim": 8}, sample_every=100))
     report_path = tmp_path / "report.json"
     code = cli.main(["evaluate", str(run), "--num-samples", "300", "--seeds", "2", "--batch-size", "150",
                      "--metrics", "fid,kid,is,precision_recall,mode_coverage", "--out", str(report_path)])
@@ -80,9 +84,9 @@ def test_evaluate_rejects_unknown_metrics_in_one_line(tmp_path, capsys):
 
 def test_periodic_evaluation_logs_fid_and_keeps_the_best_checkpoint(tmp_path):
     out = tmp_path / "run"
-    training.train(training.TrainConfig(recipe="dcgan", out=str(out), steps=4, batch_size=16, verbose=0,
-                                        recipe_args={"width": 8, "latent_dim": 8}, sample_every=100,
-                                        eval_every=2, eval_samples=200))
+    train(TrainConfig(recipe="dcgan", out=str(out), steps=4, batch_size=16, verbose=0,
+                      recipe_args={"width": 8, "latent_dim": 8}, sample_every=100,
+                      eval_every=2, eval_samples=200))
     records = [json.loads(line) for line in open(out / "eval.jsonl")]
     assert [r["step"] for r in records] == [2, 4]
     assert all(r["fid"] > 0 and np.isfinite(r["kid"]) for r in records)
@@ -94,16 +98,16 @@ def test_periodic_evaluation_logs_fid_and_keeps_the_best_checkpoint(tmp_path):
 
 
 def test_gan_train_and_gan_test_for_a_conditional_generator(tmp_path, evaluator_features):
-    from zoo import generators
+    from zoo import sampling
 
     run = tmp_path / "cgan"
-    training.train(training.TrainConfig(recipe="cgan", out=str(run), steps=2, batch_size=16, verbose=0,
-                                        recipe_args={"width": 8, "latent_dim": 8}, sample_every=100))
-    recipe, _ = generators.load_target(str(run))
+    train(TrainConfig(recipe="cgan", out=str(run), steps=2, batch_size=16, verbose=0,
+                      recipe_args={"width": 8, "latent_dim": 8}, sample_every=100))
+    recipe, _ = sampling.load_target(str(run))
     extractor = copy.copy(evaluator_features)  # GAN-train's classifiers: the evaluator's design at 1/4 width
     extractor.builder = lambda: build_evaluator(width=8, feature_dim=32, norm_momentum=0.9)
-    report = evaluation.evaluate({"cgan": generators.sampler(recipe)}, extractor, num_samples=1000, seeds=1,
-                                 metrics=("gan_train_test",), num_classes=recipe.num_classes, gan_train_steps=150)
+    report = scoring.evaluate({"cgan": sampling.sampler(recipe)}, extractor, num_samples=1000, seeds=1,
+                              metrics=("gan_train_test",), num_classes=recipe.num_classes, gan_train_steps=150)
     real, generated = report["results"]["real train (baseline)"], report["results"]["cgan"]
     # the real-data row: the evaluator on real train images, and a classifier trained on 1000 real images
     assert real["gan_test"]["mean"] > 0.9 and real["gan_train"]["mean"] > 0.6
@@ -115,7 +119,7 @@ def test_gan_train_and_gan_test_for_a_conditional_generator(tmp_path, evaluator_
 def test_center_cropped_undoes_padding():
     padded = np.full((2, 32, 32, 1), -1.0, np.float32)
     padded[:, 2:30, 2:30] = np.arange(28 * 28, dtype=np.float32).reshape(1, 28, 28, 1) / 1000
-    cropped = generators.center_cropped(lambda seed: lambda start, count: padded[:count], (28, 28))(0)(0, 2)
+    cropped = sampling.center_cropped(lambda seed: lambda start, count: padded[:count], (28, 28))(0)(0, 2)
     np.testing.assert_array_equal(cropped, padded[:, 2:30, 2:30])
 
 
@@ -123,14 +127,14 @@ def test_a_generator_trained_on_padded_images_is_evaluated_in_the_datasets_frame
     """No data options: StyleGAN-lite pads 28×28 Fashion-MNIST to 32×32 itself (issue 17 item 9),
     records it, and a rerun of the same command is the same run; evaluation crops back to 28×28."""
     run = tmp_path / "run"
-    config = training.TrainConfig(recipe="stylegan_lite", out=str(run), steps=1, batch_size=8, verbose=0,
-                                  sample_every=100, recipe_args={"width": 8, "latent_dim": 8, "w_dim": 8,
-                                                                 "mapping_layers": 1, "channel_base": 16})
-    training.train(config)
+    config = TrainConfig(recipe="stylegan_lite", out=str(run), steps=1, batch_size=8, verbose=0,
+                         sample_every=100, recipe_args={"width": 8, "latent_dim": 8, "w_dim": 8,
+                                                        "mapping_layers": 1, "channel_base": 16})
+    train(config)
     description = json.load(open(run / "run.json"))
     assert (description["data"]["image_size"], description["data"]["crop"]) == (32, "pad")
     assert description["recipe_config"]["image_shape"] == [32, 32, 1]
-    assert training.train(config)["step"] == 1  # the same command: not refused as a changed run
+    assert train(config)["step"] == 1  # the same command: not refused as a changed run
     code = cli.main(["evaluate", str(run), "--num-samples", "200", "--seeds", "1", "--metrics", "fid,precision_recall",
                      "--truncation", "0,1", "--no-untrained-baseline", "--out", str(tmp_path / "report.json")])
     assert code == 0, capsys.readouterr()
@@ -154,14 +158,14 @@ def tiny_stylegan():
 
 def test_truncated_sampling_and_style_mixing_grid():
     recipe = tiny_stylegan()
-    collapsed = generators.sampler(recipe, 0.0)(0)(0, 4)
+    collapsed = sampling.sampler(recipe, 0.0)(0)(0, 4)
     np.testing.assert_allclose(collapsed, np.repeat(collapsed[:1], 4, axis=0), atol=1e-6)  # ψ = 0: synthesis(w̄)
     z = stream_latents(0, 0, 4, 8)
-    np.testing.assert_allclose(generators.sampler(recipe, 0.7)(0)(0, 4), recipe.generate_truncated(z, 0.7), atol=1e-6)
-    np.testing.assert_allclose(generators.sampler(recipe)(0)(0, 4), recipe.generate_truncated(z, 1.0), atol=1e-5)
+    np.testing.assert_allclose(sampling.sampler(recipe, 0.7)(0)(0, 4), recipe.generate_truncated(z, 0.7), atol=1e-6)
+    np.testing.assert_allclose(sampling.sampler(recipe)(0)(0, 4), recipe.generate_truncated(z, 1.0), atol=1e-5)
     with pytest.raises(ValueError, match="truncation needs a recipe with a mapping network"):
-        generators.sampler(recipes.DCGAN(latent_dim=8, width=8, image_shape=(8, 8, 1)), 0.5)
-    grid = generators.style_mixing_grid(recipe, [0, 1], [2, 3, 4], crossover=2)
+        sampling.sampler(recipes.DCGAN(latent_dim=8, width=8, image_shape=(8, 8, 1)), 0.5)
+    grid = sampling.style_mixing_grid(recipe, [0, 1], [2, 3, 4], crossover=2)
     assert grid.shape == (3 * 10 + 2, 4 * 10 + 2, 1)  # 8×8 cells, 2-pixel padding, header row and column
     cell = lambda row, column: grid[2 + 10 * row:10 + 10 * row, 2 + 10 * column:10 + 10 * column]  # noqa: E731
     assert (cell(0, 0) == 255).all()  # white corner
@@ -172,12 +176,12 @@ def test_truncated_sampling_and_style_mixing_grid():
 
 def test_evaluate_a_saved_model_scores_what_its_run_scores(tmp_path, capsys):
     run = tmp_path / "run"
-    training.train(training.TrainConfig(recipe="dcgan", out=str(run), steps=2, batch_size=16, verbose=0,
-                                        recipe_args={"width": 8, "latent_dim": 8}, sample_every=100))
+    train(TrainConfig(recipe="dcgan", out=str(run), steps=2, batch_size=16, verbose=0,
+                      recipe_args={"width": 8, "latent_dim": 8}, sample_every=100))
+    from zoo.presets.pretrained import Generator
     from hub_export.saved_model import export_serving
-    from zoo.pretrained import Generator
 
-    recipe, _ = generators.recipe_from_run(str(run))
+    recipe, _ = run_directory.recipe_from_run(str(run))
     exported = export_serving(Generator(recipe, {"name": "run"}), str(tmp_path / "saved"))  # what gan-zoo export writes
     arguments = ["--num-samples", "200", "--seeds", "1", "--metrics", "fid,precision_recall"]
     assert cli.main(["evaluate", exported, *arguments, "--out", str(tmp_path / "saved.json")]) == 0

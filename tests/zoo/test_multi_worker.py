@@ -12,8 +12,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import cli, launch, training
+from zoo import cli
 from zoo.errors import UserError
+from zoo.train import launch
+from zoo.train.config import TrainConfig
+from zoo.train.loop import train
+from zoo.train.strategy import make_strategy
 
 WGAN_GP_SETTINGS = {"width": 8, "latent_dim": 8, "n_critic": 2, "generator_norm": "sync_batch"}
 WGAN_GP = ["wgan_gp", "--batch-size", "8", *(part for key, value in WGAN_GP_SETTINGS.items()
@@ -49,11 +53,11 @@ def test_two_workers_agree_and_equal_one_mirrored_process(tmp_path, image_folder
     for name, value in chief.items():
         np.testing.assert_array_equal(worker[name], value, err_msg=name)  # identical, to the bit
     # one process, MirroredStrategy over the two logical CPUs of conftest, same global batch, data and noise
-    config = training.TrainConfig(
+    config = TrainConfig(
         recipe="wgan_gp", out=str(tmp_path / "mirrored"), dataset=image_folder, steps=3, batch_size=8,
         strategy="mirrored", recipe_args=dict(WGAN_GP_SETTINGS),
         log_every=2, sample_every=1000, checkpoint_every=2, verbose=0)
-    training.train(config)
+    train(config)
     mirrored = checkpoint_values(str(tmp_path / "mirrored" / "checkpoints" / "ckpt-3"))
     for name, value in chief.items():
         np.testing.assert_allclose(value, mirrored[name], rtol=1e-5, atol=1e-5, err_msg=name)
@@ -99,7 +103,7 @@ def test_launch_refuses_bad_arguments(capsys):
 def test_multi_worker_strategy_needs_tf_config(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(UserError, match="needs the TF_CONFIG environment variable"):
-        training.make_strategy("multi_worker")
+        make_strategy("multi_worker")
 
 
 def test_tf_config_is_the_standard_cluster_spec():
@@ -125,9 +129,9 @@ def test_workers_that_disagree_on_the_step_or_the_arguments_are_refused(tmp_path
     """A worker that cannot see the chief's checkpoints would resume one step behind; a worker started
     with other settings would train another model: every worker refuses."""
     shared = tmp_path / "with_checkpoint"
-    training.train(training.TrainConfig(recipe="wgan_gp", out=str(shared), dataset=image_folder, steps=1,
-                                        batch_size=8, recipe_args=dict(WGAN_GP_SETTINGS), log_every=2,
-                                        sample_every=1000, checkpoint_every=2, verbose=0))
+    train(TrainConfig(recipe="wgan_gp", out=str(shared), dataset=image_folder, steps=1,
+                      batch_size=8, recipe_args=dict(WGAN_GP_SETTINGS), log_every=2,
+                      sample_every=1000, checkpoint_every=2, verbose=0))
     for status, stderr in run_two_workers(image_folder, [shared, tmp_path / "empty"]):  # steps 1 and 0
         assert status == 2, stderr[-3000:]
         assert "but not every worker does: --out must be a directory every worker reads and writes" in stderr

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from zoo import perceptual
 from zoo.errors import UserError
-from zoo.evaluator import load_evaluator
+from zoo.eval.classifier import load_evaluator
+from zoo.train import perceptual
 
 
 def images(shape, seed=0):

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import registry
-from zoo.evaluation import real_images
-from zoo.packaging import card_markdown, index_markdown, with_readme_table
+from zoo.eval.scoring import real_images
+from zoo.presets import store
+from zoo.presets.packaging import card_markdown, index_markdown, with_readme_table
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden_pixels.json")
 CARDS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "model_cards")
-PRESETS = registry.list_models()
+PRESETS = store.list_models()
 
 
 def probe(g):

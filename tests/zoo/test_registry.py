@@ -6,20 +6,24 @@ import os
 import numpy as np
 import pytest
 
-import zoo
 from recipes.latents import stream_latents
-from zoo import cli, generators, registry, training
+import zoo
+from zoo import cli, sampling
 from zoo.errors import UserError
 from zoo.images import to_uint8
-from zoo.packaging import card_markdown, make_preset
+from zoo.presets import store
+from zoo.presets.packaging import card_markdown, make_preset
+from zoo.train import run_directory
+from zoo.train.config import TrainConfig
+from zoo.train.loop import train
 
 TINY_SAMPLING = {"dcgan": {"width": 8, "latent_dim": 8, "ema_decay": 0.9},
                  "cgan": {"width": 8, "latent_dim": 8, "embedding_dim": 4}}
 
 
 def tiny_run(out, recipe, steps=2, **settings):
-    training.train(training.TrainConfig(recipe=recipe, out=str(out), steps=steps, batch_size=8, sample_every=100,
-                                        log_every=1, verbose=0, command=f"gan-zoo train {recipe} --tiny", **settings))
+    train(TrainConfig(recipe=recipe, out=str(out), steps=steps, batch_size=8, sample_every=100,
+                      log_every=1, verbose=0, command=f"gan-zoo train {recipe} --tiny", **settings))
     return str(out)
 
 
@@ -43,7 +47,7 @@ def presets(tmp_path_factory):
 
 @pytest.fixture
 def shipped(presets, monkeypatch):
-    monkeypatch.setattr(registry, "PRESETS_DIR", str(presets / "presets"))
+    monkeypatch.setattr(store, "PRESETS_DIR", str(presets / "presets"))
     return presets
 
 
@@ -65,7 +69,7 @@ def test_list_and_unknown_names(shipped):
 
 def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(shipped):
     g = zoo.load("dcgan_tiny_28")
-    run_recipe, _ = generators.recipe_from_run(str(shipped / "dcgan"))
+    run_recipe, _ = run_directory.recipe_from_run(str(shipped / "dcgan"))
     z = stream_latents(0, 0, 4, 8)
     np.testing.assert_allclose(g(z).numpy(), run_recipe.ema_generator(z).numpy(), atol=1e-6)  # the EMA copy
     images = g.sample(4, seed=0)
@@ -75,7 +79,7 @@ def test_load_gives_the_runs_sampling_generator_and_reproducible_uint8_samples(s
     np.testing.assert_array_equal(images[:2], g.sample(2, seed=0))  # sample(n, s) = first n of the stream
     long = g.sample(1001, seed=0)  # three chunks: the same stream `gan-zoo evaluate` scores
     np.testing.assert_array_equal(long[:4], images)
-    np.testing.assert_array_equal(long[500:503], to_uint8(generators.sampler(run_recipe)(0)(500, 3)))
+    np.testing.assert_array_equal(long[500:503], to_uint8(sampling.sampler(run_recipe)(0)(500, 3)))
     np.testing.assert_array_equal(g.sample_seeds([0, 1]), np.concatenate([images[:1], g.sample(1, seed=1)]))
     np.testing.assert_array_equal(g.latents(0), stream_latents(0, 0, 1, 8))  # seed s = sample 0 of stream s
     assert g.card["training"]["commands"] == ["gan-zoo train dcgan --tiny"] * 2  # stopped after step 1, resumed
@@ -152,7 +156,7 @@ def test_upscale_takes_integer_pixels_of_any_integer_dtype_and_floats_in_range()
 
 def test_load_recipe_restores_generator_and_discriminator_and_trains(shipped):
     recipe = zoo.load_recipe("dcgan_tiny_28")
-    run_recipe, _ = generators.recipe_from_run(str(shipped / "dcgan"))
+    run_recipe, _ = run_directory.recipe_from_run(str(shipped / "dcgan"))
     for a, b in zip(recipe.discriminator.get_weights(), run_recipe.discriminator.get_weights()):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(recipe.generator.get_weights(), run_recipe.ema_generator.get_weights()):
@@ -221,7 +225,7 @@ def test_cli_list_sample_card_and_evaluate_a_preset(shipped, tmp_path, capsys):
 
 
 def test_image_to_image_presets(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "PRESETS_DIR", str(tmp_path / "presets"))
+    monkeypatch.setattr(store, "PRESETS_DIR", str(tmp_path / "presets"))
     settings = {"cyclegan": {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_layers": 1,
                              "pool_size": 4},
                 "srgan": {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_stages": 1,

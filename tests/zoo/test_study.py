@@ -5,10 +5,10 @@ import os
 import numpy as np
 import pytest
 
-from zoo import study, study_report
 from zoo.cli import main
 from zoo.errors import UserError
 from zoo.files import read_json
+from zoo.study import analysis, design
 
 TINY_STUDY = ["--losses", "hinge,wasserstein_gp", "--dataset", "triangles", "--seeds", "2", "--trials", "1", "--steps", "4", "--batch-size", "8",
               "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "2", "--eval-samples", "100",
@@ -16,28 +16,28 @@ TINY_STUDY = ["--losses", "hinge,wasserstein_gp", "--dataset", "triangles", "--s
 
 
 def test_trial_settings_depend_only_on_search_seed_loss_and_trial():
-    first = study.trial_settings("dragan", 1, search_seed=0)
-    assert first == study.trial_settings("dragan", 1, search_seed=0)
-    assert first != study.trial_settings("dragan", 2, search_seed=0)
-    assert first != study.trial_settings("dragan", 1, search_seed=1)
+    first = design.trial_settings("dragan", 1, search_seed=0)
+    assert first == design.trial_settings("dragan", 1, search_seed=0)
+    assert first != design.trial_settings("dragan", 2, search_seed=0)
+    assert first != design.trial_settings("dragan", 1, search_seed=1)
     assert set(first) == {"lr", "beta_1", "beta_2", "n_disc", "penalty_weight"}
-    assert "penalty_weight" not in study.trial_settings("hinge", 0, 0)
-    low, high = study.SEARCH_SPACE["lr"][1:]
-    assert all(low <= study.trial_settings("hinge", t, 0)["lr"] <= high for t in range(20))
-    config = study.StudyConfig(losses=["hinge"], out="x", trials=3, seeds=2)
-    more = study.StudyConfig(losses=["hinge"], out="x", trials=5, seeds=2)
-    assert study.plan(more)[:6] == study.plan(config)  # growing a study keeps its runs
+    assert "penalty_weight" not in design.trial_settings("hinge", 0, 0)
+    low, high = design.SEARCH_SPACE["lr"][1:]
+    assert all(low <= design.trial_settings("hinge", t, 0)["lr"] <= high for t in range(20))
+    config = design.StudyConfig(losses=["hinge"], out="x", trials=3, seeds=2)
+    more = design.StudyConfig(losses=["hinge"], out="x", trials=5, seeds=2)
+    assert design.plan(more)[:6] == design.plan(config)  # growing a study keeps its runs
 
 
 def test_expected_best_falls_with_budget_and_reaches_the_best_run():
     trials = {0: [50.0, 52.0], 1: [80.0, 90.0], 2: [40.0, 41.0], 3: [float("inf"), float("inf")]}
-    mean, low, high = study_report.expected_best(trials, [1, 2, 4, 16], "lower")
+    mean, low, high = analysis.expected_best(trials, [1, 2, 4, 16], "lower")
     assert np.all(np.diff(mean) <= 0) and np.all(low <= mean) and np.all(mean <= high)
     assert mean[-1] == pytest.approx(40.0, abs=0.6)
     # one draw: the mean over trials of a random seed (a draw of only inf values is left out of the mean;
     # the report passes diverged runs as the study's worst finished score instead)
     assert mean[0] == pytest.approx(np.mean([51.0, 85.0, 40.5]), rel=0.05)
-    higher, _, _ = study_report.expected_best({0: [0.1], 1: [0.9]}, [1, 8], "higher")
+    higher, _, _ = analysis.expected_best({0: [0.1], 1: [0.9]}, [1, 8], "higher")
     assert higher[1] > higher[0] and higher[1] == pytest.approx(0.9, abs=0.01)
 
 
@@ -72,7 +72,7 @@ def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys, shared_
         assert np.isfinite(result["fid"]) and 0 <= result["precision"] <= 1 and 0 <= result["recall"] <= 1
         assert 0 <= result["triangles_f1"] <= 1 and result["triangles_protocol"]["num_samples"] == 100
         assert [step for step, _ in result["fid_curve"]] == [2, 4]
-        run = read_json(os.path.join(study.run_dir(out, result["loss"], 0, result["seed"]), "run.json"))
+        run = read_json(os.path.join(design.run_dir(out, result["loss"], 0, result["seed"]), "run.json"))
         assert run["recipe_config"]["loss"] == result["loss"] and run["seed"] == result["seed"]
         assert run["recipe_config"]["width"] == 8 and run["recipe_config"]["discriminator_norm"] == "layer"
         assert run["recipe_config"]["n_disc"] == result["hyperparameters"]["n_disc"]
@@ -87,17 +87,17 @@ def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys, shared_
         assert os.path.getsize(os.path.join(out, figure)) > 1000 and f"({figure})" in report
 
     # a rerun skips every finished run
-    stamps = {r: os.path.getmtime(os.path.join(study.run_dir(out, *r), "result.json")) for r in
+    stamps = {r: os.path.getmtime(os.path.join(design.run_dir(out, *r), "result.json")) for r in
               [("hinge", 0, 0), ("hinge", 0, 1), ("wasserstein_gp", 0, 0), ("wasserstein_gp", 0, 1)]}
     assert main(["study", *TINY_STUDY, "--out", out]) == 0
     assert "4 run(s) done, 0 to run" in capsys.readouterr().out
-    assert stamps == {r: os.path.getmtime(os.path.join(study.run_dir(out, *r), "result.json")) for r in stamps}
+    assert stamps == {r: os.path.getmtime(os.path.join(design.run_dir(out, *r), "result.json")) for r in stamps}
 
     # an unfinished run (no result.json: interrupted after training) is resumed, not retrained
-    os.remove(os.path.join(study.run_dir(out, "hinge", 0, 1), "result.json"))
+    os.remove(os.path.join(design.run_dir(out, "hinge", 0, 1), "result.json"))
     assert main(["study", *TINY_STUDY, "--out", out]) == 0
     assert "3 run(s) done, 1 to run" in capsys.readouterr().out
-    state = read_json(os.path.join(study.run_dir(out, "hinge", 0, 1), "train_state.json"))
+    state = read_json(os.path.join(design.run_dir(out, "hinge", 0, 1), "train_state.json"))
     assert len(state["commands"]) == 1  # training was complete: the rerun only evaluated
 
     # a different protocol in the same directory is refused
@@ -118,9 +118,9 @@ def test_report_tables_separate_differences_from_seed_noise(tmp_path):
     results = [fake_result(loss, trial, seed, base + trial + rng.normal(0, 2))
                for loss, base in (("a", 40.0), ("b", 41.0), ("c", 80.0)) for trial in range(2) for seed in range(3)]
     results.append(fake_result("c", 2, 0, None, status="diverged"))
-    protocol = study.protocol(study.StudyConfig(losses=["hinge"], out=str(tmp_path), trials=3, seeds=3))
-    protocol.update(losses=["a", "b", "c"], search_space={name: study.SEARCH_SPACE for name in "abc"})
-    report = open(study_report.write_report(str(tmp_path), protocol, results)).read()
+    protocol = design.protocol(design.StudyConfig(losses=["hinge"], out=str(tmp_path), trials=3, seeds=3))
+    protocol.update(losses=["a", "b", "c"], search_space={name: design.SEARCH_SPACE for name in "abc"})
+    report = open(analysis.write_report(str(tmp_path), protocol, results)).read()
     assert "| a | b |" in report and "within noise" in report.split("| a | b |")[1].split("\n")[0]
     assert "differs" in report.split("| a | c |")[1].split("\n")[0]
     assert "| c | 7 (1) |" in report  # the diverged run is counted, not scored
@@ -130,9 +130,9 @@ def test_report_tables_separate_differences_from_seed_noise(tmp_path):
 def test_report_does_not_compare_losses_with_fewer_than_three_runs(tmp_path):
     results = [fake_result(loss, 0, seed, fid) for loss, fids in (("a", (40.0, 41.0)), ("b", (80.0, 81.0)))
                for seed, fid in enumerate(fids)]
-    protocol = study.protocol(study.StudyConfig(losses=["hinge"], out=str(tmp_path), trials=1, seeds=2))
-    protocol.update(losses=["a", "b"], search_space={name: study.SEARCH_SPACE for name in "ab"})
-    report = open(study_report.write_report(str(tmp_path), protocol, results)).read()
+    protocol = design.protocol(design.StudyConfig(losses=["hinge"], out=str(tmp_path), trials=1, seeds=2))
+    protocol.update(losses=["a", "b"], search_space={name: design.SEARCH_SPACE for name in "ab"})
+    report = open(analysis.write_report(str(tmp_path), protocol, results)).read()
     assert "| a | b | -40 | – | too few runs" in report
 
 
@@ -149,7 +149,7 @@ def test_terminated_study_stops_its_runs_with_a_checkpoint_and_resumes_them(tmp_
     command = [sys.executable, "-c", "import sys; from zoo.cli import main; sys.exit(main(sys.argv[1:]))", *argv]
     environment = {**os.environ, "GAN_ZOO_CACHE": shared_cache}
     study_process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    losses_file = os.path.join(study.run_dir(out, "hinge", 0, 0), "losses.jsonl")
+    losses_file = os.path.join(design.run_dir(out, "hinge", 0, 0), "losses.jsonl")
     deadline = time.time() + 240
     while not os.path.exists(losses_file) and time.time() < deadline:  # training is under way
         time.sleep(0.5)
@@ -158,12 +158,12 @@ def test_terminated_study_stops_its_runs_with_a_checkpoint_and_resumes_them(tmp_
     # a background shell. The children run in their own sessions: only the study's `stop` interrupts them.
     study_process.send_signal(signal.SIGTERM)
     assert study_process.wait(180) == 130
-    state = read_json(os.path.join(study.run_dir(out, "hinge", 0, 0), "train_state.json"))
+    state = read_json(os.path.join(design.run_dir(out, "hinge", 0, 0), "train_state.json"))
     assert state["status"] == "interrupted" and 0 < state["step"] < 2000
-    assert not os.path.exists(os.path.join(study.run_dir(out, "hinge", 0, 0), "result.json"))
+    assert not os.path.exists(os.path.join(design.run_dir(out, "hinge", 0, 0), "result.json"))
 
     assert subprocess.run(command, env=environment, capture_output=True, timeout=600).returncode == 0
-    resumed = read_json(os.path.join(study.run_dir(out, "hinge", 0, 0), "train_state.json"))
+    resumed = read_json(os.path.join(design.run_dir(out, "hinge", 0, 0), "train_state.json"))
     assert resumed["status"] == "completed" and len(resumed["commands"]) == 2  # one run, two sessions
     assert resumed["wall_time_seconds"] > state["wall_time_seconds"]
-    assert read_json(os.path.join(study.run_dir(out, "hinge", 0, 0), "result.json"))["step"] == 2000
+    assert read_json(os.path.join(design.run_dir(out, "hinge", 0, 0), "result.json"))["step"] == 2000

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import cli, datasets, task_evaluation, training
-from zoo.evaluation import real_images
+from zoo import cli
+from zoo.eval import tasks
+from zoo.eval.scoring import real_images
 from zoo.metrics import image_quality
+from zoo.train.config import TrainConfig
+from zoo.train.loop import train
 
 
 class BicubicRecipe:
@@ -35,8 +38,8 @@ class SwapRecipe:
 
 
 def test_super_resolution_rows_match_when_the_model_is_bicubic(evaluator_features):
-    report = task_evaluation.evaluate_super_resolution(BicubicRecipe(), evaluator_features, num_samples=300,
-                                                       batch_size=100)
+    report = tasks.evaluate_super_resolution(BicubicRecipe(), evaluator_features, num_samples=300,
+                                             batch_size=100)
     model, baseline = report["results"]["generator"], report["results"]["bicubic (baseline)"]
     for metric in ("psnr", "ssim", "fid", "kid"):
         assert model[metric]["mean"] == pytest.approx(baseline[metric]["mean"], rel=1e-6), metric
@@ -45,8 +48,8 @@ def test_super_resolution_rows_match_when_the_model_is_bicubic(evaluator_feature
 
 
 def test_translation_success_is_measured_against_the_target_class(evaluator_features):
-    report = task_evaluation.evaluate_translation(SwapRecipe([7, 9]), evaluator_features,  # sneaker, ankle boot
-                                                  ["sneaker", "ankle boot"], batch_size=500)
+    report = tasks.evaluate_translation(SwapRecipe([7, 9]), evaluator_features,  # sneaker, ankle boot
+                                        ["sneaker", "ankle boot"], batch_size=500)
     rows = report["results"]
     translated, floor = rows["a2b: sneaker → ankle boot"], rows["a2b: source unchanged (floor)"]
     ceiling = rows["a2b: real target train (ceiling)"]
@@ -60,7 +63,7 @@ def test_translation_success_is_measured_against_the_target_class(evaluator_feat
 
 def test_translation_needs_classes_of_the_evaluator(evaluator_features):
     with pytest.raises(Exception, match="unknown class 'boots'"):
-        task_evaluation.domain_classes("fashion_mnist", ["sneaker", "boots"])
+        tasks.domain_classes("fashion_mnist", ["sneaker", "boots"])
 
 
 @pytest.mark.parametrize("recipe, settings, columns", [
@@ -71,8 +74,8 @@ def test_translation_needs_classes_of_the_evaluator(evaluator_features):
 ])
 def test_evaluate_cli_on_image_to_image_runs(recipe, settings, columns, tmp_path, capsys):
     run = tmp_path / "run"
-    training.train(training.TrainConfig(recipe=recipe, out=str(run), steps=1, batch_size=4, recipe_args=settings,
-                                        sample_every=100, verbose=0))
+    train(TrainConfig(recipe=recipe, out=str(run), steps=1, batch_size=4, recipe_args=settings,
+                      sample_every=100, verbose=0))
     report_path = tmp_path / "report.json"
     code = cli.main(["evaluate", str(run), "--num-samples", "200", "--batch-size", "100", "--out", str(report_path)])
     assert code == 0

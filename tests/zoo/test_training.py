@@ -14,9 +14,15 @@ import tensorflow as tf
 from PIL import Image
 
 import recipes
-from zoo import cli, training
+from zoo import cli
 from zoo.errors import TrainingDiverged, UserError
 from zoo.files import read_json, write_json
+from zoo.train import loop
+from zoo.train.build import build_recipe
+from zoo.train.config import TrainConfig
+from zoo.train.loop import load_examples, run_steps, train, training_batches
+from zoo.train.run_directory import checkpoint_manager, previous_xla, restore_latest, session_provenance
+from zoo.train.strategy import XLA_ENV, cross_replica, use_xla
 
 TINY = {"width": 8, "latent_dim": 8}
 
@@ -25,20 +31,20 @@ def config(out, data, **overrides):
     settings = dict(recipe="dcgan", out=str(out), dataset=data, steps=4, batch_size=8, seed=5,
                     recipe_args=dict(TINY), log_every=2, sample_every=2, checkpoint_every=2, verbose=0)
     settings.update(overrides)
-    return training.TrainConfig(**settings)
+    return TrainConfig(**settings)
 
 
 def generator_weights(out, data, **overrides):
     """Load the run's last checkpoint into a fresh recipe and return its generator weights."""
     cfg = config(out, data, **overrides)
-    recipe = training.build_recipe(cfg, (8, 8, 1))
-    checkpoint, _ = training.checkpoint_manager(recipe, cfg.out, True, 1)
-    training.restore_latest(checkpoint, cfg.out)
+    recipe = build_recipe(cfg, (8, 8, 1))
+    checkpoint, _ = checkpoint_manager(recipe, cfg.out, True, 1)
+    restore_latest(checkpoint, cfg.out)
     return recipe.generator.get_weights()
 
 
 def test_run_directory_contents(tmp_path, image_folder, capsys):
-    state = training.train(config(tmp_path, image_folder))
+    state = train(config(tmp_path, image_folder))
     assert state["status"] == "completed" and state["step"] == 4
     assert sorted(os.listdir(tmp_path / "samples")) == ["step_000002.png", "step_000004.png"]
     grid = np.array(Image.open(tmp_path / "samples" / "step_000004.png"))
@@ -52,17 +58,17 @@ def test_run_directory_contents(tmp_path, image_folder, capsys):
     # nothing left to do: a rerun (or one with fewer steps) says so plainly and records no session
     recorded = open(tmp_path / "train_state.json").read()
     capsys.readouterr()
-    assert training.train(config(tmp_path, image_folder, steps=3))["step"] == 4
+    assert train(config(tmp_path, image_folder, steps=3))["step"] == 4
     assert f"Nothing to train: {tmp_path} is at step 4, at or past --steps 3" in capsys.readouterr().out
     assert open(tmp_path / "train_state.json").read() == recorded
 
 
 def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, image_folder, monkeypatch):
-    monkeypatch.delenv(training.XLA_ENV)  # the default path users run (the suite turns XLA off elsewhere)
-    training.train(config(tmp_path / "straight", image_folder, steps=6))
-    first = training.train(config(tmp_path / "resumed", image_folder, steps=2, command="gan-zoo train a"))
+    monkeypatch.delenv(XLA_ENV)  # the default path users run (the suite turns XLA off elsewhere)
+    train(config(tmp_path / "straight", image_folder, steps=6))
+    first = train(config(tmp_path / "resumed", image_folder, steps=2, command="gan-zoo train a"))
     assert first["step"] == 2
-    second = training.train(config(tmp_path / "resumed", image_folder, steps=6, command="gan-zoo train b"))
+    second = train(config(tmp_path / "resumed", image_folder, steps=6, command="gan-zoo train b"))
     assert second["step"] == 6
     # provenance adds up over sessions: every command, the total wall time, the machine
     assert second["commands"] == ["gan-zoo train a", "gan-zoo train b"]
@@ -82,46 +88,46 @@ def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pat
 
 
 def test_xla_is_the_default_wherever_it_can_run(monkeypatch):
-    monkeypatch.delenv(training.XLA_ENV)
-    assert training.use_xla(None, replicas=1) is True
-    assert training.use_xla(None, replicas=2) is False
-    assert training.use_xla(False, replicas=1) is False
+    monkeypatch.delenv(XLA_ENV)
+    assert use_xla(None, replicas=1) is True
+    assert use_xla(None, replicas=2) is False
+    assert use_xla(False, replicas=1) is False
     with pytest.raises(UserError, match="--xla runs on one device for now"):
-        training.use_xla(True, replicas=2)
-    assert training.use_xla(None, replicas=1, recipe_cls=recipes.SRGAN) is False
-    assert training.use_xla(None, replicas=1, recipe_cls=recipes.StyleGANLite) is False  # measured slower
-    assert training.use_xla(True, replicas=1, recipe_cls=recipes.StyleGANLite) is True
+        use_xla(True, replicas=2)
+    assert use_xla(None, replicas=1, recipe_cls=recipes.SRGAN) is False
+    assert use_xla(None, replicas=1, recipe_cls=recipes.StyleGANLite) is False  # measured slower
+    assert use_xla(True, replicas=1, recipe_cls=recipes.StyleGANLite) is True
     # a one-replica MirroredStrategy still all-reduces: its step cannot be XLA-compiled (found by review)
-    assert training.cross_replica(tf.distribute.MirroredStrategy(["/cpu:0"]))
-    assert not training.cross_replica(tf.distribute.get_strategy())
-    assert training.use_xla(None, replicas=1, cross_replica=True) is False
+    assert cross_replica(tf.distribute.MirroredStrategy(["/cpu:0"]))
+    assert not cross_replica(tf.distribute.get_strategy())
+    assert use_xla(None, replicas=1, cross_replica=True) is False
     with pytest.raises(UserError, match="--xla runs on one device for now"):
-        training.use_xla(True, replicas=1, cross_replica=True)
+        use_xla(True, replicas=1, cross_replica=True)
     # a resumed run keeps the path it trained on unless told otherwise
-    assert training.use_xla(None, replicas=1, previous=False) is False
-    assert training.use_xla(None, replicas=1, previous=True) is True
-    assert training.use_xla(True, replicas=1, previous=False) is True
+    assert use_xla(None, replicas=1, previous=False) is False
+    assert use_xla(None, replicas=1, previous=True) is True
+    assert use_xla(True, replicas=1, previous=False) is True
     # GAN_ZOO_XLA=0: off by default (the test suite's setting), --xla still insists; other values are refused
-    monkeypatch.setenv(training.XLA_ENV, "0")
-    assert training.use_xla(None, replicas=1) is False and training.use_xla(True, replicas=1) is True
-    assert training.use_xla(None, replicas=1, previous=True) is True  # a run keeps what it trained with
-    monkeypatch.setenv(training.XLA_ENV, "off")
+    monkeypatch.setenv(XLA_ENV, "0")
+    assert use_xla(None, replicas=1) is False and use_xla(True, replicas=1) is True
+    assert use_xla(None, replicas=1, previous=True) is True  # a run keeps what it trained with
+    monkeypatch.setenv(XLA_ENV, "off")
     with pytest.raises(UserError, match="GAN_ZOO_XLA='off' is not a setting; accepted: 0 .* or auto"):
-        training.use_xla(None, replicas=1)
+        use_xla(None, replicas=1)
 
 
 def test_resume_history_of_runs_from_before_sessions_were_recorded(tmp_path):
-    assert training.previous_xla(str(tmp_path)) is None  # a new run
+    assert previous_xla(str(tmp_path)) is None  # a new run
     write_json(str(tmp_path / "train_state.json"), {"step": 500, "wall_time_seconds": 60.0, "commands": ["gan-zoo a"],
                                                     "machine": {"cpu_cores": 2}})
-    provenance = training.session_provenance(str(tmp_path), "gan-zoo b", start_step=500, xla=True)
+    provenance = session_provenance(str(tmp_path), "gan-zoo b", start_step=500, xla=True)
     legacy, current = provenance["sessions"]
     assert (legacy["from_step"], legacy["to_step"], legacy["command"], legacy["wall_time_seconds"]) == (
         0, 500, "gan-zoo a", 60.0)
     assert (current["from_step"], current["command"], current["xla"]) == (500, "gan-zoo b", True)
-    assert training.previous_xla(str(tmp_path)) is False  # such runs trained without XLA unless asked
+    assert previous_xla(str(tmp_path)) is False  # such runs trained without XLA unless asked
     with pytest.raises(UserError, match="SRGAN's train step has ops without an XLA kernel"):
-        training.use_xla(True, replicas=1, recipe_cls=recipes.SRGAN)
+        use_xla(True, replicas=1, recipe_cls=recipes.SRGAN)
     parser = cli.build_parser()
     assert parser.parse_args(["train", "dcgan", "--out", "x"]).xla is None
     assert parser.parse_args(["train", "dcgan", "--out", "x", "--no-xla"]).xla is False
@@ -131,8 +137,8 @@ def test_wgan_gp_through_trainer_mirrored_equals_single_device(tmp_path, image_f
     # XLA draws other random numbers (and is off on two replicas): compare graph steps
     settings = dict(recipe="wgan_gp", steps=2, jit_compile=False,
                     recipe_args={**TINY, "n_critic": 2, "generator_norm": "sync_batch"})
-    training.train(config(tmp_path / "one", image_folder, strategy="default", **settings))
-    training.train(config(tmp_path / "two", image_folder, strategy="mirrored", **settings))
+    train(config(tmp_path / "one", image_folder, strategy="default", **settings))
+    train(config(tmp_path / "two", image_folder, strategy="mirrored", **settings))
     one = generator_weights(tmp_path / "one", image_folder, **settings)
     two = generator_weights(tmp_path / "two", image_folder, **settings)
     for a, b in zip(one, two):
@@ -146,13 +152,13 @@ def test_xla_compiled_steps_match_graph_steps_given_the_same_noise(tmp_path, ima
         count = local_batch * int(np.prod(shape))
         return tf.reshape(tf.sin(tf.range(count, dtype=tf.float32) * 0.37), [local_batch, *shape])
 
-    assert training.build_recipe(config(tmp_path, image_folder, jit_compile=True), (8, 8, 1)).jit_compile is True
+    assert build_recipe(config(tmp_path, image_folder, jit_compile=True), (8, 8, 1)).jit_compile is True
     runs = {}
     for noise in ("random", "fixed"):
         if noise == "fixed":
             monkeypatch.setattr(recipes.GAN, "replica_random", fixed_noise)
         for name, jit in (("graph", False), ("xla", True)):
-            training.train(config(tmp_path / noise / name, image_folder, steps=2, jit_compile=jit))
+            train(config(tmp_path / noise / name, image_folder, steps=2, jit_compile=jit))
             runs[noise, name] = generator_weights(tmp_path / noise / name, image_folder)
     # XLA really ran: with random noise it drew other numbers, and trained other weights
     assert not all(np.allclose(a, b, atol=1e-5) for a, b in zip(runs["random", "graph"], runs["random", "xla"]))
@@ -180,34 +186,34 @@ def test_run_steps_keeps_epoch_windows_aligned_to_the_step_count_after_a_mid_win
     recipe.compile()
     images = tf.data.Dataset.from_tensor_slices(np.zeros((8, 8, 8, 1), np.float32)).repeat()
     record = Record()
-    training.run_steps(recipe, tf.distribute.get_strategy(), training.training_batches(images, 4, 1, 0), 4, [record],
-                       start_step=3, total_steps=7, steps_per_epoch=2, verbose=0)
+    run_steps(recipe, tf.distribute.get_strategy(), training_batches(images, 4, 1, 0), 4, [record],
+              start_step=3, total_steps=7, steps_per_epoch=2, verbose=0)
     assert record.seen == [[1], [0, 1], [0]]
     assert int(recipe.optimizer.iterations) == 4
 
 
 def test_plain_batch_norm_over_replicas_gets_a_note(tmp_path, image_folder, capsys):
-    training.train(config(tmp_path, image_folder, steps=1, strategy="mirrored", verbose=1))
+    train(config(tmp_path, image_folder, steps=1, strategy="mirrored", verbose=1))
     assert ("generator_norm=batch, discriminator_norm=batch with 2 replicas normalises per replica"
             in capsys.readouterr().err)
 
 
 def test_rerun_with_other_settings_is_refused(tmp_path, image_folder):
-    training.train(config(tmp_path, image_folder, steps=2))
+    train(config(tmp_path, image_folder, steps=2))
     with pytest.raises(UserError, match="different configuration.*recipe_config"):
-        training.train(config(tmp_path, image_folder, recipe_args={**TINY, "width": 16}))
+        train(config(tmp_path, image_folder, recipe_args={**TINY, "width": 16}))
 
 
 def test_run_from_before_a_new_setting_resumes_with_its_default(tmp_path, image_folder):
     """A run.json written before DCGAN had `loss` / `n_disc` / `penalty_weight` resumes; a changed value does not."""
-    training.train(config(tmp_path, image_folder, steps=2))
+    train(config(tmp_path, image_folder, steps=2))
     description = read_json(str(tmp_path / "run.json"))
     for key in ("loss", "n_disc", "penalty_weight"):
         del description["recipe_config"][key]
     write_json(str(tmp_path / "run.json"), description)
-    assert training.train(config(tmp_path, image_folder, steps=3))["step"] == 3
+    assert train(config(tmp_path, image_folder, steps=3))["step"] == 3
     with pytest.raises(UserError, match="different configuration.*recipe_config"):
-        training.train(config(tmp_path, image_folder, steps=4, recipe_args={**TINY, "loss": "hinge"}))
+        train(config(tmp_path, image_folder, steps=4, recipe_args={**TINY, "loss": "hinge"}))
 
 
 def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing_to_lock_its_directory(tmp_path, image_folder,
@@ -217,34 +223,34 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing_to_lock_its
 
     out = tmp_path / "run"
     with monkeypatch.context() as patch:
-        patch.setattr(training, "run_steps", out_of_memory)
+        patch.setattr(loop, "run_steps", out_of_memory)
         with pytest.raises(tf.errors.ResourceExhaustedError):
-            training.train(config(out, image_folder, batch_size=4))  # run.json was written, no step taken
+            train(config(out, image_folder, batch_size=4))  # run.json was written, no step taken
     assert not out.exists()
-    assert training.train(config(out, image_folder, batch_size=8))["step"] == 4  # other settings: not refused
+    assert train(config(out, image_folder, batch_size=8))["step"] == 4  # other settings: not refused
     with monkeypatch.context() as patch:  # an existing run keeps everything when a resume fails
-        patch.setattr(training, "run_steps", out_of_memory)
+        patch.setattr(loop, "run_steps", out_of_memory)
         with pytest.raises(tf.errors.ResourceExhaustedError):
-            training.train(config(out, image_folder, batch_size=8, steps=6))
+            train(config(out, image_folder, batch_size=8, steps=6))
     assert (out / "run.json").exists()
     assert read_json(out / "train_state.json")["step"] == 4
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, image_folder, monkeypatch):
-    training.train(config(tmp_path, image_folder, steps=2))
-    real_load = training.load_examples
-    monkeypatch.setattr(training, "load_examples",
+    train(config(tmp_path, image_folder, steps=2))
+    real_load = load_examples
+    monkeypatch.setattr(loop, "load_examples",
                         lambda *args: real_load(*args).map(lambda x, y: (x * np.nan, y)))
     with pytest.raises(TrainingDiverged, match="diverged at step 3.*ckpt-2"):
-        training.train(config(tmp_path, image_folder, steps=4))
+        train(config(tmp_path, image_folder, steps=4))
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
 
 
 def test_mixed_bfloat16_trains_with_float32_outputs(tmp_path, image_folder):
-    state = training.train(config(tmp_path, image_folder, steps=2, mixed_precision=True))
+    state = train(config(tmp_path, image_folder, steps=2, mixed_precision=True))
     assert all(np.isfinite(v) for v in state["logs"].values())
     assert json.load(open(tmp_path / "run.json"))["dtype_policy"] == "mixed_bfloat16"
-    recipe = training.build_recipe(config(tmp_path, image_folder), (8, 8, 1))
+    recipe = build_recipe(config(tmp_path, image_folder), (8, 8, 1))
     assert recipe.generator(np.zeros((2, 8), np.float32)).dtype == tf.float32
 
 
@@ -272,13 +278,13 @@ def test_killed_process_resumes_from_last_checkpoint(tmp_path, image_folder):
 def test_a_truncated_latest_checkpoint_is_skipped_and_kept(tmp_path, image_folder, capsys):
     """Resume from the newest checkpoint that restores; say which was skipped and why; keep its files."""
     out = tmp_path / "run"
-    training.train(config(out, image_folder, steps=4))  # checkpoints at steps 2 and 4
+    train(config(out, image_folder, steps=4))  # checkpoints at steps 2 and 4
     data = glob.glob(str(out / "checkpoints" / "ckpt-4.data-*"))[0]
     with open(data, "r+b") as handle:
         handle.truncate(os.path.getsize(data) // 2)
     truncated = open(data, "rb").read()
     capsys.readouterr()
-    state = training.train(config(out, image_folder, steps=6, verbose=1))
+    state = train(config(out, image_folder, steps=6, verbose=1))
     printed = capsys.readouterr()
     assert f"Skipped checkpoint {out / 'checkpoints' / 'ckpt-4'}: it does not restore (" in printed.err
     assert "Resuming from " + str(out / "checkpoints" / "ckpt-2") + " at step 2 of 6" in printed.out
@@ -288,12 +294,12 @@ def test_a_truncated_latest_checkpoint_is_skipped_and_kept(tmp_path, image_folde
         intact = (out / name).read_text()
         (out / name).write_text(intact[:-5])
         with pytest.raises(UserError, match=f"{out / name} is not valid JSON"):
-            training.train(config(out, image_folder, steps=8))
+            train(config(out, image_folder, steps=8))
         (out / name).write_text(intact)
     for data in glob.glob(str(out / "checkpoints" / "ckpt-*.data-*")):  # now none restores: a clear error
         os.remove(data)
     with pytest.raises(UserError, match=r"No checkpoint in .* restores \(tried ckpt-6, ckpt-4"):
-        training.train(config(out, image_folder, steps=8))
+        train(config(out, image_folder, steps=8))
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -327,8 +333,8 @@ def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
 def test_every_sampling_recipe_trains_on_the_default_data_with_no_data_options(tmp_path, recipe, settings):
     """Default dataset, size and crop (issue 17 item 9). StyleGAN-lite: tests/zoo/test_evaluation.py (it pads
     to 32×32 by itself); CycleGAN and SRGAN: the two tests below."""
-    state = training.train(training.TrainConfig(recipe=recipe, out=str(tmp_path), steps=1, batch_size=4,
-                                                recipe_args=settings, verbose=0))
+    state = train(TrainConfig(recipe=recipe, out=str(tmp_path), steps=1, batch_size=4,
+                              recipe_args=settings, verbose=0))
     assert state["step"] == 1 and all(np.isfinite(v) for v in state["logs"].values())
     description = read_json(tmp_path / "run.json")
     assert description["recipe_config"]["image_shape"] == [28, 28, 1]
@@ -338,28 +344,28 @@ def test_every_sampling_recipe_trains_on_the_default_data_with_no_data_options(t
 def test_cyclegan_trains_on_two_fashion_mnist_domains(tmp_path):
     """Default domains sneaker ↔ ankle boot; the grid shows a, G(a), F(G(a)), b, F(b), G(F(b))."""
     settings = {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_layers": 1, "pool_size": 4}
-    state = training.train(training.TrainConfig(recipe="cyclegan", out=str(tmp_path), steps=2, batch_size=4,
-                                                recipe_args=settings, sample_every=2, verbose=0))
+    state = train(TrainConfig(recipe="cyclegan", out=str(tmp_path), steps=2, batch_size=4,
+                              recipe_args=settings, sample_every=2, verbose=0))
     assert state["step"] == 2 and all(np.isfinite(v) for v in state["logs"].values())
     grid = np.array(Image.open(tmp_path / "samples" / "step_000002.png"))
     assert grid.shape == (6 * 30 + 2, 8 * 30 + 2)  # 6 rows × 8 columns of 28 px + 2 px padding
     assert json.load(open(tmp_path / "run.json"))["recipe_config"]["pool_size"] == 4
     with pytest.raises(UserError, match="--domain-a and --domain-b"):
-        training.train(training.TrainConfig(recipe="cyclegan", out=str(tmp_path / "x"), domains=["sneaker", None],
-                                            recipe_args=settings, verbose=0))
+        train(TrainConfig(recipe="cyclegan", out=str(tmp_path / "x"), domains=["sneaker", None],
+                          recipe_args=settings, verbose=0))
 
 
 def test_srgan_trains_with_the_evaluator_content_loss(tmp_path):
     """The grid shows LR, bicubic, SR, HR rows; run.json names the content network that was used."""
     settings = {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_stages": 1,
                 "discriminator_dense": 8, "warmup_steps": 1, "content_network": "evaluator"}
-    state = training.train(training.TrainConfig(recipe="srgan", out=str(tmp_path), steps=2, batch_size=4,
-                                                recipe_args=settings, sample_every=2, verbose=0))
+    state = train(TrainConfig(recipe="srgan", out=str(tmp_path), steps=2, batch_size=4,
+                              recipe_args=settings, sample_every=2, verbose=0))
     assert state["step"] == 2 and all(np.isfinite(v) for v in state["logs"].values())
     grid = np.array(Image.open(tmp_path / "samples" / "step_000002.png"))
     assert grid.shape == (4 * 30 + 2, 8 * 30 + 2)
     config = json.load(open(tmp_path / "run.json"))["recipe_config"]
     assert config["content_network"]["config"]["name"] == "fashion_mnist_evaluator_conv1_1"
-    resumed = training.train(training.TrainConfig(recipe="srgan", out=str(tmp_path), steps=3, batch_size=4,
-                                                  recipe_args=settings, sample_every=2, verbose=0))
+    resumed = train(TrainConfig(recipe="srgan", out=str(tmp_path), steps=3, batch_size=4,
+                                recipe_args=settings, sample_every=2, verbose=0))
     assert resumed["step"] == 3  # the same settings resume (the content network's description is stable)

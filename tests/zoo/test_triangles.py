@@ -1,11 +1,11 @@
-"""Tests for zoo.triangles: the renderer, the dataset behind datasets.load("triangles"), the
+"""Tests for zoo.data.triangles: the renderer, the dataset behind datasets.load("triangles"), the
 distance to the triangle manifold and precision / recall of generators."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import datasets, triangles
+from zoo.data import datasets, triangles
 from zoo.errors import UserError
 
 BIG = np.array([[[3.0, 3.0], [25.0, 4.0], [4.0, 25.0]]], np.float32)  # (x, y) pixel units

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import datasets, evaluator
+from zoo.data import datasets
 from zoo.errors import UserError
+from zoo.eval import classifier
 from zoo.metrics import features
 
 
 def test_shipped_evaluator_reaches_its_recorded_test_accuracy():
-    model, card = evaluator.load_evaluator()
+    model, card = classifier.load_evaluator()
     assert card["test_accuracy"] >= 0.92
     images, labels = next(iter(datasets.load("fashion_mnist", "test").batch(10000)))
     predicted = np.argmax(model.predict(images, batch_size=1000, verbose=0)["logits"], axis=1)
@@ -23,16 +24,16 @@ def test_shipped_evaluator_reaches_its_recorded_test_accuracy():
 
 def test_corrupted_evaluator_weights_are_detected(tmp_path):
     copy = tmp_path / "evaluator"
-    shutil.copytree(evaluator.SHIPPED_DIR, copy)
-    weights = copy / evaluator.WEIGHTS_FILE
+    shutil.copytree(classifier.SHIPPED_DIR, copy)
+    weights = copy / classifier.WEIGHTS_FILE
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(UserError, match="corrupt: sha256 .* does not match"):
-        evaluator.load_evaluator(str(copy))
+    with pytest.raises(UserError, match="model.weights.h5 is corrupt: its sha256 is .*, evaluator.json records"):
+        classifier.load_evaluator(str(copy))
     os.remove(weights)
     with pytest.raises(UserError, match="missing"):
-        evaluator.load_evaluator(str(copy))
+        classifier.load_evaluator(str(copy))
 
 
 def test_evaluator_extractor_outputs():
@@ -40,7 +41,7 @@ def test_evaluator_extractor_outputs():
     out = extractor(np.zeros((5, 28, 28, 1), np.float32))
     assert out["features"].shape == (5, 128) and out["logits"].shape == (5, 10)
     assert (out["features"] >= 0).all()  # post-ReLU
-    assert extractor.describe()["sha256"] == json.load(open(os.path.join(evaluator.SHIPPED_DIR, "evaluator.json")))["sha256"]
+    assert extractor.describe()["sha256"] == json.load(open(os.path.join(classifier.SHIPPED_DIR, "evaluator.json")))["sha256"]
 
 
 class StandInInception(tf.Module):

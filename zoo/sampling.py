@@ -11,23 +11,7 @@ from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE, task_o
 from recipes.latents import stream_latents
 from zoo.errors import UserError
 from zoo.files import read_json
-
-
-def recipe_from_run(out, checkpoint="latest"):
-    """The recipe of a `gan-zoo train` run, with the weights of its latest checkpoint."""
-    description_path = os.path.join(out, "run.json")
-    if not os.path.exists(description_path):
-        raise UserError(f"{out} is not a training run directory (no run.json); pass a run directory of "
-                        "`gan-zoo train`, a preset name or directory, a SavedModel directory or a .keras file")
-    description = read_json(description_path)
-    recipe = recipes.get_recipe(description["recipe"])(**description["recipe_config"])
-    path = tf.train.latest_checkpoint(os.path.join(out, "checkpoints")) if checkpoint == "latest" else checkpoint
-    if path is None:
-        raise UserError(f"{out} has no checkpoint yet; train longer or pass another run")
-    tf.train.Checkpoint(recipe=recipe).read(path).expect_partial()
-    return recipe, {"kind": "run", "run": os.path.abspath(out), "checkpoint": path,
-                    "recipe": description["recipe"], "recipe_config": description["recipe_config"],
-                    "data": description.get("data", {})}
+from zoo.train.run_directory import recipe_from_run
 
 
 def untrained_like(recipe):
@@ -37,12 +21,12 @@ def untrained_like(recipe):
 
 def load_target(target):
     """(recipe, description) for a run directory, a preset (name or directory) or a .keras file of a recipe."""
-    from zoo import registry
+    from zoo.presets import store
 
-    if target in registry.list_models() or (os.path.isdir(target) and registry.is_preset_dir(target)):
-        directory = registry.preset_path(target)
-        card = registry.card(directory)
-        return registry.load_recipe(directory, compile=False), {
+    if target in store.list_models() or (os.path.isdir(target) and store.is_preset_dir(target)):
+        directory = store.preset_path(target)
+        card = store.card(directory)
+        return store.load_recipe(directory, compile=False), {
             "kind": "preset", "preset": card["name"], "path": os.path.abspath(directory),
             "recipe": card["recipe"], "data": card["training"]["data"]}
     if os.path.isfile(os.path.join(target, "saved_model.pb")):
@@ -54,7 +38,7 @@ def load_target(target):
         if not isinstance(model, recipes.GAN):
             raise UserError(f"{target} holds a {type(model).__name__}, not a GAN Zoo recipe")
         return model, {"kind": "keras_file", "path": os.path.abspath(target), "recipe_config": model.get_config()}
-    raise UserError(registry.unknown_model_message(target) + " (or pass a preset directory, a `gan-zoo train` "
+    raise UserError(store.unknown_model_message(target) + " (or pass a preset directory, a `gan-zoo train` "
                     "run directory or a .keras file of a recipe)")
 
 
@@ -76,7 +60,6 @@ class SavedModelGenerator:
     [-1, 1]), else a uint8 one (rescaled)."""
 
     def __init__(self, path):
-        import tensorflow as tf
 
         self.loaded = load_saved_model(path)  # keep it alive: the signature references its variables
         self.signature = self.loaded.signatures.get("serving_default")
@@ -122,13 +105,18 @@ def generating(recipe, truncation=1.0):
     """generate(z or [z, labels]) -> images in [-1, 1] (a tf.function) of the recipe's sampling
     generator. `truncation` ψ < 1 needs a recipe with a mapping network (`generate_truncated`, e.g.
     StyleGAN-lite)."""
-    if truncation == 1.0:
+    if check_truncation(recipe, truncation) == 1.0:
         generator = recipe.sampling_generator
         return tf.function(lambda inputs: generator(inputs, training=False))
-    if TRUNCATE not in recipe.capabilities:
+    return tf.function(lambda z: recipe.generate_truncated(z, truncation))
+
+
+def check_truncation(recipe, truncation):
+    """ψ = 1 (none) for any recipe; other values need a recipe with a mapping network."""
+    if truncation != 1.0 and TRUNCATE not in recipe.capabilities:
         raise UserError(f"truncation needs a recipe with a mapping network (stylegan_lite); "
                         f"{type(recipe).__name__} has none")
-    return tf.function(lambda z: recipe.generate_truncated(z, truncation))
+    return truncation
 
 
 def sampler(recipe, truncation=1.0):

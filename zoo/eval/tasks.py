@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from zoo import datasets
+from zoo.data import datasets
 from zoo.errors import UserError
-from zoo.evaluation import (compute_metrics, extract_features, in_batches, library_versions, real_images,
-                            reference_features, summarize)
+from zoo.eval.metric_registry import compute_metrics
+from zoo.eval.scoring import extract_features, in_batches, library_versions, real_images, reference_features, summarize
 from zoo.metrics import image_quality
 
 DISTRIBUTION_METRICS = ("fid", "kid")

@@ -6,7 +6,6 @@ feature extractor (named in every metric), and real-data baselines: the same met
 for real train images vs the reference split (the ceiling) and, where the recipe is
 known, for an untrained generator of the same architecture (the floor).
 """
-import hashlib
 import io
 import os
 import platform
@@ -16,16 +15,12 @@ import numpy as np
 
 from recipes import latents
 from zoo.errors import UserError
-from zoo.files import write_json
-from zoo.generators import balanced_labels
-from zoo.metrics import classification, frechet, inception_score, kernel, manifold, modes
+from zoo.files import sha256_of_bytes, write_atomically, write_json
+from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
+                                     PRDC_K, column_labels, compute_metrics, random_subset)
+from zoo.metrics import classification, memorization
+from zoo.sampling import balanced_labels
 
-METRICS = ("fid", "kid", "is", "mode_score", "precision_recall", "density_coverage", "one_nn", "mode_coverage",
-           "gan_train_test")
-DEFAULT_METRICS = ("fid", "kid", "is", "precision_recall", "density_coverage", "mode_coverage")
-MAX_PAIRWISE = 10000  # k-NN metrics and 1-NN use at most this many points per set (O(n²) work)
-PRDC_K = 3  # precision/recall and density/coverage: radii to the k-th nearest neighbour
-MIN_SAMPLES = {"precision_recall": PRDC_K + 1, "density_coverage": PRDC_K + 1}  # others: 2
 CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gan_zoo"))
 
 
@@ -43,7 +38,7 @@ def extract_features(extractor, batches):
 
 def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000):
     """All images (float [-1, 1]) and labels (or None) of a real split, as numpy arrays."""
-    from zoo import datasets
+    from zoo.data import datasets
 
     data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, batch_size=batch_size,
                          drop_remainder=False)
@@ -51,14 +46,6 @@ def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000)
     images = np.concatenate([np.asarray(image) for image, _ in batches])
     labels = None if batches[0][1] is None else np.concatenate([np.asarray(label) for _, label in batches])
     return images, labels
-
-
-def random_subset(count, limit, seed):
-    """Sorted indices of `limit` of `count` items drawn by numpy's generator seeded by `seed`
-    (independent of TensorFlow's global seed); all of them when limit >= count."""
-    if limit >= count:
-        return np.arange(count)
-    return np.sort(np.random.default_rng(seed).choice(count, limit, replace=False))
 
 
 def in_batches(array, batch_size):
@@ -72,10 +59,6 @@ def generated_batches(sample_fn, num_samples, batch_size):
 
 
 # --- reference cache ---------------------------------------------------------------------
-def _sha256_bytes(payload):
-    return hashlib.sha256(payload).hexdigest()
-
-
 def reference_features(extractor, dataset, split, batch_size, data_dir=None, image_size=None, cache_dir=None):
     """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256;
     a cache whose checksum does not match is recomputed."""
@@ -86,7 +69,7 @@ def reference_features(extractor, dataset, split, batch_size, data_dir=None, ima
     if os.path.exists(path) and os.path.exists(checksum_path):
         with open(path, "rb") as handle:
             payload = handle.read()
-        if _sha256_bytes(payload) == open(checksum_path).read().strip():
+        if sha256_of_bytes(payload) == open(checksum_path).read().strip():
             with np.load(io.BytesIO(payload)) as cached:
                 return {name: cached[name] for name in cached.files}, {"cache": path, "cached": True}
     images, labels = real_images(dataset, split, data_dir, image_size, batch_size)
@@ -96,50 +79,9 @@ def reference_features(extractor, dataset, split, batch_size, data_dir=None, ima
     buffer = io.BytesIO()
     np.savez(buffer, **result)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "wb") as handle:
-        handle.write(buffer.getvalue())
-    os.replace(path + ".tmp", path)
-    with open(checksum_path, "w") as handle:
-        handle.write(_sha256_bytes(buffer.getvalue()))
+    write_atomically(path, buffer.getvalue())
+    write_atomically(checksum_path, sha256_of_bytes(buffer.getvalue()))
     return result, {"cache": path, "cached": False}
-
-
-# --- metrics on features -----------------------------------------------------------------
-def subsample(array, limit, seed):
-    return array[random_subset(len(array), limit, seed)]
-
-
-def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None, kid_block_size=1024):
-    """Metric values of generated features/logits against reference ones (dicts of arrays)."""
-    fake, real = generated["features"], reference["features"]
-    results = {}
-    if "fid" in metrics:
-        results["fid"] = frechet.fid_from_activations(real, fake)
-    if "kid" in metrics:
-        rng = np.random.default_rng(seed)  # the block estimator needs random order
-        results["kid"], results["kid_std"] = kernel.kid_from_activations(rng.permutation(real), rng.permutation(fake),
-                                                                           kid_block_size)
-    logits = generated.get("logits")
-    if "is" in metrics and logits is not None:
-        results["is"], results["is_split_std"] = inception_score.split_scores(
-            inception_score.classifier_score_from_logits, logits, min(10, len(logits)))
-    if "mode_score" in metrics and logits is not None and real_class_distribution is not None:
-        results["mode_score"], _ = inception_score.split_scores(  # same splits as IS, so MS ≤ IS holds
-            lambda chunk: inception_score.mode_score_from_logits(chunk, real_class_distribution), logits,
-            min(10, len(logits)))
-    small_real, small_fake = subsample(real, MAX_PAIRWISE, seed), subsample(fake, MAX_PAIRWISE, seed + 1)
-    if "precision_recall" in metrics:
-        results["precision"], results["recall"] = manifold.precision_recall(small_real, small_fake, PRDC_K)
-    if "density_coverage" in metrics:
-        results["density"], results["coverage"] = manifold.density_coverage(small_real, small_fake, PRDC_K)
-    if "one_nn" in metrics:
-        size = min(len(small_real), len(small_fake))
-        results["one_nn_accuracy"] = manifold.one_nn_accuracy(small_real[:size], small_fake[:size])
-    if "mode_coverage" in metrics and logits is not None and real_class_distribution is not None:
-        coverage = modes.mode_coverage(np.argmax(logits, axis=1), real_class_distribution)
-        results["classes_covered"] = coverage["classes_covered"]
-        results["class_kl"] = coverage["kl_generated_to_real"]
-    return results
 
 
 def summarize(per_seed):
@@ -156,11 +98,11 @@ def check_sample_counts(metrics, num_samples, seeds):
     point (k + 1 points), the rest a covariance or a pair (2)."""
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise UserError(f"--seeds must be an integer ≥ 1; received {seeds!r}")
-    needed = {metric: MIN_SAMPLES.get(metric, 2) for metric in metrics}
+    needed = {metric: METRICS[metric].min_samples for metric in metrics}
     metric = max(needed, key=needed.get)
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < needed[metric]:
         raise UserError(f"--num-samples {num_samples!r} is too few for {metric}: it needs at least {needed[metric]}"
-                        + (f" (the k-th nearest neighbour, k = {PRDC_K})" if metric in MIN_SAMPLES else "")
+                        + (f" (the k-th nearest neighbour, k = {PRDC_K})" if needed[metric] == PRDC_K + 1 else "")
                         + "; pass a larger --num-samples or leave the metric out of --metrics")
 
 
@@ -203,6 +145,10 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
     distribution = None
     if "labels" in ref and extractor.num_classes:
         distribution = np.bincount(ref["labels"], minlength=extractor.num_classes) / len(ref["labels"])
+    train = None  # what data copying would copy: the training split's features
+    if "data_copying" in metrics:
+        train, _ = reference_features(extractor, dataset, "train", batch_size, data_dir, image_size, cache_dir)
+        train = train["features"]
     gan_train_test = None
     if "gan_train_test" in metrics and num_classes:
         gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size),
@@ -217,7 +163,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
                 images = np.concatenate(list(batches))
                 batches = in_batches(images, batch_size)
             generated = extract_features(extractor, batches)
-            results = compute_metrics(generated, ref, metrics, seed, distribution)
+            results = compute_metrics(generated, ref, metrics, seed, distribution, train=train)
             if gan_train_test is not None:
                 results.update(gan_train_test(images, labels(seed), generated["logits"], seed))
             per_seed.append(results)
@@ -238,8 +184,11 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
             "num_samples": num_samples, "seeds": list(range(seeds)), "latents": latents.STREAM, "dataset": dataset,
             "reference_split": reference,
             "reference_size": int(len(ref["features"])), "metrics": list(metrics),
-            "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": 1024, "is_splits": 10, "prdc_k": PRDC_K,
+            "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": KID_BLOCK_SIZE, "is_splits": IS_SPLITS,
+            "prdc_k": PRDC_K,
             "gan_train_steps": gan_train_steps if gan_train_test else None,
+            **({"data_copying": {"training_split": "train", "cells": memorization.CELLS,
+                                 "min_per_cell": memorization.MIN_PER_CELL}} if train is not None else {}),
             "feature_extractor": extractor.describe(), "reference_cache": cache,
             "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1),
         },
@@ -252,15 +201,6 @@ def library_versions():
 
     return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
             "numpy": np.__version__}
-
-
-METRIC_LABELS = {
-    "fid": "FID ↓", "kid": "KID ↓", "is": "IS ↑", "mode_score": "Mode score ↑", "precision": "Precision ↑",
-    "recall": "Recall ↑", "density": "Density", "coverage": "Coverage ↑", "one_nn_accuracy": "1-NN acc (0.5 best)",
-    "classes_covered": "Classes covered", "class_kl": "Class KL ↓", "gan_test": "GAN-test ↑",
-    "gan_train": "GAN-train ↑", "psnr": "PSNR dB ↑", "ssim": "SSIM ↑", "target_accuracy": "Target-class acc ↑",
-    "cycle_l1": "Cycle L1 ↓",
-}
 
 
 def table_cell(row, metric, seeds):
@@ -276,12 +216,13 @@ def table_cell(row, metric, seeds):
 def markdown_table(report):
     """Rows = generators and baselines; columns = metrics as mean ± std over seeds."""
     rows = report["results"]
-    columns = [name for name in METRIC_LABELS if any(name in row for row in rows.values())]
+    labels = column_labels()
+    columns = [name for name in labels if any(name in row for row in rows.values())]
     extractor = report["protocol"]["feature_extractor"]["name"]
     lines = [f"Features: {extractor}; {report['protocol']['num_samples']} samples × "
              f"{len(report['protocol']['seeds'])} seeds vs {report['protocol']['dataset']} "
              f"{report['protocol']['reference_split']} ({report['protocol']['reference_size']} images)", "",
-             "| | " + " | ".join(METRIC_LABELS[c] for c in columns) + " |",
+             "| | " + " | ".join(labels[c] for c in columns) + " |",
              "|---|" + "---:|" * len(columns)]
     for label, row in rows.items():
         cells = [table_cell(row, c, len(report["protocol"]["seeds"])) for c in columns]

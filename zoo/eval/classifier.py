@@ -12,9 +12,9 @@ import keras
 import numpy as np
 
 from zoo.errors import UserError
-from zoo.files import read_json, sha256_of, write_json
+from zoo.files import read_json, sha256_of, verified, write_json
 
-SHIPPED_DIR = os.path.join(os.path.dirname(__file__), "evaluators", "fashion_mnist")
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "evaluators", "fashion_mnist")
 WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "evaluator.json"
 
@@ -51,13 +51,8 @@ def read_card(directory):
 def load_evaluator(directory=SHIPPED_DIR):
     """The evaluator in `directory` (the shipped one by default), its weights verified by sha256."""
     card = read_card(directory)
-    weights = os.path.join(directory, WEIGHTS_FILE)
-    if not os.path.exists(weights):
-        raise UserError(f"Evaluator weights {weights} are missing; reinstall the package or rerun `gan-zoo train-evaluator`")
-    actual = sha256_of(weights)
-    if actual != card["sha256"]:
-        raise UserError(f"Evaluator weights {weights} are corrupt: sha256 {actual} does not match {card['sha256']} "
-                        f"recorded in {CARD_FILE}; reinstall the package or rerun `gan-zoo train-evaluator`")
+    weights = verified(os.path.join(directory, WEIGHTS_FILE), card["sha256"], CARD_FILE,
+                       "reinstall the package or rerun `gan-zoo train-evaluator`")
     model = build_evaluator(**card["architecture"])
     model.load_weights(weights)
     return model, card
@@ -66,7 +61,7 @@ def load_evaluator(directory=SHIPPED_DIR):
 def train_evaluator(out, epochs=15, batch_size=128, seed=0, data_dir=None, validation=5000, verbose=1):
     """Train the evaluator on Fashion-MNIST train (the last `validation` images held out to
     keep the best epoch), measure test accuracy, and write weights + card into `out`."""
-    from zoo import datasets
+    from zoo.data import datasets
 
     keras.utils.set_random_seed(seed)
     start = time.time()

@@ -15,9 +15,9 @@ import os
 
 import recipes
 from zoo.errors import UserError
-from zoo.files import read_json, sha256_of
+from zoo.files import read_json, verified
 
-PRESETS_DIR = os.path.join(os.path.dirname(__file__), "presets")
+PRESETS_DIR = os.path.dirname(os.path.abspath(__file__))
 CONFIG_FILE, CARD_FILE, SAMPLES_FILE = "config.json", "card.json", "samples.png"
 
 
@@ -66,13 +66,7 @@ def verified_file(directory, filename, model_card):
     expected = model_card.get("files", {}).get(filename)
     if expected is None:
         raise UserError(f"{filename} is not listed with a sha256 in {os.path.join(directory, CARD_FILE)}")
-    if not os.path.isfile(path):
-        raise UserError(f"{path} is missing; reinstall the package or copy the whole preset directory")
-    actual = sha256_of(path)
-    if actual != expected:
-        raise UserError(f"{path} is corrupt: its sha256 is {actual}, the card records {expected}; "
-                        "reinstall the package or copy the preset again")
-    return path
+    return verified(path, expected, "the card", "reinstall the package or copy the whole preset directory again")
 
 
 def verified_card(directory):

@@ -17,13 +17,15 @@ import numpy as np
 
 from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, task_of
 from recipes.latents import MAX_SEED, seed_latents, stream_latents
-from zoo import generators, registry
+from zoo import sampling
 from zoo.errors import UserError
 from zoo.images import to_uint8
+from zoo.presets import store
 
 
 TASK_METHODS = {SAMPLE: "sample(n, seed)", TRANSLATE: "translate(images)", UPSCALE: "upscale(low_res)"}
 SAMPLE_CHUNK = 500  # = `gan-zoo evaluate`'s default batch: sample(n, s) are the images it scores for seed s
+MAX_INTERPOLATION_STEPS = 1024  # frames of one interpolation (one array)
 MAX_SAMPLE_BYTES = 2**31  # `sample` returns one uint8 array: larger requests go to sample_chunks
 
 
@@ -114,7 +116,12 @@ class Generator(keras.Model):
                             f"{self.task.replace('_', '-')}: use {hint}")
 
     def checked_labels(self, labels):
-        """The user's conditioning labels as int32 class ids: one id or a 1-D sequence, never truncated."""
+        """The user's conditioning labels as int32 class ids (one id or a 1-D sequence, never truncated), or
+        None when none were given; an unconditional model refuses any."""
+        if labels is None:
+            return None
+        if not self.conditional:
+            raise UserError(f"{self.name} is unconditional: it takes no labels")
         accepted = f"labels must be class ids: integers in [0, {self.num_classes}), one or a 1-D list"
         return integers_in(labels, 0, self.num_classes - 1, accepted).astype(np.int32)
 
@@ -134,10 +141,8 @@ class Generator(keras.Model):
         the user's repeated in turn or the classes in turn, are made per chunk too."""
         self.require(SAMPLE, "sample")
         n, seed = whole_number("the number of samples", n, 1), whole_number("seed", seed, 0, MAX_SEED)
-        if labels is not None and not self.conditional:
-            raise UserError(f"{self.name} is unconditional: it takes no labels")
-        chosen = None if labels is None or not self.conditional else self.checked_labels(labels)
-        chunk = generators.sampler(self.recipe, truncation)(seed)
+        chosen = self.checked_labels(labels)
+        chunk = sampling.sampler(self.recipe, truncation)(seed)
         for start in range(0, n, SAMPLE_CHUNK):
             count = min(SAMPLE_CHUNK, n - start)
             if chosen is not None:  # the user's labels in turn
@@ -163,19 +168,36 @@ class Generator(keras.Model):
         class 0, as `sample(1, seed)`)."""
         self.require(SAMPLE, "sample_seeds")
         z = self.latents(seeds)
-        generate = generators.generating(self.recipe, truncation)
+        generate = sampling.generating(self.recipe, truncation)
+        chosen = self.checked_labels(labels)
         if not self.conditional:
-            if labels is not None:
-                raise UserError(f"{self.name} is unconditional: it takes no labels")
             return to_uint8(generate(z))
-        chosen = self.checked_labels(0 if labels is None else labels)
+        chosen = np.zeros(1, np.int32) if chosen is None else chosen  # class 0, as sample(1, seed)
         if len(chosen) not in (1, len(z)):
             raise UserError(f"labels must be one class id or one per seed ({len(z)}); received {len(chosen)}")
         return to_uint8(generate([z, np.resize(chosen, len(z))]))
 
+    def interpolate(self, seed_a, seed_b, steps=8, label=None, truncation=1.0):
+        """`steps` uint8 frames [steps, H, W, C] from seed_a's image to seed_b's (seeds as `sample_seeds` and
+        the server read them: frame 0 is `sample_seeds([seed_a])[0]`): spherical interpolation in z, linear
+        in W after truncation for StyleGAN-lite; conditional models keep one class (`label`, default 0)."""
+        self.require(SAMPLE, "interpolate")
+        steps = whole_number("steps", steps, 2, MAX_INTERPOLATION_STEPS)
+        z_a, z_b = self.latents([seed_a, seed_b])
+        labels = None
+        if self.conditional:
+            chosen = self.checked_labels(0 if label is None else label)
+            if len(chosen) != 1:
+                raise UserError(f"an interpolation keeps one class: pass one label; received {len(chosen)}")
+            labels = np.repeat(chosen, steps)
+        elif label is not None:
+            self.checked_labels(label)  # refuses: the model is unconditional
+        sampling.check_truncation(self.recipe, truncation)
+        return to_uint8(self.recipe.interpolate(z_a, z_b, np.linspace(0.0, 1.0, steps), labels, truncation))
+
     def mix_styles(self, rows, columns, crossover, truncation=1.0):
-        """A uint8 style-mixing grid (StyleGAN-lite): see zoo.generators.style_mixing_grid."""
-        return generators.style_mixing_grid(self.recipe, list(rows), list(columns), crossover, truncation)
+        """A uint8 style-mixing grid (StyleGAN-lite): see zoo.sampling.style_mixing_grid."""
+        return sampling.style_mixing_grid(self.recipe, list(rows), list(columns), crossover, truncation)
 
     def translate(self, images, direction="a2b"):
         """Translate uint8 or [-1, 1] images A→B ("a2b") or B→A ("b2a"); uint8 out."""
@@ -192,10 +214,10 @@ class Generator(keras.Model):
 
 def load(name):
     """The preset's generator (a keras.Model, weights verified): see Generator."""
-    directory = registry.preset_path(name)
-    model_card = registry.verified_card(directory)
-    recipe = registry.build_recipe(directory)
-    registry.restore_networks(recipe, directory, model_card, ("g",))
+    directory = store.preset_path(name)
+    model_card = store.verified_card(directory)
+    recipe = store.build_recipe(directory)
+    store.restore_networks(recipe, directory, model_card, ("g",))
     return Generator(recipe, model_card)
 
 
@@ -203,9 +225,9 @@ def load_generator(target):
     """(Generator, description) of a preset name or directory, a `gan-zoo train` run or a .keras file."""
     import os
 
-    recipe, description = generators.load_target(target)
+    recipe, description = sampling.load_target(target)
     if description["kind"] == "saved_model":
         raise UserError(f"{target} is an exported SavedModel; pass the preset, run or .keras file it came from")
-    card = registry.card(target) if description["kind"] == "preset" else {"name": os.path.basename(os.path.normpath(target))}
+    card = store.card(target) if description["kind"] == "preset" else {"name": os.path.basename(os.path.normpath(target))}
     return Generator(recipe, card), description
 

@@ -3,7 +3,7 @@
 `load` reads Fashion-MNIST from the IDX files of the Debian package
 dataset-fashion-mnist (offline), a folder of PNG/JPEG images, or any
 tensorflow-datasets (tfds) image dataset; "triangles" is the synthetic gray-triangles
-benchmark of zoo.triangles, generated in-process. Elements are `(image, label)` when
+benchmark of zoo.data.triangles, generated in-process. Elements are `(image, label)` when
 the dataset has labels (label int32), else just the image.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from zoo import triangles
+from zoo.data import triangles
 from zoo.errors import UserError
 from zoo.files import entries, remove_new_entries
 
@@ -93,7 +93,7 @@ def _shuffle(ds, buffer, seed, repeat):
     where a plain `reshuffle_each_iteration` would make the order depend on how many
     iterators were made before (Keras and tf.distribute create iterators of their own).
     Epochs still differ from each other. As for every tf.data seed, the global seed enters
-    too: fix it first (`keras.utils.set_random_seed`, as zoo.training does). Without a
+    too: fix it first (`keras.utils.set_random_seed`, as zoo.train does). Without a
     seed, every iteration is shuffled anew."""
     if seed is None:
         ds = ds.shuffle(buffer, reshuffle_each_iteration=True)

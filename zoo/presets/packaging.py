@@ -1,18 +1,19 @@
-"""Make a preset (zoo/registry.py layout) from a `gan-zoo train` run and its `gan-zoo evaluate`
+"""Make a preset (zoo/presets/store.py layout) from a `gan-zoo train` run and its `gan-zoo evaluate`
 report, and render model cards as Markdown."""
-import json
 import os
 import shutil
 
 import numpy as np
 
-from recipes.capabilities import SAMPLE, TRANSLATE
-from zoo import generators, registry
+import recipes
+from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, kind_of
 from zoo.errors import UserError
-from zoo.evaluation import markdown_table, real_images
+from zoo.eval.scoring import markdown_table, real_images
 from zoo.files import read_json, sha256_of, write_json
 from zoo.images import make_grid, save_png, to_uint8
+from zoo.presets import store
 from zoo.provenance import describe_machine
+from zoo.train import run_directory
 
 
 def preview_grid(recipe, description, seed=0):
@@ -23,11 +24,11 @@ def preview_grid(recipe, description, seed=0):
         return make_grid(to_uint8(images), columns)
     test_images, labels = real_images(description["data"].get("dataset", "fashion_mnist"), "test")
     if TRANSLATE in recipe.capabilities:
-        from zoo.task_evaluation import domain_classes
-        from zoo.training import DEFAULT_DOMAINS
+        from zoo.eval.tasks import domain_classes
+        from zoo.train.config import domains_of
 
         dataset = description["data"].get("dataset", "fashion_mnist")
-        domains = description["data"].get("domains") or DEFAULT_DOMAINS[dataset]
+        domains = domains_of(dataset, description["data"].get("domains"))
         batch = tuple(test_images[labels == class_id][:8] for class_id in domain_classes(dataset, domains))
     else:
         batch = test_images[:8]
@@ -37,8 +38,8 @@ def preview_grid(recipe, description, seed=0):
 
 def training_provenance(run):
     """Command(s), seed, steps, batch, wall time and machine of a finished run."""
-    description = read_json(os.path.join(run, "run.json"))
-    state = read_json(os.path.join(run, "train_state.json"))
+    description = read_json(os.path.join(run, run_directory.RUN_FILE))
+    state = read_json(os.path.join(run, run_directory.STATE_FILE))
     if state.get("status") != "completed":
         raise UserError(f"{run} has not completed (status {state.get('status')!r}); finish training first")
     return {"commands": state.get("commands", []), "seed": description["seed"], "steps": state["step"],
@@ -57,10 +58,10 @@ PAPERS = {
     "srgan": "Ledig et al. 2017, https://arxiv.org/abs/1609.04802",
 }
 INTENDED_USE = {
-    "sampling": "Research and teaching: sampling Fashion-MNIST-like 28×28 grayscale clothing images, "
+    SAMPLE: "Research and teaching: sampling Fashion-MNIST-like 28×28 grayscale clothing images, "
                 "a baseline for GAN metrics, a starting point for fine-tuning on small grayscale images.",
-    "translation": "Research and teaching: unpaired translation between two Fashion-MNIST classes.",
-    "super_resolution": "Research and teaching: 4× super-resolution of small grayscale images like Fashion-MNIST.",
+    TRANSLATE: "Research and teaching: unpaired translation between two Fashion-MNIST classes.",
+    UPSCALE: "Research and teaching: 4× super-resolution of small grayscale images like Fashion-MNIST.",
 }
 LIMITATIONS = ("Trained briefly on 2 CPU cores: quality is far from the state of the art. Metrics use the project's "
                "Fashion-MNIST evaluator features and are not comparable to Inception-based numbers in papers. "
@@ -70,42 +71,28 @@ LICENSE = ("Apache License 2.0, for the code and these weights (see LICENSE at t
            "Training data: Fashion-MNIST (Zalando Research, MIT License).")
 
 
-def read_steps(path):
-    """Rows of a {"step": ...} JSON-lines log, one per step (a resumed run may repeat one: the last wins)."""
-    if not os.path.exists(path):
-        return []
-    rows = {}
-    with open(path) as handle:
-        for line in handle:
-            if line.strip():
-                row = json.loads(line)
-                rows[row["step"]] = row
-    return [rows[step] for step in sorted(rows)]
-
-
 def training_curve(run):
     """Losses (every --log-every steps) and periodic FID (--eval-every) of a run, for the card's plot."""
-    from zoo.training import EVAL_FILE, LOSSES_FILE
+    return {"losses": run_directory.read_steps(os.path.join(run, run_directory.LOSSES_FILE)),
+            "eval": run_directory.read_steps(os.path.join(run, run_directory.EVAL_FILE))}
 
-    return {"losses": read_steps(os.path.join(run, LOSSES_FILE)), "eval": read_steps(os.path.join(run, EVAL_FILE))}
 
-
-def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=None, figures=()):
+def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=None, figures=()):
     """Write preset `name` under `out_dir` from training run `run` (its latest checkpoint), an
     optional `gan-zoo evaluate --out` report of the same run and optional (PNG path, caption)
     `figures` (e.g. an FID-vs-truncation plot, a style-mixing grid)."""
-    recipe, description = generators.recipe_from_run(run)
+    recipe, description = run_directory.recipe_from_run(run)
     directory = os.path.join(out_dir, name)
     os.makedirs(directory, exist_ok=True)
     config = {"recipe": description["recipe"],
               "recipe_config": {k: v for k, v in recipe.get_config().items() if k != "name"}}
-    write_json(os.path.join(directory, registry.CONFIG_FILE), config)
-    files = [registry.CONFIG_FILE]
-    for network_name, network in registry.shipped_networks(recipe).items():
-        network.save_weights(os.path.join(directory, registry.weights_file(network_name)))
-        files.append(registry.weights_file(network_name))
-    save_png(os.path.join(directory, registry.SAMPLES_FILE), preview_grid(recipe, description))
-    files.append(registry.SAMPLES_FILE)
+    write_json(os.path.join(directory, store.CONFIG_FILE), config)
+    files = [store.CONFIG_FILE]
+    for network_name, network in store.shipped_networks(recipe).items():
+        network.save_weights(os.path.join(directory, store.weights_file(network_name)))
+        files.append(store.weights_file(network_name))
+    save_png(os.path.join(directory, store.SAMPLES_FILE), preview_grid(recipe, description))
+    files.append(store.SAMPLES_FILE)
     for path, _ in figures:
         shutil.copyfile(path, os.path.join(directory, os.path.basename(path)))
         files.append(os.path.basename(path))
@@ -113,7 +100,7 @@ def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=
         "name": name, "recipe": description["recipe"], "paper": PAPERS.get(description["recipe"]),
         "task": recipe.task, "image_shape": list(recipe.image_shape),
         "parameters": {network_name: int(network.count_params())
-                       for network_name, network in registry.shipped_networks(recipe, ("g", "d")).items()},
+                       for network_name, network in store.shipped_networks(recipe, ("g", "d")).items()},
         "latent_dim": recipe.latent_dim if SAMPLE in recipe.capabilities else None,
         "num_classes": recipe.num_classes if recipe.conditional else None,
         "ema": recipe.ema_generator is not None, "notes": notes,
@@ -122,7 +109,7 @@ def make_preset(run, name, out_dir=registry.PRESETS_DIR, evaluation=None, notes=
         "evaluation": evaluation_summary(read_json(evaluation)) if evaluation else None,
         "files": {filename: sha256_of(os.path.join(directory, filename)) for filename in files},
     }
-    write_json(os.path.join(directory, registry.CARD_FILE), card)
+    write_json(os.path.join(directory, store.CARD_FILE), card)
     return directory
 
 
@@ -153,8 +140,8 @@ def card_markdown(card):
              "", f"Parameters: {parameters}." if parameters else "", ""]
     if card.get("notes"):
         lines += [card["notes"], ""]
-    lines += [f"![samples]({name}_samples.png)", "", f"*{CAPTIONS[card['task']]}*", "",
-              "```python", "import zoo", f"g = zoo.load({name!r})", USAGE[card["task"]], "```", "",
+    lines += [f"![samples]({name}_samples.png)", "", f"*{CAPTIONS[kind(card)]}*", "",
+              "```python", "import zoo", f"g = zoo.load({name!r})", USAGE[kind(card)], "```", "",
               "## Training", "", "```", *training["commands"], "```", "",
               f"Seed {training['seed']}, {training['steps']} generator steps at batch {training['batch_size']} "
               f"({training['dtype_policy']}), {'%.1f min' % (minutes / 60) if minutes else 'wall time not recorded'} "
@@ -171,22 +158,27 @@ def card_markdown(card):
         lines += ["## Evaluation", "", "Not evaluated yet.", ""]
     for figure in card.get("figures", []):
         lines += [f"![{figure['caption']}]({name}_{figure['file']})", "", f"*{figure['caption']}*", ""]
-    lines += ["## Intended use", "", INTENDED_USE[card["task"]], "", "## Limitations", "", LIMITATIONS, "",
+    lines += ["## Intended use", "", INTENDED_USE[kind(card)], "", "## Limitations", "", LIMITATIONS, "",
               "## License", "", LICENSE, "", "## Files (sha256)", ""]
     lines += [f"- `{file}` {digest}" for file, digest in card["files"].items()]
     return "\n".join(lines) + "\n"
 
 
 CAPTIONS = {
-    "sampling": "Samples of the shipped generator from fixed latents (seed 0; conditional: one column per class).",
-    "translation": "Test images. Rows: a, G(a), F(G(a)), b, F(b), G(F(b)).",
-    "super_resolution": "Test images. Rows: low resolution (nearest-neighbour), bicubic, SRGAN, high resolution.",
+    SAMPLE: "Samples of the shipped generator from fixed latents (seed 0; conditional: one column per class).",
+    TRANSLATE: "Test images. Rows: a, G(a), F(G(a)), b, F(b), G(F(b)).",
+    UPSCALE: "Test images. Rows: low resolution (nearest-neighbour), bicubic, SRGAN, high resolution.",
 }
 USAGE = {
-    "sampling": "images = g.sample(16, seed=0)        # uint8 [16, H, W, C]; same seed, same images",
-    "translation": "b = g.translate(images_a, \"a2b\")   # uint8 in, uint8 out; \"b2a\" for the reverse",
-    "super_resolution": "high = g.upscale(low_res)          # uint8 in, uint8 out, 4× larger, any size",
+    SAMPLE: "images = g.sample(16, seed=0)        # uint8 [16, H, W, C]; same seed, same images",
+    TRANSLATE: "b = g.translate(images_a, \"a2b\")   # uint8 in, uint8 out; \"b2a\" for the reverse",
+    UPSCALE: "high = g.upscale(low_res)          # uint8 in, uint8 out, 4× larger, any size",
 }
+
+
+def kind(card):
+    """SAMPLE, TRANSLATE or UPSCALE: what the card's recipe declares it does."""
+    return kind_of(recipes.get_recipe(card["recipe"]).capabilities)
 
 
 def describe_protocol(protocol):
@@ -203,11 +195,11 @@ def headline(card):
     if not evaluation:
         return "not evaluated"
     rows = evaluation["results"]
-    if card["task"] == "super_resolution":
+    if kind(card) == UPSCALE:
         model, bicubic = rows["generator"], rows["bicubic (baseline)"]
         return (f"PSNR {model['psnr']['mean']:.2f} dB (bicubic {bicubic['psnr']['mean']:.2f}), "
                 f"SSIM {model['ssim']['mean']:.3f} (bicubic {bicubic['ssim']['mean']:.3f})")
-    if card["task"] == "translation":
+    if kind(card) == TRANSLATE:
         accuracies = [f"{label.split(':')[0]} {row['target_accuracy']['mean']:.1%}" for label, row in rows.items()
                       if "target_accuracy" in row and "cycle_l1" in row]
         return "target-class accuracy " + ", ".join(accuracies)
@@ -221,15 +213,15 @@ def headline(card):
 
 def write_card_docs(name, docs_dir):
     """docs_dir/<name>.md, <name>_samples.png and <name>_training.png of a preset."""
-    directory = registry.preset_path(name)
-    card = read_json(os.path.join(directory, registry.CARD_FILE))
+    directory = store.preset_path(name)
+    card = read_json(os.path.join(directory, store.CARD_FILE))
     os.makedirs(docs_dir, exist_ok=True)
     with open(os.path.join(docs_dir, f"{card['name']}.md"), "w", encoding="utf-8") as handle:
         handle.write(card_markdown(card))
-    shutil.copyfile(registry.verified_file(directory, registry.SAMPLES_FILE, card),
+    shutil.copyfile(store.verified_file(directory, store.SAMPLES_FILE, card),
                     os.path.join(docs_dir, f"{card['name']}_samples.png"))
     for figure in card.get("figures", []):
-        shutil.copyfile(registry.verified_file(directory, figure["file"], card),
+        shutil.copyfile(store.verified_file(directory, figure["file"], card),
                         os.path.join(docs_dir, f"{card['name']}_{figure['file']}"))
     if card["training"].get("curve", {}).get("losses"):
         from zoo.plots import training_curves
@@ -267,7 +259,7 @@ def with_readme_table(text, cards, prefix="docs/model_cards/"):
 def write_all_cards(docs_dir, readme=None):
     """Regenerate every shipped preset's card, the index and (when given) README.md's preset table;
     return the index path."""
-    cards = [write_card_docs(name, docs_dir) for name in registry.list_models()]
+    cards = [write_card_docs(name, docs_dir) for name in store.list_models()]
     path = os.path.join(docs_dir, "README.md")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(index_markdown(cards))

@@ -58,9 +58,9 @@ def fixed_pointwise(inputs, kernel, bias, name):
 
 def evaluator_features(channels, directory=None):
     """The shipped evaluator's conv trunk up to its last conv block's ReLU (before pooling)."""
-    from zoo import evaluator
+    from zoo.eval import classifier
 
-    trained, card = evaluator.load_evaluator(directory or evaluator.SHIPPED_DIR)
+    trained, card = classifier.load_evaluator(directory or classifier.SHIPPED_DIR)
     images = keras.Input((None, None, channels), name="images")
     x = images
     if channels == 3:

@@ -1,0 +1,159 @@
+"""The metrics `gan-zoo evaluate --metrics` accepts, one entry each: its name, the columns it reports
+with their table labels, and the function that computes them (after StyleGAN3's `register_metric`).
+Adding a metric is one decorated function here; the CLI, the evaluation and the report tables read it."""
+import dataclasses
+import functools
+
+import numpy as np
+
+from zoo.metrics import frechet, inception_score, kernel, manifold, memorization, modes
+
+MAX_PAIRWISE = 10000  # k-NN metrics and 1-NN use at most this many points per set (O(n²) work)
+PRDC_K = 3  # precision/recall and density/coverage: radii to the k-th nearest neighbour
+KID_BLOCK_SIZE = 1024
+IS_SPLITS = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    name: str
+    columns: dict  # result key → label in report tables (↑/↓: which way is better)
+    compute: object = None  # Features → {result key: value}; None: the evaluation computes it from the images
+    min_samples: int = 2  # generated samples per seed it needs (a covariance or a pair; k-NN: k + 1)
+    default: bool = False  # measured when --metrics is not given
+
+
+METRICS = {}
+
+
+def register_metric(name, columns, min_samples=2, default=False):
+    def register(compute):
+        METRICS[name] = Metric(name, columns, compute, min_samples, default)
+        return compute
+
+    return register
+
+
+def random_subset(count, limit, seed):
+    """Sorted indices of `limit` of `count` items drawn by numpy's generator seeded by `seed`
+    (independent of TensorFlow's global seed); all of them when limit >= count."""
+    if limit >= count:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(count, limit, replace=False))
+
+
+class Features:
+    """What a metric reads: real (reference) and generated features, the generated images' class logits
+    (None without a classifier), the reference's class distribution (None without labels), the training
+    split's features (None unless a metric needs them), and seeded
+    subsets of at most MAX_PAIRWISE points per set for the O(n²) metrics."""
+
+    def __init__(self, generated, reference, seed=0, real_class_distribution=None, kid_block_size=KID_BLOCK_SIZE,
+                 train=None):
+        self.fake, self.real, self.logits = generated["features"], reference["features"], generated.get("logits")
+        self.seed, self.real_class_distribution, self.kid_block_size = seed, real_class_distribution, kid_block_size
+        self.train = train  # the training split's features (data copying), or None
+
+    @functools.cached_property
+    def small_real(self):
+        return self.real[random_subset(len(self.real), MAX_PAIRWISE, self.seed)]
+
+    @functools.cached_property
+    def small_fake(self):
+        return self.fake[random_subset(len(self.fake), MAX_PAIRWISE, self.seed + 1)]
+
+    @property
+    def has_classes(self):
+        return self.logits is not None and self.real_class_distribution is not None
+
+
+@register_metric("fid", {"fid": "FID ↓"}, default=True)
+def fid(f):
+    return {"fid": frechet.fid_from_activations(f.real, f.fake)}
+
+
+@register_metric("kid", {"kid": "KID ↓"}, default=True)
+def kid(f):
+    rng = np.random.default_rng(f.seed)  # the block estimator needs random order
+    value, std = kernel.kid_from_activations(rng.permutation(f.real), rng.permutation(f.fake), f.kid_block_size)
+    return {"kid": value, "kid_std": std}
+
+
+@register_metric("is", {"is": "IS ↑"}, default=True)
+def inception(f):
+    if f.logits is None:
+        return {}
+    value, std = inception_score.split_scores(inception_score.classifier_score_from_logits, f.logits,
+                                              min(IS_SPLITS, len(f.logits)))
+    return {"is": value, "is_split_std": std}
+
+
+@register_metric("mode_score", {"mode_score": "Mode score ↑"})
+def mode_score(f):
+    if not f.has_classes:
+        return {}
+    value, _ = inception_score.split_scores(  # the splits of IS, so MS ≤ IS holds
+        lambda chunk: inception_score.mode_score_from_logits(chunk, f.real_class_distribution), f.logits,
+        min(IS_SPLITS, len(f.logits)))
+    return {"mode_score": value}
+
+
+@register_metric("precision_recall", {"precision": "Precision ↑", "recall": "Recall ↑"}, PRDC_K + 1, default=True)
+def precision_recall(f):
+    precision, recall = manifold.precision_recall(f.small_real, f.small_fake, PRDC_K)
+    return {"precision": precision, "recall": recall}
+
+
+@register_metric("density_coverage", {"density": "Density", "coverage": "Coverage ↑"}, PRDC_K + 1, default=True)
+def density_coverage(f):
+    density, coverage = manifold.density_coverage(f.small_real, f.small_fake, PRDC_K)
+    return {"density": density, "coverage": coverage}
+
+
+@register_metric("one_nn", {"one_nn_accuracy": "1-NN acc (0.5 best)"})
+def one_nn(f):
+    size = min(len(f.small_real), len(f.small_fake))
+    return {"one_nn_accuracy": manifold.one_nn_accuracy(f.small_real[:size], f.small_fake[:size])}
+
+
+@register_metric("mode_coverage", {"classes_covered": "Classes covered", "class_kl": "Class KL ↓"}, default=True)
+def mode_coverage(f):
+    if not f.has_classes:
+        return {}
+    coverage = modes.mode_coverage(np.argmax(f.logits, axis=1), f.real_class_distribution)
+    return {"classes_covered": coverage["classes_covered"], "class_kl": coverage["kl_generated_to_real"]}
+
+
+@register_metric("data_copying", {"data_copying": "Data copying C_T (≈0; <-3 copies)"}, memorization.MIN_PER_CELL)
+def data_copying(f):
+    """Meehan et al. 2020's C_T with the reference split as held-out data and the training split as what a
+    copy would copy (zoo.metrics.memorization); needs the training features."""
+    if f.train is None:
+        return {}
+    return {"data_copying": memorization.data_copying(f.train, f.real, f.fake, seed=f.seed)["c_t"]}
+
+
+# GAN-train / GAN-test train and test classifiers on the images themselves: zoo.eval.scoring.GanTrainTest.
+METRICS["gan_train_test"] = Metric("gan_train_test", {"gan_test": "GAN-test ↑", "gan_train": "GAN-train ↑"})
+DEFAULT_METRICS = tuple(name for name, metric in METRICS.items() if metric.default)
+# Columns of the image-to-image evaluations (zoo.eval.tasks), for their report tables.
+TASK_COLUMNS = {"psnr": "PSNR dB ↑", "ssim": "SSIM ↑", "target_accuracy": "Target-class acc ↑",
+                "cycle_l1": "Cycle L1 ↓"}
+
+
+def column_labels():
+    """{result key: table label} of every registered metric, then the task columns, in table order."""
+    return {**{column: label for metric in METRICS.values() for column, label in metric.columns.items()},
+            **TASK_COLUMNS}
+
+
+def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None, kid_block_size=KID_BLOCK_SIZE,
+                    train=None):
+    """Metric values of generated features/logits against reference ones (dicts of arrays); metrics that
+    need class logits (or training features) are left out when there are none."""
+    features = Features(generated, reference, seed, real_class_distribution, kid_block_size, train)
+    results = {}
+    for name, metric in METRICS.items():  # registry order: the same report whatever order they were asked in
+        if name in metrics and metric.compute is not None:
+            results.update(metric.compute(features))
+    return results

@@ -1,0 +1,84 @@
+"""Build the recipe a run trains: from its settings, or from a preset (fine-tuning), compiled with one
+Adam per player."""
+import recipes
+from recipes.augment import parse_policies
+from recipes.capabilities import SAMPLE
+from zoo.errors import UserError
+from zoo.train import perceptual
+from zoo.train.config import OPTIMIZER_KEYS, check_optimizer_settings
+
+
+def recipe_class(name):
+    try:
+        return recipes.get_recipe(name)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def build_recipe(config, image_shape):
+    """The recipe named in `config`, compiled, for images of `image_shape`."""
+    recipe_cls = recipe_class(config.recipe)
+    args = dict(config.recipe_args)
+    settable = set(recipe_cls.constructor_arguments()) - {"image_shape", "seed"}  # from the data and --seed
+    unknown = set(args) - settable
+    if unknown:
+        raise UserError(f"Unknown setting(s) {sorted(unknown)} for {config.recipe}; accepted: "
+                        f"{', '.join(sorted(settable) + list(OPTIMIZER_KEYS))}")
+    bad_optimizer_keys = set(config.optimizer_args) - set(OPTIMIZER_KEYS)
+    if bad_optimizer_keys:
+        raise UserError(f"Unknown optimizer setting(s) {sorted(bad_optimizer_keys)}; accepted: {', '.join(OPTIMIZER_KEYS)}")
+    if "content_network" in settable:  # a name in perceptual.CONTENT_NETWORKS → the frozen network
+        args["content_network"] = perceptual.content_network(args.get("content_network", "auto"), image_shape[-1])
+    try:
+        recipe = recipe_cls(image_shape=image_shape, seed=config.seed, **args)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"Invalid setting for {config.recipe}: {error}") from None
+    compile_recipe(recipe, config)
+    return recipe
+
+
+FINETUNE_SETTINGS = ("ema_decay", "augment")  # recipe settings a fine-tuning run may change; the rest is architecture
+
+
+def recipe_from_preset(config, image_shape):
+    """The preset's recipe with its weights (generators, discriminators, fixed networks), compiled
+    with the optimizers of `config`; the data must have the preset's image shape."""
+    from zoo.presets import store
+
+    architecture = sorted(set(config.recipe_args) - set(FINETUNE_SETTINGS))
+    if architecture:
+        raise UserError(f"fine-tuning keeps the preset's architecture; remove --set {', '.join(architecture)} "
+                        f"(settings that may change: {', '.join(FINETUNE_SETTINGS + OPTIMIZER_KEYS)})")
+    recipe = store.load_recipe(config.init_from, compile=False)
+    if "ema_decay" in config.recipe_args:  # short fine-tuning runs want a shorter EMA horizon
+        decay = float(config.recipe_args["ema_decay"])
+        if recipe.ema_generator is None or not 0.0 < decay < 1.0:
+            raise UserError(f"ema_decay={decay} needs a preset with an EMA generator and a value in (0, 1)")
+        recipe.ema_decay = decay
+    if "augment" in config.recipe_args:  # DiffAugment: what lets a few hundred images fine-tune D without overfitting
+        try:
+            recipe.augment_policies = parse_policies(config.recipe_args["augment"])
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        if recipe.augment_policies and SAMPLE not in recipe.capabilities:
+            raise UserError(f"augment (DiffAugment) is for sampling recipes; {config.init_from} does {recipe.task}")
+    if tuple(recipe.image_shape) != tuple(image_shape):
+        raise UserError(f"{config.init_from} makes {recipe.image_shape} images; the data gives {tuple(image_shape)}")
+    compile_recipe(recipe, config)
+    return recipe
+
+
+def compile_recipe(recipe, config):
+    """One optimizer per player (see `player_optimizer`); XLA when `config.jit_compile`."""
+    recipe.compile(jit_compile=config.jit_compile, **{name: player_optimizer(recipe, config.optimizer_args, kind)
+                                                      for name, (kind, _) in recipe.players.items()})
+
+
+def player_optimizer(recipe, settings, player):
+    """Adam with the recipe's defaults, overridden by `lr` / `{player}_lr`, `beta_1`, `beta_2`."""
+    check_optimizer_settings(settings)
+    overrides = {key: settings[key] for key in ("beta_1", "beta_2") if key in settings}
+    learning_rate = settings.get(f"{player}_lr", settings.get("lr"))
+    if learning_rate is not None:
+        overrides["learning_rate"] = learning_rate
+    return recipe.default_optimizer(**{key: float(value) for key, value in overrides.items()})

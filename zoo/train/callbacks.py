@@ -1,0 +1,130 @@
+"""What happens between steps: NaN guard, samples, checkpoints and train_state.json (`TrainingMonitor`),
+periodic FID/KID with the best checkpoint kept (`PeriodicEvaluation`)."""
+import json
+import math
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from zoo.files import write_json
+from zoo.images import make_grid, save_png, to_uint8
+from zoo.train import run_directory
+from zoo.train.run_directory import generator_step, previous_best, session_provenance
+
+
+EVALUATOR_SIZE = (28, 28)  # the Fashion-MNIST evaluator's input (periodic FID)
+
+
+class TrainingMonitor(keras.callbacks.Callback):
+    """Per step: NaN guard; every N steps: sample grid (PNG + TensorBoard), checkpoint,
+    train_state.json; stops the fit at the requested number of steps."""
+
+    def __init__(self, out, manager, total_steps, config, chief, real_batch=None, start_step=0):
+        super().__init__()
+        self.real_batch = real_batch
+        self.out, self.manager, self.total_steps, self.config, self.chief = out, manager, total_steps, config, chief
+        self.diverged = None
+        self.saved_step = None
+        self.last_logs = {}
+        self.provenance = session_provenance(out, config.command, start_step, config.jit_compile)
+        logs = os.path.join(out, run_directory.LOGS, "samples")
+        self.image_writer = tf.summary.create_file_writer(logs) if chief else None
+
+    @property
+    def step(self):
+        return generator_step(self.model)
+
+    def on_train_begin(self, logs=None):
+        self.preview_inputs = self.model.preview_inputs(self.config.seed, self.real_batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = {name: float(value) for name, value in (logs or {}).items()}
+        step = self.step
+        if not all(math.isfinite(value) for value in logs.values()):
+            self.diverged = (step, logs)
+            self.model.stop_training = True
+            return
+        self.last_logs = logs
+        if step % self.config.log_every == 0 and self.chief:
+            with open(os.path.join(self.out, run_directory.LOSSES_FILE), "a") as handle:
+                handle.write(json.dumps({"step": step, **logs}) + "\n")
+        if step % self.config.sample_every == 0:
+            self.write_samples(step)
+        if step % self.config.checkpoint_every == 0:
+            self.save(step, "running")
+        if step >= self.total_steps:
+            self.model.stop_training = True
+
+    def write_samples(self, step):
+        if not self.chief:
+            return
+        images, columns = self.model.preview(self.preview_inputs)
+        grid = make_grid(to_uint8(images), columns)
+        save_png(run_directory.sample_grid_path(self.out, step), grid)
+        with self.image_writer.as_default():
+            tf.summary.image("samples", grid[None], step=step)
+
+    def save(self, step, status):
+        """Checkpoint (every worker takes part; non-chiefs write to a scratch directory)."""
+        if self.saved_step != step:
+            self.manager.save(checkpoint_number=step)
+            self.saved_step = step
+        self.provenance["sessions"][-1].update(to_step=step,
+                                               wall_time_seconds=round(time.time() - self.provenance["started"], 1))
+        self.state = {
+            "step": step, "total_steps": self.total_steps, "status": status,
+            "checkpoint": self.manager.latest_checkpoint, "logs": self.last_logs,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "wall_time_seconds": round(self.provenance["earlier_seconds"] + time.time() - self.provenance["started"], 1),
+            "commands": self.provenance["commands"], "machine": self.provenance["machine"],
+            "sessions": self.provenance["sessions"],
+        }
+        if self.chief:
+            write_json(os.path.join(self.out, run_directory.STATE_FILE), self.state)
+
+
+class PeriodicEvaluation(keras.callbacks.Callback):
+    """Every `every` steps: FID and KID of `num_samples` samples (sampling seed 0) against the
+    reference split's evaluator features, logged to TensorBoard (eval/fid, eval/kid) and
+    out/eval.jsonl; the checkpoint with the best FID so far is kept in out/best/."""
+
+    def __init__(self, out, checkpoint, every, num_samples, config):
+        from zoo.eval import scoring
+        from zoo.metrics import features
+
+        super().__init__()
+        self.out, self.checkpoint, self.every, self.num_samples = out, checkpoint, every, num_samples
+        self.extractor = features.fashion_mnist_evaluator()
+        self.reference, _ = scoring.reference_features(self.extractor, config.dataset, "test", 500, config.data_dir)
+        self.writer = tf.summary.create_file_writer(os.path.join(out, run_directory.LOGS, "eval"))
+        self.crop_to = EVALUATOR_SIZE if config.crop == "pad" and config.image_size != EVALUATOR_SIZE[0] else None
+        self.best = previous_best(out)
+
+    def on_train_begin(self, logs=None):
+        from zoo.sampling import center_cropped, sampler
+
+        sample_fn = sampler(self.model)
+        if self.crop_to:  # trained on padded images: score the dataset's own frame
+            sample_fn = center_cropped(sample_fn, self.crop_to)
+        self.sample = sample_fn(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        from zoo.eval import metric_registry, scoring
+
+        step = generator_step(self.model)
+        if step % self.every:
+            return
+        generated = scoring.extract_features(
+            self.extractor, scoring.generated_batches(self.sample, self.num_samples, 500))
+        result = metric_registry.compute_metrics(generated, self.reference, ("fid", "kid"))
+        with self.writer.as_default():
+            for name in ("fid", "kid"):
+                tf.summary.scalar(f"eval/{name}", result[name], step=step)
+        with open(os.path.join(self.out, run_directory.EVAL_FILE), "a") as handle:
+            handle.write(json.dumps({"step": step, "num_samples": self.num_samples, **result}) + "\n")
+        if self.best is None or result["fid"] < self.best["fid"]:
+            self.best = {"step": step, "fid": result["fid"]}
+            path = self.checkpoint.write(os.path.join(self.out, run_directory.BEST, "ckpt"))
+            write_json(run_directory.best_file(self.out), {**self.best, "checkpoint": path})

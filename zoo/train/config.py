@@ -1,0 +1,101 @@
+"""What a training run accepts: `TrainConfig` and the checks of its values."""
+import dataclasses
+import math
+
+from zoo.errors import UserError
+from zoo.files import check_output_directory
+
+
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+OPTIMIZER_KEYS = ("lr", "g_lr", "d_lr", "beta_1", "beta_2")
+
+
+DEFAULT_DOMAINS = {"fashion_mnist": ["sneaker", "ankle boot"]}
+
+
+def domains_of(dataset, domains=None):
+    """An unpaired run's two domains: those given, else the dataset's default pair (None if it has none)."""
+    return domains or DEFAULT_DOMAINS.get(dataset)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `gan-zoo train` accepts. `recipe_args` go to the recipe's constructor;
+    `optimizer_args` (keys in OPTIMIZER_KEYS) override the recipe's Adam defaults."""
+
+    recipe: str
+    out: str
+    dataset: str = "fashion_mnist"
+    data_dir: str = None
+    split: str = "train"
+    image_size: int = None
+    crop: str = "none"  # how images reach image_size: resize ("none"), "center", "random" crops, or "pad"
+    channels: int = None
+    classes: list = None
+    domains: list = None  # unpaired recipes (CycleGAN): [domain A, domain B], each a class of `dataset` or a folder
+    steps: int = 2000
+    batch_size: int = 64
+    seed: int = 0
+    strategy: str = "auto"
+    mixed_precision: bool = False
+    jit_compile: bool = None  # XLA-compile each replica's train step; None: wherever it can run (one replica)
+    recipe_args: dict = dataclasses.field(default_factory=dict)
+    optimizer_args: dict = dataclasses.field(default_factory=dict)
+    log_every: int = 100
+    eval_every: int = 0  # 0: off; else FID/KID (Fashion-MNIST evaluator features) every N steps
+    eval_samples: int = 2000
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    verbose: int = 1  # 0 silent, 1 a line per log_every steps, 2 a progress bar
+    command: str = None  # the command line that asked for this run (provenance in train_state.json)
+    init_from: str = None  # a preset (name or directory): start from its networks and architecture (fine-tuning)
+
+    @classmethod
+    def with_settings(cls, settings, **fields):
+        """A config whose settings ({name: value}, as `--set name=value` gives them) go to the optimizers
+        (names in OPTIMIZER_KEYS) or else to the recipe's constructor."""
+        settings = dict(settings)
+        return cls(recipe_args={key: value for key, value in settings.items() if key not in OPTIMIZER_KEYS},
+                   optimizer_args={key: value for key, value in settings.items() if key in OPTIMIZER_KEYS}, **fields)
+
+
+def check_counts(config, positive):
+    """--eval-every is 0 (off) or positive; the options named in `positive` are positive integers."""
+    if not isinstance(config.eval_every, int) or config.eval_every < 0:
+        raise UserError(f"--eval-every must be 0 (off) or a positive integer; received {config.eval_every!r}")
+    for name in positive:
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
+
+
+MAX_BATCH_BYTES = 2**31  # float32 real images one step consumes (all replicas; n_critic batches for WGAN-GP)
+
+
+def check_batch_fits(images, shape):
+    """Refuse a step whose real images alone would take more than MAX_BATCH_BYTES (before TensorFlow
+    tries to allocate them)."""
+    size = images * math.prod(d for d in shape if d is not None) * 4
+    if size > MAX_BATCH_BYTES:
+        raise UserError(f"--batch-size: one step's {images} real images of shape {shape} would take "
+                        f"{size / 2**30:.1f} GiB (at most {MAX_BATCH_BYTES / 2**30:.0f} GiB); pass a smaller --batch-size")
+
+
+def check_optimizer_settings(settings):
+    """Learning rates finite and ≥ 0 (0 freezes a player); Adam's β₁, β₂ in [0, 1) (β ≥ 1 makes its
+    moment estimates diverge)."""
+    for key, value in settings.items():
+        rate = key.endswith("lr")
+        number = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        if not number or not (value >= 0 if rate else 0 <= value < 1):
+            accepted = "a finite number ≥ 0" if rate else "a number in [0, 1)"
+            raise UserError(f"Optimizer setting {key}={value!r} must be {accepted}")
+
+
+def validate(config):
+    check_counts(config, ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                          "eval_samples"))
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed < 2**32:
+        raise UserError(f"--seed must be an integer in [0, 2**32) (numpy's global seed); received {config.seed!r}")
+    check_output_directory(config.out)

@@ -1,0 +1,210 @@
+"""The training loop: the data feed, one distributed step per global batch, and `train(config)`, which
+ties config, strategy, recipe, run directory and callbacks together (see zoo.train.run_directory for
+what a run leaves on disk and how it resumes)."""
+import dataclasses
+import math
+import os
+
+import keras
+import tensorflow as tf
+
+from recipes.capabilities import SAMPLE, TRANSLATE
+from zoo.data import datasets
+from zoo.errors import TrainingDiverged, UserError
+from zoo.files import entries, remove_new_entries
+from zoo.train import run_directory
+from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
+from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, TrainingMonitor
+from zoo.train.config import check_batch_fits, domains_of, validate
+from zoo.train.run_directory import (check_same_run, checkpoint_manager, generator_step, previous_state, previous_xla,
+                                     restore_latest, run_description)
+from zoo.train.strategy import (check_workers_agree, cross_replica, is_chief, make_strategy, set_mixed_precision,
+                                task_name, use_xla, warn_unsynchronized_batch_norm)
+
+
+def load_examples(config, unpaired=False):
+    """Unbatched, shuffled, repeated examples; the order is a function of the seed. Unpaired
+    recipes get (image A, image B) pairs from two independently shuffled domains."""
+    if not unpaired:
+        return load_stream(config, config.dataset, config.classes, config.seed)
+    domains = domains_of(config.dataset, config.domains)
+    if not domains or len(domains) != 2 or None in domains:
+        raise UserError(f"{config.recipe} translates between two domains: pass --domain-a and --domain-b "
+                        "(a class of --dataset, or a folder of images)")
+    streams = []
+    for index, domain in enumerate(domains):
+        if os.path.isdir(str(domain)):
+            stream = load_stream(config, str(domain), None, config.seed + index)
+        else:
+            stream = load_stream(config, config.dataset, [domain], config.seed + index)
+        streams.append(stream.map(lambda *example: example[0]))  # images only
+    return tf.data.Dataset.zip(tuple(streams))
+
+
+def load_stream(config, dataset, classes, seed):
+    return datasets.load(dataset, config.split, data_dir=config.data_dir, image_size=config.image_size,
+                         crop=config.crop, channels=config.channels, classes=classes, shuffle=True, seed=seed, repeat=True,
+                         prefetch=False)
+
+
+def image_spec(examples):
+    spec = examples.element_spec
+    return spec[0] if isinstance(spec, tuple) else spec
+
+
+def training_batches(examples, global_batch, real_batches_per_step, start_step):
+    """Global batches for train steps start_step, start_step + 1, ...; recipes that consume
+    k > 1 real batches per step (WGAN-GP's n_critic) get images shaped [batch, k, H, W, C]."""
+    if real_batches_per_step > 1:
+        examples = examples.batch(real_batches_per_step, drop_remainder=True)
+    batches = examples.batch(global_batch, drop_remainder=True).skip(start_step)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def distributed_train_function(recipe, strategy, replica_batch):
+    """tf.function: one `recipe.train_step` per replica on the next distributed batch; returns
+    the logs MEAN-reduced over all replicas of all workers. Each replica's batch gets
+    its static size `replica_batch` (multi-worker sharding leaves it unknown; recipes use it).
+    With `recipe.jit_compile`, each replica's step is XLA-compiled (as Keras's fit does)."""
+    step_fn = tf.function(recipe.train_step, jit_compile=True) if recipe.jit_compile else recipe.train_step
+
+    def replica_step(batch):
+        batch = tf.nest.map_structure(lambda x: tf.ensure_shape(x, [replica_batch, *x.shape[1:]]), batch)
+        return step_fn(batch)
+
+    @tf.function
+    def train_function(iterator):
+        logs = strategy.run(replica_step, args=(next(iterator),))
+        return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+    return train_function
+
+
+def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, steps_per_epoch, verbose):
+    """Train steps start_step + 1 … total_steps (or until a callback stops training), calling Keras
+    callbacks as `fit` does. "Epochs" are the windows (k·steps_per_epoch, (k+1)·steps_per_epoch] of
+    the run's step count, also after a resume mid-window: the loss trackers average over a window.
+
+    Our own loop rather than `recipe.fit`: Keras 3's fit fails under MultiWorkerMirroredStrategy
+    (it reduces the first data batch across workers, keras-team/keras#20585); one loop for every
+    strategy keeps one code path from a laptop to a cluster."""
+    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    train_function = distributed_train_function(recipe, strategy, global_batch // strategy.num_replicas_in_sync)
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    callbacks = keras.callbacks.CallbackList(callbacks, add_progbar=verbose > 0, verbose={0: 0, 1: 2, 2: 1}[verbose],
+                                             epochs=epochs, steps=steps_per_epoch, model=recipe)
+    recipe.stop_training = False
+    callbacks.on_train_begin()
+    logs, step = {}, start_step
+    for epoch in range(start_step // steps_per_epoch, epochs):
+        recipe.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        first = epoch * steps_per_epoch
+        for batch in range(step - first, min(first + steps_per_epoch, total_steps) - first):
+            callbacks.on_train_batch_begin(batch)
+            logs = train_function(iterator)
+            step += 1
+            callbacks.on_train_batch_end(batch, logs)
+            if recipe.stop_training:
+                break
+        callbacks.on_epoch_end(epoch, logs)
+        if recipe.stop_training:
+            break
+    callbacks.on_train_end(logs)
+
+
+def train(config):
+    """Train (or resume) the run in `config.out`; return its final train_state dict.
+
+    Raises UserError for bad input and TrainingDiverged when a loss turns NaN/inf. A run that fails
+    before its first checkpoint leaves nothing behind (no run.json to lock the directory)."""
+    validate(config)
+    before = entries(config.out)
+    try:
+        return train_in_directory(config)
+    except TrainingDiverged:  # its samples and logs show how: kept
+        raise
+    except BaseException:
+        if tf.train.latest_checkpoint(os.path.join(config.out, run_directory.CHECKPOINTS)) is None:
+            remove_new_entries(config.out, before)
+        raise
+
+
+def train_in_directory(config):
+    os.makedirs(config.out, exist_ok=True)
+    strategy = make_strategy(config.strategy)
+    set_mixed_precision(config.mixed_precision)
+    replicas = strategy.num_replicas_in_sync
+    config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe),
+                                                             cross_replica(strategy), previous_xla(config.out)))
+    if config.batch_size % replicas:
+        raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
+    keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
+    unpaired = TRANSLATE in recipe_class(config.recipe).capabilities
+    examples = load_examples(config, unpaired)
+    fitted = recipe_class(config.recipe).fitted_data(tuple(image_spec(examples).shape))
+    if fitted and config.image_size is None and config.crop == "none":  # the user chose no size: the recipe's
+        if config.verbose:
+            print(f"{config.recipe} takes {fitted['image_size']}x{fitted['image_size']} images: --image-size "
+                  f"{fitted['image_size']} --crop {fitted['crop']} (pass --image-size to choose)", flush=True)
+        config = dataclasses.replace(config, **fitted)
+        examples = load_examples(config, unpaired)
+    with strategy.scope():
+        shape = tuple(image_spec(examples).shape)
+        recipe = recipe_from_preset(config, shape) if config.init_from else build_recipe(config, shape)
+    check_batch_fits(config.batch_size * recipe.real_batches_per_step, shape)
+    if recipe.conditional and not isinstance(examples.element_spec, tuple):
+        raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
+    chief = is_chief(strategy)
+    warn_unsynchronized_batch_norm(recipe, replicas, config.verbose and chief)
+    description = run_description(config, recipe)
+    if chief:
+        check_same_run(config.out, description)
+    checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints, task_name(strategy))
+    restored = restore_latest(checkpoint, config.out)
+    start_step = generator_step(recipe)
+    check_workers_agree(strategy, start_step, description)
+    if start_step >= config.steps:  # before the monitor: a session that trains nothing is not recorded
+        if chief:
+            print(f"Nothing to train: {config.out} is at step {start_step}, at or past --steps {config.steps}; "
+                  "pass a larger --steps to continue", flush=True)
+        return previous_state(config.out) or {"step": start_step, "total_steps": config.steps, "status": "completed"}
+    if config.verbose:
+        print(f"{'Resuming from ' + restored if restored else 'Starting'} at step {start_step} of {config.steps} "
+              f"({replicas} replica(s), dtype policy {keras.config.dtype_policy().name})", flush=True)
+    samples = SAMPLE in recipe_class(config.recipe).capabilities
+    real_batch = None if samples else next(iter(examples.batch(8)))  # grids of real inputs → outputs
+    monitor = TrainingMonitor(config.out, manager, config.steps, config, chief, real_batch, start_step)
+    callbacks = [monitor]
+    if config.eval_every and chief:
+        if not samples:
+            raise UserError(f"--eval-every measures sampling generators; {config.recipe} does "
+                            f"{recipe.task.replace('_', '-')}: "
+                            "evaluate it after training with `gan-zoo evaluate`")
+        padded_fashion_mnist = config.crop == "pad" and config.dataset == "fashion_mnist"
+        if image_spec(examples).shape[-3:] != (*EVALUATOR_SIZE, 1) and not padded_fashion_mnist:
+            raise UserError("--eval-every uses the Fashion-MNIST evaluator: it needs 28x28 grayscale images "
+                            "(or Fashion-MNIST padded with --crop pad)")
+        callbacks.append(PeriodicEvaluation(config.out, checkpoint, config.eval_every, config.eval_samples, config))
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, run_directory.LOGS), update_freq=config.log_every,
+                                                     write_graph=False))
+    batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, start_step)
+    try:
+        run_steps(recipe, strategy, batches, config.batch_size, callbacks, start_step, config.steps,
+                  steps_per_epoch=min(config.log_every, config.steps), verbose=config.verbose)
+    except KeyboardInterrupt:
+        if task_name(strategy) is None:  # a multi-worker save is collective: the others may never join it
+            monitor.save(monitor.step, "interrupted")
+        raise
+    if monitor.diverged:
+        step, logs = monitor.diverged
+        raise TrainingDiverged(
+            f"training diverged at step {step} ({', '.join(f'{k}={v:.4g}' for k, v in logs.items())}); "
+            f"the last good checkpoint ({manager.latest_checkpoint or 'none'}) is kept. "
+            "Try a lower learning rate (--set lr=...) or a different seed.")
+    monitor.write_samples(monitor.step)
+    monitor.save(monitor.step, "completed")
+    return monitor.state
