@@ -268,6 +268,8 @@ def add_memorization_parser(subparsers):
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--data-dir", help="where the dataset's files are")
     parser.add_argument("--out", required=True, help="directory for memorization.json and nearest_neighbours.png")
+    parser.add_argument("--attach", action="store_true", help="also add the result to the preset's card (a preset "
+                                                              "directory target; then run `gan-zoo cards`)")
     parser.set_defaults(handler=run_memorization)
 
 
@@ -282,8 +284,11 @@ def run_memorization(args):
 
     check_output_directory(args.out)
     recipe, description = sampling.load_target(args.target)
+    if args.attach and description["kind"] != "preset":
+        raise UserError(f"--attach adds the result to a preset's card; {args.target} is a {description['kind']}")
     if SAMPLE not in recipe.capabilities:
-        raise UserError(f"memorization checks z → image generators; {args.target} does {recipe.task.replace('_', '-')}")
+        raise UserError(f"memorization checks z → image generators; {args.target} does "
+                        f"{recipe.task.replace('_', '-')}")
     if isinstance(args.num_samples, bool) or args.num_samples < 2 * memorization.memorization.MIN_PER_CELL:
         raise UserError(f"--num-samples must be at least {2 * memorization.memorization.MIN_PER_CELL}; "
                         f"received {args.num_samples}")
@@ -299,6 +304,11 @@ def run_memorization(args):
                     memorization.nearest_neighbour_grid(sample_fn, extractor, seed=args.seed, **options))
     for row, result in report["results"].items():
         print(f"{row}: C_T = {result['c_t']:.2f} ({result['cells_used']} of {result['cells']} cells)")
+    if args.attach:
+        from zoo.presets.packaging import attach_memorization
+
+        attach_memorization(description["path"], args.out)
+        print(f"attached to {description['path']}/card.json; `gan-zoo cards` regenerates the Markdown")
     print(f"report: {os.path.join(args.out, 'memorization.json')}\ngrid: {grid} (each row: a sample, its "
           f"{memorization.NEIGHBOURS} nearest training images in evaluator features, then in pixels)")
     return 0
@@ -380,6 +390,7 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--name", required=True)
     parser.add_argument("--evaluation", help="the run's `gan-zoo evaluate --out` report")
     parser.add_argument("--notes", help="a sentence for the card")
+    parser.add_argument("--memorization", help="the run's `gan-zoo memorization --out` directory")
     parser.add_argument("--figure", dest="figures", action="append", default=[], type=parse_figure,
                         metavar="PNG=CAPTION", help="a figure for the card (repeatable)")
     parser.add_argument("--out", help="presets directory (default: the package's zoo/presets)")
@@ -507,11 +518,10 @@ def run_finetune(args):
         raise UserError(f"finetune trains z → image generators; {card['name']} does {card['task'].replace('_', '-')}")
     height, width, channels = card["image_shape"]
     config = TrainConfig.with_settings(
-        args.settings, recipe=card["recipe"], out=args.out, dataset=args.data, split=args.split, image_size=height, crop="center",
-        channels=channels, classes=args.classes, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-        init_from=os.path.abspath(directory),
-        log_every=max(1, min(100, args.steps // 10)), sample_every=max(1, args.steps // 4),
-        checkpoint_every=max(1, min(500, args.steps // 4)), verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
+        args.settings, recipe=card["recipe"], out=args.out, dataset=args.data, split=args.split, image_size=height,
+        crop="center", channels=channels, classes=args.classes, steps=args.steps, batch_size=args.batch_size,
+        seed=args.seed, init_from=os.path.abspath(directory), log_every=max(1, min(100, args.steps // 10)),
+        sample_every=max(1, args.steps // 4), checkpoint_every=max(1, min(500, args.steps // 4)), verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
         command=command_line(args.argv))
     state = train(config)
     name = args.name or f"{card['name']}_finetuned"
@@ -534,7 +544,7 @@ def run_make_preset(args):
     from zoo.presets.packaging import make_preset
 
     directory = make_preset(args.run, args.name, args.out or store.PRESETS_DIR, args.evaluation, args.notes,
-                            args.figures)
+                            args.figures, args.memorization)
     print(f"preset: {directory}")
     return 0
 

@@ -2,15 +2,19 @@
 returns training images and passes one that returns images it never trained on; its parts agree with
 brute-force definitions; `gan-zoo memorization` writes the report and the nearest-neighbour grid."""
 import json
+import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import zoo
 from zoo import cli
 from zoo.eval import memorization as check
 from zoo.eval.scoring import real_images
 from zoo.metrics import memorization
+from zoo.presets import store
+from zoo.presets.packaging import card_markdown
 
 
 def test_mann_whitney_z_and_nearest_match_their_definitions():
@@ -66,6 +70,21 @@ def test_cli_writes_the_report_and_the_nearest_neighbour_grid(tmp_path, capsys):
     assert "generator: C_T = " in capsys.readouterr().out
     assert cli.main(["memorization", "srgan_fashion_mnist_x4", "--out", str(tmp_path / "x")]) == 2
     assert "memorization checks z → image generators" in capsys.readouterr().err
+
+
+def test_attach_puts_the_check_on_the_card(tmp_path, capsys):
+    preset = tmp_path / "dcgan_copy"
+    shutil.copytree(store.preset_path("dcgan_fashion_mnist_28"), preset)
+    assert "Not checked yet" in card_markdown(store.card(str(preset)))
+    assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--out", str(tmp_path / "m"),
+                     "--attach"]) == 0
+    card = store.verified_card(str(preset))  # the grid is listed with its sha256 and checks out
+    assert set(card["memorization"]["results"]) == {"generator", "real test images (reference)"}
+    text = card_markdown(card)
+    assert "## Memorization" in text and "dcgan_fashion_mnist_28_memorization.png" in text
+    assert f"| generator | {card['memorization']['results']['generator']['c_t']:.2f} |" in text
+    shipped = zoo.load("dcgan_fashion_mnist_28").sample(2, seed=1)
+    np.testing.assert_array_equal(zoo.load(str(preset)).sample(2, seed=1), shipped)  # weights untouched
 
 
 def test_evaluate_reports_data_copying_and_flags_the_real_training_images(tmp_path, capsys):

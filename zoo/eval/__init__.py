@@ -1,7 +1,9 @@
 """Evaluation: how good a generator is, with a recorded protocol.
 
-  scoring      sampling generators: features of real and generated images, metrics per seed,
-               mean ± std, the report (`gan-zoo evaluate`); the metric definitions are in zoo.metrics
-  tasks        image-to-image generators: translation and super-resolution
-  classifier   the Fashion-MNIST evaluator network whose features and logits the metrics use
+  scoring           sampling generators: features of real and generated images, metrics per seed,
+                    mean ± std, the report (`gan-zoo evaluate`)
+  metric_registry   the metrics `--metrics` accepts, one entry each; their definitions are in zoo.metrics
+  memorization      does a generator copy its training images (`gan-zoo memorization`)
+  tasks             image-to-image generators: translation and super-resolution
+  classifier        the Fashion-MNIST evaluator network whose features and logits the metrics use
 """

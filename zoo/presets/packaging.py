@@ -77,10 +77,11 @@ def training_curve(run):
             "eval": run_directory.read_steps(os.path.join(run, run_directory.EVAL_FILE))}
 
 
-def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=None, figures=()):
+def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=None, figures=(), memorization=None):
     """Write preset `name` under `out_dir` from training run `run` (its latest checkpoint), an
-    optional `gan-zoo evaluate --out` report of the same run and optional (PNG path, caption)
-    `figures` (e.g. an FID-vs-truncation plot, a style-mixing grid)."""
+    optional `gan-zoo evaluate --out` report of the same run, optional (PNG path, caption)
+    `figures` (e.g. an FID-vs-truncation plot, a style-mixing grid) and an optional
+    `gan-zoo memorization --out` directory of the same run."""
     recipe, description = run_directory.recipe_from_run(run)
     directory = os.path.join(out_dir, name)
     os.makedirs(directory, exist_ok=True)
@@ -110,7 +111,44 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
         "files": {filename: sha256_of(os.path.join(directory, filename)) for filename in files},
     }
     write_json(os.path.join(directory, store.CARD_FILE), card)
+    if memorization:
+        attach_memorization(directory, memorization)
     return directory
+
+
+MEMORIZATION_GRID = "memorization.png"
+
+
+def attach_memorization(directory, report_dir):
+    """Add a `gan-zoo memorization --out report_dir` result to the preset in `directory`: its grid as
+    memorization.png (listed in the card with its sha256) and card["memorization"] (results, protocol,
+    command). The preset's other files are verified first and left as they are."""
+    card = store.verified_card(directory)
+    shutil.copyfile(os.path.join(report_dir, "nearest_neighbours.png"), os.path.join(directory, MEMORIZATION_GRID))
+    report = read_json(os.path.join(report_dir, "memorization.json"))
+    card["memorization"] = {key: report[key] for key in ("results", "protocol", "command") if key in report}
+    card["files"][MEMORIZATION_GRID] = sha256_of(os.path.join(directory, MEMORIZATION_GRID))
+    write_json(os.path.join(directory, store.CARD_FILE), card)
+    return card
+
+
+def memorization_section(card):
+    """The card's "Memorization" lines: C_T per row, what it means, the nearest-neighbour grid."""
+    memorization = card.get("memorization")
+    if not memorization:
+        return ["## Memorization", "", "Not checked yet (`gan-zoo memorization NAME --out DIR --attach`).", ""]
+    rows = [f"| {label} | {result['c_t']:.2f} | {result['cells_used']} of {result['cells']} |"
+            for label, result in memorization["results"].items()]
+    return ["## Memorization", "", "```", memorization.get("command", ""), "```", "",
+            "| | data-copying C_T | cells used |", "|---|---:|---:|", *rows, "",
+            "C_T (Meehan, Chaudhuri & Dasgupta 2020, https://arxiv.org/abs/2004.05675): in each k-means cell of the "
+            "training images' evaluator features, a Mann-Whitney test of how close samples lie to their nearest "
+            "training image compared with real test images the generator never saw, averaged over the cells. "
+            "Below -3 flags copying; unseen real images score about 0 (the reference row); above 0 means samples "
+            "lie farther from the training data than real images do.", "",
+            f"![nearest training images]({card['name']}_memorization.png)", "",
+            "*Each row: a sample (seed 0), its 3 nearest training images in evaluator features, then its 3 "
+            "nearest in pixels.*", ""]
 
 
 def evaluation_summary(report):
@@ -158,6 +196,8 @@ def card_markdown(card):
         lines += ["## Evaluation", "", "Not evaluated yet.", ""]
     for figure in card.get("figures", []):
         lines += [f"![{figure['caption']}]({name}_{figure['file']})", "", f"*{figure['caption']}*", ""]
+    if kind(card) == SAMPLE:
+        lines += memorization_section(card)
     lines += ["## Intended use", "", INTENDED_USE[kind(card)], "", "## Limitations", "", LIMITATIONS, "",
               "## License", "", LICENSE, "", "## Files (sha256)", ""]
     lines += [f"- `{file}` {digest}" for file, digest in card["files"].items()]
@@ -223,6 +263,9 @@ def write_card_docs(name, docs_dir):
     for figure in card.get("figures", []):
         shutil.copyfile(store.verified_file(directory, figure["file"], card),
                         os.path.join(docs_dir, f"{card['name']}_{figure['file']}"))
+    if card.get("memorization"):
+        shutil.copyfile(store.verified_file(directory, MEMORIZATION_GRID, card),
+                        os.path.join(docs_dir, f"{card['name']}_memorization.png"))
     if card["training"].get("curve", {}).get("losses"):
         from zoo.plots import training_curves
 
