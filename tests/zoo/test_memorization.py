@@ -75,6 +75,11 @@ def test_cli_writes_the_report_and_the_nearest_neighbour_grid(tmp_path, capsys):
 def test_attach_puts_the_check_on_the_card(tmp_path, capsys):
     preset = tmp_path / "dcgan_copy"
     shutil.copytree(store.preset_path("dcgan_fashion_mnist_28"), preset)
+    unchecked = json.loads((preset / "card.json").read_text())  # the shipped card has the check: take it off
+    unchecked.pop("memorization")
+    unchecked["files"].pop("memorization.png")
+    (preset / "memorization.png").unlink()
+    (preset / "card.json").write_text(json.dumps(unchecked))
     assert "Not checked yet" in card_markdown(store.card(str(preset)))
     assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--out", str(tmp_path / "m"),
                      "--attach"]) == 0
