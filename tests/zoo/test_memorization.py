@@ -59,21 +59,8 @@ def test_a_generator_returning_training_images_is_flagged_and_one_returning_unse
     assert abs(reference["c_t"]) < 3 and reference == copier["results"]["real test images (reference)"]
 
 
-def test_cli_writes_the_report_and_the_nearest_neighbour_grid(tmp_path, capsys):
-    out = tmp_path / "memorization"
-    assert cli.main(["memorization", "dcgan_fashion_mnist_28", "--num-samples", "1000", "--out", str(out)]) == 0
-    report = json.loads((out / "memorization.json").read_text())
-    assert set(report["results"]) == {"generator", "real test images (reference)"}
-    assert report["protocol"]["num_samples"] == 1000 and report["command"].startswith("gan-zoo memorization")
-    grid = Image.open(out / "nearest_neighbours.png")
-    assert grid.size == (2 + 7 * 30, 2 + check.GRID_SAMPLES * 30)  # sample | 3 by features | 3 by pixels
-    assert "generator: C_T = " in capsys.readouterr().out
-    assert cli.main(["memorization", "srgan_fashion_mnist_x4", "--out", str(tmp_path / "x")]) == 2
-    assert "memorization checks z → image generators" in capsys.readouterr().err
-
-
-def test_attach_puts_the_check_on_the_card(tmp_path, capsys):
-    preset = tmp_path / "dcgan_copy"
+def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_path, capsys):
+    preset, out = tmp_path / "dcgan_copy", tmp_path / "memorization"
     shutil.copytree(store.preset_path("dcgan_fashion_mnist_28"), preset)
     unchecked = json.loads((preset / "card.json").read_text())  # the shipped card has the check: take it off
     unchecked.pop("memorization")
@@ -81,15 +68,22 @@ def test_attach_puts_the_check_on_the_card(tmp_path, capsys):
     (preset / "memorization.png").unlink()
     (preset / "card.json").write_text(json.dumps(unchecked))
     assert "Not checked yet" in card_markdown(store.card(str(preset)))
-    assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--out", str(tmp_path / "m"),
-                     "--attach"]) == 0
+    assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--out", str(out), "--attach"]) == 0
+    report = json.loads((out / "memorization.json").read_text())
+    assert set(report["results"]) == {"generator", "real test images (reference)"}
+    assert report["protocol"]["num_samples"] == 1000 and report["command"].startswith("gan-zoo memorization")
+    grid = Image.open(out / "nearest_neighbours.png")
+    assert grid.size == (2 + 7 * 30, 2 + check.GRID_SAMPLES * 30)  # sample | 3 by features | 3 by pixels
+    assert "generator: C_T = " in capsys.readouterr().out
     card = store.verified_card(str(preset))  # the grid is listed with its sha256 and checks out
-    assert set(card["memorization"]["results"]) == {"generator", "real test images (reference)"}
+    assert card["memorization"]["results"] == report["results"]
     text = card_markdown(card)
     assert "## Memorization" in text and "dcgan_fashion_mnist_28_memorization.png" in text
-    assert f"| generator | {card['memorization']['results']['generator']['c_t']:.2f} |" in text
+    assert f"| generator | {report['results']['generator']['c_t']:.2f} |" in text
     shipped = zoo.load("dcgan_fashion_mnist_28").sample(2, seed=1)
     np.testing.assert_array_equal(zoo.load(str(preset)).sample(2, seed=1), shipped)  # weights untouched
+    assert cli.main(["memorization", "srgan_fashion_mnist_x4", "--out", str(tmp_path / "x")]) == 2
+    assert "memorization checks z → image generators" in capsys.readouterr().err
 
 
 def test_evaluate_reports_data_copying_and_flags_the_real_training_images(tmp_path, capsys):
