@@ -39,14 +39,14 @@ def test_a_registered_metric_is_accepted_computed_and_tabulated(monkeypatch):
 def test_registered_metrics_compute_their_definitions():
     generated, reference, train = features(2, n=800), features(3, n=800), features(4, n=2000)
     distribution = np.full(4, 0.25)
+    copying_test = memorization.CopyingTest(train["features"], reference["features"])
     results = metric_registry.compute_metrics(generated, reference, tuple(metric_registry.METRICS), seed=0,
-                                              real_class_distribution=distribution, train=train["features"])
+                                              real_class_distribution=distribution, copying_test=copying_test)
     assert results["fid"] == pytest.approx(frechet.fid_from_activations(reference["features"], generated["features"]))
     precision, recall = manifold.precision_recall(reference["features"], generated["features"], metric_registry.PRDC_K)
     assert (results["precision"], results["recall"]) == pytest.approx((precision, recall))
     assert results["classes_covered"] <= 4 and results["class_kl"] >= 0
-    copying = memorization.data_copying(train["features"], reference["features"], generated["features"], cells=20,
-                                        seed=0)["c_t"]
+    copying = memorization.data_copying(train["features"], reference["features"], generated["features"])["c_t"]
     assert results["data_copying"] == pytest.approx(copying)
     columns = {column for metric in metric_registry.METRICS.values() for column in metric.columns}
     computed_elsewhere = set(metric_registry.METRICS["gan_train_test"].columns)

@@ -30,9 +30,10 @@ def memorization_report(sample_fn, extractor, *, dataset="fashion_mnist", num_sa
     held_out, fresh = split_test(len(features["test"]["features"]))
     generated = extract_features(extractor, generated_batches(sample_fn(seed), num_samples, batch_size))["features"]
     train, test = features["train"]["features"], features["test"]["features"]
+    test_of_copying = memorization.CopyingTest(train, test[held_out])
     return {
-        "results": {"generator": memorization.data_copying(train, test[held_out], generated),
-                    "real test images (reference)": memorization.data_copying(train, test[held_out], test[fresh])},
+        "results": {"generator": test_of_copying.score(generated),
+                    "real test images (reference)": test_of_copying.score(test[fresh])},
         "protocol": {"statistic": "C_T, Meehan, Chaudhuri & Dasgupta 2020 (https://arxiv.org/abs/2004.05675)",
                      "dataset": dataset, "training_split": "train", "held_out": f"test, {len(held_out)} images",
                      "reference": f"the other {len(fresh)} test images", "num_samples": num_samples, "seed": seed,

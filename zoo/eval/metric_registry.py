@@ -44,15 +44,15 @@ def random_subset(count, limit, seed):
 
 class Features:
     """What a metric reads: real (reference) and generated features, the generated images' class logits
-    (None without a classifier), the reference's class distribution (None without labels), the training
-    split's features (None unless a metric needs them), and seeded
+    (None without a classifier), the reference's class distribution (None without labels), the data-copying
+    test fitted on the training split and the reference (None unless a metric needs it), and seeded
     subsets of at most MAX_PAIRWISE points per set for the O(n²) metrics."""
 
     def __init__(self, generated, reference, seed=0, real_class_distribution=None, kid_block_size=KID_BLOCK_SIZE,
-                 train=None):
+                 copying_test=None):
         self.fake, self.real, self.logits = generated["features"], reference["features"], generated.get("logits")
         self.seed, self.real_class_distribution, self.kid_block_size = seed, real_class_distribution, kid_block_size
-        self.train = train  # the training split's features (data copying), or None
+        self.copying_test = copying_test  # a memorization.CopyingTest of the training split vs the reference, or None
 
     @functools.cached_property
     def small_real(self):
@@ -127,10 +127,10 @@ def mode_coverage(f):
 @register_metric("data_copying", {"data_copying": "Data copying C_T (≈0; <-3 copies)"}, memorization.MIN_PER_CELL)
 def data_copying(f):
     """Meehan et al. 2020's C_T with the reference split as held-out data and the training split as what a
-    copy would copy (zoo.metrics.memorization); needs the training features."""
-    if f.train is None:
+    copy would copy (zoo.metrics.memorization); needs the fitted `copying_test`."""
+    if f.copying_test is None:
         return {}
-    return {"data_copying": memorization.data_copying(f.train, f.real, f.fake, seed=f.seed)["c_t"]}
+    return {"data_copying": f.copying_test.score(f.fake)["c_t"]}
 
 
 # GAN-train / GAN-test train and test classifiers on the images themselves: zoo.eval.scoring.GanTrainTest.
@@ -148,10 +148,10 @@ def column_labels():
 
 
 def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None, kid_block_size=KID_BLOCK_SIZE,
-                    train=None):
+                    copying_test=None):
     """Metric values of generated features/logits against reference ones (dicts of arrays); metrics that
-    need class logits (or training features) are left out when there are none."""
-    features = Features(generated, reference, seed, real_class_distribution, kid_block_size, train)
+    need class logits (or the data-copying test) are left out when there are none."""
+    features = Features(generated, reference, seed, real_class_distribution, kid_block_size, copying_test)
     results = {}
     for name, metric in METRICS.items():  # registry order: the same report whatever order they were asked in
         if name in metrics and metric.compute is not None:

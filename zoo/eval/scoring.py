@@ -145,10 +145,10 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
     distribution = None
     if "labels" in ref and extractor.num_classes:
         distribution = np.bincount(ref["labels"], minlength=extractor.num_classes) / len(ref["labels"])
-    train = None  # what data copying would copy: the training split's features
+    copying_test = None  # the training split's cells and the reference's distances to it, fitted once
     if "data_copying" in metrics:
         train, _ = reference_features(extractor, dataset, "train", batch_size, data_dir, image_size, cache_dir)
-        train = train["features"]
+        copying_test = memorization.CopyingTest(train["features"], ref["features"])
     gan_train_test = None
     if "gan_train_test" in metrics and num_classes:
         gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size),
@@ -163,7 +163,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
                 images = np.concatenate(list(batches))
                 batches = in_batches(images, batch_size)
             generated = extract_features(extractor, batches)
-            results = compute_metrics(generated, ref, metrics, seed, distribution, train=train)
+            results = compute_metrics(generated, ref, metrics, seed, distribution, copying_test=copying_test)
             if gan_train_test is not None:
                 results.update(gan_train_test(images, labels(seed), generated["logits"], seed))
             per_seed.append(results)
@@ -188,7 +188,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
             "prdc_k": PRDC_K,
             "gan_train_steps": gan_train_steps if gan_train_test else None,
             **({"data_copying": {"training_split": "train", "cells": memorization.CELLS,
-                                 "min_per_cell": memorization.MIN_PER_CELL}} if train is not None else {}),
+                                 "min_per_cell": memorization.MIN_PER_CELL}} if copying_test is not None else {}),
             "feature_extractor": extractor.describe(), "reference_cache": cache,
             "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1),
         },

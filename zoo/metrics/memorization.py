@@ -60,19 +60,34 @@ def mann_whitney_z(held_out, generated):
     return (u - m * n / 2.0) / np.sqrt(m * n * (m + n + 1) / 12.0)
 
 
+class CopyingTest:
+    """The training features' cells and the held-out points' distances, computed once; `score(generated)`
+    is C_T of any number of generated sets against them (see the module docstring)."""
+
+    def __init__(self, train, held_out, cells=CELLS, min_per_cell=MIN_PER_CELL, seed=0):
+        self.train, self.cells, self.min_per_cell = train, cells, min_per_cell
+        self.centroids = kmeans(train, cells, seed)
+        self.held_distance = nearest(held_out, train)[0][:, 0]
+        self.held_cell = nearest(held_out, self.centroids)[1][:, 0]
+
+    def score(self, generated):
+        """{"c_t", "cells_used", "cells"} of generated features."""
+        generated_distance = nearest(generated, self.train)[0][:, 0]
+        generated_cell = nearest(generated, self.centroids)[1][:, 0]
+        weights, scores = [], []
+        for cell in range(self.cells):
+            p, q = self.held_distance[self.held_cell == cell], generated_distance[generated_cell == cell]
+            if len(p) >= self.min_per_cell and len(q) >= self.min_per_cell:
+                weights.append(len(p) / len(self.held_distance))
+                scores.append(mann_whitney_z(p, q))
+        if not weights:
+            raise ValueError(f"no cell holds {self.min_per_cell} held-out and {self.min_per_cell} generated points: "
+                             "use more samples or fewer cells")
+        return {"c_t": float(np.dot(weights, scores) / np.sum(weights)), "cells_used": len(weights),
+                "cells": self.cells}
+
+
 def data_copying(train, held_out, generated, cells=CELLS, min_per_cell=MIN_PER_CELL, seed=0):
     """{"c_t", "cells_used", "cells"} of generated features against held-out ones, the training features
-    being what copying would copy (see the module docstring)."""
-    centroids = kmeans(train, cells, seed)
-    held_distance, generated_distance = nearest(held_out, train)[0][:, 0], nearest(generated, train)[0][:, 0]
-    held_cell, generated_cell = nearest(held_out, centroids)[1][:, 0], nearest(generated, centroids)[1][:, 0]
-    weights, scores = [], []
-    for cell in range(cells):
-        p, q = held_distance[held_cell == cell], generated_distance[generated_cell == cell]
-        if len(p) >= min_per_cell and len(q) >= min_per_cell:
-            weights.append(len(p) / len(held_out))
-            scores.append(mann_whitney_z(p, q))
-    if not weights:
-        raise ValueError(f"no cell holds {min_per_cell} held-out and {min_per_cell} generated points: "
-                         "use more samples or fewer cells")
-    return {"c_t": float(np.dot(weights, scores) / np.sum(weights)), "cells_used": len(weights), "cells": cells}
+    being what copying would copy."""
+    return CopyingTest(train, held_out, cells, min_per_cell, seed).score(generated)
