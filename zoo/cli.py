@@ -295,8 +295,8 @@ def run_memorization(args):
     frame, image_size = dataset_frame(recipe, description, "train", args.data_dir)
     sample_fn, extractor = frame(sampling.sampler(recipe)), features.fashion_mnist_evaluator()
     options = {"batch_size": args.batch_size, "data_dir": args.data_dir, "image_size": image_size}
-    report = memorization.memorization_report(sample_fn, extractor, num_samples=args.num_samples, seed=args.seed,
-                                              **options)
+    report = memorization.memorization_report({"generator": sample_fn}, extractor, num_samples=args.num_samples,
+                                              seed=args.seed, **options)
     report.update(target=description, command=command_line(args.argv))
     os.makedirs(args.out, exist_ok=True)
     write_json(os.path.join(args.out, "memorization.json"), report)

@@ -38,16 +38,22 @@ def entries(directory):
 
 def remove_new_entries(directory, before):
     """Undo what a failed call created in `directory`: the entries not in `before` (None: the
-    directory itself did not exist, and goes too if left empty); nothing else is touched."""
+    directory itself did not exist, and goes too if left empty); nothing else is touched.
+
+    Entries that vanish meanwhile are fine: workers of one multi-worker run share the directory and
+    may undo the same failed start at once."""
+    import contextlib
     import shutil
 
     if not os.path.isdir(directory):
         return
     for entry in set(os.listdir(directory)) - (before or set()):
         path = os.path.join(directory, entry)
-        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
-    if before is None and not os.listdir(directory):
-        os.rmdir(directory)
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+    with contextlib.suppress(OSError):  # gone already, or another worker wrote meanwhile
+        if before is None and not os.listdir(directory):
+            os.rmdir(directory)
 
 
 def sha256_of_bytes(payload):

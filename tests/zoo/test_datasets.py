@@ -1,6 +1,5 @@
 """Tests for zoo.data.datasets: IDX, folder and tfds sources plus the shared options."""
 
-import gzip
 import os
 import time
 
@@ -9,6 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from idx import idx_bytes, write_file, write_idx
 from zoo.data import datasets
 from zoo.errors import UserError
 
@@ -16,24 +16,6 @@ REAL_IDX = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 
 
 # ---------------------------------------------------------------- helpers
-
-def idx_bytes(array, magic):
-    header = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def write_file(path, data, gz):
-    if gz:
-        with gzip.open(str(path) + ".gz", "wb") as f:
-            f.write(data)
-    else:
-        path.write_bytes(data)
-
-
-def write_idx(directory, prefix, images, labels, gz=True):
-    write_file(directory / f"{prefix}-images-idx3-ubyte", idx_bytes(images, 0x803), gz)
-    write_file(directory / f"{prefix}-labels-idx1-ubyte", idx_bytes(labels, 0x801), gz)
-
 
 def fake_images(n, value=None):
     """n 28x28 images; image i is filled with i (or `value`), pixel 0 is 255."""

@@ -17,6 +17,8 @@ from zoo.train import run_directory
 from zoo.train.config import TrainConfig
 from zoo.train.loop import train
 
+from idx import write_fashion_mnist_subset
+
 
 def test_reference_features_are_cached_and_a_corrupt_cache_is_recomputed(tmp_path, evaluator_features):
     first, info = scoring.reference_features(evaluator_features, "fashion_mnist", "test", 1000, cache_dir=str(tmp_path))
@@ -31,6 +33,14 @@ def test_reference_features_are_cached_and_a_corrupt_cache_is_recomputed(tmp_pat
                                                   cache_dir=str(tmp_path))
     assert not info["cached"]
     np.testing.assert_array_equal(recomputed["features"], first["features"])
+    # the same dataset name from another directory, or after its files changed, has a cache of its own
+    subset = write_fashion_mnist_subset(tmp_path / "subset", 10, 500)
+    for count in (500, 300):
+        write_fashion_mnist_subset(subset, 10, count)
+        features, info = scoring.reference_features(evaluator_features, "fashion_mnist", "test", 1000,
+                                                    data_dir=str(subset), cache_dir=str(tmp_path))
+        assert not info["cached"] and features["features"].shape == (count, 128)
+        np.testing.assert_allclose(features["features"], first["features"][:count], atol=1e-4)  # other batch shapes
 
 
 def test_dropping_classes_raises_fid_and_lowers_recall(evaluator_features):

@@ -16,6 +16,8 @@ from zoo.metrics import memorization
 from zoo.presets import store
 from zoo.presets.packaging import card_markdown
 
+from idx import write_fashion_mnist_subset
+
 
 def test_mann_whitney_z_and_nearest_match_their_definitions():
     rng = np.random.default_rng(0)
@@ -48,18 +50,28 @@ def images_of(images):
     return lambda seed: lambda start, count: images[start:start + count]
 
 
-def test_a_generator_returning_training_images_is_flagged_and_one_returning_unseen_images_is_not(evaluator_features):
-    train, _ = real_images("fashion_mnist", "train")
-    test, _ = real_images("fashion_mnist", "test")
-    copier = check.memorization_report(images_of(train[::7]), evaluator_features, num_samples=1500)
-    honest = check.memorization_report(images_of(test), evaluator_features, num_samples=1500)
-    assert copier["results"]["generator"]["c_t"] < -3
-    assert abs(honest["results"]["generator"]["c_t"]) < 3
-    reference = honest["results"]["real test images (reference)"]
-    assert abs(reference["c_t"]) < 3 and reference == copier["results"]["real test images (reference)"]
+@pytest.fixture(scope="module")
+def small_fashion_mnist(tmp_path_factory):
+    """The first 12000 training and 4000 test images of Fashion-MNIST as a data_dir: the check's protocol on
+    a sixth of the training split (extracting and partitioning all 60000 cost ~100 s of the suite)."""
+    return str(write_fashion_mnist_subset(tmp_path_factory.mktemp("fashion_mnist_subset"), 12000, 4000))
 
 
-def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_path, capsys):
+def test_a_generator_returning_training_images_is_flagged_and_one_returning_unseen_images_is_not(
+        evaluator_features, small_fashion_mnist):
+    train, _ = real_images("fashion_mnist", "train", data_dir=small_fashion_mnist)
+    test, _ = real_images("fashion_mnist", "test", data_dir=small_fashion_mnist)
+    assert (len(train), len(test)) == (12000, 4000)
+    report = check.memorization_report({"copier": images_of(train[::7]), "honest": images_of(test)},
+                                       evaluator_features, num_samples=1500, data_dir=small_fashion_mnist)
+    results = report["results"]
+    assert results["copier"]["c_t"] < -3
+    assert abs(results["honest"]["c_t"]) < 3
+    assert abs(results[check.REFERENCE_ROW]["c_t"]) < 3
+    assert report["protocol"]["held_out"] == "test, 2000 images"
+
+
+def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_path, capsys, small_fashion_mnist):
     preset, out = tmp_path / "dcgan_copy", tmp_path / "memorization"
     shutil.copytree(store.preset_path("dcgan_fashion_mnist_28"), preset)
     unchecked = json.loads((preset / "card.json").read_text())  # the shipped card has the check: take it off
@@ -68,7 +80,8 @@ def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_pa
     (preset / "memorization.png").unlink()
     (preset / "card.json").write_text(json.dumps(unchecked))
     assert "Not checked yet" in card_markdown(store.card(str(preset)))
-    assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--out", str(out), "--attach"]) == 0
+    assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--data-dir", small_fashion_mnist,
+                     "--out", str(out), "--attach"]) == 0
     report = json.loads((out / "memorization.json").read_text())
     assert set(report["results"]) == {"generator", "real test images (reference)"}
     assert report["protocol"]["num_samples"] == 1000 and report["command"].startswith("gan-zoo memorization")
@@ -86,10 +99,11 @@ def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_pa
     assert "memorization checks z → image generators" in capsys.readouterr().err
 
 
-def test_evaluate_reports_data_copying_and_flags_the_real_training_images(tmp_path, capsys):
+def test_evaluate_reports_data_copying_and_flags_the_real_training_images(tmp_path, capsys, small_fashion_mnist):
     report_path = tmp_path / "eval.json"
     assert cli.main(["evaluate", "dcgan_fashion_mnist_28", "--metrics", "fid,data_copying", "--num-samples", "1000",
-                     "--seeds", "1", "--no-untrained-baseline", "--out", str(report_path)]) == 0
+                     "--seeds", "1", "--no-untrained-baseline", "--data-dir", small_fashion_mnist,
+                     "--out", str(report_path)]) == 0
     assert "Data copying C_T" in capsys.readouterr().out
     report = json.loads(report_path.read_text())
     assert report["results"]["real train (baseline)"]["data_copying"]["mean"] < -3  # training images: copies

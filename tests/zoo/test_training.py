@@ -16,7 +16,7 @@ from PIL import Image
 import recipes
 from zoo import cli
 from zoo.errors import TrainingDiverged, UserError
-from zoo.files import read_json, write_json
+from zoo.files import read_json, remove_new_entries, write_json
 from zoo.train import loop
 from zoo.train.build import build_recipe
 from zoo.train.config import TrainConfig
@@ -234,6 +234,23 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing_to_lock_its
             train(config(out, image_folder, batch_size=8, steps=6))
     assert (out / "run.json").exists()
     assert read_json(out / "train_state.json")["step"] == 4
+
+
+def test_undoing_a_failed_start_tolerates_a_worker_that_undid_it_first(tmp_path, monkeypatch):
+    """Workers of one multi-worker run share --out: each removes what the failed start created, and
+    the other may have removed it already (CI saw FileNotFoundError on run.json)."""
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / "run.json").write_text("{}")
+    real_remove = os.remove
+
+    def removed_by_the_other_worker_first(path):
+        real_remove(path)
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(os, "remove", removed_by_the_other_worker_first)
+    remove_new_entries(str(out), None)
+    assert not out.exists()
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, image_folder, monkeypatch):

@@ -11,6 +11,7 @@ from zoo.metrics import memorization
 
 NEIGHBOURS = 3  # nearest training images shown per sample, in each space
 GRID_SAMPLES = 8
+REFERENCE_ROW = "real test images (reference)"
 
 
 def split_test(count, seed=0):
@@ -20,20 +21,23 @@ def split_test(count, seed=0):
     return np.sort(order[:count // 2]), np.sort(order[count // 2:])
 
 
-def memorization_report(sample_fn, extractor, *, dataset="fashion_mnist", num_samples=10000, seed=0, batch_size=500,
-                        data_dir=None, image_size=None, cache_dir=None):
-    """{"results": {row: {"c_t", "cells_used", "cells"}}, "protocol"} for the generator (`sample_fn(seed)`,
-    as `gan-zoo evaluate` samples) and for real test images it never saw."""
+def memorization_report(sample_fns, extractor, *, dataset="fashion_mnist", num_samples=10000, seed=0,
+                        batch_size=500, data_dir=None, image_size=None, cache_dir=None):
+    """{"results": {row: {"c_t", "cells_used", "cells"}}, "protocol"}: a row per generator of `sample_fns`
+    ({label: sample_fn(seed)}, as `gan-zoo evaluate` samples), all scored against one partition of the
+    training split, and a row for real test images none of them saw (the reference)."""
     started = time.time()
     features = {split: reference_features(extractor, dataset, split, batch_size, data_dir, image_size, cache_dir)[0]
                 for split in ("train", "test")}
     held_out, fresh = split_test(len(features["test"]["features"]))
-    generated = extract_features(extractor, generated_batches(sample_fn(seed), num_samples, batch_size))["features"]
     train, test = features["train"]["features"], features["test"]["features"]
     test_of_copying = memorization.CopyingTest(train, test[held_out])
+    results = {label: test_of_copying.score(extract_features(
+                   extractor, generated_batches(sample_fn(seed), num_samples, batch_size))["features"])
+               for label, sample_fn in sample_fns.items()}
+    results[REFERENCE_ROW] = test_of_copying.score(test[fresh])
     return {
-        "results": {"generator": test_of_copying.score(generated),
-                    "real test images (reference)": test_of_copying.score(test[fresh])},
+        "results": results,
         "protocol": {"statistic": "C_T, Meehan, Chaudhuri & Dasgupta 2020 (https://arxiv.org/abs/2004.05675)",
                      "dataset": dataset, "training_split": "train", "held_out": f"test, {len(held_out)} images",
                      "reference": f"the other {len(fresh)} test images", "num_samples": num_samples, "seed": seed,

@@ -59,11 +59,29 @@ def generated_batches(sample_fn, num_samples, batch_size):
 
 
 # --- reference cache ---------------------------------------------------------------------
+def data_source_key(dataset, data_dir=None):
+    """The cache's name for the data: a registered dataset from its default place is its name; data in a
+    directory (a folder dataset, or `data_dir`) also carries a digest of that directory's path and of its
+    files' names, sizes and modification times, so other or changed data never reads a stale cache."""
+    directories = [path for path in (dataset, data_dir) if path and os.path.isdir(path)]
+    if not directories:
+        return dataset
+    listing = []
+    for directory in directories:
+        for root, _, names in sorted(os.walk(os.path.realpath(directory))):
+            for name in sorted(names):
+                stat = os.stat(os.path.join(root, name))
+                listing.append(f"{os.path.join(root, name)}:{stat.st_size}:{stat.st_mtime_ns}")
+    digest = sha256_of_bytes("\n".join(listing).encode())[:16]
+    return f"{os.path.basename(os.path.normpath(dataset))}-{digest}"
+
+
 def reference_features(extractor, dataset, split, batch_size, data_dir=None, image_size=None, cache_dir=None):
     """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256;
     a cache whose checksum does not match is recomputed."""
     cache_dir = cache_dir or CACHE_DIR
-    key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{dataset}-{split}-{image_size or 'native'}"
+    key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{data_source_key(dataset, data_dir)}-{split}-" \
+          f"{image_size or 'native'}"
     path = os.path.join(cache_dir, "reference", key + ".npz")
     checksum_path = path + ".sha256"
     if os.path.exists(path) and os.path.exists(checksum_path):
