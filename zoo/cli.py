@@ -364,6 +364,21 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--overwrite", action="store_true")
     parser.set_defaults(handler=run_interpolate)
 
+    parser = subparsers.add_parser("project", help="find the latent codes whose images match your pictures (GAN "
+                                                   "inversion): target, reconstruction and the search's steps")
+    parser.add_argument("model", help="a preset name (`gan-zoo list`), a preset directory or a training run")
+    parser.add_argument("images", nargs="+", help="picture files (PNG, JPEG); resized to the model's frame if needed")
+    parser.add_argument("--steps", type=int, default=500, help="Adam steps per image")
+    parser.add_argument("--restarts", type=int, default=1, help="starts per image, the best kept (slower, closer)")
+    parser.add_argument("--space", choices=("z", "w", "w+"), help="the codes searched: z, or StyleGAN-lite's w "
+                                                                  "(default) or w+ (one w per style layer)")
+    parser.add_argument("--labels", type=parse_ints, help="conditional models: one class per image (default: the "
+                                                          "evaluator's class of each picture)")
+    parser.add_argument("--frames", type=int, default=8, help="snapshots of the search in the strip and GIF (≥ 2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random starts")
+    parser.add_argument("--out", required=True, help="directory for the PNGs, GIFs, projection.json and codes.npz")
+    parser.set_defaults(handler=run_project)
+
     parser = subparsers.add_parser("finetune", help="fine-tune a preset's generator and discriminator on your images")
     parser.add_argument("model", help="a preset name or directory")
     parser.add_argument("--data", required=True, help="a folder of images (one subfolder per class for labels) "
@@ -498,6 +513,52 @@ def run_interpolate(args):
     else:
         path = save_png(args.out, make_grid(np.concatenate(rows), columns=frames))
     print(f"interpolation: {path} ({frames} frames × {len(rows)} row(s))")
+    return 0
+
+
+def run_project(args):
+    import numpy as np
+
+    from recipes.capabilities import SAMPLE
+    from zoo.files import write_json
+    from zoo.images import make_grid, read_image, save_gif, save_png, to_uint8
+    from zoo.presets.pretrained import load_generator
+    from zoo.provenance import command_line
+    from zoo.sampling import padded_frame
+
+    check_output_directory(args.out)
+    if args.frames < 2:
+        raise UserError(f"--frames must be at least 2 (the start and the result); received {args.frames}")
+    generator, description = load_generator(args.model)
+    generator.require(SAMPLE, "project")
+    frame = padded_frame(generator.recipe, generator.data) or generator.image_shape[:2]
+    stems = [os.path.splitext(os.path.basename(path))[0] for path in args.images]
+    if len(set(stems)) != len(stems):
+        raise UserError(f"the pictures' names must differ (their outputs are named after them); received {args.images}")
+    targets = np.stack([read_image(path, generator.image_shape[2], frame) for path in args.images])
+    result = generator.project(targets, steps=args.steps, labels=args.labels, space=args.space,
+                               restarts=args.restarts, frames=args.frames, seed=args.seed)
+    padded_targets = to_uint8(generator.in_canvas(targets))  # as the generator sees them
+    rows = []
+    for index, stem in enumerate(stems):
+        save_png(os.path.join(args.out, f"{stem}_target.png"), padded_targets[index])
+        save_png(os.path.join(args.out, f"{stem}_projection.png"), result.images[index])
+        steps = np.concatenate([padded_targets[index:index + 1], result.frames[:, index]])
+        save_png(os.path.join(args.out, f"{stem}_steps.png"), make_grid(steps, columns=len(steps)))
+        save_gif(os.path.join(args.out, f"{stem}_steps.gif"), result.frames[:, index], milliseconds=150)
+        rows.append({"picture": os.path.abspath(args.images[index]), "psnr_db": round(float(result.psnr[index]), 3),
+                     "feature_distance": round(float(result.feature_distance[index]), 4),
+                     "loss": round(float(result.loss[index]), 5),
+                     "label": None if result.labels is None else int(result.labels[index])})
+    np.savez(os.path.join(args.out, "codes.npz"), **result.codes)
+    write_json(os.path.join(args.out, "projection.json"), {
+        "target": description, "command": command_line(args.argv), "images": rows,
+        "search": {"steps": args.steps, "restarts": args.restarts, "space": next(name for name in ("z", "w", "w+") if name in result.codes),
+                   "seed": args.seed, "loss": "pixel MSE + evaluator feature distance (zoo.projection)"}})
+    for row, stem in zip(rows, stems):
+        print(f"{stem}: PSNR {row['psnr_db']:.2f} dB, feature distance {row['feature_distance']:.3f}"
+              + ("" if row["label"] is None else f", class {row['label']}"))
+    print(f"outputs: {args.out} (NAME_target.png, NAME_projection.png, NAME_steps.png/.gif, projection.json, codes.npz)")
     return 0
 
 

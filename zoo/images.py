@@ -1,9 +1,10 @@
-"""Image helpers: [-1, 1] floats ↔ uint8, sample grids, PNG files."""
+"""Image helpers: [-1, 1] floats ↔ uint8, sample grids, PNG and GIF files, reading a user's picture."""
 import math
 import os
 
 import numpy as np
 
+from zoo.errors import UserError
 from zoo.files import write_atomically
 
 
@@ -48,3 +49,21 @@ def save_png(path, image):
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return write_atomically(path, tf.io.encode_png(np.asarray(image, np.uint8)).numpy())
+
+
+def read_image(path, channels, size=None):
+    """A picture file (PNG, JPEG, ...) as uint8 [H, W, channels] (1: luminance, 3: RGB), resized
+    bilinearly to `size` (h, w) when given and different; a file that is not an image is a UserError."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as picture:
+            picture = picture.convert("L" if channels == 1 else "RGB")
+            if size is not None and picture.size != (size[1], size[0]):
+                picture = picture.resize((size[1], size[0]), Image.BILINEAR)
+            array = np.asarray(picture, np.uint8)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise UserError(f"{path} is not an image PIL can read ({error}); pass a PNG or JPEG file") from None
+    return array[..., None] if channels == 1 else array

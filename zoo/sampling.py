@@ -136,6 +136,19 @@ def sampler(recipe, truncation=1.0):
     return for_seed
 
 
+def padded_frame(recipe, data, data_dir=None):
+    """(h, w) of the dataset's own images inside the generator's canvas when it trained on images padded to
+    its size (`data`: a run's or card's data description with crop="pad"), else None."""
+    if not data or data.get("crop") != "pad":
+        return None
+    from zoo.data import datasets
+
+    native = datasets.load(data["dataset"], data.get("split") or "train", data_dir=data_dir).element_spec[0].shape[:2]
+    if None in tuple(native) or tuple(native) == tuple(recipe.image_shape[:2]):
+        return None
+    return tuple(int(side) for side in native)
+
+
 def center_cropped(sample_fn, size):
     """Undo training with crop="pad": each generated image's centered (h, w) = `size` box, the
     frame of the dataset's own images (e.g. 28×28 Fashion-MNIST inside a 32×32 StyleGAN canvas)."""

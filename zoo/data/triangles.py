@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import UserError
+from zoo.latent_search import adam, best_of, chunks
 
 SIZE = 28
 MARGIN = 2.0  # px between the image border and every vertex, so edges are never cut off
@@ -183,42 +184,6 @@ def _check_search(restarts, steps):
     return int(restarts), int(steps)
 
 
-def _adam(objective, params, steps, rate, final_rate, project=None, track_from=0.0):
-    """Adam (β = 0.9, 0.999) on each problem of a batch, the rate decaying geometrically from `rate`
-    to `final_rate`. `objective(params, fraction) -> (loss, distance)`, both [batch]: Adam minimises
-    the loss; the smallest distance seen from step fraction `track_from` on is returned with the
-    last params. `project` maps the params back after each step. Run inside tf.function."""
-    m, s, best = tf.zeros_like(params), tf.zeros_like(params), tf.fill(tf.shape(params)[:1], np.inf)
-    for i in tf.range(steps):
-        t, fraction = tf.cast(i + 1, tf.float32), tf.cast(i, tf.float32) / tf.cast(steps, tf.float32)
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            loss, distance = objective(params, fraction)
-            total = tf.reduce_sum(loss)
-        grad = tape.gradient(total, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        best = tf.where(fraction >= track_from, tf.minimum(best, distance), best)
-        m, s = 0.9 * m + 0.1 * grad, 0.999 * s + 0.001 * grad ** 2
-        step_rate = rate * (final_rate / rate) ** fraction
-        params = params - step_rate * (m / (1 - 0.9 ** t)) / (tf.sqrt(s / (1 - 0.999 ** t)) + 1e-8)
-        if project is not None:
-            params = project(params)
-    return best, params
-
-
-def _chunks(x, chunk):
-    """(start, count, chunk, slice) for consecutive slices of `chunk` images (fewer if x is smaller),
-    the last one padded with -1 images so that all have one shape (one trace)."""
-    chunk = max(1, min(chunk, len(x)))
-    for start in range(0, len(x), chunk):
-        part = x[start:start + chunk]
-        yield start, len(part), chunk, np.concatenate([part, -np.ones((chunk - len(part),) + x.shape[1:], x.dtype)])
-
-
-def _best_of(distances, restarts, count):
-    """[restarts · chunk] → the smallest over restarts of the first `count` problems."""
-    return distances.numpy().reshape(restarts, -1).min(axis=0)[:count]
-
-
 # ---------------------------------------------------------------- distance to the manifold
 
 def _guess(x):
@@ -252,7 +217,7 @@ def _fit_triangles(x, vertices, steps):
         error = _mse(render(v, sharpness=SHARPNESS * tf.minimum(0.25 + 1.5 * fraction, 1.0)), x)
         return error, error
 
-    best, last = _adam(objective, project(vertices), steps, *MANIFOLD_RATES, project, track_from=0.5)
+    best, last = adam(objective, project(vertices), steps, *MANIFOLD_RATES, project, track_from=0.5)
     return tf.sqrt(tf.minimum(best, _mse(render(last), x)))
 
 
@@ -266,11 +231,11 @@ def manifold_distance(images, restarts=MANIFOLD_RESTARTS, steps=MANIFOLD_STEPS, 
     x = _check_images(images)
     restarts, steps = _check_search(restarts, steps)
     distances = [np.zeros(0, np.float32)]
-    for start, count, size, part in _chunks(x, chunk):
+    for start, count, size, part in chunks(x, chunk):
         starts = [_guess(part)] + [triangle_vertices(size, [seed, start, r]) for r in range(1, restarts)]
         found = _fit_triangles(tf.constant(np.tile(part, (restarts, 1, 1, 1))), tf.constant(np.concatenate(starts)),
                                tf.constant(steps))
-        distances.append(_best_of(found, restarts, count))
+        distances.append(best_of(found, restarts, count))
     return np.concatenate(distances)
 
 
@@ -313,13 +278,13 @@ def invert(generator, images, latent_dim, restarts=INVERT_RESTARTS, steps=INVERT
             error = _mse(_generated(call, z), x)
             return error, error
 
-        best, last = _adam(objective, z, tf.constant(steps), *INVERT_RATES)
+        best, last = adam(objective, z, tf.constant(steps), *INVERT_RATES)
         return tf.sqrt(tf.minimum(best, _mse(_generated(call, last), x)))
 
     rng, distances = np.random.default_rng(seed), [np.zeros(0, np.float32)]
-    for _, count, size, part in _chunks(x, chunk):
+    for _, count, size, part in chunks(x, chunk):
         z = tf.constant(rng.standard_normal((restarts * size, int(latent_dim)), np.float32))
-        distances.append(_best_of(fit(tf.constant(np.tile(part, (restarts, 1, 1, 1))), z), restarts, count))
+        distances.append(best_of(fit(tf.constant(np.tile(part, (restarts, 1, 1, 1))), z), restarts, count))
     return np.concatenate(distances)
 
 

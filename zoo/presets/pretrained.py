@@ -87,9 +87,10 @@ def as_float_images(images):
 class Generator(keras.Model):
     """The generator side of a preset's recipe, with its card (`g.card`)."""
 
-    def __init__(self, recipe, card, **kwargs):
+    def __init__(self, recipe, card, data=None, **kwargs):
         super().__init__(name=card.get("name", "generator"), **kwargs)
         self._holder = _Holder(recipe)
+        self.data = data if data is not None else card.get("training", {}).get("data")  # what it trained on
         self.network = recipe.sampling_generator
         self.capabilities = recipe.capabilities
         self.reverse_network = recipe.generator_b2a if TRANSLATE in self.capabilities else None
@@ -195,6 +196,33 @@ class Generator(keras.Model):
         sampling.check_truncation(self.recipe, truncation)
         return to_uint8(self.recipe.interpolate(z_a, z_b, np.linspace(0.0, 1.0, steps), labels, truncation))
 
+    def project(self, images, steps=500, labels=None, space=None, restarts=1, frames=0, seed=0):
+        """Latent codes whose images match `images` (uint8 or [-1, 1], NHWC or one HWC image, of the model's
+        shape; for a model trained on padded images also of the dataset's own size, padded as in training):
+        Adam on z, or on w ("w", default) / w+ ("w+") and the noise images for StyleGAN-lite, minimising
+        pixel MSE + the evaluator's feature distance (zoo.projection). Conditional models take one label per
+        image (default: the evaluator's class). Returns a zoo.projection.Projection: codes, labels, uint8
+        reconstructions, PSNR, feature distance, loss, and `frames` snapshots of the search when asked."""
+        from zoo import projection
+        from zoo.metrics import features
+
+        self.require(SAMPLE, "project")
+        return projection.project(self.recipe, self.in_canvas(images), features.fashion_mnist_evaluator(),
+                                  steps=steps, labels=None if labels is None else self.checked_labels(labels),
+                                  space=space, restarts=restarts, frames=frames, seed=seed,
+                                  padded_from=sampling.padded_frame(self.recipe, self.data))
+
+    def in_canvas(self, images):
+        """uint8 or [-1, 1] images as float [-1, 1] on the generator's canvas: images of the dataset's own size
+        are centred on a black canvas when the model trained on padded images (as training padded them)."""
+        images = as_float_images(images)
+        padded_from = sampling.padded_frame(self.recipe, self.data)
+        if padded_from is None or images.shape[1:3] != padded_from:
+            return images
+        top, left = ((side - own) // 2 for side, own in zip(self.image_shape[:2], padded_from))
+        return np.pad(images, [(0, 0), (top, self.image_shape[0] - padded_from[0] - top),
+                               (left, self.image_shape[1] - padded_from[1] - left), (0, 0)], constant_values=-1.0)
+
     def mix_styles(self, rows, columns, crossover, truncation=1.0):
         """A uint8 style-mixing grid (StyleGAN-lite): see zoo.sampling.style_mixing_grid."""
         return sampling.style_mixing_grid(self.recipe, list(rows), list(columns), crossover, truncation)
@@ -229,5 +257,5 @@ def load_generator(target):
     if description["kind"] == "saved_model":
         raise UserError(f"{target} is an exported SavedModel; pass the preset, run or .keras file it came from")
     card = store.card(target) if description["kind"] == "preset" else {"name": os.path.basename(os.path.normpath(target))}
-    return Generator(recipe, card), description
+    return Generator(recipe, card, data=description.get("data")), description
 
