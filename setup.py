@@ -11,7 +11,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["zoo", "zoo.*", "recipes", "recipes.*", "hub_export", "hub_export.*"]),
     include_package_data=True,
-    package_data={"zoo": ["evaluators/*/*"], "zoo.presets": ["*/*.json", "*/*.h5", "*/*.png"]},
+    package_data={"zoo": ["evaluators/*/*"], "zoo.presets": ["*/*.json", "*/*.h5", "*/*.png"],
+                  "hub_export": ["*.html"]},
     install_requires=[
         "tensorflow>=2.16,<2.22",
         "keras>=3.6,<4",
@@ -26,7 +27,8 @@ setup(
     extras_require={
         "onnx": ["tf2onnx>=1.16", "onnxruntime>=1.17"],  # gan-zoo export --format onnx
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6", "tensorflow-gan", "tensorflow-probability", "tf-keras",
-                 "tensorflow-hub", "tf2onnx>=1.16", "onnxruntime>=1.17"],
+                 "tensorflow-hub", "tf2onnx>=1.16", "onnxruntime>=1.17",
+                 "selenium>=4.15"],  # the demo page in headless Chromium (Debian's chromium, chromium-driver)
     },
     entry_points={"console_scripts": ["gan-zoo=hub_export.cli:main"]},
 )

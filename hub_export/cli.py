@@ -1,4 +1,4 @@
-"""`gan-zoo`: zoo's commands plus `export` and `serve` (this package imports zoo, never the reverse)."""
+"""`gan-zoo`: zoo's commands plus `export`, `serve` and `demo` (this package imports zoo, never the reverse)."""
 import sys
 
 from zoo import cli as zoo_cli
@@ -69,8 +69,31 @@ def run_serve(args):
         raise UserError(str(error)) from error
 
 
+def add_demo_parser(subparsers):
+    from hub_export.demo import DEFAULT_PORT
+
+    parser = subparsers.add_parser("demo", help="a local web page to try presets: seeds, classes, truncation, style "
+                                                "mixing, interpolation, your own images (no network needed)")
+    parser.add_argument("names", nargs="*", help="presets to show (default: every shipped preset)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.set_defaults(handler=run_demo)
+
+
+def run_demo(args):
+    import zoo
+    from hub_export.demo import serve_demo
+    from zoo.presets import store
+
+    shipped = zoo.list_models()
+    for name in args.names:
+        if name not in shipped:
+            raise UserError(store.unknown_model_message(name))
+    return serve_demo(args.names or shipped, args.host, args.port)
+
+
 def main(argv=None):
-    return zoo_cli.main(argv, extra_parsers=(add_export_parser, add_serve_parser))
+    return zoo_cli.main(argv, extra_parsers=(add_export_parser, add_serve_parser, add_demo_parser))
 
 
 if __name__ == "__main__":

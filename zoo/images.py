@@ -42,19 +42,27 @@ def save_gif(path, frames, milliseconds=80):
     return write_atomically(os.fspath(path), buffer.getvalue())
 
 
-def save_png(path, image):
-    """Write uint8 [H, W, C] (C in 1, 3, 4) to `path` as PNG, atomically (temp file + rename)."""
+def encode_png(image):
+    """uint8 [H, W, C] (C in 1, 3, 4) → PNG bytes."""
     import tensorflow as tf
 
+    return tf.io.encode_png(np.asarray(image, np.uint8)).numpy()
+
+
+def save_png(path, image):
+    """Write uint8 [H, W, C] (C in 1, 3, 4) to `path` as PNG, atomically (temp file + rename)."""
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return write_atomically(path, tf.io.encode_png(np.asarray(image, np.uint8)).numpy())
+    return write_atomically(path, encode_png(image))
 
 
-def read_image(path, channels, size=None):
-    """A picture file (PNG, JPEG, ...) as uint8 [H, W, channels] (1: luminance, 3: RGB), resized
-    bilinearly to `size` (h, w) when given and different; a file that is not an image is a UserError."""
+def read_image(path, channels, size=None, name=None):
+    """A picture file (PNG, JPEG, ...; a path or a binary file object, called `name` in errors) as uint8
+    [H, W, channels] (1: luminance, 3: RGB), resized bilinearly to `size` (h, w) when given and different;
+    a file that is not an image is a UserError."""
     from PIL import Image, UnidentifiedImageError
+
+    name = name or path
 
     try:
         with Image.open(path) as picture:
@@ -63,7 +71,8 @@ def read_image(path, channels, size=None):
                 picture = picture.resize((size[1], size[0]), Image.BILINEAR)
             array = np.asarray(picture, np.uint8)
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        raise UserError(f"{name}: no such file") from None
     except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"{path} is not an image PIL can read ({error}); pass a PNG or JPEG file") from None
+        reason = str(error).split(" (")[0] if isinstance(error, UnidentifiedImageError) else str(error)
+        raise UserError(f"{name} is not an image PIL can read ({reason}); pass a PNG or JPEG file") from None
     return array[..., None] if channels == 1 else array

@@ -1,0 +1,293 @@
+"""The demo page (`gan-zoo demo [NAMES...] --port 7860`): presets in a browser, served from this machine by
+aiohttp (no CDN, nothing fetched from the network; the page is demo_page.html beside this module).
+
+    GET  /                                                       the page
+    GET  /api/models                                             [{name, kind, capabilities, headline, ...}]
+    GET  /cards/<name>                                           the model card (Markdown, plain text)
+    GET  /api/<name>/sample?seed=&count=&label=&truncation=      PNG: seeds seed … seed+count-1 in a row
+    GET  /api/<name>/interpolate?a=&b=&steps=&label=&truncation= PNG: the strip from seed a's image to b's
+    GET  /api/<name>/mix?rows=&columns=&crossover=&truncation=   PNG: a style-mixing grid (StyleGAN-lite)
+    GET  /api/<name>/example?index=                              PNG: a test image to translate or upscale
+    POST /api/<name>/transform?direction=     body: PNG/JPEG     {"input": b64 PNG, "output": b64 PNG}
+
+Seeds mean what `g.sample_seeds` and the REST server's `seed` mean. Errors are JSON {"error": "..."}: 400
+for bad input, 404 for an unknown model, 413 for an upload over `max_upload_bytes`. Models are loaded
+and warmed up at start, and run one request at a time in a worker thread: the event loop only routes.
+"""
+import asyncio
+import base64
+import functools
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRANSLATE, TRUNCATE, UPSCALE, kind_of
+from zoo.errors import UserError
+from zoo.images import encode_png, make_grid
+
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo_page.html")
+DEFAULT_PORT = 7860
+MAX_UPLOAD_BYTES = 4 * 2**20
+MAX_SEEDS, MAX_STEPS, MAX_MIX = 16, 16, 6  # images per grid, frames per strip, rows/columns of a mix
+MAX_UPSCALE_SIDE = 64  # longer side of an image to upscale (larger uploads are shrunk to it first)
+
+
+class DemoModel:
+    """One preset as the page uses it: its Generator, what it can do, and its card's headline."""
+
+    def __init__(self, name):
+        import zoo
+        from zoo.presets.packaging import card_markdown, headline
+
+        self.generator = zoo.load(name)
+        card = self.generator.card
+        self.name, self.card_text, self.kind = name, card_markdown(card), kind_of(self.generator.capabilities)
+        protocol = (card.get("evaluation") or {}).get("protocol", {})
+        self.domains = protocol.get("domains") or ["A", "B"]
+        self.description = {
+            "name": name, "recipe": card["recipe"], "kind": self.kind, "headline": headline(card),
+            "card": f"/cards/{name}", "capabilities": sorted(self.generator.capabilities),
+            "image_shape": list(self.generator.image_shape), "classes": self.class_names(card),
+            "num_layers": getattr(self.generator.recipe, "num_layers", None) if MIX_STYLES in self.generator.capabilities
+            else None,
+            "directions": {"a2b": f"{self.domains[0]} → {self.domains[1]}", "b2a": f"{self.domains[1]} → {self.domains[0]}"}
+            if self.kind == TRANSLATE else None}
+
+    def class_names(self, card):
+        if CONDITION not in self.generator.capabilities:
+            return None
+        from zoo.data.datasets import FASHION_MNIST_CLASSES
+
+        count = self.generator.num_classes
+        if card["training"]["data"].get("dataset") == "fashion_mnist" and count == len(FASHION_MNIST_CLASSES):
+            return list(FASHION_MNIST_CLASSES)
+        return [f"class {index}" for index in range(count)]
+
+    # --- sampling models ------------------------------------------------------------------------------
+    def sample(self, seed, count, label, truncation):
+        seeds = [seed + offset for offset in range(count)]
+        images = self.generator.sample_seeds(seeds, labels=label, truncation=truncation)
+        return encode_png(make_grid(images, columns=count))
+
+    def interpolate(self, a, b, steps, label, truncation):
+        frames = self.generator.interpolate(a, b, steps, label, truncation)
+        return encode_png(make_grid(frames, columns=steps))
+
+    def mix(self, rows, columns, crossover, truncation):
+        self.generator.require(SAMPLE, "style mixing")
+        if MIX_STYLES not in self.generator.capabilities:
+            raise UserError(f"{self.name} has no style layers to mix (StyleGAN-lite does)")
+        return encode_png(self.generator.mix_styles(rows, columns, crossover, truncation))
+
+    # --- image-to-image models ------------------------------------------------------------------------
+    def example(self, index):
+        """A test image of the model's input: domain A's class (translation) or a downscaled test image."""
+        from zoo.data.datasets import FASHION_MNIST_CLASSES
+        from zoo.images import to_uint8
+
+        images, labels = test_images()
+        if self.kind == TRANSLATE and self.domains[0] in FASHION_MNIST_CLASSES:
+            images = images[labels == FASHION_MNIST_CLASSES.index(self.domains[0])]
+        image = images[index % len(images)][None]
+        if self.kind == UPSCALE:
+            from recipes.srgan import downscale
+
+            image = np.asarray(downscale(image, self.generator.recipe.scale))
+        return encode_png(to_uint8(image)[0])
+
+    def transform(self, upload, direction):
+        """(input PNG, output PNG) of an uploaded picture, fitted to the model's input first."""
+        from zoo.images import read_image
+
+        if self.kind not in (TRANSLATE, UPSCALE):
+            raise UserError(f"{self.name} makes images from seeds; upload pictures to a translation or "
+                            "super-resolution model")
+        channels = self.generator.image_shape[-1]
+        if self.kind == TRANSLATE:  # its training size
+            image = read_image(io.BytesIO(upload), channels, self.generator.image_shape[:2], "the upload")
+            output = self.generator.translate(image[None], direction)
+        else:  # any size up to MAX_UPSCALE_SIDE on the longer side
+            image = read_image(io.BytesIO(upload), channels, name="the upload")
+            longer = max(image.shape[:2])
+            if longer > MAX_UPSCALE_SIDE:
+                size = tuple(max(1, round(side * MAX_UPSCALE_SIDE / longer)) for side in image.shape[:2])
+                image = read_image(io.BytesIO(upload), channels, size, "the upload")
+            output = self.generator.upscale(image[None])
+        return encode_png(image), encode_png(output[0])
+
+
+    def warm_up(self):
+        """Call what the page calls once, so that no user waits for a first trace."""
+        has = self.generator.capabilities.__contains__
+        if self.kind == SAMPLE:
+            label = 0 if has(CONDITION) else None
+            for truncation in (1.0, 0.7) if has(TRUNCATE) else (1.0,):
+                self.sample(0, 8, label, truncation)
+                self.interpolate(0, 1, 8, label, truncation)
+            if has(MIX_STYLES):
+                self.mix([0, 1, 2], [3, 4, 5], 1, 1.0)
+        else:
+            for direction in ("a2b", "b2a") if self.kind == TRANSLATE else ("a2b",):
+                self.transform(self.example(0), direction)
+
+
+@functools.lru_cache(maxsize=1)
+def test_images():
+    """Fashion-MNIST's test split (float images, labels): the examples' source, decoded once."""
+    from zoo.eval.scoring import real_images
+
+    return real_images("fashion_mnist", "test")
+
+
+# --- request parameters ----------------------------------------------------------------------------------
+def integer(query, name, default, low, high):
+    text = query.get(name)
+    if text is None or text == "":
+        if default is None:
+            raise UserError(f"{name} is required: an integer in [{low}, {high}]")
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(f"{name} must be an integer in [{low}, {high}]; received {text!r}") from None
+    if not low <= value <= high:
+        raise UserError(f"{name} must be an integer in [{low}, {high}]; received {value}")
+    return value
+
+
+def number(query, name, default, low, high):
+    text = query.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"{name} must be a number in [{low}, {high}]; received {text!r}") from None
+    if not low <= value <= high:  # also refuses NaN
+        raise UserError(f"{name} must be a number in [{low}, {high}]; received {text}")
+    return value
+
+
+def integer_list(query, name, most):
+    text = query.get(name, "")
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"{name} must be comma-separated seeds, e.g. 1,2,3; received {text!r}") from None
+    if not 1 <= len(values) <= most:
+        raise UserError(f"{name} takes 1 to {most} seeds; received {len(values)}")
+    return values
+
+
+SEED_MAX = 2**63 - 1
+
+
+def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
+    """The aiohttp application of the demo over the presets `names` (loaded and warmed up here)."""
+    from aiohttp import web
+
+    models = {name: DemoModel(name) for name in names}
+    for model in models.values():
+        model.warm_up()
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-model")
+
+    @web.middleware
+    async def json_errors(request, handler):
+        try:
+            return await handler(request)
+        except UserError as error:
+            return web.json_response({"error": str(error)}, status=400)
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": f"upload larger than {max_upload_bytes} bytes"}, status=413)
+        except web.HTTPException as error:
+            return web.json_response({"error": error.reason}, status=error.status)
+        except Exception as error:  # noqa: BLE001  the page keeps working; the user learns why
+            return web.json_response({"error": f"internal error: {type(error).__name__}: {error}"}, status=500)
+
+    def model_of(request):
+        name = request.match_info["name"]
+        if name not in models:
+            raise web.HTTPNotFound(reason=f"no model {name!r} in this demo; models: {', '.join(models)}")
+        return models[name]
+
+    async def run(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(worker, function, *args)
+
+    def png(body):
+        return web.Response(body=body, content_type="image/png", headers={"Cache-Control": "no-store"})
+
+    def label_and_truncation(query):
+        label = query.get("label")
+        return (None if label in (None, "") else integer(query, "label", None, 0, 10**6),
+                number(query, "truncation", 1.0, 0.0, 2.0))
+
+    async def page(request):
+        return web.FileResponse(PAGE)
+
+    async def listing(request):
+        return web.json_response([model.description for model in models.values()])
+
+    async def card(request):
+        return web.Response(text=model_of(request).card_text, content_type="text/plain", charset="utf-8")
+
+    async def sample(request):
+        query = request.query
+        seed, count = integer(query, "seed", 0, 0, SEED_MAX - MAX_SEEDS), integer(query, "count", 8, 1, MAX_SEEDS)
+        return png(await run(model_of(request).sample, seed, count, *label_and_truncation(query)))
+
+    async def interpolate(request):
+        query = request.query
+        a, b = integer(query, "a", None, 0, SEED_MAX), integer(query, "b", None, 0, SEED_MAX)
+        steps = integer(query, "steps", 8, 2, MAX_STEPS)
+        return png(await run(model_of(request).interpolate, a, b, steps, *label_and_truncation(query)))
+
+    async def mix(request):
+        query = request.query
+        rows, columns = integer_list(query, "rows", MAX_MIX), integer_list(query, "columns", MAX_MIX)
+        crossover = integer(query, "crossover", None, 0, 64)
+        truncation = number(query, "truncation", 1.0, 0.0, 2.0)
+        return png(await run(model_of(request).mix, rows, columns, crossover, truncation))
+
+    async def example(request):
+        model = model_of(request)
+        if model.kind == SAMPLE:
+            raise UserError(f"{model.name} makes images from seeds: it takes no example input")
+        return png(await run(model.example, integer(request.query, "index", 0, 0, 10**6)))
+
+    async def transform(request):
+        model = model_of(request)
+        direction = request.query.get("direction", "a2b")
+        upload = await request.read()
+        if not upload:
+            raise UserError("send a PNG or JPEG picture as the request body")
+        source, output = await run(model.transform, upload, direction)
+        return web.json_response({"input": base64.b64encode(source).decode("ascii"),
+                                  "output": base64.b64encode(output).decode("ascii")})
+
+    async def stop_worker(app):
+        worker.shutdown(wait=True)
+
+    app = web.Application(client_max_size=max_upload_bytes, middlewares=[json_errors])
+    app.router.add_get("/", page)
+    app.router.add_get("/api/models", listing)
+    app.router.add_get("/cards/{name}", card)
+    app.router.add_get("/api/{name}/sample", sample)
+    app.router.add_get("/api/{name}/interpolate", interpolate)
+    app.router.add_get("/api/{name}/mix", mix)
+    app.router.add_get("/api/{name}/example", example)
+    app.router.add_post("/api/{name}/transform", transform)
+    app.on_cleanup.append(stop_worker)
+    app["models"] = models
+    return app
+
+
+def serve_demo(names, host="127.0.0.1", port=DEFAULT_PORT, print_fn=print):
+    """Run the demo until SIGINT/SIGTERM."""
+    from aiohttp import web
+
+    app = make_app(names)
+    print_fn(f"GAN Zoo demo of {', '.join(names)} on http://{host}:{port}/ (Ctrl-C stops it)")
+    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=10)
+    return 0
