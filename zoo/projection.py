@@ -35,7 +35,7 @@ RATES = (0.1, 0.01)  # Adam's rate at the first and the last step
 FEATURE_WEIGHT = 1.0  # λ_f
 NOISE_WEIGHT = 1e3  # λ_n
 SPACES = ("z", "w", "w+")
-CHUNK = 64  # images optimised at once (memory does not grow with the number of images)
+CHUNK = 64  # problems (images × restarts) optimised at once: memory does not grow with the number of images
 MAX_STEPS = 100_000
 MAX_FRAMES = 64
 
@@ -186,7 +186,7 @@ def project(recipe, targets, extractor, *, steps=500, labels=None, space=None, r
                         f"generator; received shape {targets.shape}")
     labels = conditioning_labels(recipe, targets, labels, extractor, padded_from)
     search = Search(codes, extractor, steps, restarts, padded_from, feature_weight, noise_weight)
-    rng = np.random.default_rng(seed)
+    rng, chunk = np.random.default_rng(seed), max(1, chunk // restarts)  # at most `chunk` problems at once
     parts = [search.run(targets[start:start + chunk], None if labels is None else labels[start:start + chunk],
                         rng, frames) for start in range(0, len(targets), chunk)]
     joined = {key: np.concatenate([part[key] for part in parts], axis=1 if key == "frames" else 0)

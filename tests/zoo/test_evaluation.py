@@ -117,13 +117,14 @@ def test_gan_train_and_gan_test_for_a_conditional_generator(tmp_path, evaluator_
     extractor = copy.copy(evaluator_features)  # GAN-train's classifiers: the evaluator's design at 1/4 width
     extractor.builder = lambda: build_evaluator(width=8, feature_dim=32, norm_momentum=0.9)
     report = scoring.evaluate({"cgan": sampling.sampler(recipe)}, extractor, num_samples=1000, seeds=1,
-                              metrics=("gan_train_test",), num_classes=recipe.num_classes, gan_train_steps=150)
+                              metrics=("gan_train_test",), num_classes=recipe.num_classes, gan_train_steps=80)
     real, generated = report["results"]["real train (baseline)"], report["results"]["cgan"]
     # the real-data row: the evaluator on real train images, and a classifier trained on 1000 real images
+    # (80 steps of batch 128 reach 0.75 test accuracy on them at this width)
     assert real["gan_test"]["mean"] > 0.9 and real["gan_train"]["mean"] > 0.6
     # a 2-step generator's samples neither look like their class nor teach a classifier
     assert generated["gan_test"]["mean"] < 0.5 and generated["gan_train"]["mean"] < real["gan_train"]["mean"]
-    assert report["protocol"]["gan_train_steps"] == 150
+    assert report["protocol"]["gan_train_steps"] == 80
 
 
 def test_center_cropped_undoes_padding():
