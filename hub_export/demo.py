@@ -285,9 +285,19 @@ def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
 
 def serve_demo(names, host="127.0.0.1", port=DEFAULT_PORT, print_fn=print):
     """Run the demo until SIGINT/SIGTERM."""
+    import socket
+
     from aiohttp import web
 
+    with socket.socket() as probe:  # before loading the models: a taken port is known in a second, not in 30
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise UserError(f"cannot listen on {host}:{port} ({error.strerror}); pass another --port") from None
     app = make_app(names)
     print_fn(f"GAN Zoo demo of {', '.join(names)} on http://{host}:{port}/ (Ctrl-C stops it)")
-    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=10)
+    try:
+        web.run_app(app, host=host, port=port, print=None, shutdown_timeout=10)
+    except OSError as error:  # taken between the probe and now
+        raise UserError(f"cannot listen on {host}:{port} ({error.strerror}); pass another --port") from None
     return 0
