@@ -9,6 +9,8 @@ aiohttp (no CDN, nothing fetched from the network; the page is demo_page.html be
     GET  /api/<name>/mix?rows=&columns=&crossover=&truncation=   PNG: a style-mixing grid (StyleGAN-lite)
     GET  /api/<name>/example?index=                              PNG: a test image to translate or upscale
     POST /api/<name>/transform?direction=     body: PNG/JPEG     {"input": b64 PNG, "output": b64 PNG}
+    GET  /api/<name>/memorization                                PNG: the card's nearest-neighbour grid
+    POST /api/<name>/project?steps=           body: PNG/JPEG     {"input", "output" (b64 PNG), "psnr_db", "label"}
 
 Seeds mean what `g.sample_seeds` and the REST server's `seed` mean. Errors are JSON {"error": "..."}: 400
 for bad input, 404 for an unknown model, 413 for an upload over `max_upload_bytes`. Models are loaded
@@ -32,6 +34,7 @@ DEFAULT_PORT = 7860
 MAX_UPLOAD_BYTES = 4 * 2**20
 MAX_SEEDS, MAX_STEPS, MAX_MIX = 16, 16, 6  # images per grid, frames per strip, rows/columns of a mix
 MAX_UPSCALE_SIDE = 64  # longer side of an image to upscale (larger uploads are shrunk to it first)
+DEFAULT_PROJECTION_STEPS, MAX_PROJECTION_STEPS = 200, 1000  # a projection is a search: seconds, not a call
 
 
 class DemoModel:
@@ -53,7 +56,9 @@ class DemoModel:
             "num_layers": getattr(self.generator.recipe, "num_layers", None) if MIX_STYLES in self.generator.capabilities
             else None,
             "directions": {"a2b": f"{self.domains[0]} → {self.domains[1]}", "b2a": f"{self.domains[1]} → {self.domains[0]}"}
-            if self.kind == TRANSLATE else None}
+            if self.kind == TRANSLATE else None,
+            "memorization": {row: round(values["c_t"], 2) for row, values in card["memorization"]["results"].items()}
+            if card.get("memorization") else None}
 
     def class_names(self, card):
         if CONDITION not in self.generator.capabilities:
@@ -80,6 +85,28 @@ class DemoModel:
         if MIX_STYLES not in self.generator.capabilities:
             raise UserError(f"{self.name} has no style layers to mix (StyleGAN-lite does)")
         return encode_png(self.generator.mix_styles(rows, columns, crossover, truncation))
+
+    def memorization_grid(self):
+        """The card's nearest-neighbour grid (PNG bytes, checked against the card's sha256)."""
+        from zoo.presets import packaging, store
+
+        if not self.generator.card.get("memorization"):
+            raise UserError(f"{self.name}'s card has no memorization check")
+        path = store.verified_file(store.preset_path(self.name), packaging.MEMORIZATION_GRID, self.generator.card)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    def project(self, upload, steps):
+        """(target PNG, projection PNG, PSNR dB, class or None) of an uploaded picture (zoo.projection)."""
+        from zoo.images import read_image
+        from zoo.sampling import padded_frame
+
+        self.generator.require(SAMPLE, "projection")
+        frame = padded_frame(self.generator.recipe, self.generator.data) or self.generator.image_shape[:2]
+        image = read_image(io.BytesIO(upload), self.generator.image_shape[-1], frame, "the upload")
+        found = self.generator.project(image[None], steps=steps)
+        label = None if found.labels is None else int(found.labels[0])
+        return encode_png(image), encode_png(found.images[0]), float(found.psnr[0]), label
 
     # --- image-to-image models ------------------------------------------------------------------------
     def example(self, index):
@@ -266,6 +293,20 @@ def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
         return web.json_response({"input": base64.b64encode(source).decode("ascii"),
                                   "output": base64.b64encode(output).decode("ascii")})
 
+    async def memorization(request):
+        return png(await run(model_of(request).memorization_grid))
+
+    async def project(request):
+        model = model_of(request)
+        steps = integer(request.query, "steps", DEFAULT_PROJECTION_STEPS, 1, MAX_PROJECTION_STEPS)
+        upload = await request.read()
+        if not upload:
+            raise UserError("send a PNG or JPEG picture as the request body")
+        source, output, psnr, label = await run(model.project, upload, steps)
+        return web.json_response({"input": base64.b64encode(source).decode("ascii"),
+                                  "output": base64.b64encode(output).decode("ascii"), "psnr_db": round(psnr, 2),
+                                  "label": label})
+
     async def stop_worker(app):
         worker.shutdown(wait=True)
 
@@ -278,6 +319,8 @@ def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
     app.router.add_get("/api/{name}/mix", mix)
     app.router.add_get("/api/{name}/example", example)
     app.router.add_post("/api/{name}/transform", transform)
+    app.router.add_get("/api/{name}/memorization", memorization)
+    app.router.add_post("/api/{name}/project", project)
     app.on_cleanup.append(stop_worker)
     app["models"] = models
     return app

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from hub_export.demo import make_app
+from zoo.images import encode_png
 from zoo.train.launch import free_port
 
 ARTIFACTS = os.environ.get("GAN_ZOO_TEST_ARTIFACTS",
@@ -54,6 +55,15 @@ def test_api_serves_pngs_that_follow_the_inputs_and_refuses_bad_ones():
             assert not np.array_equal(grid, png(await get("/api/cgan_fashion_mnist_28/sample?seed=6&count=4&label=3")))
             assert not np.array_equal(grid, png(await get("/api/cgan_fashion_mnist_28/sample?seed=5&count=4&label=4")))
             assert png(await get("/api/cgan_fashion_mnist_28/interpolate?a=1&b=2&steps=5&label=2")).shape == (32, 152)
+            grid_of_neighbours = png(await get("/api/cgan_fashion_mnist_28/memorization"))
+            assert grid_of_neighbours.shape[1] == 2 + 7 * 30  # a sample | 3 by features | 3 by pixels
+            assert listing["cgan_fashion_mnist_28"]["memorization"]["generator"] == round(
+                g.card["memorization"]["results"]["generator"]["c_t"], 2)
+            response = await client.post("/api/cgan_fashion_mnist_28/project?steps=3",
+                                         data=encode_png(g.sample_seeds([2], labels=8)[0]))
+            found = await response.json()
+            assert png(base64.b64decode(found["output"])).shape == (28, 28) and found["psnr_db"] > 5
+            assert 0 <= found["label"] < 10
             card = await client.get("/cards/cgan_fashion_mnist_28")
             assert (await card.text()).startswith("# cgan_fashion_mnist_28")
             assert "<select id=\"model\">" in await (await client.get("/")).text()
@@ -77,6 +87,7 @@ def test_api_serves_pngs_that_follow_the_inputs_and_refuses_bad_ones():
                 ("/api/cgan_fashion_mnist_28/mix?rows=1&columns=2&crossover=1", 400, "no style layers to mix"),
                 ("/api/cgan_fashion_mnist_28/example", 400, "takes no example input"),
                 ("/api/nope/sample", 404, "no model 'nope' in this demo"),
+                ("/api/cyclegan_sneaker_boot_28/memorization", 400, "card has no memorization check"),
             ]:
                 assert message in (await get(url, status))["error"]
             for body, status, message in [(b"not a picture", 400, "the upload is not an image PIL can read"),
@@ -180,6 +191,13 @@ def test_the_page_follows_seed_class_truncation_and_uploads_in_a_real_browser(pa
     set_value(driver, "label", 7)
     source, sneakers = loaded_image(driver, "grid", source, containing="label=7")
     assert "label=7" in source and not np.array_equal(other, sneakers)
+    _, neighbours = loaded_image(driver, "memorization", containing="cgan")
+    assert neighbours.shape[1] == 2 + 7 * 30 and "C_T" in driver.find_element("id", "memorization-numbers").text
+    picture = tmp_path / "sneaker.png"
+    Image.fromarray(sneakers[2:30, 2:30]).save(picture)  # the first sample, as a user's picture
+    driver.find_element("id", "project-upload").send_keys(str(picture))
+    _, projected = loaded_image(driver, "project-output", timeout=120)
+    assert projected.shape == (28, 28) and "PSNR" in driver.find_element("id", "project-result").text
     screenshot(driver, "2_cgan_class_7")
     set_value(driver, "seed", -5)  # typed by hand past the box's minimum: the server says why
     deadline = time.monotonic() + 30
