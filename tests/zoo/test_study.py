@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from zoo.cli import main
-from zoo.errors import UserError
 from zoo.files import read_json
 from zoo.study import analysis, design
 
