@@ -26,7 +26,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The fast tests that pin the objectives and the metrics (seconds each; the recipes' own slow tests, XLA
 # lowering and mirrored steps at ~85 s, would make every surviving mutant cost minutes).
 TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "tests/recipes/test_augment.py",
-         "tests/zoo/metrics"]
+         "tests/zoo/metrics",
+         # the data-copying statistic's definitions (zoo/metrics/memorization.py); the rest of that file is slow
+         "tests/zoo/test_memorization.py::test_mann_whitney_z_and_nearest_match_their_definitions",
+         "tests/zoo/test_memorization.py::test_c_t_is_negative_for_copies_near_zero_for_fresh_data_positive_for_far_samples"]
 EVERY_FUNCTION = None
 # scope → {file: the functions mutated in it (qualified names), or EVERY_FUNCTION}. train_steps: the step,
 # the terms it minimises, and the shared machinery in recipes/base.py (global-batch mean, updates, EMA,
