@@ -1,4 +1,6 @@
-"""Small file helpers: atomic JSON writes, sha256 checksums, and checks of the paths a command writes."""
+"""Small file helpers: atomic JSON writes, a lock between processes, sha256 checksums, and checks of the
+paths a command writes."""
+import contextlib
 import hashlib
 import json
 import os
@@ -14,6 +16,25 @@ def write_atomically(path, data):
         handle.write(data)
     os.replace(temporary, path)
     return path
+
+
+@contextlib.contextmanager
+def exclusive(path):
+    """Hold an exclusive lock on `path`.lock while the block runs: processes filling the same file (a
+    study's parallel runs computing one reference cache) take turns, and the later ones find it done.
+    POSIX flock, released by the kernel if the holder dies; no lock where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_json(path, payload):
@@ -42,7 +63,6 @@ def remove_new_entries(directory, before):
 
     Entries that vanish meanwhile are fine: workers of one multi-worker run share the directory and
     may undo the same failed start at once."""
-    import contextlib
     import shutil
 
     if not os.path.isdir(directory):

@@ -43,6 +43,38 @@ def test_reference_features_are_cached_and_a_corrupt_cache_is_recomputed(tmp_pat
         np.testing.assert_allclose(features["features"], first["features"][:count], atol=1e-4)  # other batch shapes
 
 
+FILL_CACHE = """
+import sys, time
+import numpy as np
+from zoo.eval import scoring
+from zoo.metrics.features import FeatureExtractor
+
+def features(images):
+    with open(sys.argv[1], "a") as log:
+        log.write("extracted\\n")
+    time.sleep(6)  # long enough that the other process arrives while this one computes
+    return {"features": np.asarray(images).reshape(len(images), -1)[:, :4]}
+
+result, info = scoring.reference_features(FeatureExtractor("counting", features, "a test"), sys.argv[2], "train",
+                                          1000, cache_dir=sys.argv[3])
+print(info["cached"], result["features"].shape)
+"""
+
+
+def test_processes_that_need_one_reference_cache_at_once_compute_it_once(tmp_path, image_folder):
+    import subprocess
+    import sys
+
+    script, log, cache = tmp_path / "fill.py", tmp_path / "extractions.log", tmp_path / "cache"
+    script.write_text(FILL_CACHE)
+    processes = [subprocess.Popen([sys.executable, str(script), str(log), image_folder, str(cache)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert all(process.returncode == 0 for process in processes), [error[-2000:] for _, error in outputs]
+    assert sorted(output.split()[0] for output, _ in outputs) == ["False", "True"]  # one computed, one read
+    assert log.read_text().count("extracted") == 1
+
+
 def test_dropping_classes_raises_fid_and_lowers_recall(evaluator_features):
     """Lucic et al.'s mode-dropping experiment on real Fashion-MNIST features."""
     reference, _ = scoring.reference_features(evaluator_features, "fashion_mnist", "test", 1000)

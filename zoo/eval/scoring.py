@@ -15,7 +15,7 @@ import numpy as np
 
 from recipes import latents
 from zoo.errors import UserError
-from zoo.files import sha256_of_bytes, write_atomically, write_json
+from zoo.files import exclusive, sha256_of_bytes, write_atomically, write_json
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
                                      PRDC_K, column_labels, compute_metrics, random_subset)
 from zoo.metrics import classification, memorization
@@ -83,23 +83,32 @@ def reference_features(extractor, dataset, split, batch_size, data_dir=None, ima
     key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{data_source_key(dataset, data_dir)}-{split}-" \
           f"{image_size or 'native'}"
     path = os.path.join(cache_dir, "reference", key + ".npz")
+    with exclusive(path):  # concurrent processes (a study's parallel runs) compute it once
+        cached = read_cache(path)
+        if cached is not None:
+            return cached, {"cache": path, "cached": True}
+        images, labels = real_images(dataset, split, data_dir, image_size, batch_size)
+        result = extract_features(extractor, in_batches(images, batch_size))
+        if labels is not None:
+            result["labels"] = labels
+        buffer = io.BytesIO()
+        np.savez(buffer, **result)
+        write_atomically(path, buffer.getvalue())
+        write_atomically(path + ".sha256", sha256_of_bytes(buffer.getvalue()))
+        return result, {"cache": path, "cached": False}
+
+
+def read_cache(path):
+    """The arrays of a cached .npz whose sha256 matches its `.sha256` file, else None."""
     checksum_path = path + ".sha256"
-    if os.path.exists(path) and os.path.exists(checksum_path):
-        with open(path, "rb") as handle:
-            payload = handle.read()
-        if sha256_of_bytes(payload) == open(checksum_path).read().strip():
-            with np.load(io.BytesIO(payload)) as cached:
-                return {name: cached[name] for name in cached.files}, {"cache": path, "cached": True}
-    images, labels = real_images(dataset, split, data_dir, image_size, batch_size)
-    result = extract_features(extractor, in_batches(images, batch_size))
-    if labels is not None:
-        result["labels"] = labels
-    buffer = io.BytesIO()
-    np.savez(buffer, **result)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomically(path, buffer.getvalue())
-    write_atomically(checksum_path, sha256_of_bytes(buffer.getvalue()))
-    return result, {"cache": path, "cached": False}
+    if not (os.path.exists(path) and os.path.exists(checksum_path)):
+        return None
+    with open(path, "rb") as handle:
+        payload = handle.read()
+    if sha256_of_bytes(payload) != open(checksum_path).read().strip():
+        return None
+    with np.load(io.BytesIO(payload)) as cached:
+        return {name: cached[name] for name in cached.files}
 
 
 def summarize(per_seed):
