@@ -502,22 +502,30 @@ def serve(base_dir, host="127.0.0.1", port=8501, max_batch=DEFAULT_MAX_BATCH,
 def start_server_process(models_dir, port, *options, timeout=300):
     """`gan-zoo serve models_dir --port port *options` as a child process, returned once it answers
     (raises RuntimeError with its stderr if it exits or does not answer within `timeout` s)."""
+    name = next(iter(find_models(models_dir)))
+    return start_answering_process(["serve", str(models_dir), "--port", str(port), *map(str, options)],
+                                   f"http://127.0.0.1:{port}/v1/models/{name}", timeout)
+
+
+def start_answering_process(arguments, probe_url, timeout=300):
+    """`gan-zoo *arguments` as a child process, returned once `probe_url` answers (RuntimeError with its
+    stderr if it exits first or does not answer within `timeout` s)."""
     import subprocess
     import sys
     import time
     import urllib.request
 
-    process = subprocess.Popen([sys.executable, "-m", "hub_export.cli", "serve", str(models_dir), "--port", str(port),
-                                *map(str, options)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    name = next(iter(find_models(models_dir)))
+    process = subprocess.Popen([sys.executable, "-m", "hub_export.cli", *arguments], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gan-zoo serve exited ({process.returncode}): {process.communicate()[1][-3000:]}")
+            raise RuntimeError(f"gan-zoo {arguments[0]} exited ({process.returncode}): "
+                               f"{process.communicate()[1][-3000:]}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/{name}", timeout=5):
+            with urllib.request.urlopen(probe_url, timeout=5):
                 return process
         except OSError:
             time.sleep(0.5)
     process.kill()
-    raise RuntimeError(f"gan-zoo serve did not answer within {timeout} s")
+    raise RuntimeError(f"gan-zoo {arguments[0]} did not answer within {timeout} s")

@@ -7,8 +7,6 @@ import base64
 import io
 import os
 import shutil
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -17,6 +15,7 @@ import pytest
 from PIL import Image
 
 from hub_export.demo import make_app
+from hub_export.server import start_answering_process
 from zoo.images import encode_png
 from zoo.train.launch import free_port
 
@@ -109,22 +108,6 @@ def chromium_paths():
     return browser, driver
 
 
-def start_demo(names, port, timeout=300):
-    process = subprocess.Popen([sys.executable, "-m", "hub_export.cli", "demo", *names, "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gan-zoo demo exited ({process.returncode}): {process.communicate()[1][-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=5):
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"gan-zoo demo did not answer within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def page():
     from selenium import webdriver
@@ -132,7 +115,8 @@ def page():
 
     browser, driver_path = chromium_paths()
     port = free_port()
-    demo = start_demo(["cgan_fashion_mnist_28", "stylegan_lite_fashion_mnist_32", "srgan_fashion_mnist_x4"], port)
+    demo = start_answering_process(["demo", "cgan_fashion_mnist_28", "stylegan_lite_fashion_mnist_32",
+                                    "srgan_fashion_mnist_x4", "--port", str(port)], f"http://127.0.0.1:{port}/api/models")
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,1400"):
