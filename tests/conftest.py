@@ -16,6 +16,21 @@ _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_cache(tmp_path_factory):
+    """Reference features and rendered triangles are computed once per test session (shared by the xdist
+    workers and the processes tests start; `files.cached_arrays` locks), never into the user's cache."""
+    from zoo import files
+
+    base = tmp_path_factory.getbasetemp()
+    directory = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "gan_zoo_cache"
+    directory.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "CACHE_DIR", str(directory))
+        patch.setenv("GAN_ZOO_CACHE", str(directory))
+        yield str(directory)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than ~20 s; deselect with -m 'not slow'")
 

@@ -1,11 +1,17 @@
-"""Small file helpers: atomic JSON writes, a lock between processes, sha256 checksums, and checks of the
-paths a command writes."""
+"""Small file helpers: atomic JSON writes, a lock between processes, sha256 checksums, the checksummed
+on-disk cache of computed arrays, and checks of the paths a command writes."""
 import contextlib
 import hashlib
+import io
 import json
 import os
 
+import numpy as np
+
 from zoo.errors import UserError
+
+# Computed arrays worth keeping between processes (reference features, rendered triangles); read at call time.
+CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gan_zoo"))
 
 
 def write_atomically(path, data):
@@ -35,6 +41,36 @@ def exclusive(path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cached_arrays(path, compute):
+    """({name: array}, was_cached): the .npz at `path` when its sha256 matches `path`.sha256, else
+    `compute()`'s arrays, written there (atomically, with the checksum) first. A corrupt or partial file
+    is computed again; processes asking at once compute it once (`exclusive`)."""
+    with exclusive(path):
+        cached = read_cached_arrays(path)
+        if cached is not None:
+            return cached, True
+        arrays = compute()
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        write_atomically(path, buffer.getvalue())
+        write_atomically(path + ".sha256", sha256_of_bytes(buffer.getvalue()))
+        return arrays, False
+
+
+def read_cached_arrays(path):
+    """The arrays of a cached .npz whose sha256 matches its `.sha256` file, else None."""
+    checksum_path = path + ".sha256"
+    if not (os.path.exists(path) and os.path.exists(checksum_path)):
+        return None
+    with open(path, "rb") as handle:
+        payload = handle.read()
+    with open(checksum_path) as handle:
+        if sha256_of_bytes(payload) != handle.read().strip():
+            return None
+    with np.load(io.BytesIO(payload)) as cached:
+        return {name: cached[name] for name in cached.files}
 
 
 def write_json(path, payload):

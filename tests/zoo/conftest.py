@@ -1,27 +1,16 @@
-"""Fixtures shared by the zoo tests: the shipped evaluator, one reference-feature cache per session,
-and a tiny folder of images to train on."""
+"""Fixtures shared by the zoo tests: the shipped evaluator and a tiny folder of images to train on."""
 import os
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from zoo.eval import scoring
 from zoo.metrics import features
 
 
 @pytest.fixture(scope="session")
 def evaluator_features():
     return features.fashion_mnist_evaluator()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def shared_cache(tmp_path_factory):
-    """The real test split's features are extracted once per session, never into the user's cache."""
-    with pytest.MonkeyPatch.context() as patch:
-        directory = str(tmp_path_factory.mktemp("cache"))
-        patch.setattr(scoring, "CACHE_DIR", directory)
-        yield directory
 
 
 @pytest.fixture(scope="session")

@@ -57,8 +57,7 @@ def test_study_argument_errors_name_what_is_accepted(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys, shared_cache, monkeypatch):
-    monkeypatch.setenv("GAN_ZOO_CACHE", shared_cache)  # the child processes share the session's feature cache
+def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys):
     out = str(tmp_path / "study")
     assert main(["study", *TINY_STUDY, "--out", out]) == 0
     printed = capsys.readouterr().out
@@ -136,7 +135,7 @@ def test_report_does_not_compare_losses_with_fewer_than_three_runs(tmp_path):
 
 
 @pytest.mark.slow
-def test_terminated_study_stops_its_runs_with_a_checkpoint_and_resumes_them(tmp_path, shared_cache):
+def test_terminated_study_stops_its_runs_with_a_checkpoint_and_resumes_them(tmp_path):
     import signal
     import subprocess
     import sys
@@ -146,8 +145,7 @@ def test_terminated_study_stops_its_runs_with_a_checkpoint_and_resumes_them(tmp_
     argv = ["study", "--losses", "hinge", "--seeds", "1", "--trials", "1", "--steps", "600", "--batch-size", "8",
             "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "0", "--final-samples", "200", "--out", out]
     command = [sys.executable, "-c", "import sys; from zoo.cli import main; sys.exit(main(sys.argv[1:]))", *argv]
-    environment = {**os.environ, "GAN_ZOO_CACHE": shared_cache}
-    study_process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    study_process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     losses_file = os.path.join(design.run_dir(out, "hinge", 0, 0), "losses.jsonl")
     deadline = time.time() + 240
     while not os.path.exists(losses_file) and time.time() < deadline:  # training is under way
@@ -161,7 +159,7 @@ def test_terminated_study_stops_its_runs_with_a_checkpoint_and_resumes_them(tmp_
     assert state["status"] == "interrupted" and 0 < state["step"] < 600  # losses are logged from step 100
     assert not os.path.exists(os.path.join(design.run_dir(out, "hinge", 0, 0), "result.json"))
 
-    assert subprocess.run(command, env=environment, capture_output=True, timeout=600).returncode == 0
+    assert subprocess.run(command, capture_output=True, timeout=600).returncode == 0
     resumed = read_json(os.path.join(design.run_dir(out, "hinge", 0, 0), "train_state.json"))
     assert resumed["status"] == "completed" and len(resumed["commands"]) == 2  # one run, two sessions
     assert resumed["wall_time_seconds"] > state["wall_time_seconds"]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from zoo import files
 from zoo.data import datasets, triangles
 from zoo.errors import UserError
 
@@ -54,6 +55,25 @@ def test_load_triangles_is_deterministic_and_splits_differ():
     assert batch.shape == (8, 28, 28, 1)
     with pytest.raises(UserError, match="accepted: train, test"):
         datasets.load("triangles", "validation")
+
+
+def test_rendered_splits_are_kept_on_disk_with_a_checksum(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(triangles, "_IMAGES_CACHE", {})
+    rendered = triangles.triangle_images("test")
+    assert not rendered.flags.writeable
+    [cache] = (tmp_path / "triangles").glob("test-*.npz")
+    monkeypatch.setattr(triangles, "_IMAGES_CACHE", {})  # a new process: read from disk, not rendered
+    monkeypatch.setattr(triangles, "render", lambda *args: pytest.fail("rendered again"))
+    assert np.array_equal(triangles.triangle_images("test"), rendered)
+    payload = bytearray(cache.read_bytes())
+    payload[-100] ^= 0xFF  # a corrupt cache is rendered again
+    cache.write_bytes(bytes(payload))
+    monkeypatch.undo()
+    monkeypatch.setattr(files, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(triangles, "_IMAGES_CACHE", {})
+    assert np.array_equal(triangles.triangle_images("test"), rendered)
+    assert files.read_cached_arrays(str(cache)) is not None
 
 
 def test_data_lies_on_the_manifold_and_other_images_do_not():

@@ -6,7 +6,6 @@ feature extractor (named in every metric), and real-data baselines: the same met
 for real train images vs the reference split (the ceiling) and, where the recipe is
 known, for an untrained generator of the same architecture (the floor).
 """
-import io
 import os
 import platform
 import time
@@ -15,13 +14,12 @@ import numpy as np
 
 from recipes import latents
 from zoo.errors import UserError
-from zoo.files import exclusive, sha256_of_bytes, write_atomically, write_json
+from zoo import files
+from zoo.files import sha256_of_bytes, write_json
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
                                      PRDC_K, column_labels, compute_metrics, random_subset)
 from zoo.metrics import classification, memorization
 from zoo.sampling import balanced_labels
-
-CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gan_zoo"))
 
 
 # --- features of image streams ---------------------------------------------------------
@@ -77,38 +75,19 @@ def data_source_key(dataset, data_dir=None):
 
 
 def reference_features(extractor, dataset, split, batch_size, data_dir=None, image_size=None, cache_dir=None):
-    """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256;
-    a cache whose checksum does not match is recomputed."""
-    cache_dir = cache_dir or CACHE_DIR
+    """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256 (`files.cached_arrays`:
+    a cache whose checksum does not match is recomputed; a study's parallel runs compute it once)."""
     key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{data_source_key(dataset, data_dir)}-{split}-" \
           f"{image_size or 'native'}"
-    path = os.path.join(cache_dir, "reference", key + ".npz")
-    with exclusive(path):  # concurrent processes (a study's parallel runs) compute it once
-        cached = read_cache(path)
-        if cached is not None:
-            return cached, {"cache": path, "cached": True}
+    path = os.path.join(cache_dir or files.CACHE_DIR, "reference", key + ".npz")
+
+    def compute():
         images, labels = real_images(dataset, split, data_dir, image_size, batch_size)
         result = extract_features(extractor, in_batches(images, batch_size))
-        if labels is not None:
-            result["labels"] = labels
-        buffer = io.BytesIO()
-        np.savez(buffer, **result)
-        write_atomically(path, buffer.getvalue())
-        write_atomically(path + ".sha256", sha256_of_bytes(buffer.getvalue()))
-        return result, {"cache": path, "cached": False}
+        return result if labels is None else {**result, "labels": labels}
 
-
-def read_cache(path):
-    """The arrays of a cached .npz whose sha256 matches its `.sha256` file, else None."""
-    checksum_path = path + ".sha256"
-    if not (os.path.exists(path) and os.path.exists(checksum_path)):
-        return None
-    with open(path, "rb") as handle:
-        payload = handle.read()
-    if sha256_of_bytes(payload) != open(checksum_path).read().strip():
-        return None
-    with np.load(io.BytesIO(payload)) as cached:
-        return {name: cached[name] for name in cached.files}
+    result, cached = files.cached_arrays(path, compute)
+    return result, {"cache": path, "cached": cached}
 
 
 def summarize(per_seed):
