@@ -50,10 +50,6 @@ class FeatureMoments:
         features = np.asarray(features)
         return cls(features.shape[1]).update(features)
 
-    def state(self):
-        """(count, mean, covariance) as plain arrays, e.g. for caching reference statistics."""
-        return {"count": self.count, "mean": self.mean, "covariance": self.covariance}
-
 
 def symmetric_sqrt(matrix, eps=1e-10):
     """M^½ of a symmetric PSD matrix by SVD; singular values < eps are kept as they are."""

@@ -91,3 +91,7 @@ def test_missing_inception_weights_say_how_to_get_them(tmp_path):
 def test_user_classifier_fn():
     extractor = features.from_classifier_fn(lambda images: tf.reduce_mean(images, axis=[1, 2]), "channel_means")
     assert extractor(np.ones((4, 8, 8, 3), np.float32))["features"].shape == (4, 3)
+    # the name keys the reference cache and labels every metric; the description goes into the protocol
+    assert extractor.name == "channel_means" and extractor.description == "user-supplied classifier_fn channel_means"
+    unnamed = features.from_classifier_fn(lambda images: images)
+    assert unnamed.name == "classifier_fn" and unnamed.sha256 is None and unnamed.num_classes is None

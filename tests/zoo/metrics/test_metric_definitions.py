@@ -136,6 +136,19 @@ def test_mode_coverage_grows_with_dropped_classes():
     assert all(a < b for a, b in zip(kls, kls[1:]))
 
 
+def test_mode_coverage_by_definition():
+    # 3 classes, real shares 0.5/0.25/0.25; generated 1 × class 0, 3 × class 2 (labels as floats, e.g. from an .npz)
+    report = modes.mode_coverage(np.array([2.0, 0.0, 2.0, 2.0]), [0.5, 0.25, 0.25])
+    assert report["histogram"] == [0.25, 0.0, 0.75]
+    assert report["kl_generated_to_real"] == pytest.approx(0.25 * np.log(0.25 / 0.5) + 0.75 * np.log(0.75 / 0.25))
+    assert report["classes_covered"] == 2  # default threshold 0.25 / 3
+    # a share equal to min_share counts as covered; a larger min_share drops class 0
+    assert modes.mode_coverage([2, 0, 2, 2], [0.5, 0.25, 0.25], min_share=0.25)["classes_covered"] == 2
+    assert modes.mode_coverage([2, 0, 2, 2], [0.5, 0.25, 0.25], min_share=0.3)["classes_covered"] == 1
+    assert modes.class_histogram([1], 3).tolist() == [0.0, 1.0, 0.0]  # one sample is all of the histogram
+    assert modes.class_histogram([], 2).tolist() == [0.0, 0.0]
+
+
 def test_mode_score_is_inception_score_when_marginal_matches():
     logits = np.random.default_rng(11).normal(size=(400, 10)) * 2
     marginal = np.exp(inception_score.log_softmax(logits)).mean(axis=0)
