@@ -138,7 +138,7 @@ def plan(config):
 
 
 def train_config(config, run):
-    """The `zoo.training.TrainConfig` of one run."""
+    """The `zoo.train.config.TrainConfig` of one run."""
     from zoo.train.config import TrainConfig
 
     recipe, shared = ARCHITECTURES[config.architecture]
