@@ -109,12 +109,39 @@ def test_manifold_metrics_of_equal_and_disjoint_sets():
     density, coverage = manifold.density_coverage(real, real)
     # a ball holds its centre and its k nearest neighbours: Σ counts = N(k + 1), density = (k + 1) / k
     assert coverage == 1.0 and density == pytest.approx(4 / 3)
+    # float32 features (what the evaluator returns) are measured in float64 too: each k-th neighbour lies exactly
+    # on its ball's boundary, and norms rounded to float32 would push some of them out
+    assert manifold.density_coverage(real.astype(np.float32), real.astype(np.float32)) == \
+        manifold.density_coverage(real.astype(np.float32).astype(np.float64), real.astype(np.float32).astype(np.float64))
+    assert manifold.density_coverage(real.astype(np.float32), real.astype(np.float32))[0] == pytest.approx(4 / 3)
     far = real + 100.0
     assert manifold.precision_recall(real, far) == (0.0, 0.0)
     assert manifold.density_coverage(real, far) == (0.0, 0.0)
     assert manifold.one_nn_accuracy(real, far) == 1.0
     same_distribution = manifold.one_nn_accuracy(real, activations(300, 8, 10))
     assert 0.4 < same_distribution < 0.6
+
+
+def test_one_nn_accuracy_over_several_row_blocks_leaves_each_point_out(monkeypatch):
+    real, fake = activations(40, 4, 1), activations(30, 4, 2) + 0.3
+    expected = manifold.one_nn_accuracy(real, fake)  # one block
+    pooled, is_real = np.concatenate([real, fake]), np.arange(70) < 40
+    distances = ((pooled[:, None] - pooled[None]) ** 2).sum(-1) + np.diag(np.full(70, np.inf))
+    assert expected == np.mean(is_real[distances.argmin(axis=1)] == is_real)  # leave-one-out 1-NN by definition
+    monkeypatch.setattr(manifold, "BLOCK", 16)  # 5 blocks of rows, the last one short
+    assert manifold.one_nn_accuracy(real, fake) == expected
+
+
+def test_log_softmax_per_row_in_float64():
+    # rows far apart: a shift by anything but each row's own maximum under- or overflows
+    logits = np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0], [-800.0, -799.0, -801.0]], np.float32)
+    row = np.array([0.0, 1.0, -1.0]) - np.log(np.exp([0.0, 1.0, -1.0]).sum())
+    result = inception_score.log_softmax(logits)
+    assert result.dtype == np.float64  # float32 logits are computed in float64 (its 1e-7 rounding would show)
+    np.testing.assert_allclose(result, np.tile(row, (3, 1)), rtol=1e-13)
+    tiny = np.array([[0.0, 1e-7]], np.float32)
+    expected = np.float64(tiny) - np.log(np.exp(np.float64(tiny)).sum())
+    np.testing.assert_allclose(inception_score.log_softmax(tiny), expected, rtol=1e-14)
 
 
 def test_kth_neighbour_radius_excludes_the_point_itself():
