@@ -7,6 +7,7 @@ killed / (mutants - equivalent); then each surviving mutant's diff.
 
     pip install "mutmut>=3.3,<4"          # not a test dependency: this does not run in CI
     python benchmarks/mutation_score.py [--scope losses,train_steps,metrics] [--workdir DIR] [--jobs 2]
+    python benchmarks/mutation_score.py --rerun-survivors --workdir DIR   # after adding tests that kill them
 
 mutmut forks every mutant's test process from one warmed-up server (TensorFlow is imported once), so a
 mutant costs the time of the tests that reach it: about 5–10 s here. Asserts nothing.
@@ -112,12 +113,14 @@ def leave_out_of_scope(path, chosen):
         file.write("\n".join(lines))
 
 
-def copy_working_tree(destination, scope_files):
+def copy_working_tree(destination, scope_files, keep_results=False):
     """The repository's tracked and untracked (not ignored) files, as they are now, into `destination`,
-    with the mutmut configuration and the out-of-scope functions fenced off."""
+    with the mutmut configuration and the out-of-scope functions fenced off. `keep_results` keeps the
+    mutants/ and the test statistics of an earlier run there (mutmut reruns what changed)."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
                            capture_output=True, text=True).stdout.split("\n")
-    shutil.rmtree(destination, ignore_errors=True)
+    if not keep_results:
+        shutil.rmtree(destination, ignore_errors=True)
     for name in filter(None, files):
         source = os.path.join(REPO, name)
         if os.path.isfile(source):
@@ -241,6 +244,9 @@ def main():
     parser.add_argument("--workdir", default=os.path.join("/tmp", "gan_zoo_mutation"))
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--resume", action="store_true", help="go on with the mutants --workdir has not run yet")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="copy the tree into --workdir again (tests added since) and rerun its survivors and "
+                             "untested mutants")
     parser.add_argument("--report-only", action="store_true", help="print the tables of the run in --workdir")
     args = parser.parse_args()
     scopes = args.scope.split(",")
@@ -252,9 +258,16 @@ def main():
     if not args.report_only:
         if mutmut is None:
             sys.exit('mutmut is not installed: pip install "mutmut>=3.3,<4"')
-        if not args.resume:
+        again = []
+        if args.rerun_survivors:
+            copy_working_tree(args.workdir, scope_files, keep_results=True)
+            scope = in_scope(scope_files)
+            again = sorted(name for name, code in results(args.workdir).items()
+                           if STATUS.get(code) in ("survived", "untested") and name not in EQUIVALENT
+                           and function_of(name) in scope.get(module_of(name), ()))
+        elif not args.resume:
             copy_working_tree(args.workdir, scope_files)
-        run_mutmut([mutmut, "run", "--max-children", str(args.jobs)], args.workdir)
+        run_mutmut([mutmut, "run", "--max-children", str(args.jobs), *again], args.workdir)
         hung = sorted(name for name, code in results(args.workdir).items() if code == HUNG)
         if hung:
             run_mutmut([mutmut, "run", "--max-children", str(args.jobs), *hung], args.workdir)
