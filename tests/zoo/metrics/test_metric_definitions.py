@@ -122,14 +122,17 @@ def test_manifold_metrics_of_equal_and_disjoint_sets():
     assert 0.4 < same_distribution < 0.6
 
 
-def test_one_nn_accuracy_over_several_row_blocks_leaves_each_point_out(monkeypatch):
+def test_nearest_neighbour_metrics_are_the_same_over_several_row_blocks(monkeypatch):
     real, fake = activations(40, 4, 1), activations(30, 4, 2) + 0.3
     expected = manifold.one_nn_accuracy(real, fake)  # one block
     pooled, is_real = np.concatenate([real, fake]), np.arange(70) < 40
     distances = ((pooled[:, None] - pooled[None]) ** 2).sum(-1) + np.diag(np.full(70, np.inf))
     assert expected == np.mean(is_real[distances.argmin(axis=1)] == is_real)  # leave-one-out 1-NN by definition
+    one_block = manifold.precision_recall(real, fake), manifold.density_coverage(real, fake)
+    assert 0 < one_block[1][1] < 1  # some real balls hold no fake point: coverage is not trivially 0 or 1
     monkeypatch.setattr(manifold, "BLOCK", 16)  # 5 blocks of rows, the last one short
     assert manifold.one_nn_accuracy(real, fake) == expected
+    assert (manifold.precision_recall(real, fake), manifold.density_coverage(real, fake)) == one_block
 
 
 def test_log_softmax_per_row_in_float64():
@@ -148,6 +151,8 @@ def test_kth_neighbour_radius_excludes_the_point_itself():
     points = np.array([[0.0], [1.0], [3.0], [6.0]])
     np.testing.assert_allclose(manifold.kth_neighbour_radii(points, 1), [1.0, 1.0, 4.0, 9.0])
     np.testing.assert_allclose(manifold.kth_neighbour_radii(points, 2), [9.0, 4.0, 9.0, 25.0])
+    with pytest.raises(ValueError, match=r"`k` must be in \[1, 3\] for 4 points. Received: k=4"):
+        manifold.kth_neighbour_radii(points, 4)
 
 
 def test_mode_coverage_grows_with_dropped_classes():
