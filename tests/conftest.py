@@ -10,6 +10,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("GAN_ZOO_XLA", "0")
 
 import pytest  # noqa: E402
+from shared_runs import shared_directory  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 _cpus = tf.config.list_physical_devices("CPU")
@@ -22,9 +23,7 @@ def shared_cache(tmp_path_factory):
     workers and the processes tests start; `files.cached_arrays` locks), never into the user's cache."""
     from zoo import files
 
-    base = tmp_path_factory.getbasetemp()
-    directory = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "gan_zoo_cache"
-    directory.mkdir(exist_ok=True)
+    directory = shared_directory(tmp_path_factory, "gan_zoo_cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(files, "CACHE_DIR", str(directory))
         patch.setenv("GAN_ZOO_CACHE", str(directory))

@@ -224,15 +224,12 @@ def test_cli_list_sample_card_and_evaluate_a_preset(shipped, tmp_path, capsys):
     assert "Did you mean: dcgan_tiny_28" in capsys.readouterr().err
 
 
-def test_image_to_image_presets(tmp_path, monkeypatch):
+def test_image_to_image_presets(tmp_path, monkeypatch, cyclegan_run):
     monkeypatch.setattr(store, "PRESETS_DIR", str(tmp_path / "presets"))
-    settings = {"cyclegan": {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_layers": 1,
-                             "pool_size": 4},
-                "srgan": {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_stages": 1,
-                          "discriminator_dense": 8, "content_network": "evaluator"}}
-    for recipe, recipe_args in settings.items():
-        make_preset(tiny_run(tmp_path / recipe, recipe, steps=1, recipe_args=recipe_args), f"{recipe}_tiny",
-                    str(tmp_path / "presets"))
+    make_preset(str(cyclegan_run), "cyclegan_tiny", str(tmp_path / "presets"))
+    srgan = {"width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_stages": 1, "discriminator_dense": 8,
+             "content_network": "evaluator"}
+    make_preset(tiny_run(tmp_path / "srgan", "srgan", steps=1, recipe_args=srgan), "srgan_tiny", str(tmp_path / "presets"))
     translator = zoo.load("cyclegan_tiny")
     images = np.full((2, 28, 28, 1), 128, np.uint8)
     assert translator.translate(images, "b2a").shape == (2, 28, 28, 1)
