@@ -62,8 +62,13 @@ EQUIVALENT = {
     **{f"zoo.metrics.manifold.x_one_nn_accuracy__mutmut_{n}": _PROMOTED for n in (4, 6, 8, 10)},
     **{f"zoo.metrics.inception_score.x_mode_score_from_logits__mutmut_{n}": _SHARES for n in (9, 11)},
     **{f"zoo.metrics.modes.x_mode_coverage__mutmut_{n}": _SHARES for n in (3, 5)},
+    "zoo.metrics.memorization.xǁCopyingTestǁscore__mutmut_24": "weights len(p)·N instead of len(p)/N: C_T = Σ w·Z / Σ w "
+                                                               "does not change when every weight is scaled by N²",
+    "zoo.metrics.memorization.x_kmeans__mutmut_11": "choice(..., replace=None) draws as replace=False does (None is falsy)",
     **{f"zoo.metrics.manifold.x_ball_counts__mutmut_{n}": "float zeros hold the same whole-number counts (exact below "
        "2**53), and density divides them by k·M either way" for n in (12, 14)},
+    "zoo.metrics.manifold.x_kth_neighbour_radii__mutmut_27": "np.partition's default axis is the last, axis 1 of the "
+                                                            "2-D distances",
 }
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}

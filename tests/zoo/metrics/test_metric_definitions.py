@@ -153,6 +153,16 @@ def test_kth_neighbour_radius_excludes_the_point_itself():
     np.testing.assert_allclose(manifold.kth_neighbour_radii(points, 2), [9.0, 4.0, 9.0, 25.0])
     with pytest.raises(ValueError, match=r"`k` must be in \[1, 3\] for 4 points. Received: k=4"):
         manifold.kth_neighbour_radii(points, 4)
+    # squared distances are exact for representable points, clipped at 0 only against rounding
+    np.testing.assert_array_equal(manifold.squared_distances(points, points[:2]), [[0, 1], [1, 0], [9, 4], [36, 25]])
+
+
+def test_precision_and_recall_use_k_3_by_default():  # Kynkäänniemi et al. 2019
+    real, fake = activations(200, 4, 3), activations(200, 4, 4) + 0.5
+    assert manifold.precision_recall(real, fake) == manifold.precision_recall(real, fake, k=3)
+    assert manifold.precision_recall(real, fake) != manifold.precision_recall(real, fake, k=4)
+    assert manifold.density_coverage(real, fake) == manifold.density_coverage(real, fake, k=3)
+    assert manifold.density_coverage(real, fake) != manifold.density_coverage(real, fake, k=4)
 
 
 def test_mode_coverage_grows_with_dropped_classes():
@@ -200,8 +210,11 @@ def test_psnr_ssim_known_values():
     np.testing.assert_allclose(psnr, [20.0, 20.0], rtol=1e-4)
     psnr, ssim = image_quality.psnr_ssim(target, target)
     np.testing.assert_allclose(ssim, [1.0, 1.0], rtol=1e-6)
-    rgb = np.ones((1, 4, 4, 3), np.float32)  # white: Y = 16/255 + 219/255 = 235/255
-    np.testing.assert_allclose(np.asarray(image_quality.luma(rgb)), 235 / 255, rtol=1e-5)
+    rgb = np.ones((1, 4, 4, 3))  # white (float64, as numpy makes it): Y = 16/255 + 219/255 = 235/255
+    y = image_quality.luma(rgb)
+    assert y.shape == (1, 4, 4, 1) and y.dtype == tf.float32
+    np.testing.assert_allclose(np.asarray(y), 235 / 255, rtol=1e-5)
+    assert image_quality.luma(np.zeros((1, 4, 4, 1))).dtype == tf.float32  # gray passes through, as float32
     low = np.random.default_rng(0).uniform(-1, 1, (1, 7, 7, 1)).astype(np.float32)
     upsampled = image_quality.bicubic_upsample(low, (28, 28))
     assert upsampled.shape == (1, 28, 28, 1) and np.abs(upsampled).max() <= 1.0
