@@ -27,7 +27,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The fast tests that pin the objectives and the metrics (seconds each; the recipes' own slow tests, XLA
 # lowering and mirrored steps at ~85 s, would make every surviving mutant cost minutes).
 TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "tests/recipes/test_augment.py",
-         "tests/zoo/metrics",
+         "tests/zoo/metrics",  # new fast metric tests go here: editing this list makes mutmut discard its results
          # the data-copying statistic's definitions (zoo/metrics/memorization.py); the rest of that file is slow
          "tests/zoo/test_memorization.py::test_mann_whitney_z_and_nearest_match_their_definitions",
          "tests/zoo/test_memorization.py::test_c_t_is_negative_for_copies_near_zero_for_fresh_data_positive_for_far_samples"]
@@ -57,13 +57,11 @@ SCOPES = {
 }
 # Survivors that compute the same thing as the original (checked by reading the diff), with the reason.
 _PROMOTED = "np.concatenate promotes the part to the other part's float64 (exact for float32 and integer features)"
-_SHARES = "the real class shares are float64 already (scoring passes np.bincount(labels) / n), so the dtype changes nothing"
 EQUIVALENT = {
     **{f"zoo.metrics.manifold.x_one_nn_accuracy__mutmut_{n}": _PROMOTED for n in (4, 6, 8, 10)},
-    **{f"zoo.metrics.inception_score.x_mode_score_from_logits__mutmut_{n}": _SHARES for n in (9, 11)},
-    **{f"zoo.metrics.modes.x_mode_coverage__mutmut_{n}": _SHARES for n in (3, 5)},
     "zoo.metrics.memorization.xǁCopyingTestǁscore__mutmut_24": "weights len(p)·N instead of len(p)/N: C_T = Σ w·Z / Σ w "
-                                                               "does not change when every weight is scaled by N²",
+                                                               "is the same when every weight is scaled by N² (up to "
+                                                               "the rounding of len(p)/N)",
     "zoo.metrics.memorization.x_kmeans__mutmut_11": "choice(..., replace=None) draws as replace=False does (None is falsy)",
     **{f"zoo.metrics.manifold.x_ball_counts__mutmut_{n}": "float zeros hold the same whole-number counts (exact below "
        "2**53), and density divides them by k·M either way" for n in (12, 14)},
@@ -124,7 +122,10 @@ def copy_working_tree(destination, scope_files, keep_results=False):
     mutants/ and the test statistics of an earlier run there (mutmut reruns what changed)."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
                            capture_output=True, text=True).stdout.split("\n")
-    if not keep_results:
+    if keep_results:  # tests deleted or renamed since must not stay behind (mutmut only adds files)
+        for tests in ("tests", os.path.join("mutants", "tests")):
+            shutil.rmtree(os.path.join(destination, tests), ignore_errors=True)
+    else:
         shutil.rmtree(destination, ignore_errors=True)
     for name in filter(None, files):
         source = os.path.join(REPO, name)
@@ -214,7 +215,7 @@ def table(codes, files):
     scope = in_scope(files)
     counts, survivors = collections.defaultdict(collections.Counter), []
     for mutant, code in sorted(codes.items()):
-        if function_of(mutant) not in scope.get(module_of(mutant), ()):
+        if not in_scope_mutant(mutant, scope):
             continue
         status = STATUS.get(code, "suspicious")
         if status == "survived" and mutant in EQUIVALENT:
@@ -230,6 +231,27 @@ def table(codes, files):
                      count["untested"] + count["not run"] + count["suspicious"],
                      f"{100 * (count['killed'] + count['timeout']) / scored:.1f}%" if scored else "–"))
     return rows, survivors
+
+
+def in_scope_mutant(name, scope):
+    return function_of(name) in scope.get(module_of(name), ())
+
+
+def forget(workdir, statuses):
+    """Clear the recorded result of every in-scope, non-equivalent mutant with one of `statuses`, so that a
+    plain `mutmut run` runs them again (with the tests as they are now); the names cleared."""
+    forgotten = []
+    for root, _, names in os.walk(os.path.join(workdir, "mutants")):
+        for name in (name for name in names if name.endswith(".py.meta")):
+            with open(os.path.join(root, name)) as meta:
+                record = json.load(meta)
+            again = [mutant for mutant, code in record["exit_code_by_key"].items()
+                     if STATUS.get(code) in statuses and mutant not in EQUIVALENT]
+            record["exit_code_by_key"].update(dict.fromkeys(again))
+            with open(os.path.join(root, name), "w") as meta:
+                json.dump(record, meta)
+            forgotten += again
+    return forgotten
 
 
 def print_table(title, rows):
@@ -263,16 +285,13 @@ def main():
     if not args.report_only:
         if mutmut is None:
             sys.exit('mutmut is not installed: pip install "mutmut>=3.3,<4"')
-        again = []
         if args.rerun_survivors:
             copy_working_tree(args.workdir, scope_files, keep_results=True)
-            scope = in_scope(scope_files)
-            again = sorted(name for name, code in results(args.workdir).items()
-                           if STATUS.get(code) in ("survived", "untested") and name not in EQUIVALENT
-                           and function_of(name) in scope.get(module_of(name), ()))
+            if not forget(args.workdir, ("survived", "untested")):
+                sys.exit(f"no survivor or untested mutant in {args.workdir} to run again")
         elif not args.resume:
             copy_working_tree(args.workdir, scope_files)
-        run_mutmut([mutmut, "run", "--max-children", str(args.jobs), *again], args.workdir)
+        run_mutmut([mutmut, "run", "--max-children", str(args.jobs)], args.workdir)
         hung = sorted(name for name, code in results(args.workdir).items() if code == HUNG)
         if hung:
             run_mutmut([mutmut, "run", "--max-children", str(args.jobs), *hung], args.workdir)

@@ -51,12 +51,11 @@ def cached_arrays(path, compute):
         cached = read_cached_arrays(path)
         if cached is not None:
             return cached, True
-        arrays = compute()
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, **compute())
         write_atomically(path, buffer.getvalue())
         write_atomically(path + ".sha256", sha256_of_bytes(buffer.getvalue()))
-        return arrays, False
+        return arrays_of(buffer.getvalue()), False  # the same arrays a later hit reads
 
 
 def read_cached_arrays(path):
@@ -69,8 +68,12 @@ def read_cached_arrays(path):
     with open(checksum_path) as handle:
         if sha256_of_bytes(payload) != handle.read().strip():
             return None
-    with np.load(io.BytesIO(payload)) as cached:
-        return {name: cached[name] for name in cached.files}
+    return arrays_of(payload)
+
+
+def arrays_of(npz_payload):
+    with np.load(io.BytesIO(npz_payload)) as arrays:
+        return {name: arrays[name] for name in arrays.files}
 
 
 def write_json(path, payload):

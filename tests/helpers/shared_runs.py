@@ -16,12 +16,19 @@ def shared_directory(tmp_path_factory, name):
 
 def trained_once(run, config):
     """`run` (a path) trained by `config` unless an earlier call finished it: the first worker trains, a
-    worker asking meanwhile waits for it (a lock file), later ones find it done. Tests must only read it."""
-    from zoo.files import exclusive
+    worker asking meanwhile waits for it (a lock file), later ones find it completed. A failed start leaves
+    nothing for the next one to resume. Tests must only read it."""
+    import shutil
+
+    from zoo.files import exclusive, read_json
     from zoo.train.loop import train
 
     with exclusive(str(run)):
-        if not (run / "done").exists():
-            train(config)
-            (run / "done").touch()
+        state = run / "train_state.json"
+        if not (state.exists() and read_json(str(state)).get("status") == "completed"):
+            try:
+                train(config)
+            except BaseException:
+                shutil.rmtree(run, ignore_errors=True)
+                raise
     return run

@@ -34,68 +34,6 @@ def test_mann_whitney_z_and_nearest_match_their_definitions():
     np.testing.assert_array_equal(indices, np.argsort(brute, axis=1)[:, :3])
 
 
-def test_kmeans_is_lloyds_from_distinct_seeded_points_and_keeps_an_empty_cell():
-    rng = np.random.default_rng(2)
-    clusters = [rng.normal(size=(40, 2)) * 0.1 + centre for centre in ([0, 0], [10, 0], [0, 10])]
-    points = np.concatenate(clusters)
-    centroids = memorization.kmeans(points, k=3, seed=4)
-    found = sorted(map(tuple, np.round(centroids, 9)))
-    assert found == sorted(tuple(np.round(c.mean(axis=0), 9)) for c in clusters)  # each cluster's mean
-    # Lloyd's iterations by definition, from the points drawn without replacement by the seed
-    def lloyd(points, k, seed, iterations):
-        centroids = points[np.random.default_rng(seed).choice(len(points), k, replace=False)]
-        for _ in range(iterations):
-            cells = np.linalg.norm(points[:, None] - centroids[None], axis=2).argmin(axis=1)
-            moved = np.array([points[cells == c].mean(axis=0) if np.any(cells == c) else centroids[c] for c in range(k)])
-            if np.allclose(moved, centroids):
-                break
-            centroids = moved
-        return centroids
-    # the defaults: 20 cells, seed 0, at most 25 iterations (these points need 34 to converge)
-    spread = np.random.default_rng(100).normal(size=(2000, 3))
-    np.testing.assert_allclose(memorization.kmeans(spread), lloyd(spread, 20, 0, 25), rtol=1e-6)
-    assert not np.allclose(memorization.kmeans(spread), lloyd(spread, 20, 0, 26))
-    assert not np.allclose(memorization.kmeans(spread), memorization.kmeans(spread, seed=1))
-    # float32 features (the evaluator's) are averaged in float64
-    single = spread.astype(np.float32)
-    np.testing.assert_allclose(memorization.kmeans(single), memorization.kmeans(single.astype(np.float64)), rtol=1e-12)
-    # duplicates drawn as two centroids: the second one's cell stays empty and the centroid stays where it is
-    twins = np.array([[0.0, 0.0]] * 3 + [[5.0, 5.0]])
-    result = memorization.kmeans(twins, k=4, seed=0)
-    assert np.all(np.isfinite(result)) and len(result) == 4
-
-
-def test_c_t_weights_each_used_cell_by_its_share_of_held_out_points():
-    """C_T = Σ P(π) Z_U(π) / Σ P(π) over the cells with ≥ min_per_cell held-out and generated points."""
-    rng = np.random.default_rng(3)
-    centres = ([0, 0], [20, 0], [0, 20])
-    train = np.concatenate([rng.normal(size=(200, 2)) + centre for centre in centres])
-    held_out = np.concatenate([rng.normal(size=(n, 2)) + c for n, c in zip((60, 30, 20), centres)])
-    generated = np.concatenate([rng.normal(size=(n, 2)) * s + c for n, s, c in zip((50, 20, 20), (0.5, 1.5, 1), centres)])
-    test = memorization.CopyingTest(train, held_out, cells=3)
-    # distances as `nearest` gives them (float32, pinned above): U is a rank statistic, and float64 distances
-    # would order a few near-equal pairs differently
-    cell_of = lambda x: np.linalg.norm(x[:, None] - test.centroids[None], axis=2).argmin(axis=1)
-    distance = lambda x: memorization.nearest(x, train)[0][:, 0]
-    held_cell, generated_cell = cell_of(held_out), cell_of(generated)
-    assert sorted(np.bincount(held_cell)) == [20, 30, 60] and sorted(np.bincount(generated_cell)) == [20, 20, 50]
-
-    def c_t(min_per_cell):
-        weights, scores = [], []
-        for cell in range(3):
-            p, q = distance(held_out)[held_cell == cell], distance(generated)[generated_cell == cell]
-            if len(p) >= min_per_cell and len(q) >= min_per_cell:
-                weights.append(len(p) / len(held_out))
-                scores.append(memorization.mann_whitney_z(p, q))
-        return np.dot(weights, scores) / np.sum(weights), len(weights)
-
-    for min_per_cell, cells_used in ((20, 3), (21, 1)):  # exactly min_per_cell points of each kind are enough
-        expected, used = c_t(min_per_cell)
-        result = memorization.CopyingTest(train, held_out, cells=3, min_per_cell=min_per_cell).score(generated)
-        assert used == cells_used and result["cells_used"] == cells_used and result["cells"] == 3
-        assert result["c_t"] == pytest.approx(expected, rel=1e-6)
-
-
 def test_c_t_is_negative_for_copies_near_zero_for_fresh_data_positive_for_far_samples():
     rng = np.random.default_rng(1)
     train, held_out, fresh = (rng.normal(size=(size, 8)) for size in (3000, 1000, 1000))

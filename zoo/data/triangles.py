@@ -15,6 +15,8 @@ Both minimisations are non-convex and solved by Adam from a few starts, keeping 
 distances returned are upper bounds of the true ones, so precision and recall are lower bounds.
 """
 
+import functools
+import inspect
 import os
 
 import numpy as np
@@ -103,8 +105,7 @@ def triangle_images(split, size=SIZE):
     key = (split, int(size))
     if key not in _IMAGES_CACHE:
         count, seed = SPLITS[split]
-        # every constant that changes the pixels is in the name, so a changed renderer never reads old images
-        name = f"{split}-{count}-seed{seed}-{size}px-margin{MARGIN}-area{MIN_AREA_FRACTION}-sharpness{SHARPNESS}.npz"
+        name = f"{split}-{count}-seed{seed}-{size}px-{_renderer_digest()}.npz"
         arrays, _ = files.cached_arrays(os.path.join(files.CACHE_DIR, "triangles", name),
                                         lambda: {"images": _render_split(count, seed, size)})
         images = arrays["images"]
@@ -113,7 +114,24 @@ def triangle_images(split, size=SIZE):
     return _IMAGES_CACHE[key]
 
 
+@functools.cache
+def _renderer_digest():
+    """What the cached pixels depend on besides split and size: the code and constants that draw and render
+    them, and the NumPy and TensorFlow versions; another renderer never reads old images."""
+    code = "".join(_source(function) for function in (triangle_vertices, render, _render_split))
+    constants = (MARGIN, MIN_AREA_FRACTION, SHARPNESS, np.__version__, tf.__version__)
+    return files.sha256_of_bytes((code + repr(constants)).encode())[:16]
+
+
+def _source(function):
+    try:
+        return inspect.getsource(function)
+    except OSError:  # no source shipped: the bytecode stands for it
+        return function.__code__.co_code.hex()
+
+
 def _render_split(count, seed, size):
+    """`count` triangles of `seed`, rendered in chunks, as uint8 pixels."""
     vertices = triangle_vertices(count, seed, size)
     chunks = [render(vertices[i:i + RENDER_CHUNK], size).numpy() for i in range(0, count, RENDER_CHUNK)]
     return np.round((np.concatenate(chunks) + 1.0) * 127.5).astype(np.uint8)

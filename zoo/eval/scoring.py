@@ -13,9 +13,8 @@ import time
 import numpy as np
 
 from recipes import latents
-from zoo.errors import UserError
 from zoo import files
-from zoo.files import sha256_of_bytes, write_json
+from zoo.errors import UserError
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
                                      PRDC_K, column_labels, compute_metrics, random_subset)
 from zoo.metrics import classification, memorization
@@ -70,7 +69,7 @@ def data_source_key(dataset, data_dir=None):
             for name in sorted(names):
                 stat = os.stat(os.path.join(root, name))
                 listing.append(f"{os.path.join(root, name)}:{stat.st_size}:{stat.st_mtime_ns}")
-    digest = sha256_of_bytes("\n".join(listing).encode())[:16]
+    digest = files.sha256_of_bytes("\n".join(listing).encode())[:16]
     return f"{os.path.basename(os.path.normpath(dataset))}-{digest}"
 
 
@@ -238,4 +237,4 @@ def markdown_table(report):
 
 def write_report(report, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write_json(path, report)
+    files.write_json(path, report)

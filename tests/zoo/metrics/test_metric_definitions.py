@@ -191,6 +191,17 @@ def test_mode_coverage_by_definition():
     assert modes.class_histogram([], 2).tolist() == [0.0, 0.0]
 
 
+def test_class_shares_given_in_float32_are_used_in_float64():
+    shares = np.random.default_rng(12).dirichlet(np.ones(10))
+    logits = np.random.default_rng(13).normal(size=(300, 10))
+    predicted = np.random.default_rng(14).integers(0, 10, 500)
+    single, double = shares.astype(np.float32), shares.astype(np.float32).astype(np.float64)
+    assert inception_score.mode_score_from_logits(logits, single) == \
+        pytest.approx(inception_score.mode_score_from_logits(logits, double), rel=1e-13)
+    assert modes.mode_coverage(predicted, single)["kl_generated_to_real"] == \
+        pytest.approx(modes.mode_coverage(predicted, double)["kl_generated_to_real"], rel=1e-13)
+
+
 def test_mode_score_is_inception_score_when_marginal_matches():
     logits = np.random.default_rng(11).normal(size=(400, 10)) * 2
     marginal = np.exp(inception_score.log_softmax(logits)).mean(axis=0)
