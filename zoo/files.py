@@ -53,9 +53,10 @@ def cached_arrays(path, compute):
             return cached, True
         buffer = io.BytesIO()
         np.savez(buffer, **compute())
-        write_atomically(path, buffer.getvalue())
-        write_atomically(path + ".sha256", sha256_of_bytes(buffer.getvalue()))
-        return arrays_of(buffer.getvalue()), False  # the same arrays a later hit reads
+        payload = buffer.getvalue()  # one copy of the bytes (the triangles' train split is 47 MB)
+        write_atomically(path, payload)
+        write_atomically(path + ".sha256", sha256_of_bytes(payload))
+        return arrays_of(payload), False  # the same arrays a later hit reads
 
 
 def read_cached_arrays(path):
