@@ -72,3 +72,35 @@ def test_c_t_weights_each_used_cell_by_its_share_of_held_out_points():
         result = memorization.CopyingTest(train, held_out, cells=3, min_per_cell=min_per_cell).score(generated)
         assert used == cells_used and result["cells_used"] == cells_used and result["cells"] == 3
         assert result["c_t"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_copying_test_and_data_copying_draw_their_cells_with_seed_0_by_default():
+    rng = np.random.default_rng(5)
+    train, held_out, generated = rng.normal(size=(600, 3)), rng.normal(size=(300, 3)), rng.normal(size=(300, 3)) * 1.2
+    expected = memorization.CopyingTest(train, held_out, cells=6, seed=0).score(generated)
+    assert memorization.CopyingTest(train, held_out, cells=6).score(generated) == expected
+    assert memorization.data_copying(train, held_out, generated, cells=6) == expected
+    assert memorization.data_copying(train, held_out, generated, cells=6, seed=1) != expected  # the seed matters here
+
+
+def test_nearest_returns_the_k_nearest_sorted_for_every_k_up_to_all_reference_points():
+    rng = np.random.default_rng(6)
+    points, reference = rng.normal(size=(9, 3)), rng.normal(size=(5, 3))
+    brute = np.linalg.norm(points[:, None] - reference[None], axis=2)
+    for k in (1, 4, 5):  # argpartition below len(reference), a full sort at it
+        distances, indices = memorization.nearest(points, reference, k=k, block_entries=10)
+        np.testing.assert_array_equal(indices, np.argsort(brute, axis=1)[:, :k])
+        np.testing.assert_allclose(distances, np.sort(brute, axis=1)[:, :k], rtol=1e-5)
+    distances, indices = memorization.nearest(points, reference)
+    assert distances.shape == indices.shape == (9, 1)  # k = 1 by default
+    # float32 throughout (4 bytes a pair), whatever the inputs' dtype
+    single = memorization.nearest(points.astype(np.float32), reference.astype(np.float32))[0]
+    assert distances.dtype == np.float32 and np.array_equal(distances, single)
+
+
+def test_c_t_says_which_cells_were_too_small_and_what_to_do():
+    rng = np.random.default_rng(7)
+    train, held_out = rng.normal(size=(200, 2)), rng.normal(size=(100, 2))
+    with pytest.raises(ValueError, match="^no cell holds 20 held-out and 20 generated points: use more samples or "
+                                         "fewer cells$"):
+        memorization.CopyingTest(train, held_out, cells=2).score(rng.normal(size=(30, 2)))
