@@ -1,11 +1,11 @@
-"""CycleGAN: training steps, serialization, the image pool, and the cycle loss."""
+"""CycleGAN: training steps, serialization, and the cycle loss (its image pool: tests/recipes/test_golden_steps.py)."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from recipe_checks import check_config_round_trip, check_keras_reload, check_mixed_precision_step
 from recipes import CycleGAN
-from recipes.cyclegan import ImagePool, build_patch_discriminator, build_resnet_generator, l1
+from recipes.cyclegan import build_patch_discriminator, build_resnet_generator, l1
 
 TINY = {"image_shape": (8, 8, 1), "width": 4, "num_blocks": 1, "discriminator_width": 4, "discriminator_layers": 1,
         "pool_size": 4, "seed": 1}
@@ -37,19 +37,6 @@ def test_cyclegan_fits_all_four_players_and_reloads_from_a_keras_file(tmp_path):
     assert set(model.player_optimizers) == {"g_optimizer", "f_optimizer", "d_optimizer", "d_a_optimizer"}
     with pytest.raises(ValueError, match="direction"):
         model.translate(images, "sideways")
-
-
-def test_image_pool_fills_then_swaps_with_probability_half():
-    pool = ImagePool(3, (1, 1, 1))
-    first = tf.constant([[[[1.0]]], [[[2.0]]]])
-    out = pool.query(first, tf.constant([0.9, 0.9]), tf.constant([0, 0]))
-    np.testing.assert_array_equal(out.numpy().ravel(), [1, 2])  # filling: images pass through
-    second = tf.constant([[[[3.0]]], [[[4.0]]], [[[5.0]]]])
-    # image 3 fills the last slot; image 4 (u < ½) is swapped for slot 0 (1.0); image 5 (u ≥ ½) passes
-    out = pool.query(second, tf.constant([0.0, 0.1, 0.7]), tf.constant([0, 0, 1]))
-    np.testing.assert_array_equal(out.numpy().ravel(), [3, 1, 5])
-    np.testing.assert_array_equal(pool.images.numpy().ravel(), [4, 2, 3])
-    assert int(pool.count.numpy()) == 3
 
 
 def test_cycle_loss_is_zero_for_identity_generators():

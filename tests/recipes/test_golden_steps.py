@@ -184,6 +184,20 @@ def test_cyclegan_step_is_adversarial_plus_cycle_plus_identity_with_their_weight
     golden.assert_weights(after)
 
 
+def test_image_pool_fills_then_swaps_with_probability_half():
+    """The image history the CycleGAN discriminators see (Shrivastava et al. 2017): fills, then swaps with p = ½."""
+    pool = recipes.cyclegan.ImagePool(3, (1, 1, 1))
+    first = tf.constant([[[[1.0]]], [[[2.0]]]])
+    out = pool.query(first, tf.constant([0.9, 0.9]), tf.constant([0, 0]))
+    np.testing.assert_array_equal(out.numpy().ravel(), [1, 2])  # filling: images pass through
+    second = tf.constant([[[[3.0]]], [[[4.0]]], [[[5.0]]]])
+    # image 3 fills the last slot; image 4 (u < ½) is swapped for slot 0 (1.0); image 5 (u = ½: not < ½) passes
+    out = pool.query(second, tf.constant([0.0, 0.1, 0.5]), tf.constant([0, 0, 1]))
+    np.testing.assert_array_equal(out.numpy().ravel(), [3, 1, 5])
+    np.testing.assert_array_equal(pool.images.numpy().ravel(), [4, 2, 3])
+    assert int(pool.count.numpy()) == 3
+
+
 def content_features():
     """A fixed φ for SRGAN's content loss (a frozen 3×3 conv): unlike pixel MSE, its term differs from
     the warm-up's, so mixing them up shows."""
