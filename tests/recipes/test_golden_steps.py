@@ -17,6 +17,30 @@ def real_images(seed=0, count=BATCH):
     return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, *SHAPE)).astype(np.float32))
 
 
+def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stream():
+    """The reduction and noise every golden step relies on, under MirroredStrategy on two logical CPUs: each
+    replica's Σ loss / (local batch × 2) (summed over replicas: the global mean), its (id, 2), and rows
+    [2r, 2r + 2) of the global batch's z and u, the numbers one device draws for a batch of 4."""
+    from recipe_checks import two_cpus
+
+    from recipes.base import global_batch_mean, replica_context
+
+    strategy = tf.distribute.MirroredStrategy(two_cpus())
+    with strategy.scope():
+        mirrored = recipes.DCGAN(latent_dim=3, width=4, image_shape=SHAPE, seed=2)
+    losses = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant([[1.0, 2.0], [3.0, 5.0]][context.replica_id_in_sync_group]))
+    outputs = strategy.run(lambda per_example: (replica_context(), global_batch_mean(per_example),
+                                                mirrored.latent(2), mirrored.uniform(2, 3)), args=(losses,))
+    contexts, means, z, u = (strategy.experimental_local_results(x) for x in outputs)
+    assert [(int(i), int(n)) for i, n in contexts] == [(0, 2), (1, 2)]
+    np.testing.assert_allclose([float(m) for m in means], [3.0 / 4, 8.0 / 4])
+    single = recipes.DCGAN(latent_dim=3, width=4, image_shape=SHAPE, seed=2)
+    np.testing.assert_array_equal(tf.concat(z, 0), single.latent(4))
+    np.testing.assert_array_equal(tf.concat(u, 0), single.uniform(4, 3))
+    assert replica_context() == (0, 1) and float(global_batch_mean(tf.constant([1.0, 2.0]))) == 1.5  # off-strategy
+
+
 # (L_D(r, f), L_G(f)) per example on raw outputs r = D(x), f = D(G(z)), from the papers
 DCGAN_LOSSES = {
     "non_saturating": (lambda r, f: softplus(-r) + softplus(f), lambda f: softplus(-f)),  # Goodfellow et al. 2014
