@@ -67,8 +67,6 @@ EQUIVALENT = {
        "2**53), and density divides them by k·M either way" for n in (12, 14)},
     "zoo.metrics.manifold.x_kth_neighbour_radii__mutmut_27": "np.partition's default axis is the last, axis 1 of the "
                                                             "2-D distances",
-    "zoo.metrics.memorization.x_data_copying__mutmut_12": "CopyingTest's default seed is 0 too",
-    "zoo.metrics.memorization.xǁCopyingTestǁ__init____mutmut_9": "kmeans's default seed is 0 too",
     "zoo.metrics.memorization.x_nearest__mutmut_24": "blocks of 2 rows instead of 1 when one row exceeds block_entries: "
                                                      "the same distances, twice the (tiny) block",
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "argpartition/argsort's default axis is the last, axis 1 of the "
