@@ -43,7 +43,7 @@ def psnr(a, b):
 
 def test_a_stylegan_image_is_found_again_in_w_and_the_noise_stays_normalised(stylegan):
     own = stylegan.sample_seeds([3, 8])
-    found = stylegan.project(own[:, 2:30, 2:30], steps=60, frames=3)  # 28×28: put on the canvas as in training
+    found = stylegan.project(own[:, 2:30, 2:30], steps=150, frames=3)  # 28×28: put on the canvas as in training
     assert found.frames.shape == (3, 2, 32, 32, 1) and found.images.dtype == np.uint8
     np.testing.assert_array_equal(found.frames[-1], found.images)
     frame = (slice(None), slice(2, 30), slice(2, 30))  # PSNR in the dataset's 28×28 frame
