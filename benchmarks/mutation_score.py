@@ -67,12 +67,14 @@ EQUIVALENT = {
        "2**53), and density divides them by k·M either way" for n in (12, 14)},
     "zoo.metrics.manifold.x_kth_neighbour_radii__mutmut_27": "np.partition's default axis is the last, axis 1 of the "
                                                             "2-D distances",
-    "zoo.metrics.memorization.x_nearest__mutmut_24": "blocks of 2 rows instead of 1 when one row exceeds block_entries: "
-                                                     "the same distances, twice the (tiny) block",
+    "zoo.metrics.memorization.x_nearest__mutmut_24": "blocks of 2 rows instead of 1 when fewer than two rows fit in "
+                                                     "block_entries (M > block_entries / 2): the same distances up to "
+                                                     "BLAS rounding; only the memory bound doubles",
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "argpartition/argsort's default axis is the last, axis 1 of the "
        "2-D squared distances" for n in (56, 64)},
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "the other branch (a full argsort, or argpartition at index "
-       "len - 1) picks the same k nearest, then sorted by distance" for n in (49, 50, 60)},
+       "len - 1 when k = len) picks the same k nearest, then sorted by distance (up to the order of exact ties)"
+       for n in (49, 60)},
 }
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}

@@ -20,7 +20,8 @@ def real_images(seed=0, count=BATCH):
 def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stream():
     """The reduction and noise every golden step relies on, under MirroredStrategy on two logical CPUs: each
     replica's Σ loss / (local batch × 2) (summed over replicas: the global mean), its (id, 2), and rows
-    [2r, 2r + 2) of the global batch's z and u, the numbers one device draws for a batch of 4."""
+    [3r, 3r + 3) of the global batch's z and u, the numbers one device draws for a batch of 6 (local batch 3,
+    so a mix-up of local batch and replica count shows)."""
     from recipe_checks import two_cpus
 
     from recipes.base import global_batch_mean, replica_context
@@ -29,15 +30,15 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
     with strategy.scope():
         mirrored = recipes.DCGAN(latent_dim=3, width=4, image_shape=SHAPE, seed=2)
     losses = strategy.experimental_distribute_values_from_function(
-        lambda context: tf.constant([[1.0, 2.0], [3.0, 5.0]][context.replica_id_in_sync_group]))
+        lambda context: tf.constant([[1.0, 2.0, 4.0], [3.0, 5.0, 6.0]][context.replica_id_in_sync_group]))
     outputs = strategy.run(lambda per_example: (replica_context(), global_batch_mean(per_example),
-                                                mirrored.latent(2), mirrored.uniform(2, 3)), args=(losses,))
+                                                mirrored.latent(3), mirrored.uniform(3, 3)), args=(losses,))
     contexts, means, z, u = (strategy.experimental_local_results(x) for x in outputs)
     assert [(int(i), int(n)) for i, n in contexts] == [(0, 2), (1, 2)]
-    np.testing.assert_allclose([float(m) for m in means], [3.0 / 4, 8.0 / 4])
+    np.testing.assert_allclose([float(m) for m in means], [7.0 / 6, 14.0 / 6])
     single = recipes.DCGAN(latent_dim=3, width=4, image_shape=SHAPE, seed=2)
-    np.testing.assert_array_equal(tf.concat(z, 0), single.latent(4))
-    np.testing.assert_array_equal(tf.concat(u, 0), single.uniform(4, 3))
+    np.testing.assert_array_equal(tf.concat(z, 0), single.latent(6))
+    np.testing.assert_array_equal(tf.concat(u, 0), single.uniform(6, 3))
     assert replica_context() == (0, 1) and float(global_batch_mean(tf.constant([1.0, 2.0]))) == 1.5  # off-strategy
 
 

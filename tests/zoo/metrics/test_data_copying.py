@@ -91,6 +91,8 @@ def test_nearest_returns_the_k_nearest_sorted_for_every_k_up_to_all_reference_po
         distances, indices = memorization.nearest(points, reference, k=k, block_entries=10)
         np.testing.assert_array_equal(indices, np.argsort(brute, axis=1)[:, :k])
         np.testing.assert_allclose(distances, np.sort(brute, axis=1)[:, :k], rtol=1e-5)
+    distances, indices = memorization.nearest(points, reference, k=6)  # more than there are: all of them
+    np.testing.assert_array_equal(indices, np.argsort(brute, axis=1))
     distances, indices = memorization.nearest(points, reference)
     assert distances.shape == indices.shape == (9, 1)  # k = 1 by default
     # float32 throughout (4 bytes a pair), whatever the inputs' dtype
@@ -103,4 +105,4 @@ def test_c_t_says_which_cells_were_too_small_and_what_to_do():
     train, held_out = rng.normal(size=(200, 2)), rng.normal(size=(100, 2))
     with pytest.raises(ValueError, match="^no cell holds 20 held-out and 20 generated points: use more samples or "
                                          "fewer cells$"):
-        memorization.CopyingTest(train, held_out, cells=2).score(rng.normal(size=(30, 2)))
+        memorization.CopyingTest(train, held_out, cells=2).score(rng.normal(size=(19, 2)))  # < 20 in any cell
