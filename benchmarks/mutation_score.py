@@ -7,7 +7,7 @@ killed / (mutants - equivalent); then each surviving mutant's diff.
 
     pip install "mutmut>=3.3,<4"          # not a test dependency: this does not run in CI
     python benchmarks/mutation_score.py [--scope losses,train_steps,metrics] [--workdir DIR] [--jobs 2]
-    python benchmarks/mutation_score.py --rerun-survivors --workdir DIR   # after adding tests that kill them
+    python benchmarks/mutation_score.py --rerun-survivors --workdir DIR   # after adding tests; timeouts run again too
 
 mutmut forks every mutant's test process from one warmed-up server (TensorFlow is imported once), so a
 mutant costs the time of the tests that reach it: about 5–10 s here. Asserts nothing.
@@ -70,8 +70,8 @@ EQUIVALENT = {
     "zoo.metrics.memorization.x_nearest__mutmut_24": "blocks of 2 rows instead of 1 when fewer than two rows fit in "
                                                      "block_entries (M > block_entries / 2): the same distances up to "
                                                      "BLAS rounding; only the memory bound doubles",
-    **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "argpartition/argsort's default axis is the last, axis 1 of the "
-       "2-D squared distances" for n in (56, 64)},
+    **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "argpartition/argsort/take_along_axis's default axis is the "
+       "last (NumPy 2), axis 1 of the 2-D arrays" for n in (56, 64, 82, 95)},
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "the other branch (a full argsort, or argpartition at index "
        "len - 1 when k = len) picks the same k nearest, then sorted by distance (up to the order of exact ties)"
        for n in (49, 60)},
@@ -280,8 +280,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--resume", action="store_true", help="go on with the mutants --workdir has not run yet")
     parser.add_argument("--rerun-survivors", action="store_true",
-                        help="copy the tree into --workdir again (tests added since) and rerun its survivors and "
-                             "untested mutants")
+                        help="copy the tree into --workdir again (tests added since) and rerun its survivors, "
+                             "timeouts (on busy cores a timeout may be the cores') and untested mutants")
     parser.add_argument("--report-only", action="store_true", help="print the tables of the run in --workdir")
     args = parser.parse_args()
     scopes = args.scope.split(",")
@@ -295,8 +295,8 @@ def main():
             sys.exit('mutmut is not installed: pip install "mutmut>=3.3,<4"')
         if args.rerun_survivors:
             copy_working_tree(args.workdir, scope_files, keep_results=True)
-            if not forget(args.workdir, ("survived", "untested")):
-                sys.exit(f"no survivor or untested mutant in {args.workdir} to run again")
+            if not forget(args.workdir, ("survived", "timeout", "untested")):
+                sys.exit(f"no survivor, timeout or untested mutant in {args.workdir} to run again")
         elif not args.resume:
             copy_working_tree(args.workdir, scope_files)
         run_mutmut([mutmut, "run", "--max-children", str(args.jobs)], args.workdir)
