@@ -8,6 +8,11 @@ killed / (mutants - equivalent); then each surviving mutant's diff.
     pip install "mutmut>=3.3,<4"          # not a test dependency: this does not run in CI
     python benchmarks/mutation_score.py [--scope losses,train_steps,metrics] [--workdir DIR] [--jobs 2]
     python benchmarks/mutation_score.py --rerun-survivors --workdir DIR   # after adding tests; timeouts run again too
+    python benchmarks/mutation_score.py --report-only     # the tables of the results on record (RESULTS)
+
+Every run's results go into RESULTS (committed, with the hash of each function they were measured on), and a
+fresh run starts from them: mutmut keeps the result of every mutant whose function is unchanged, so a run that
+outlasts a session, or its machine, goes on where the record stops.
 
 mutmut forks every mutant's test process from one warmed-up server (TensorFlow is imported once), so a
 mutant costs the time of the tests that reach it: about 5–10 s here. Asserts nothing.
@@ -24,6 +29,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(REPO, "benchmarks", "mutation_results.json")
+SAVE_EVERY_SECONDS = 300
 # The fast tests that pin the objectives and the metrics (seconds each; the recipes' own slow tests, XLA
 # lowering and mirrored steps at ~85 s, would make every surviving mutant cost minutes).
 TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "tests/recipes/test_augment.py",
@@ -163,12 +170,17 @@ def process_table():
 
 
 def run_mutmut(command, workdir, poll_seconds=10):
-    """Run mutmut, killing workers that hang (see HUNG_SECONDS)."""
+    """Run mutmut, killing workers that hang (see HUNG_SECONDS) and saving its results every
+    SAVE_EVERY_SECONDS."""
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL)
     idle_since = {}  # pid -> (CPU ticks, when they last changed)
+    saved = time.time()
     while process.poll() is None:
         time.sleep(poll_seconds)
         table, now = process_table(), time.time()
+        if now - saved > SAVE_EVERY_SECONDS:
+            save_results(workdir)
+            saved = now
         for pid, (parent, threads, ticks) in table.items():
             is_worker = threads == 1 and table.get(parent, (0, 1, 0))[1] > 1 and descends(table, pid, process.pid)
             if not is_worker:
@@ -185,15 +197,72 @@ def descends(table, pid, ancestor):
     return pid == ancestor
 
 
+def meta_files(workdir):
+    """{source path relative to the tree: its mutmut record (.meta)} in `workdir`."""
+    mutants = os.path.join(workdir, "mutants")
+    found = {}
+    for root, _, names in os.walk(mutants):
+        for name in (name for name in names if name.endswith(".py.meta")):
+            found[os.path.relpath(os.path.join(root, name[:-len(".meta")]), mutants)] = os.path.join(root, name)
+    return found
+
+
+def read_meta(path, attempts=5):
+    """A mutmut record, read again if mutmut was writing it at that moment."""
+    for attempt in range(attempts):
+        try:
+            with open(path) as file:
+                return json.load(file)
+        except json.JSONDecodeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
 def results(workdir):
-    """{mutant name: exit code} over every mutated file's record."""
+    """{mutant name: exit code (None: not run yet)} over every mutated file's record in `workdir`."""
     codes = {}
-    for root, _, names in os.walk(os.path.join(workdir, "mutants")):
-        for name in names:
-            if name.endswith(".py.meta"):
-                with open(os.path.join(root, name)) as meta:
-                    codes.update(json.load(meta)["exit_code_by_key"])
+    for meta in meta_files(workdir).values():
+        codes.update(read_meta(meta)["exit_code_by_key"])
     return codes
+
+
+def results_on_record():
+    """{mutant name: exit code (None: not run yet)} in RESULTS."""
+    return {mutant: code for record in read_results().values() for mutant, code in record["exit_code_by_key"].items()}
+
+
+def read_results():
+    """{source path: {"hash_by_function_name", "exit_code_by_key"}} on record in RESULTS."""
+    if not os.path.exists(RESULTS):
+        return {}
+    with open(RESULTS) as file:
+        return json.load(file)
+
+
+def save_results(workdir):
+    """Put the results measured in `workdir` on record in RESULTS, file by file, with the hashes of the
+    functions they were measured on."""
+    records = read_results()
+    for path, meta in meta_files(workdir).items():
+        record = read_meta(meta)
+        records[path] = {key: record[key] for key in ("hash_by_function_name", "exit_code_by_key")}
+    with open(RESULTS + ".tmp", "w") as file:
+        json.dump(records, file, indent=1, sort_keys=True, ensure_ascii=False)
+        file.write("\n")
+    os.replace(RESULTS + ".tmp", RESULTS)
+
+
+def start_from_record(workdir, scope_files):
+    """Give a fresh `workdir` the results on record for `scope_files`, as mutmut's own records: mutmut
+    keeps those of the functions whose hash is unchanged and runs the rest."""
+    for path, record in read_results().items():
+        if path in scope_files:
+            meta = os.path.join(workdir, "mutants", path + ".meta")
+            os.makedirs(os.path.dirname(meta), exist_ok=True)
+            with open(meta, "w") as file:
+                json.dump({**record, "type_check_error_by_key": {}, "durations_by_key": {},
+                           "estimated_durations_by_key": {}}, file)
 
 
 def module_of(mutant):
@@ -249,16 +318,14 @@ def forget(workdir, statuses):
     """Clear the recorded result of every in-scope, non-equivalent mutant with one of `statuses`, so that a
     plain `mutmut run` runs them again (with the tests as they are now); the names cleared."""
     forgotten = []
-    for root, _, names in os.walk(os.path.join(workdir, "mutants")):
-        for name in (name for name in names if name.endswith(".py.meta")):
-            with open(os.path.join(root, name)) as meta:
-                record = json.load(meta)
-            again = [mutant for mutant, code in record["exit_code_by_key"].items()
-                     if STATUS.get(code) in statuses and mutant not in EQUIVALENT]
-            record["exit_code_by_key"].update(dict.fromkeys(again))
-            with open(os.path.join(root, name), "w") as meta:
-                json.dump(record, meta)
-            forgotten += again
+    for meta in meta_files(workdir).values():
+        record = read_meta(meta)
+        again = [mutant for mutant, code in record["exit_code_by_key"].items()
+                 if STATUS.get(code) in statuses and mutant not in EQUIVALENT]
+        record["exit_code_by_key"].update(dict.fromkeys(again))
+        with open(meta, "w") as file:
+            json.dump(record, file)
+        forgotten += again
     return forgotten
 
 
@@ -282,7 +349,9 @@ def main():
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="copy the tree into --workdir again (tests added since) and rerun its survivors, "
                              "timeouts (on busy cores a timeout may be the cores') and untested mutants")
-    parser.add_argument("--report-only", action="store_true", help="print the tables of the run in --workdir")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the tables of the run in --workdir (putting its results on record), or of the "
+                             "results on record when --workdir holds no run")
     args = parser.parse_args()
     scopes = args.scope.split(",")
     unknown = sorted(set(scopes) - set(SCOPES))
@@ -295,21 +364,26 @@ def main():
             sys.exit('mutmut is not installed: pip install "mutmut>=3.3,<4"')
         if args.rerun_survivors:
             copy_working_tree(args.workdir, scope_files, keep_results=True)
+            if not meta_files(args.workdir):  # another machine's run: start from its record
+                start_from_record(args.workdir, scope_files)
             if not forget(args.workdir, ("survived", "timeout", "untested")):
                 sys.exit(f"no survivor, timeout or untested mutant in {args.workdir} to run again")
         elif not args.resume:
             copy_working_tree(args.workdir, scope_files)
+            start_from_record(args.workdir, scope_files)
         run_mutmut([mutmut, "run", "--max-children", str(args.jobs)], args.workdir)
         hung = sorted(name for name, code in results(args.workdir).items() if code == HUNG)
         if hung:
             run_mutmut([mutmut, "run", "--max-children", str(args.jobs), *hung], args.workdir)
-    codes = results(args.workdir)
+    if meta_files(args.workdir):
+        save_results(args.workdir)
+    codes, mutated = results_on_record(), results(args.workdir)
     for scope in scopes:
         rows, survivors = table(codes, SCOPES[scope])
         print_table(f"Mutation score: {scope}", rows)
         for mutant in survivors:
             diff = subprocess.run([mutmut or "mutmut", "show", mutant], cwd=args.workdir, capture_output=True,
-                                  text=True).stdout
+                                  text=True).stdout if mutant in mutated else "(its diff: mutmut show, in a run's --workdir)"
             print(f"\nsurvived: {mutant}\n{diff.strip()}")
 
 
