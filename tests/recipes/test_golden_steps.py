@@ -21,7 +21,8 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
     """The reduction and noise every golden step relies on, under MirroredStrategy on two logical CPUs: each
     replica's Σ loss / (local batch × 2) (summed over replicas: the global mean), its (id, 2), and rows
     [3r, 3r + 3) of the global batch's z and u, the numbers one device draws for a batch of 6 (local batch 3,
-    so a mix-up of local batch and replica count shows)."""
+    so a mix-up of local batch and replica count shows); each replica logs its global-batch mean × 2 (its
+    local mean: Keras averages the replicas' logs)."""
     from recipe_checks import two_cpus
 
     from recipes.base import global_batch_mean, replica_context
@@ -36,6 +37,10 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
     contexts, means, z, u = (strategy.experimental_local_results(x) for x in outputs)
     assert [(int(i), int(n)) for i, n in contexts] == [(0, 2), (1, 2)]
     np.testing.assert_allclose([float(m) for m in means], [7.0 / 6, 14.0 / 6])
+    logs = strategy.run(lambda mean: mirrored.finish_step(d_loss=mean, g_loss=3 * mean), args=(outputs[1],))
+    np.testing.assert_allclose([[float(x) for x in strategy.experimental_local_results(logs[name])]
+                                for name in ("d_loss", "g_loss")], [[14.0 / 6, 28.0 / 6], [42.0 / 6, 84.0 / 6]],
+                               rtol=1e-6)
     single = recipes.DCGAN(latent_dim=3, width=4, image_shape=SHAPE, seed=2)
     np.testing.assert_array_equal(tf.concat(z, 0), single.latent(6))
     np.testing.assert_array_equal(tf.concat(u, 0), single.uniform(6, 3))
