@@ -47,6 +47,16 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
     assert replica_context() == (0, 1) and float(global_batch_mean(tf.constant([1.0, 2.0]))) == 1.5  # off-strategy
 
 
+def test_split_labels_takes_every_form_keras_hands_a_train_step():
+    """`images`, `(images,)` and `(images, labels)` (Keras's x, (x,) and (x, y))."""
+    from recipes.base import split_labels
+
+    images, labels = real_images(), tf.constant([1, 2, 3, 4])
+    for data, expected in ((images, None), ((images,), None), ((images, labels), labels), ([images, labels], labels)):
+        split = split_labels(data)
+        assert split[0] is images and split[1] is expected
+
+
 # (L_D(r, f), L_G(f)) per example on raw outputs r = D(x), f = D(G(z)), from the papers
 DCGAN_LOSSES = {
     "non_saturating": (lambda r, f: softplus(-r) + softplus(f), lambda f: softplus(-f)),  # Goodfellow et al. 2014
