@@ -82,6 +82,10 @@ EQUIVALENT = {
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "the other branch (a full argsort, or argpartition at index "
        "len - 1 when k = len) picks the same k nearest, then sorted by distance (up to the order of exact ties)"
        for n in (49, 60)},
+    "recipes.base.xǁGANǁapply_update__mutmut_2": "a persistent tape for one player too: the same gradients (the tape "
+                                                 "is deleted after the step either way)",
+    **{f"recipes.base.xǁGANǁaugmented__mutmut_{n}": "the batch size read at run time (tf.shape) where it is also "
+       "known statically: the same draws and the same augmentation" for n in (3, 7)},
 }
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}
