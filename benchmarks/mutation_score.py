@@ -1,18 +1,20 @@
 """Mutation score of the objectives and the metrics: mutmut 3 changes recipes/losses.py, the functions
 that compose the recipes' train steps and zoo/metrics/ one small edit at a time (an operator, a constant,
 an argument) in a copy of the working tree, and runs the fast tests that reach the mutated function.
-A mutant is killed when a test fails. Prints, per module: mutants, killed, survived, equivalent (survivors
-judged by hand to compute the same thing, listed in EQUIVALENT with the reason), untested, and the score
-killed / (mutants - equivalent); then each surviving mutant's diff.
+A mutant is killed when a test fails. Prints, per module: mutants, killed, timeout, survived, equivalent
+(survivors judged by hand to compute the same thing, listed in EQUIVALENT with the reason), untested (no
+selected test reaches it), not run, and the score (killed + timeout) / (mutants - equivalent - not run);
+then each surviving mutant's diff and each equivalent one's reason.
 
-    pip install "mutmut>=3.3,<4"          # not a test dependency: this does not run in CI
+    pip install "mutmut==3.8.1"           # not a test dependency: this does not run in CI
     python benchmarks/mutation_score.py [--scope losses,train_steps,metrics] [--workdir DIR] [--jobs 2]
     python benchmarks/mutation_score.py --rerun-survivors --workdir DIR   # after adding tests; timeouts run again too
     python benchmarks/mutation_score.py --report-only     # the tables of the results on record (RESULTS)
 
-Every run's results go into RESULTS (committed, with the hash of each function they were measured on), and a
-fresh run starts from them: mutmut keeps the result of every mutant whose function is unchanged, so a run that
-outlasts a session, or its machine, goes on where the record stops.
+Every run puts its results on record in RESULTS (committed; with the hash of each function they were
+measured on and the versions of mutmut and Python), and a fresh run starts from the killed mutants on
+record whose function is unchanged: a run that outlasts a session, or its machine, goes on where the
+record stops, and survivors always run again with the tests as they are. Delete RESULTS to start over.
 
 mutmut forks every mutant's test process from one warmed-up server (TensorFlow is imported once), so a
 mutant costs the time of the tests that reach it: about 5–10 s here. Asserts nothing.
@@ -20,21 +22,27 @@ mutant costs the time of the tests that reach it: about 5–10 s here. Asserts n
 import argparse
 import ast
 import collections
+import fcntl
+import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "benchmarks", "mutation_results.json")
+MUTMUT_VERSION = "3.8.1"  # another version may number the mutants otherwise: the record says which made it
 SAVE_EVERY_SECONDS = 300
 # The fast tests that pin the objectives and the metrics (seconds each; the recipes' own slow tests, XLA
 # lowering and mirrored steps at ~85 s, would make every surviving mutant cost minutes).
 TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "tests/recipes/test_augment.py",
-         "tests/zoo/metrics",  # new fast metric tests go here: editing this list makes mutmut discard its results
+         "tests/zoo/metrics",  # new fast metric tests go here: editing this list makes mutmut discard a --workdir's
+         # results (the killed verdicts on record are kept)
          # the data-copying statistic's definitions (zoo/metrics/memorization.py); the rest of that file is slow
          "tests/zoo/test_memorization.py::test_mann_whitney_z_and_nearest_match_their_definitions",
          "tests/zoo/test_memorization.py::test_c_t_is_negative_for_copies_near_zero_for_fresh_data_positive_for_far_samples"]
@@ -84,9 +92,10 @@ EQUIVALENT = {
        for n in (49, 60)},
     "recipes.base.xǁGANǁapply_update__mutmut_2": "a persistent tape for one player too: the same gradients (the tape "
                                                  "is deleted after the step either way)",
-    **{f"recipes.base.xǁGANǁaugmented__mutmut_{n}": "the batch size read at run time (tf.shape) where it is also "
-       "known statically: the same draws and the same augmentation" for n in (3, 7)},
+    "recipes.base.xǁGANǁaugmented__mutmut_3": "the batch size read at run time (tf.shape) where it is also known "
+                                              "statically: the same draws and the same augmentation",
 }
+KILLED = (1, 3)
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}
 MUTMUT_CONFIG = """
@@ -107,14 +116,12 @@ HUNG = -9  # the exit code mutmut records for a worker killed so
 
 
 def functions(tree):
-    """(qualified name, first line with decorators, last line) of the module's functions and methods."""
+    """(qualified name, node) of the module's functions and methods."""
     for node in tree.body:
         members = node.body if isinstance(node, ast.ClassDef) else [node]
         for item in members:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                name = f"{node.name}.{item.name}" if item is not node else item.name
-                first = min([item.lineno] + [decorator.lineno for decorator in item.decorator_list])
-                yield name, first, item.end_lineno
+                yield (f"{node.name}.{item.name}" if item is not node else item.name), item
 
 
 def leave_out_of_scope(path, chosen):
@@ -122,7 +129,8 @@ def leave_out_of_scope(path, chosen):
     mutates nor wraps it."""
     with open(path) as file:
         lines = file.read().split("\n")
-    spans = list(functions(ast.parse("\n".join(lines))))
+    spans = [(name, min([node.lineno] + [decorator.lineno for decorator in node.decorator_list]), node.end_lineno)
+             for name, node in functions(ast.parse("\n".join(lines)))]
     missing = sorted(set(chosen) - {name for name, _, _ in spans})
     if missing:
         sys.exit(f"{path}: no function(s) {missing}; update SCOPES in {__file__}")
@@ -174,25 +182,38 @@ def process_table():
 
 
 def run_mutmut(command, workdir, poll_seconds=10):
-    """Run mutmut, killing workers that hang (see HUNG_SECONDS) and saving its results every
-    SAVE_EVERY_SECONDS."""
+    """Run mutmut, killing workers that hang (see HUNG_SECONDS) and putting its results on record every
+    SAVE_EVERY_SECONDS and at the end, however it ends."""
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL)
     idle_since = {}  # pid -> (CPU ticks, when they last changed)
     saved = time.time()
-    while process.poll() is None:
-        time.sleep(poll_seconds)
-        table, now = process_table(), time.time()
-        if now - saved > SAVE_EVERY_SECONDS:
-            save_results(workdir)
-            saved = now
-        for pid, (parent, threads, ticks) in table.items():
-            is_worker = threads == 1 and table.get(parent, (0, 1, 0))[1] > 1 and descends(table, pid, process.pid)
-            if not is_worker:
-                continue
-            if idle_since.get(pid, (None,))[0] != ticks:
-                idle_since[pid] = (ticks, now)
-            elif now - idle_since[pid][1] > HUNG_SECONDS:
-                os.kill(pid, signal.SIGKILL)
+    try:
+        while process.poll() is None:
+            time.sleep(poll_seconds)
+            table, now = process_table(), time.time()
+            if now - saved > SAVE_EVERY_SECONDS:
+                save_results_or_warn(workdir)
+                saved = now
+            for pid, (parent, threads, ticks) in table.items():
+                is_worker = threads == 1 and table.get(parent, (0, 1, 0))[1] > 1 and descends(table, pid, process.pid)
+                if not is_worker:
+                    continue
+                if idle_since.get(pid, (None,))[0] != ticks:
+                    idle_since[pid] = (ticks, now)
+                elif now - idle_since[pid][1] > HUNG_SECONDS:
+                    os.kill(pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait()
+        save_results_or_warn(workdir)
+
+
+def save_results_or_warn(workdir):
+    try:
+        save_results(workdir)
+    except (OSError, ValueError) as error:  # e.g. a record mutmut was writing: the next save takes it
+        print(f"could not put the results of {workdir} on record: {error}", file=sys.stderr)
 
 
 def descends(table, pid, ancestor):
@@ -215,7 +236,7 @@ def read_meta(path, attempts=5):
     """A mutmut record, read again if mutmut was writing it at that moment."""
     for attempt in range(attempts):
         try:
-            with open(path) as file:
+            with open(path, encoding="utf-8") as file:
                 return json.load(file)
         except json.JSONDecodeError:
             if attempt == attempts - 1:
@@ -231,42 +252,113 @@ def results(workdir):
     return codes
 
 
-def results_on_record():
-    """{mutant name: exit code (None: not run yet)} in RESULTS."""
-    return {mutant: code for record in read_results().values() for mutant, code in record["exit_code_by_key"].items()}
+# --- the record (RESULTS) -------------------------------------------------------------------------
+def versions():
+    """What a verdict depends on besides the source and the tests: mutmut numbers the mutants, and the
+    hash of a function is over Python's `ast.dump`, which differs between Python versions."""
+    try:
+        mutmut = importlib.metadata.version("mutmut")
+    except importlib.metadata.PackageNotFoundError:
+        mutmut = "not installed"
+    return {"mutmut": mutmut, "python": "%d.%d" % sys.version_info[:2]}
 
 
-def read_results():
-    """{source path: {"hash_by_function_name", "exit_code_by_key"}} on record in RESULTS."""
+def mangled(name):
+    """mutmut's key of a function: "f" → "x_f", "Class.method" → "xǁClassǁmethod"."""
+    return "xǁ" + name.replace(".", "ǁ") if "." in name else "x_" + name
+
+
+def source_hashes(path):
+    """{key: hash} of the functions of `path` (relative to the repository) as it is now: mutmut's hash,
+    the first 12 hex digits of sha256(ast.dump(function, annotate_fields=False))."""
+    with open(os.path.join(REPO, path), encoding="utf-8") as file:
+        tree = ast.parse(file.read())
+    return {mangled(name): hashlib.sha256(ast.dump(node, annotate_fields=False).encode()).hexdigest()[:12]
+            for name, node in functions(tree)}
+
+
+def key_of(mutant):
+    """"recipes.base.xǁGANǁupdate__mutmut_3" → "xǁGANǁupdate"."""
+    return mutant.rsplit(".", 1)[1].rsplit("__mutmut_", 1)[0]
+
+
+def read_record():
+    """{"versions": …, "files": {path: {"hash_by_function_name", "exit_code_by_key"}}} in RESULTS."""
     if not os.path.exists(RESULTS):
-        return {}
-    with open(RESULTS) as file:
+        return {"versions": versions(), "files": {}}
+    with open(RESULTS, encoding="utf-8") as file:
         return json.load(file)
 
 
+def merged(on_record, measured, current):
+    """One file's record after a run measured `measured` (mutmut's record of it), function by function:
+    where both hold the same version of a function, what was measured, keeping the record's verdicts
+    the run did not reach (an interrupted --rerun-survivors cleared them); otherwise the version that is
+    the current source's (`current`: key → hash), else the newer."""
+    hashes, codes = {}, {}
+    for key in set(on_record["hash_by_function_name"]) | set(measured["hash_by_function_name"]):
+        old, new = on_record["hash_by_function_name"].get(key), measured["hash_by_function_name"].get(key)
+        take_old = new is None or (old is not None and old != new and old == current.get(key))
+        hashes[key] = old if take_old else new
+        old_codes = {m: c for m, c in on_record["exit_code_by_key"].items() if key_of(m) == key}
+        new_codes = {m: c for m, c in measured["exit_code_by_key"].items() if key_of(m) == key}
+        if take_old:
+            codes.update(old_codes)
+        elif old == new:
+            codes.update({m: c if c is not None else old_codes.get(m) for m, c in new_codes.items()})
+        else:
+            codes.update(new_codes)
+    return {"hash_by_function_name": hashes, "exit_code_by_key": codes}
+
+
 def save_results(workdir):
-    """Put the results measured in `workdir` on record in RESULTS, file by file, with the hashes of the
-    functions they were measured on."""
-    records = read_results()
-    for path, meta in meta_files(workdir).items():
-        record = read_meta(meta)
-        records[path] = {key: record[key] for key in ("hash_by_function_name", "exit_code_by_key")}
-    with open(RESULTS + ".tmp", "w") as file:
-        json.dump(records, file, indent=1, sort_keys=True, ensure_ascii=False)
-        file.write("\n")
-    os.replace(RESULTS + ".tmp", RESULTS)
+    """Put what `workdir` measured on record in RESULTS (under a lock: runs of other scopes may save
+    too). A record made with other versions (see `versions`) is replaced, not mixed."""
+    with open(os.path.join(tempfile.gettempdir(), "gan_zoo_mutation_record.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = read_record()
+        if record["versions"] != versions():
+            record = {"versions": versions(), "files": {}}
+        empty = {"hash_by_function_name": {}, "exit_code_by_key": {}}
+        for path, meta in meta_files(workdir).items():
+            record["files"][path] = merged(record["files"].get(path, empty), read_meta(meta), source_hashes(path))
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(RESULTS), suffix=".json")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(record, file, indent=1, sort_keys=True, ensure_ascii=False)
+            file.write("\n")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, RESULTS)
 
 
 def start_from_record(workdir, scope_files):
-    """Give a fresh `workdir` the results on record for `scope_files`, as mutmut's own records: mutmut
-    keeps those of the functions whose hash is unchanged and runs the rest."""
-    for path, record in read_results().items():
-        if path in scope_files:
-            meta = os.path.join(workdir, "mutants", path + ".meta")
-            os.makedirs(os.path.dirname(meta), exist_ok=True)
-            with open(meta, "w") as file:
-                json.dump({**record, "type_check_error_by_key": {}, "durations_by_key": {},
-                           "estimated_durations_by_key": {}}, file)
+    """Give `workdir` the killed verdicts on record for those of `scope_files` it has no record of, as
+    mutmut's own records: mutmut keeps them for the functions whose hash is unchanged. Survivors,
+    timeouts and untested mutants run again, with the tests as they are now."""
+    record, have = read_record(), meta_files(workdir)
+    if record["files"] and record["versions"] != versions():
+        print(f"the record in {RESULTS} was made with {record['versions']}, not {versions()}: running every mutant")
+        return
+    for path in set(scope_files) & set(record["files"]) - set(have):
+        on_record = record["files"][path]
+        meta = os.path.join(workdir, "mutants", path + ".meta")
+        os.makedirs(os.path.dirname(meta), exist_ok=True)
+        with open(meta, "w", encoding="utf-8") as file:
+            json.dump({"hash_by_function_name": on_record["hash_by_function_name"],
+                       "exit_code_by_key": {m: c if c in KILLED else None
+                                            for m, c in on_record["exit_code_by_key"].items()},
+                       "type_check_error_by_key": {}, "durations_by_key": {}, "estimated_durations_by_key": {}},
+                      file, ensure_ascii=False)
+
+
+def results_on_record(files):
+    """{mutant name: exit code} on record for `files`; None (not run) where the function has changed since."""
+    codes = {}
+    for path, on_record in read_record()["files"].items():
+        if path in files:
+            current = source_hashes(path)
+            codes.update({m: c if on_record["hash_by_function_name"].get(key_of(m)) == current.get(key_of(m))
+                          else None for m, c in on_record["exit_code_by_key"].items()})
+    return codes
 
 
 def module_of(mutant):
@@ -285,33 +377,36 @@ def in_scope(files):
     scope = {}
     for path, chosen in files.items():
         with open(os.path.join(REPO, path)) as source:
-            present = {name for name, _, _ in functions(ast.parse(source.read()))}
+            present = {name for name, _ in functions(ast.parse(source.read()))}
         scope[path[:-3].replace("/", ".")] = present if chosen is EVERY_FUNCTION else present & set(chosen)
     return scope
 
 
 def table(codes, files):
-    """Rows (module, mutants, killed, timeout, survived, equivalent, untested, score) and the survivors
-    of the mutants in `files`."""
+    """Rows (module, mutants, killed, timeout, survived, equivalent, untested, not run, score) and the
+    survivors and equivalent survivors of the mutants in `files`. The score is (killed + timeout) /
+    (mutants - equivalent - not run), marked partial while some have not run."""
     scope = in_scope(files)
-    counts, survivors = collections.defaultdict(collections.Counter), []
+    counts, survivors, equivalent = collections.defaultdict(collections.Counter), [], []
     for mutant, code in sorted(codes.items()):
         if not in_scope_mutant(mutant, scope):
             continue
         status = STATUS.get(code, "suspicious")
         if status == "survived" and mutant in EQUIVALENT:
             status = "equivalent"
+            equivalent.append(mutant)
         elif status == "survived":
             survivors.append(mutant)
         counts[module_of(mutant)][status] += 1
-    rows = []
-    for module, count in sorted(counts.items()):
-        total = sum(count.values())
-        scored = total - count["equivalent"]
-        rows.append((module, total, count["killed"], count["timeout"], count["survived"], count["equivalent"],
-                     count["untested"] + count["not run"] + count["suspicious"],
-                     f"{100 * (count['killed'] + count['timeout']) / scored:.1f}%" if scored else "–"))
-    return rows, survivors
+    rows = [(module, sum(count.values()), count["killed"], count["timeout"], count["survived"], count["equivalent"],
+             count["untested"] + count["suspicious"], count["not run"]) for module, count in sorted(counts.items())]
+    return [row + (score(row),) for row in rows], survivors, equivalent
+
+
+def score(row):
+    _, total, killed, timeout, _, equivalent, _, not_run = row
+    scored = total - equivalent - not_run
+    return (f"{100 * (killed + timeout) / scored:.1f}%" if scored else "–") + (" (partial)" if not_run else "")
 
 
 def in_scope_mutant(name, scope):
@@ -334,14 +429,13 @@ def forget(workdir, statuses):
 
 
 def print_table(title, rows):
-    header = ("module", "mutants", "killed", "timeout", "survived", "equivalent", "untested", "score")
+    header = ("module", "mutants", "killed", "timeout", "survived", "equivalent", "untested", "not run", "score")
     print(f"\n{title}\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     if len(rows) > 1:
-        totals = [sum(row[i] for row in rows) for i in range(1, 7)]
-        scored = totals[0] - totals[4]
-        print(f"| all | {' | '.join(map(str, totals))} | {100 * (totals[1] + totals[2]) / scored:.1f}% |")
+        totals = ("all",) + tuple(sum(row[i] for row in rows) for i in range(1, 8))
+        print("| " + " | ".join(map(str, totals)) + f" | {score(totals)} |")
 
 
 def main():
@@ -353,9 +447,7 @@ def main():
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="copy the tree into --workdir again (tests added since) and rerun its survivors, "
                              "timeouts (on busy cores a timeout may be the cores') and untested mutants")
-    parser.add_argument("--report-only", action="store_true",
-                        help="print the tables of the run in --workdir (putting its results on record), or of the "
-                             "results on record when --workdir holds no run")
+    parser.add_argument("--report-only", action="store_true", help="print the tables of the results on record")
     args = parser.parse_args()
     scopes = args.scope.split(",")
     unknown = sorted(set(scopes) - set(SCOPES))
@@ -365,11 +457,10 @@ def main():
     mutmut = shutil.which("mutmut")
     if not args.report_only:
         if mutmut is None:
-            sys.exit('mutmut is not installed: pip install "mutmut>=3.3,<4"')
+            sys.exit(f'mutmut is not installed: pip install "mutmut=={MUTMUT_VERSION}"')
         if args.rerun_survivors:
             copy_working_tree(args.workdir, scope_files, keep_results=True)
-            if not meta_files(args.workdir):  # another machine's run: start from its record
-                start_from_record(args.workdir, scope_files)
+            start_from_record(args.workdir, scope_files)  # the files this workdir has not run (another machine's)
             if not forget(args.workdir, ("survived", "timeout", "untested")):
                 sys.exit(f"no survivor, timeout or untested mutant in {args.workdir} to run again")
         elif not args.resume:
@@ -379,17 +470,17 @@ def main():
         hung = sorted(name for name, code in results(args.workdir).items() if code == HUNG)
         if hung:
             run_mutmut([mutmut, "run", "--max-children", str(args.jobs), *hung], args.workdir)
-    if meta_files(args.workdir):
-        save_results(args.workdir)
-    codes, mutated = results_on_record(), results(args.workdir)
+    record, mutated = read_record(), results(args.workdir)
+    print(f"results on record in {os.path.relpath(RESULTS, REPO)} (made with {record['versions']})")
     for scope in scopes:
-        rows, survivors = table(codes, SCOPES[scope])
+        rows, survivors, equivalent = table(results_on_record(SCOPES[scope]), SCOPES[scope])
         print_table(f"Mutation score: {scope}", rows)
         for mutant in survivors:
             diff = subprocess.run([mutmut or "mutmut", "show", mutant], cwd=args.workdir, capture_output=True,
                                   text=True).stdout if mutant in mutated else "(its diff: mutmut show, in a run's --workdir)"
             print(f"\nsurvived: {mutant}\n{diff.strip()}")
-
+        for mutant in equivalent:
+            print(f"equivalent: {mutant}: {EQUIVALENT[mutant]}")
 
 if __name__ == "__main__":
     main()
