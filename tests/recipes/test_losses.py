@@ -78,6 +78,11 @@ def test_gradient_penalty_linear_critic():
                                rtol=1e-5)
     one_sided = losses.wasserstein_gradient_penalty(small, real, fake, [0.5, 0.5], one_sided=True)
     np.testing.assert_allclose(one_sided.numpy(), [0.0, 0.0], atol=1e-7)
+    # target t = 2 (Karras et al. 2018's (‖∇‖ - t)² / t²): (5 - 2)² / 4 and (0.5 - 2)² / 4
+    np.testing.assert_allclose(losses.wasserstein_gradient_penalty(critic, real, fake, [0.3, 0.9], target=2.0).numpy(),
+                               [2.25, 2.25], rtol=1e-5)
+    np.testing.assert_allclose(losses.wasserstein_gradient_penalty(small, real, fake, [0.5, 0.5], target=2.0).numpy(),
+                               [0.5625, 0.5625], rtol=1e-5)
 
 
 def test_gradient_penalty_interpolates_per_example():
