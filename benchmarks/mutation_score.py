@@ -71,6 +71,8 @@ SCOPES = {
                 if name.endswith(".py") and name != "__init__.py"},
 }
 # Survivors that compute the same thing as the original (checked by reading the diff), with the reason.
+_NO_TRAINING_FLAG = ("training=None/False or left out: no layer of StyleGAN-lite's mapping, synthesis or discriminator "
+                     "reads `training` (no batch norm, dropout or spectral norm)")
 _PROMOTED = "np.concatenate promotes the part to the other part's float64 (exact for float32 and integer features)"
 EQUIVALENT = {
     **{f"zoo.metrics.manifold.x_one_nn_accuracy__mutmut_{n}": _PROMOTED for n in (4, 6, 8, 10)},
@@ -92,6 +94,11 @@ EQUIVALENT = {
        for n in (49, 60)},
     "recipes.base.xǁGANǁapply_update__mutmut_2": "a persistent tape for one player too: the same gradients (the tape "
                                                  "is deleted after the step either way)",
+    **{f"recipes.stylegan_lite.xǁStyleGANLiteǁ{name}__mutmut_{n}": _NO_TRAINING_FLAG
+       for name, numbers in (("mixed_styles", (3, 5, 7, 10, 12, 14)), ("generate", (4, 6, 8)),
+                             ("discriminator_terms", (4, 6, 8)), ("train_step", (41, 43, 45))) for n in numbers},
+    "recipes.stylegan_lite.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite takes "
+                                                             "square images only (checked in its constructor)",
     "recipes.base.xǁGANǁaugmented__mutmut_3": "the batch size read at run time (tf.shape) where it is also known "
                                               "statically: the same draws and the same augmentation",
 }
