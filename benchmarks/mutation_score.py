@@ -97,6 +97,10 @@ EQUIVALENT = {
     **{f"recipes.stylegan_lite.xǁStyleGANLiteǁ{name}__mutmut_{n}": _NO_TRAINING_FLAG
        for name, numbers in (("mixed_styles", (3, 5, 7, 10, 12, 14)), ("generate", (4, 6, 8)),
                              ("discriminator_terms", (4, 6, 8)), ("train_step", (41, 43, 45))) for n in numbers},
+    **{f"recipes.cyclegan.xǁCycleGANǁtrain_step__mutmut_{n}": "training=None/False or left out: no layer of CycleGAN's "
+       "generators or discriminators reads `training` (convolutions, instance norm as GroupNormalization, ReLU, tanh)"
+       for n in (10, 12, 13, 15, 17, 18, 26, 28, 31, 37, 39, 42, 50, 52, 53, 59, 61, 62, 66, 68, 71, 75, 77, 80, 135, 137,
+                 138, 140, 142, 143, 157, 159, 160, 162, 164, 165)},
     "recipes.stylegan_lite.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite takes "
                                                              "square images only (checked in its constructor)",
     "recipes.base.xǁGANǁaugmented__mutmut_3": "the batch size read at run time (tf.shape) where it is also known "
