@@ -101,6 +101,8 @@ EQUIVALENT = {
        "generators or discriminators reads `training` (convolutions, instance norm as GroupNormalization, ReLU, tanh)"
        for n in (10, 12, 13, 15, 17, 18, 26, 28, 31, 37, 39, 42, 50, 52, 53, 59, 61, 62, 66, 68, 71, 75, 77, 80, 135, 137,
                  138, 140, 142, 143, 157, 159, 160, 162, 164, 165)},
+    **{f"recipes.srgan.xǁSRGANǁcontent_loss__mutmut_{n}": "φ called with training=None or without it: outside any "
+       "layer's call Keras takes the layer's default, inference, as training=False does" for n in (11, 13, 16, 18)},
     "recipes.stylegan_lite.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite takes "
                                                              "square images only (checked in its constructor)",
     "recipes.base.xǁGANǁaugmented__mutmut_3": "the batch size read at run time (tf.shape) where it is also known "

@@ -240,11 +240,12 @@ def test_image_pool_fills_then_swaps_with_probability_half():
 
 def content_features():
     """A fixed φ for SRGAN's content loss (a frozen 3×3 conv): unlike pixel MSE, its term differs from
-    the warm-up's, so mixing them up shows."""
+    the warm-up's, so mixing them up shows; with dropout, which φ must not apply (inference mode)."""
     import keras
 
     images = keras.Input((8, 8, 1))
-    phi = keras.Model(images, keras.layers.Conv2D(2, 3, padding="same", name="phi")(images), name="phi")
+    features = keras.layers.Dropout(0.5, seed=1)(keras.layers.Conv2D(2, 3, padding="same", name="phi")(images))
+    phi = keras.Model(images, features, name="phi")
     phi.set_weights([np.random.default_rng(9).normal(size=w.shape).astype(np.float32) for w in phi.get_weights()])
     phi.trainable = False
     return phi
