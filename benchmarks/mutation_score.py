@@ -103,6 +103,9 @@ EQUIVALENT = {
                  138, 140, 142, 143, 157, 159, 160, 162, 164, 165)},
     **{f"recipes.srgan.xǁSRGANǁcontent_loss__mutmut_{n}": "φ called with training=None or without it: outside any "
        "layer's call Keras takes the layer's default, inference, as training=False does" for n in (11, 13, 16, 18)},
+    "recipes.cyclegan.xǁCycleGANǁpooled__mutmut_21": "a clamp at size + 1 instead of size - 1: it never binds, as "
+                                                     "⌊u·size⌋ ≤ size - 1 for every float32 u < 1 (u·size rounds "
+                                                     "below size)",
     "recipes.stylegan_lite.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite takes "
                                                              "square images only (checked in its constructor)",
     "recipes.base.xǁGANǁaugmented__mutmut_3": "the batch size read at run time (tf.shape) where it is also known "

@@ -238,6 +238,22 @@ def test_image_pool_fills_then_swaps_with_probability_half():
     assert int(pool.count.numpy()) == 3
 
 
+def test_cyclegan_pool_draws_a_slot_then_a_swap_per_image_from_the_recipe_stream():
+    """CycleGAN.pooled: per image u₁ picks slot ⌊u₁·size⌋ (at most size - 1), then u₂ decides the swap
+    (ImagePool.query, above), both drawn from the recipe's stream in that order. The one-step golden test
+    never fills its pool, so this is where the slot choice is pinned."""
+    recipe, twin = (recipes.CycleGAN(width=4, num_blocks=1, discriminator_width=4, discriminator_layers=1, pool_size=3,
+                                     image_shape=SHAPE, seed=5) for _ in range(2))
+    pool, twin_pool = (recipes.cyclegan.ImagePool(3, (1, 1, 1)) for _ in range(2))
+    for batch in (tf.reshape(tf.range(3.0), [3, 1, 1, 1]), tf.reshape(tf.range(3.0, 19.0), [16, 1, 1, 1])):
+        got = recipe.pooled(pool, batch)
+        slots, swaps = twin.uniform(len(batch)), twin.uniform(len(batch))
+        indices = tf.minimum(tf.cast(tf.floor(slots * 3), tf.int32), 2)
+        np.testing.assert_array_equal(got, twin_pool.query(batch, swaps, indices))
+    np.testing.assert_array_equal(pool.images, twin_pool.images)
+    assert np.any((indices.numpy() == 2) & (swaps.numpy() < 0.5)), "the last slot must be drawn and swapped"
+
+
 def content_features():
     """A fixed φ for SRGAN's content loss (a frozen 3×3 conv): unlike pixel MSE, its term differs from
     the warm-up's, so mixing them up shows; with dropout, which φ must not apply (inference mode)."""
