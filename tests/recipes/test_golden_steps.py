@@ -236,6 +236,8 @@ def test_image_pool_fills_then_swaps_with_probability_half():
     np.testing.assert_array_equal(out.numpy().ravel(), [3, 1, 5])
     np.testing.assert_array_equal(pool.images.numpy().ravel(), [4, 2, 3])
     assert int(pool.count.numpy()) == 3
+    no_pool = recipes.cyclegan.ImagePool(0, (1, 1, 1))  # pool_size=0: the discriminators see the latest images
+    np.testing.assert_array_equal(no_pool.query(second, tf.constant([0.0, 0.1, 0.2]), tf.constant([0, 0, 0])), second)
 
 
 def test_cyclegan_pool_draws_a_slot_then_a_swap_per_image_from_the_recipe_stream():
