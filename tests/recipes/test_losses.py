@@ -192,3 +192,11 @@ def test_named_loss_errors_say_what_is_accepted():
             recipes.DCGAN(n_disc=n_disc)
     with pytest.raises(ValueError, match="has no gradient penalty.*wasserstein_gp, dragan"):
         recipes.DCGAN(loss="hinge", penalty_weight=1.0)
+
+
+def test_an_unknown_loss_is_refused_with_the_known_ones_listed():
+    with pytest.raises(ValueError) as error:
+        losses.objective("nope")
+    message = str(error.value)
+    assert message.startswith("Unknown loss 'nope'. Known losses: ")
+    assert message.split("Known losses: ")[1].split(", ") == list(losses.LOSSES)
