@@ -189,6 +189,12 @@ def l1(x, y):
     return tf.reduce_mean(tf.abs(x - y), axis=[1, 2, 3])
 
 
+def test_cgan_step_refuses_a_batch_without_labels():
+    recipe = recipes.CGAN(latent_dim=4, width=4, image_shape=SHAPE, num_classes=3, embedding_dim=2, seed=4)
+    with pytest.raises(ValueError, match=r"^CGAN trains on \(images, labels\) batches; the dataset has no labels\.$"):
+        recipe.train_step(real_images())
+
+
 def test_cyclegan_step_is_adversarial_plus_cycle_plus_identity_with_their_weights():
     """G, F jointly: min E[½(D_B(G(a)) - 1)² + ½(D_A(F(b)) - 1)² + λ(|F(G(a)) - a|₁ + |G(F(b)) - b|₁)
     + w·λ(|G(b) - b|₁ + |F(a) - a|₁)] with λ = 7, w = ½ (Zhu et al. 2017's 0.5λ identity term); then
