@@ -92,6 +92,9 @@ EQUIVALENT = {
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "the other branch (a full argsort, or argpartition at index "
        "len - 1 when k = len) picks the same k nearest, then sorted by distance (up to the order of exact ties)"
        for n in (49, 60)},
+    **{f"zoo.metrics.features.x_fashion_mnist_evaluator__mutmut_{n}": "the evaluator called with training=None or "
+       "without it: outside any layer's call Keras takes the layers' default, inference, as training=False does"
+       for n in (8, 10)},
     "recipes.base.xǁGANǁapply_update__mutmut_2": "a persistent tape for one player too: the same gradients (the tape "
                                                  "is deleted after the step either way)",
     **{f"recipes.stylegan_lite.xǁStyleGANLiteǁ{name}__mutmut_{n}": _NO_TRAINING_FLAG

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -41,7 +42,28 @@ def test_evaluator_extractor_outputs():
     out = extractor(np.zeros((5, 28, 28, 1), np.float32))
     assert out["features"].shape == (5, 128) and out["logits"].shape == (5, 10)
     assert (out["features"] >= 0).all()  # post-ReLU
-    assert extractor.describe()["sha256"] == json.load(open(os.path.join(classifier.SHIPPED_DIR, "evaluator.json")))["sha256"]
+    card = json.load(open(os.path.join(classifier.SHIPPED_DIR, "evaluator.json")))
+    assert extractor.describe() == {
+        "name": "fashion_mnist_evaluator", "sha256": card["sha256"],
+        "description": f"project-trained Fashion-MNIST CNN (test accuracy {card['test_accuracy']:.4f}); features: "
+                       "128-d penultimate layer; not comparable to Inception-based metrics"}
+    assert extractor.name == "fashion_mnist_evaluator" and extractor.num_classes == 10
+
+
+def test_evaluator_features_are_the_networks_in_inference_mode_and_its_builder_makes_a_fresh_one():
+    """Batch norm's moving statistics and no dropout (training=False); GAN-train's fresh network has the
+    same architecture, with batch-norm momentum 0.9 for its short training."""
+    extractor = features.fashion_mnist_evaluator()
+    model, _ = classifier.load_evaluator()
+    images = np.random.default_rng(0).uniform(-1, 1, (6, 28, 28, 1)).astype(np.float32)
+    expected = model(images, training=False)
+    out = extractor(images)
+    np.testing.assert_allclose(out["features"], expected["features"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["logits"], expected["logits"], rtol=1e-5, atol=1e-6)
+    fresh = extractor.builder()
+    assert fresh.count_params() == model.count_params() and fresh is not model
+    momenta = {layer.momentum for layer in fresh.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert momenta == {0.9}
 
 
 class StandInInception(tf.Module):
