@@ -114,7 +114,6 @@ EQUIVALENT = {
     "recipes.base.xǁGANǁaugmented__mutmut_3": "the batch size read at run time (tf.shape) where it is also known "
                                               "statically: the same draws and the same augmentation",
 }
-KILLED = (1, 3)
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}
 MUTMUT_CONFIG = """
@@ -363,7 +362,7 @@ def start_from_record(workdir, scope_files):
         os.makedirs(os.path.dirname(meta), exist_ok=True)
         with open(meta, "w", encoding="utf-8") as file:
             json.dump({"hash_by_function_name": on_record["hash_by_function_name"],
-                       "exit_code_by_key": {m: c if c in KILLED else None
+                       "exit_code_by_key": {m: c if STATUS.get(c) == "killed" else None
                                             for m, c in on_record["exit_code_by_key"].items()},
                        "type_check_error_by_key": {}, "durations_by_key": {}, "estimated_durations_by_key": {}},
                       file, ensure_ascii=False)
