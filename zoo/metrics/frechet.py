@@ -69,8 +69,8 @@ def frechet_distance(mean1, sigma1, mean2, sigma2):
     mean1, mean2 = np.asarray(mean1, np.float64), np.asarray(mean2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
     if mean1.shape != mean2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mean1.shape * 2:
-        raise ValueError(f"Mismatched statistics: means {mean1.shape} {mean2.shape}, "
-                         f"covariances {sigma1.shape} {sigma2.shape}")
+        raise ValueError(f"Expected two means of shape [d] and two covariances of shape [d, d], one d for all four. "
+                         f"Received: means {mean1.shape} {mean2.shape}, covariances {sigma1.shape} {sigma2.shape}")
     covariance_term = np.trace(sigma1) + np.trace(sigma2) - 2.0 * float(trace_sqrt_product(sigma1, sigma2))
     return float(np.sum(np.square(mean1 - mean2)) + covariance_term)
 

@@ -85,6 +85,37 @@ def test_fid_properties_and_closed_form():
     assert frechet.frechet_distance(mean1, np.diag(std1**2), mean2, np.diag(std2**2)) == pytest.approx(expected)
 
 
+def test_fid_of_float32_statistics_is_computed_in_float64():
+    """Statistics in float32 (what a feature network returns) are promoted before any sum: the traces, the
+    squared mean difference and both square roots in float32 would each round differently."""
+    a, b = activations(50, 24, 10), activations(60, 24, 11, shift=0.5)
+    statistics = [np.mean(a, axis=0), np.cov(a, rowvar=False), np.mean(b, axis=0), np.cov(b, rowvar=False)]
+    single = [part.astype(np.float32) for part in statistics]
+    assert frechet.frechet_distance(*single) == frechet.frechet_distance(*[part.astype(np.float64) for part in single])
+    root = frechet.symmetric_sqrt(single[1])
+    assert root.dtype == tf.float64
+    np.testing.assert_array_equal(root, frechet.symmetric_sqrt(single[1].astype(np.float64)))
+
+
+def test_symmetric_sqrt_roots_singular_values_from_eps_up():
+    """Singular values below eps stay as they are, eps itself and above are rooted."""
+    np.testing.assert_allclose(frechet.symmetric_sqrt(np.diag([1e-10, 4.0])), np.diag([1e-5, 2.0]), rtol=1e-12)
+    np.testing.assert_allclose(frechet.symmetric_sqrt(np.diag([5e-11, 4.0])), np.diag([5e-11, 2.0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("means, covariances", [((3, 4), (3, 3)),  # the means differ
+                                                ((3, 3), (3, 4)),  # the covariances differ
+                                                ((3, 3), (4, 4))])  # they agree with each other, not with the means
+def test_fid_rejects_statistics_of_different_dimensions(means, covariances):
+    mean1, mean2 = np.zeros(means[0]), np.zeros(means[1])
+    sigma1, sigma2 = np.eye(covariances[0]), np.eye(covariances[1])
+    expected = (f"Expected two means of shape [d] and two covariances of shape [d, d], one d for all four. Received: "
+                f"means {mean1.shape} {mean2.shape}, covariances {sigma1.shape} {sigma2.shape}")
+    with pytest.raises(ValueError) as error:
+        frechet.frechet_distance(mean1, sigma1, mean2, sigma2)
+    assert str(error.value) == expected
+
+
 def test_streamed_moments_equal_batch_moments():
     features = activations(1000, 12, 7, shift=50.0)  # a large offset tests the cancellation guard
     moments = frechet.FeatureMoments(12)
