@@ -88,7 +88,12 @@ EQUIVALENT = {
                                                      "block_entries (M > block_entries / 2): the same distances up to "
                                                      "BLAS rounding; only the memory bound doubles",
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "argpartition/argsort/take_along_axis's default axis is the "
-       "last (NumPy 2), axis 1 of the 2-D arrays" for n in (56, 64, 82, 95)},
+       "last (NumPy 2), axis 1 of the 2-D arrays" for n in (56, 64, 73, 82, 95)},
+    **{f"zoo.metrics.frechet.x_frechet_distance__mutmut_{n}": "one mean left in its own dtype while the other is "
+       "float64: mean1 - mean2 is float64, exact for float32 and integer means"
+       for n in (3, 5, 7, 9)},
+    **{f"zoo.metrics.frechet.xǁFeatureMomentsǁ__init____mutmut_{n}": "np.zeros without a dtype (or None) is float64"
+       for n in (5, 7, 10, 12)},
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "the other branch (a full argsort, or argpartition at index "
        "len - 1 when k = len) picks the same k nearest, then sorted by distance (up to the order of exact ties)"
        for n in (49, 60)},

@@ -95,6 +95,8 @@ def test_fid_of_float32_statistics_is_computed_in_float64():
     root = frechet.symmetric_sqrt(single[1])
     assert root.dtype == tf.float64
     np.testing.assert_array_equal(root, frechet.symmetric_sqrt(single[1].astype(np.float64)))
+    assert float(frechet.trace_sqrt_product(single[1], single[3])) == \
+        float(frechet.trace_sqrt_product(single[1].astype(np.float64), single[3].astype(np.float64)))
 
 
 def test_symmetric_sqrt_roots_singular_values_from_eps_up():
