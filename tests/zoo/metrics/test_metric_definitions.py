@@ -3,6 +3,7 @@ import importlib.util
 import pathlib
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -55,7 +56,8 @@ def test_fid_matches_tfgan(tfgan, n, d):
     assert ours == pytest.approx(theirs, rel=1e-5)
 
 
-@pytest.mark.parametrize("n_real, n_fake, block", [(100, 100, 1024), (300, 250, 64), (257, 311, 50), (40, 40, 10)])
+@pytest.mark.parametrize("n_real, n_fake, block", [(100, 100, 1024), (300, 250, 64), (257, 311, 50), (40, 40, 10),
+                                                   (128, 100, 64)])  # blocks: 1, 5, 7, 4, 2
 def test_kid_and_its_std_match_tfgan(tfgan, n_real, n_fake, block):
     a, b = activations(n_real, 32, 2), activations(n_fake, 32, 3, shift=0.2)
     ours = kernel.kid_from_activations(a, b, block_size=block)
@@ -116,6 +118,24 @@ def test_fid_rejects_statistics_of_different_dimensions(means, covariances):
     with pytest.raises(ValueError) as error:
         frechet.frechet_distance(mean1, sigma1, mean2, sigma2)
     assert str(error.value) == expected
+
+
+def test_kid_blocks_of_1024_by_default_and_one_block_has_no_error_bar():
+    """TF-GAN's default block size: 1025 samples make two blocks, 1024 one, whose standard error is NaN (not a
+    NumPy warning about a variance of one value)."""
+    a, b = activations(1025, 4, 12), activations(1025, 4, 13, shift=0.1)
+    assert kernel.kid_from_activations(a, b) == kernel.kid_from_activations(a, b, block_size=1024)
+    assert np.isfinite(kernel.kid_from_activations(a, b)[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kid, error = kernel.kid_from_activations(a[:1024], b[:1024])
+    assert np.isnan(error) and kid == kernel.unbiased_mmd2(a[:1024], b[:1024])
+
+
+def test_kid_of_float32_activations_is_computed_in_float64():
+    a, b = activations(40, 16, 14).astype(np.float32), activations(30, 16, 15, shift=0.2).astype(np.float32)
+    assert kernel.kid_from_activations(a, b, block_size=20) == \
+        kernel.kid_from_activations(a.astype(np.float64), b.astype(np.float64), block_size=20)
 
 
 def test_streamed_moments_equal_batch_moments():
