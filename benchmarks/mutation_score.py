@@ -92,6 +92,7 @@ EQUIVALENT = {
     **{f"zoo.metrics.frechet.x_frechet_distance__mutmut_{n}": "one mean left in its own dtype while the other is "
        "float64: mean1 - mean2 is float64, exact for float32 and integer means"
        for n in (3, 5, 7, 9)},
+    "zoo.metrics.features.x_inception_keras__mutmut_4": "InceptionV3's include_top defaults to True",
     "zoo.metrics.kernel.x_kid_from_activations__mutmut_42": 'float("NAN") is float("nan")',
     **{f"zoo.metrics.frechet.xǁFeatureMomentsǁ__init____mutmut_{n}": "np.zeros without a dtype (or None) is float64"
        for n in (5, 7, 10, 12)},

@@ -60,6 +60,11 @@ def fashion_mnist_evaluator(directory=None):
         builder=lambda: classifier.build_evaluator(**card["architecture"], norm_momentum=0.9))
 
 
+def first_line(error):
+    """The first line of an exception's message, or its type's name when it has none."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def _load_hub_module(path):
     try:
         import tensorflow_hub as hub
@@ -78,8 +83,7 @@ def inception_tfhub(path=None):
     try:
         module = _load_hub_module(handle)
     except Exception as error:  # offline and not cached, or not a SavedModel
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UserError(f"Cannot load the Inception network from {handle} ({first_line}). Offline, download "
+        raise UserError(f"Cannot load the Inception network from {handle} ({first_line(error)}). Offline, download "
                         f"{INCEPTION_TFHUB} on a connected machine, extract it, and pass --inception DIR; "
                         "or use --features fashion_mnist_evaluator") from None
 
@@ -101,8 +105,7 @@ def inception_keras(weights):
     try:
         model = keras.applications.InceptionV3(include_top=True, weights=weights)
     except Exception as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UserError(f"Cannot load Keras InceptionV3 weights {weights!r} ({first_line}); pass a local "
+        raise UserError(f"Cannot load Keras InceptionV3 weights {weights!r} ({first_line(error)}); pass a local "
                         "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 file") from None
     pooled = model.get_layer("avg_pool").output
     trunk = keras.Model(model.input, pooled)

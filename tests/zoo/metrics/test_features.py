@@ -3,6 +3,7 @@ stand-in TF-Hub module and random weights, and clear errors when weights are mis
 import json
 import os
 import shutil
+import sys
 
 import keras
 import numpy as np
@@ -81,16 +82,22 @@ class StandInInception(tf.Module):
         return {"logits": logits, "pool_3": tf.reshape(pool, [batch, 1, 1, 2048])}
 
 
-def test_inception_tfhub_pipeline_with_a_stand_in_module(tmp_path):
+@pytest.mark.parametrize("with_tensorflow_hub", [True, False])  # without it, tf.saved_model.load reads the module
+def test_inception_tfhub_pipeline_with_a_stand_in_module(tmp_path, monkeypatch, with_tensorflow_hub):
     path = str(tmp_path / "inception")
     tf.saved_model.save(StandInInception(), path)
+    if not with_tensorflow_hub:
+        monkeypatch.setitem(sys.modules, "tensorflow_hub", None)  # `import tensorflow_hub` raises ImportError
     extractor = features.inception_tfhub(path)
+    assert (extractor.name, extractor.num_classes) == ("inception_tfhub", 1008)
+    assert extractor.description == f"TF-GAN Inception ({path}): pool_3 features, logits; 299x299 bilinear"
     grayscale = np.linspace(-1, 1, 3 * 28 * 28, dtype=np.float32).reshape(3, 28, 28, 1)
     out = extractor(grayscale)
     assert out["features"].shape == (3, 2048) and out["logits"].shape == (3, 1008)
     height, width, channels, low, high = out["logits"][0, :5]
     assert (height, width, channels) == (299, 299, 3)
     assert -1.0 <= low < high <= 1.0
+    np.testing.assert_array_equal(out["features"][:, :3], out["features"][:, 3:6])  # pool_3: channel means, tiled
 
 
 def test_inception_keras_random_weights_pipeline():
@@ -101,13 +108,35 @@ def test_inception_keras_random_weights_pipeline():
 
 
 def test_missing_inception_weights_say_how_to_get_them(tmp_path):
-    with pytest.raises(UserError, match="--inception"):
-        features.inception_tfhub(str(tmp_path / "absent"))
+    absent = str(tmp_path / "absent")
+    with pytest.raises(UserError) as error:
+        features.inception_tfhub(absent)
+    assert str(error.value) == (f"--inception {absent} is not a directory; pass the extracted TF-Hub module "
+                                "(https://tfhub.dev/tensorflow/tfgan/eval/inception/1)")
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="download .*tfgan/eval/inception/1"):
         features.inception_tfhub(str(tmp_path / "empty"))
     with pytest.raises(UserError, match="local .*h5"):
         features.inception_keras(str(tmp_path / "absent.h5"))
+
+
+@pytest.mark.parametrize("message, shown", [("no saved_model.pb in it\nthe rest of the trace", "no saved_model.pb in it"),
+                                            ("", "OSError")])  # an error without a message: its type
+def test_a_loading_error_is_told_by_its_first_line(tmp_path, monkeypatch, message, shown):
+    def fail(*args, **kwargs):
+        raise OSError(message)
+
+    monkeypatch.setattr(features, "_load_hub_module", fail)
+    with pytest.raises(UserError) as error:
+        features.inception_tfhub(str(tmp_path))
+    assert str(error.value) == (f"Cannot load the Inception network from {tmp_path} ({shown}). Offline, download "
+                                "https://tfhub.dev/tensorflow/tfgan/eval/inception/1 on a connected machine, extract "
+                                "it, and pass --inception DIR; or use --features fashion_mnist_evaluator")
+    monkeypatch.setattr(keras.applications, "InceptionV3", fail)
+    with pytest.raises(UserError) as error:
+        features.inception_keras("weights.h5")
+    assert str(error.value) == (f"Cannot load Keras InceptionV3 weights 'weights.h5' ({shown}); pass a local "
+                                "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 file")
 
 
 def test_user_classifier_fn():
