@@ -1,4 +1,4 @@
-"""Errors the CLI prints as one line, without a traceback."""
+"""Errors the CLI prints as one line, without a traceback, and the one line an exception is told by."""
 
 
 class UserError(ValueError):
@@ -7,3 +7,8 @@ class UserError(ValueError):
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def first_line(error):
+    """The first line of an exception's message, or its type's name when it has none."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -10,7 +10,7 @@ import tensorflow as tf
 import recipes
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE, task_of
 from recipes.latents import stream_latents
-from zoo.errors import UserError
+from zoo.errors import UserError, first_line
 from zoo.files import read_json
 from zoo.train.run_directory import recipe_from_run
 
@@ -49,8 +49,7 @@ def load_saved_model(path):
     try:
         return tf.saved_model.load(path)
     except Exception as error:  # noqa: BLE001  TF raises OSError, ValueError, DecodeError, OpError...
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UserError(f"cannot load the SavedModel in {path} ({reason}); re-export it with `gan-zoo export NAME "
+        raise UserError(f"cannot load the SavedModel in {path} ({first_line(error)}); re-export it with `gan-zoo export NAME "
                         "--format saved_model`, or pass another directory") from None
 
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 from PIL import Image
 
 from zoo.data import triangles
-from zoo.errors import UserError
+from zoo.errors import UserError, first_line
 from zoo.files import entries, remove_new_entries
 
 KNOWN_DATASETS = {
@@ -353,8 +353,7 @@ def _tfds_source(name, split, data_dir):
     import tensorflow_datasets as tfds  # slow import, only when needed
 
     def cannot_load(error):
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        return UserError(f"tfds could not load dataset {name!r} split {split!r} ({lines[0]}); offline "
+        return UserError(f"tfds could not load dataset {name!r} split {split!r} ({first_line(error)}); offline "
                          f"datasets: {', '.join(KNOWN_DATASETS)}; a folder of images also works")
 
     try:

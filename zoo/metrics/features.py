@@ -15,7 +15,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from zoo.errors import UserError
+from zoo.errors import UserError, first_line
 
 INCEPTION_TFHUB = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 INCEPTION_SIZE = 299
@@ -58,11 +58,6 @@ def fashion_mnist_evaluator(directory=None):
         "features: 128-d penultimate layer; not comparable to Inception-based metrics",
         sha256=card["sha256"], num_classes=card["architecture"]["num_classes"],
         builder=lambda: classifier.build_evaluator(**card["architecture"], norm_momentum=0.9))
-
-
-def first_line(error):
-    """The first line of an exception's message, or its type's name when it has none."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _load_hub_module(path):
