@@ -18,7 +18,7 @@ def accuracy_from_logits(logits, labels):
     return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
 
 
-def train_classifier(build, images, labels, steps=600, batch_size=128, seed=0):
+def train_classifier(build, images, labels, steps, batch_size=128, seed=0):
     """Train `build()` (a model with a layer named "logits") for `steps` Adam(1e-3) steps on
     shuffled, repeated (images, labels); return the images → logits model."""
     import tensorflow as tf
@@ -34,7 +34,7 @@ def train_classifier(build, images, labels, steps=600, batch_size=128, seed=0):
     return classifier
 
 
-def trained_accuracy(build, images, labels, test_images, test_labels, steps=600, seed=0):
+def trained_accuracy(build, images, labels, test_images, test_labels, steps, seed):
     """Accuracy on the test set of a fresh `build()` classifier trained on (images, labels) for
     a fixed number of steps: GAN-train when the images are generated, its real-data baseline
     when they are real (same budget, same number of images)."""

@@ -3,6 +3,7 @@ freshly built classifier trained for a fixed number of seeded steps learns separ
 for the same seed."""
 import keras
 import numpy as np
+import tensorflow as tf
 
 from zoo.metrics.classification import accuracy_from_logits, train_classifier, trained_accuracy
 
@@ -37,3 +38,32 @@ def test_a_classifier_trained_for_fixed_seeded_steps_learns_separable_classes():
     assert untrained < accuracy
     classifier = train_classifier(tiny_classifier, images, labels, steps=2, seed=3)
     assert classifier.output.shape[-1] == 3  # images → logits only
+
+
+def test_the_classifier_takes_quiet_adam_steps_on_cross_entropy_over_seeded_shuffled_batches_of_128(capfd):
+    """GAN-train's and its baseline's classifier, by its definition: by default seed 0 for the network and the data
+    order and batches of 128; Adam(1e-3), cross-entropy from logits, the images shuffled, repeated and batched;
+    nothing printed. Written here as a plain loop, which Keras's fit matches exactly on CPU."""
+    images, labels = separable(200, 0)
+    test_images, test_labels = separable(64, 1)
+    trained = train_classifier(tiny_classifier, images, labels, 300)
+    accuracy = trained_accuracy(tiny_classifier, images, labels, test_images, test_labels, 300, 0)
+    assert capfd.readouterr().out == ""
+    keras.utils.set_random_seed(0)
+    model = tiny_classifier()
+    expected = keras.Model(model.input, model.get_layer("logits").output)
+    optimizer = keras.optimizers.Adam(1e-3)
+    batches = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(200, seed=0).repeat().batch(128).take(300)
+
+    @tf.function
+    def step(batch, batch_labels):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(batch_labels, expected(batch),
+                                                                                from_logits=True))
+        optimizer.apply(tape.gradient(loss, expected.trainable_variables), expected.trainable_variables)
+
+    for batch, batch_labels in batches:
+        step(batch, batch_labels)
+    for got, want in zip(trained.weights, expected.weights):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert accuracy == np.mean(np.argmax(expected.predict(test_images, verbose=0), axis=1) == test_labels)
