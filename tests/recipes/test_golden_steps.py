@@ -10,11 +10,12 @@ import recipes
 from golden import GoldenStep, input_gradient_norm, per_example_mean, sgd_step, softplus
 
 BATCH, SHAPE = 4, (8, 8, 1)
+DEEP = (16, 16, 1)  # two stride-2 discriminator stages: the second has a batch norm, so the step's training=True shows
 EMA = 0.9  # not ½, where ema ← d·ema + (1 - d)·w and its reversal agree
 
 
-def real_images(seed=0, count=BATCH):
-    return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, *SHAPE)).astype(np.float32))
+def real_images(seed=0, count=BATCH, shape=SHAPE):
+    return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, *shape)).astype(np.float32))
 
 
 def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stream():
@@ -85,11 +86,11 @@ def dragan_penalty(critic, real, noise, alpha):
 def test_dcgan_step_is_its_named_objective(loss):
     """n_disc = 1: min_D E[L_D + λ·penalty], then min_G E[L_G(D(G(z')))] against the updated D; EMA."""
     penalised = loss in ("wasserstein_gp", "dragan")
-    recipe = recipes.DCGAN(latent_dim=4, width=4, image_shape=SHAPE, loss=loss, ema_decay=EMA, seed=1,
+    recipe = recipes.DCGAN(latent_dim=4, width=4, image_shape=DEEP, loss=loss, ema_decay=EMA, seed=1,
                            discriminator_norm="layer" if penalised else "batch",
                            **({"penalty_weight": 3.0} if penalised else {}))
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
-    real = real_images()
+    real = real_images(shape=DEEP)
     logs, after = golden.run(real)
     draws = list(golden.draws)
     G, D = recipe.generator, recipe.discriminator
@@ -121,9 +122,9 @@ def test_dcgan_step_is_its_named_objective(loss):
 def test_lsgan_step_regresses_to_its_labels():
     """min_D ½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²]; min_G ½E[(D(G(z')) - c)²], with a = -1, b = 1, c = 0
     (the paper's χ² coding: a wrong or swapped label shows)."""
-    recipe = recipes.LSGAN(latent_dim=4, width=4, image_shape=SHAPE, a=-1.0, b=1.0, c=0.0, ema_decay=EMA, seed=2)
+    recipe = recipes.LSGAN(latent_dim=4, width=4, image_shape=DEEP, a=-1.0, b=1.0, c=0.0, ema_decay=EMA, seed=2)
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
-    real = real_images(1)
+    real = real_images(1, shape=DEEP)
     logs, after = golden.run(real)
     (z, z_g), G, D = golden.draws, recipe.generator, recipe.discriminator
     fake = G(z, training=True)
@@ -167,10 +168,10 @@ def test_wgan_gp_step_takes_n_critic_steps_on_fresh_batches_then_one_generator_s
 
 def test_cgan_step_conditions_both_players_on_the_real_labels():
     """max_D E[log σ(D(x, y))] + E[log(1 - σ(D(G(z, y), y)))]; min_G E[-log σ(D(G(z', y), y))]."""
-    recipe = recipes.CGAN(latent_dim=4, width=4, image_shape=SHAPE, num_classes=3, embedding_dim=2, ema_decay=EMA,
+    recipe = recipes.CGAN(latent_dim=4, width=4, image_shape=DEEP, num_classes=3, embedding_dim=2, ema_decay=EMA,
                           seed=4)
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
-    real, labels = real_images(4), tf.constant([0, 2, 1, 2], tf.int32)
+    real, labels = real_images(4, shape=DEEP), tf.constant([0, 2, 1, 2], tf.int32)
     logs, after = golden.run((real, labels))
     (z, z_g), G, D = golden.draws, recipe.generator, recipe.discriminator
     fake = G([z, labels], training=True)
@@ -275,18 +276,18 @@ def content_features():
     return phi
 
 
-@pytest.mark.parametrize("warmup", [False, True])
-def test_srgan_step_is_content_plus_a_thousandth_adversarial_after_the_pixel_mse_warmup(warmup):
+@pytest.mark.parametrize("warmup, with_phi", [(False, True), (True, True), (False, False)])
+def test_srgan_step_is_content_plus_a_thousandth_adversarial_after_the_pixel_mse_warmup(warmup, with_phi):
     """a = [generator step ≥ warmup_steps]. D: min a·(softplus(-D(HR)) + softplus(D(G(LR)))); G: min
-    (1 - a)·MSE(G(LR), HR) + a·(c·‖φ(G(LR)) - φ(HR)‖² + 10⁻³·softplus(-D(G(LR)))), c = 2; LR the
-    antialiased bicubic ÷2 of HR."""
+    (1 - a)·MSE(G(LR), HR) + a·(c·‖φ(G(LR)) - φ(HR)‖² + 10⁻³·softplus(-D(G(LR)))), c = 2, φ the identity
+    without a content network; LR the antialiased bicubic ÷2 of HR."""
     recipe = recipes.get_recipe("srgan")(scale=2, width=4, num_blocks=1, discriminator_width=4, discriminator_stages=1,
-                                         discriminator_dense=8, content_network=content_features(), content_weight=2.0,
-                                         warmup_steps=1 if warmup else 0, image_shape=SHAPE, seed=6)
+                                         discriminator_dense=8, content_network=content_features() if with_phi else None,
+                                         content_weight=2.0, warmup_steps=1 if warmup else 0, image_shape=SHAPE, seed=6)
     golden = GoldenStep(recipe, ["generator", "discriminator"])
     hr = real_images(7)
     logs, after = golden.run(hr)
-    G, D, phi = recipe.generator, recipe.discriminator, recipe.content_network
+    G, D, phi = recipe.generator, recipe.discriminator, recipe.content_network or (lambda images: images)
     lr = tf.clip_by_value(tf.image.resize(hr, [4, 4], method="bicubic", antialias=True), -1.0, 1.0)
     adversarial = 0.0 if warmup else 1.0
     d_loss = sgd_step(lambda: adversarial * tf.reduce_mean(softplus(-per_example_mean(D(hr, training=True)))
