@@ -92,6 +92,14 @@ EQUIVALENT = {
     **{f"zoo.metrics.frechet.x_frechet_distance__mutmut_{n}": "one mean left in its own dtype while the other is "
        "float64: mean1 - mean2 is float64, exact for float32 and integer means"
        for n in (3, 5, 7, 9)},
+    **{f"zoo.metrics.classification.x_train_classifier__mutmut_{n}": "the labels in their own dtype (int64 from "
+       "NumPy) instead of int32: sparse cross-entropy casts them to integers either way" for n in (24, 26)},
+    "zoo.metrics.classification.x_train_classifier__mutmut_36": "fit(verbose=None): Keras's progress bar prints only "
+                                                                "for verbose 1 or 2 (checked: nothing printed)",
+    "zoo.metrics.classification.x_trained_accuracy__mutmut_18": "predict(verbose=None): Keras's progress bar prints "
+                                                                "only for verbose 1 or 2 (checked: nothing printed)",
+    "zoo.metrics.classification.x_train_classifier__mutmut_37": "fit ignores `shuffle` for a tf.data.Dataset (shuffled "
+                                                                "and seeded in the pipeline)",
     "zoo.metrics.features.x_inception_keras__mutmut_4": "InceptionV3's include_top defaults to True",
     "zoo.metrics.kernel.x_kid_from_activations__mutmut_42": 'float("NAN") is float("nan")',
     **{f"zoo.metrics.frechet.xǁFeatureMomentsǁ__init____mutmut_{n}": "np.zeros without a dtype (or None) is float64"
