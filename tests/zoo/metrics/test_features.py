@@ -67,6 +67,17 @@ def test_evaluator_features_are_the_networks_in_inference_mode_and_its_builder_m
     assert momenta == {0.9}
 
 
+def test_evaluator_builder_follows_the_cards_architecture(monkeypatch):
+    """An evaluator trained with another architecture (its card says which) gets GAN-train networks like it."""
+    model, card = classifier.load_evaluator()
+    architecture = {"image_shape": [12, 12, 1], "num_classes": 4, "width": 4, "feature_dim": 6}
+    monkeypatch.setattr(classifier, "load_evaluator", lambda directory: (model, {**card, "architecture": architecture}))
+    fresh = features.fashion_mnist_evaluator().builder()
+    outputs = fresh(np.zeros((2, 12, 12, 1), np.float32))
+    assert outputs["features"].shape == (2, 6) and outputs["logits"].shape == (2, 4)
+    assert fresh.get_layer("conv0_0").filters == 4
+
+
 class StandInInception(tf.Module):
     """Same call signature as TF-GAN's Inception module; its outputs report what it was fed:
     logits[:, :5] = (height, width, channels, min, max), pool_3 = per-channel means tiled."""
