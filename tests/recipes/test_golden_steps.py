@@ -87,7 +87,9 @@ def test_dcgan_step_is_its_named_objective(loss):
     """n_disc = 1: min_D E[L_D + λ·penalty], then min_G E[L_G(D(G(z')))] against the updated D; EMA."""
     penalised = loss in ("wasserstein_gp", "dragan")
     recipe = recipes.DCGAN(latent_dim=4, width=4, image_shape=DEEP, loss=loss, ema_decay=EMA, seed=1,
-                           discriminator_norm="layer" if penalised else "batch",
+                           # norms that read `training` (batch statistics; the power iteration), but no batch
+                           # norm under a gradient penalty
+                           discriminator_norm={"wasserstein_gp": "layer", "dragan": "spectral"}.get(loss, "batch"),
                            **({"penalty_weight": 3.0} if penalised else {}))
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
     real = real_images(shape=DEEP)
