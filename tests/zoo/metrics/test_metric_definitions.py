@@ -120,6 +120,26 @@ def test_fid_rejects_statistics_of_different_dimensions(means, covariances):
     assert str(error.value) == expected
 
 
+def test_streamed_moments_are_float64_whatever_the_features_dtype_and_centred_per_feature():
+    """float32 features are accumulated in float64; each feature is centred on its own first-batch mean, so
+    features far apart in offset (±10⁶ here, unit variance) keep their covariance to 1e-9."""
+    rng = np.random.default_rng(16)
+    features = (rng.normal(size=(400, 3)) + np.array([1e6, -1e6, 0.0])).astype(np.float32)
+    streamed = frechet.FeatureMoments(3)
+    for chunk in np.array_split(features, 4):
+        streamed.update(chunk)
+    exact = features.astype(np.float64)
+    np.testing.assert_allclose(streamed.mean, exact.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(streamed.covariance, np.cov(exact, rowvar=False), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(5,), (5, 4), (5, 3, 1)])
+def test_streamed_moments_refuse_features_of_another_shape(shape):
+    with pytest.raises(ValueError) as error:
+        frechet.FeatureMoments(3).update(np.zeros(shape))
+    assert str(error.value) == f"Expected features of shape [n, 3]. Received: {shape}"
+
+
 def test_kid_blocks_of_1024_by_default_and_one_block_has_no_error_bar():
     """TF-GAN's default block size: 1025 samples make two blocks, 1024 one, whose standard error is NaN (not a
     NumPy warning about a variance of one value)."""
