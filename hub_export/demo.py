@@ -24,6 +24,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from aiohttp import web
 
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRANSLATE, TRUNCATE, UPSCALE, kind_of
 from zoo.errors import UserError
@@ -209,12 +210,12 @@ def integer_list(query, name, most):
 
 
 SEED_MAX = 2**63 - 1
+MODELS = web.AppKey("models", dict)
 
 
 def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
-    """The aiohttp application of the demo over the presets `names` (loaded and warmed up here)."""
-    from aiohttp import web
-
+    """The aiohttp application of the demo over the presets `names` (loaded and warmed up here); its
+    DemoModels are app[MODELS]."""
     models = {name: DemoModel(name) for name in names}
     for model in models.values():
         model.warm_up()
@@ -322,15 +323,13 @@ def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
     app.router.add_get("/api/{name}/memorization", memorization)
     app.router.add_post("/api/{name}/project", project)
     app.on_cleanup.append(stop_worker)
-    app["models"] = models
+    app[MODELS] = models
     return app
 
 
 def serve_demo(names, host="127.0.0.1", port=DEFAULT_PORT, print_fn=print):
     """Run the demo until SIGINT/SIGTERM."""
     import socket
-
-    from aiohttp import web
 
     with socket.socket() as probe:  # before loading the models: a taken port is known in a second, not in 30
         try:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hub_export.demo import make_app
+from hub_export.demo import MODELS, make_app
 from hub_export.server import start_answering_process
 from zoo.images import encode_png
 from zoo.train.launch import free_port
@@ -49,7 +49,7 @@ def test_api_serves_pngs_that_follow_the_inputs_and_refuses_bad_ones():
             assert "FID" in listing["cgan_fashion_mnist_28"]["headline"]
             grid = png(await get("/api/cgan_fashion_mnist_28/sample?seed=5&count=4&label=3"))
             assert grid.shape == (32, 2 + 4 * 30)
-            g = app["models"]["cgan_fashion_mnist_28"].generator
+            g = app[MODELS]["cgan_fashion_mnist_28"].generator
             np.testing.assert_array_equal(grid[2:30, 2:30], g.sample_seeds([5], labels=3)[0, ..., 0])  # seeds as served
             assert not np.array_equal(grid, png(await get("/api/cgan_fashion_mnist_28/sample?seed=6&count=4&label=3")))
             assert not np.array_equal(grid, png(await get("/api/cgan_fashion_mnist_28/sample?seed=5&count=4&label=4")))
