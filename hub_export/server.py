@@ -33,7 +33,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
+from aiohttp import web
 
+from zoo.errors import first_line
 from zoo.files import read_json
 
 DEFAULT_MAX_BATCH = 256
@@ -82,8 +84,7 @@ class ServedModel:
         try:
             result = self.signatures[signature](**{key: tf.constant(value) for key, value in inputs.items()})
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise RequestError(f"the model rejected the inputs: {message}") from error
+            raise RequestError(f"the model rejected the inputs: {first_line(error)}") from error
         return {key: value.numpy() for key, value in result.items()}
 
 
@@ -402,15 +403,14 @@ class Batcher:
 
 
 # --- the aiohttp application ---------------------------------------------------------------
+REPOSITORY = web.AppKey("repository", Repository)
 MODEL = r"/v1/models/{name:[^/:]+}"
 VERSION = r"/versions/{version:\d+}"
 
 
 def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES,
              timeout=DEFAULT_TIMEOUT_SECONDS):
-    """The aiohttp application serving the exported models under `base_dir`."""
-    from aiohttp import web
-
+    """The aiohttp application serving the exported models under `base_dir` (its Repository: app[REPOSITORY])."""
     repository = Repository(base_dir)
     codec = Codec()
 
@@ -475,7 +475,7 @@ def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MA
         app.router.add_get(prefix, status)
         app.router.add_get(prefix + "/metadata", model_metadata)
         app.router.add_post(prefix + ":predict", predict)
-    app["repository"] = repository
+    app[REPOSITORY] = repository
     return app
 
 
@@ -484,14 +484,12 @@ def serve(base_dir, host="127.0.0.1", port=8501, max_batch=DEFAULT_MAX_BATCH,
     """Run the server until SIGINT/SIGTERM; in-flight requests finish before it exits. A connection
     idle for `timeout` s, or still sending its headers, is closed (aiohttp's keep-alive timer); one
     still sending its body gets a 408 then."""
-    from aiohttp import web
-
     app = make_app(base_dir, max_batch, max_request_bytes, timeout)
     gc.collect()
     gc.freeze()  # the loaded models' many objects leave the collector's view: a full collection walking
     # them stalled every request in flight for ~0.4 s (benchmarks/serve_latency.py, the 8-client p99)
     models = ", ".join(f"{name} (versions {', '.join(map(str, sorted(v)))})"
-                       for name, v in app["repository"].models.items())
+                       for name, v in app[REPOSITORY].models.items())
     print_fn(f"serving {models} on http://{host}:{port}/v1/models/<name>")
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=30, keepalive_timeout=timeout,
                 lingering_time=min(timeout, 10.0))  # after a 408/413, how long the unread rest of a body may take

@@ -321,6 +321,22 @@ def test_a_truncated_latest_checkpoint_is_skipped_and_kept(tmp_path, image_folde
         train(config(out, image_folder, steps=8))
 
 
+def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_path, capsys):
+    """TensorFlow may raise an exception without a message (an IndexError) for a damaged file: the note
+    names its type instead of failing on the empty message."""
+    saved = tf.train.Checkpoint(step=tf.Variable(1))
+    tf.train.CheckpointManager(saved, str(tmp_path / "checkpoints"), max_to_keep=2).save()
+
+    class Unreadable:
+        def read(self, path):
+            raise IndexError()
+
+    with pytest.raises(UserError, match=r"^No checkpoint in .* restores \(tried ckpt-1\)"):
+        restore_latest(Unreadable(), str(tmp_path))
+    assert f"Skipped checkpoint {tmp_path / 'checkpoints' / 'ckpt-1'}: it does not restore (IndexError);" in \
+        capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "gan9", "--out", "{out}"], "Unknown recipe 'gan9'. Known recipes: cgan, cyclegan, dcgan"),
     (["train", "dcgan", "--out", "{out}", "--set", "depth=3"], "Unknown setting(s) ['depth'] for dcgan; accepted:"),

@@ -18,7 +18,7 @@ def accuracy_from_logits(logits, labels):
     return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
 
 
-def train_classifier(build, images, labels, steps, batch_size=128, seed=0):
+def train_classifier(build, images, labels, steps, seed, batch_size=128):
     """Train `build()` (a model with a layer named "logits") for `steps` Adam(1e-3) steps on
     shuffled, repeated (images, labels); return the images → logits model."""
     import tensorflow as tf
@@ -38,5 +38,5 @@ def trained_accuracy(build, images, labels, test_images, test_labels, steps, see
     """Accuracy on the test set of a fresh `build()` classifier trained on (images, labels) for
     a fixed number of steps: GAN-train when the images are generated, its real-data baseline
     when they are real (same budget, same number of images)."""
-    classifier = train_classifier(build, images, labels, steps, seed=seed)
+    classifier = train_classifier(build, images, labels, steps, seed)
     return accuracy_from_logits(classifier.predict(test_images, batch_size=1000, verbose=0), test_labels)

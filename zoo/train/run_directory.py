@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 import recipes
-from zoo.errors import UserError
+from zoo.errors import UserError, first_line
 from zoo.files import read_json, write_json
 
 
@@ -121,7 +121,7 @@ def restore_latest(checkpoint, out):
             return path
         except Exception as error:  # TensorFlow raises DataLossError, IndexError, ValueError, … for bad files
             kept = keep_unreadable(path, directory)
-            reason = str(error).strip().splitlines()[0][:200]
+            reason = first_line(error)[:200]
             print(f"Skipped checkpoint {path}: it does not restore ({reason}); its files are kept in {kept}",
                   file=sys.stderr, flush=True)
     if candidates:

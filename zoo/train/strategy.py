@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 import recipes
-from zoo.errors import UserError
+from zoo.errors import UserError, first_line
 from zoo.train.config import STRATEGIES
 
 
@@ -41,7 +41,7 @@ def tpu_strategy(tpu=""):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        raise UserError(f"--strategy tpu found no TPU ({str(error).splitlines()[0]}); accepted elsewhere: "
+        raise UserError(f"--strategy tpu found no TPU ({first_line(error)}); accepted elsewhere: "
                         f"{', '.join(name for name in STRATEGIES if name != 'tpu')}") from None
     return tf.distribute.TPUStrategy(resolver)
 

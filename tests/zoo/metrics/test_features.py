@@ -108,7 +108,10 @@ def test_inception_tfhub_pipeline_with_a_stand_in_module(tmp_path, monkeypatch, 
     height, width, channels, low, high = out["logits"][0, :5]
     assert (height, width, channels) == (299, 299, 3)
     assert -1.0 <= low < high <= 1.0
-    np.testing.assert_array_equal(out["features"][:, :3], out["features"][:, 3:6])  # pool_3: channel means, tiled
+    channel_means = out["features"][:, :3]  # pool_3 reports the channel means of the 299×299 input it was fed
+    np.testing.assert_array_equal(channel_means[:, 0], channel_means[:, 1])  # grayscale repeated, not padded
+    np.testing.assert_array_equal(channel_means[:, 0], channel_means[:, 2])
+    np.testing.assert_allclose(channel_means[:, 0], grayscale.mean(axis=(1, 2, 3)), atol=1e-3)
 
 
 def test_inception_keras_random_weights_pipeline():
