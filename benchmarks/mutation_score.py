@@ -104,6 +104,11 @@ EQUIVALENT = {
                                                                 "only for verbose 1 or 2 (checked: nothing printed)",
     "zoo.metrics.classification.x_train_classifier__mutmut_36": "fit ignores `shuffle` for a tf.data.Dataset (shuffled "
                                                                 "and seeded in the pipeline)",
+    **{f"zoo.metrics.features.x_to_inception_input__mutmut_{n}": "the images left in their dtype: tf.image.resize "
+       "returns float32 for any input, the same values (checked for float64: equal to the last bit)" for n in (3, 5)},
+    "zoo.metrics.features.x_to_inception_input__mutmut_25": "tf.image.resize's default method is bilinear",
+    "zoo.metrics.features.xǁFeatureExtractorǁ__call____mutmut_17": "reshape(n, -2): NumPy 2 takes any negative size "
+                                                                  "as the one unknown dimension, as -1",
     "zoo.metrics.features.x_inception_keras__mutmut_4": "InceptionV3's include_top defaults to True",
     "zoo.metrics.kernel.x_kid_from_activations__mutmut_42": 'float("NAN") is float("nan")',
     **{f"zoo.metrics.frechet.xǁFeatureMomentsǁ__init____mutmut_{n}": "np.zeros without a dtype (or None) is float64"

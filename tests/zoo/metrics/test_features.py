@@ -114,11 +114,46 @@ def test_inception_tfhub_pipeline_with_a_stand_in_module(tmp_path, monkeypatch, 
     np.testing.assert_allclose(channel_means[:, 0], grayscale.mean(axis=(1, 2, 3)), atol=1e-3)
 
 
+KERAS_NOTE = "avg_pool features, pre-softmax logits; not TF-GAN's Inception, so FIDs are not comparable to papers"
+
+
 def test_inception_keras_random_weights_pipeline():
     extractor = features.inception_keras(None)
     out = extractor(np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32))
     assert out["features"].shape == (2, 2048) and out["logits"].shape == (2, 1000)
-    assert "random weights" in extractor.description and "not comparable" in extractor.description
+    assert (extractor.name, extractor.num_classes) == ("inception_keras", 1000)
+    assert extractor.description == f"Keras InceptionV3, random weights (pipeline test only): {KERAS_NOTE}"
+
+
+def test_inception_keras_with_weights_reads_avg_pool_and_the_pre_softmax_logits(monkeypatch):
+    """A stand-in for keras.applications.InceptionV3 with its two layers the extractor reads."""
+    built = []
+
+    def stand_in(include_top, weights):
+        assert include_top and weights == "inception.h5"
+        images = keras.Input((299, 299, 3))
+        pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(images)
+        built.append(keras.Model(images, keras.layers.Dense(1000, activation="softmax", name="predictions")(pooled)))
+        built[-1].get_layer("predictions").bias.assign(np.linspace(-1, 1, 1000))  # a bias that shows
+        return built[-1]
+
+    monkeypatch.setattr(keras.applications, "InceptionV3", stand_in)
+    extractor = features.inception_keras("inception.h5")
+    assert (extractor.name, extractor.num_classes) == ("inception_keras", 1000)
+    assert extractor.description == f"Keras InceptionV3, weights inception.h5: {KERAS_NOTE}"
+    images = np.random.default_rng(1).uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32)
+    out = extractor(images)
+    resized = features.to_inception_input(images).numpy()
+    np.testing.assert_allclose(out["features"], resized.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    kernel, bias = built[0].get_layer("predictions").get_weights()
+    np.testing.assert_allclose(out["logits"], out["features"] @ kernel + bias, rtol=1e-5, atol=1e-6)
+
+
+def test_user_functions_receive_float32_images():
+    seen = []
+    extractor = features.from_classifier_fn(lambda images: seen.append(images.dtype) or tf.reduce_mean(images, [1, 2]))
+    extractor(np.zeros((2, 4, 4, 1), np.float64))
+    assert seen == [tf.float32]
 
 
 def test_missing_inception_weights_say_how_to_get_them(tmp_path):
