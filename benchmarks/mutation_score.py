@@ -133,6 +133,9 @@ EQUIVALENT = {
     "recipes.cyclegan.xǁCycleGANǁpooled__mutmut_21": "a clamp at size + 1 instead of size - 1: it never binds, as "
                                                      "⌊u·size⌋ ≤ size - 1 for every float32 u < 1 (u·size rounds "
                                                      "below size)",
+    "recipes.stylegan_lite.xǁStyleGANLiteǁmixed_styles__mutmut_35": "a clamp at L + 1 instead of L - 1: it never "
+                                                                    "binds, as 1 + ⌊u·(L - 1)⌋ ≤ L - 1 for every "
+                                                                    "float32 u < 1 (checked for L - 1 < 2²⁰)",
     "recipes.stylegan_lite.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite takes "
                                                              "square images only (checked in its constructor)",
     "recipes.base.xǁGANǁaugmented__mutmut_3": "the batch size read at run time (tf.shape) where it is also known "

@@ -326,24 +326,29 @@ def mixed(w, w_other, mix_draw, crossover_draw, probability, layers):
     return tf.where(take_first, tf.convert_to_tensor(w)[:, None], tf.convert_to_tensor(w_other)[:, None])
 
 
-def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_tracking():
-    """D: min E[softplus(D(G(z)))] + E[softplus(-D(x))] + interval·(γ/2)·E‖∇ₓD(x)‖² on its first step
-    (lazy R1, γ = 0.3, interval 4); G: min E[softplus(-D(G(z')))], both with style mixing at p = ½;
-    then w̄ ← mean(w) + 0.995·(w̄ - mean(w)) over the G step's unmixed w, and the EMA generator."""
-    from recipes.stylegan_lite import w_avg_of
+@pytest.mark.parametrize("d_steps_before", [0, 1])
+def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_tracking(d_steps_before):
+    """D: min E[softplus(D(G(z)))] + E[softplus(-D(x))] + [k mod interval = 0]·interval·(γ/2)·E‖∇ₓD(x)‖² at
+    D step k (lazy R1, γ = 0.3, interval 4: k = 0 penalised, k = 1 not); G: min E[softplus(-D(G(z')))], both
+    with style mixing at p = ½ and fresh N(0, 1) noise images [n, s, s, 1] per style layer; then
+    w̄ ← mean(w) + 0.995·(w̄ - mean(w)) over the G step's unmixed w, and the EMA generator."""
+    from recipes.stylegan_lite import noise_sizes, w_avg_of
 
     recipe = recipes.get_recipe("stylegan_lite")(latent_dim=4, w_dim=4, mapping_layers=1, width=4, channel_base=16,
                                                  style_mixing_prob=0.5, r1_gamma=0.3, r1_interval=4, ema_decay=EMA,
                                                  image_shape=SHAPE, seed=8)
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    recipe.d_optimizer.iterations.assign(d_steps_before)
     real = real_images(8)
     logs, after = golden.run(real)
     draws, G, D = list(golden.draws), recipe.generator, recipe.discriminator
     mapping, synthesis, layers = recipe.mapping, recipe.synthesis, recipe.num_layers
+    r1_weight = 4 * 0.3 / 2 if d_steps_before % 4 == 0 else 0.0
 
     def generated():
         z, z_other, mix_draw, crossover_draw = (draws.pop(0) for _ in range(4))
         noise = [draws.pop(0) for _ in range(layers)]
+        assert [tuple(image.shape) for image in noise] == [(BATCH, size, size, 1) for size in noise_sizes(SHAPE[0])]
         w = mapping(z, training=True)
         ws = mixed(w, mapping(z_other, training=True), mix_draw, crossover_draw, 0.5, layers)
         return synthesis([ws, *noise], training=True), w
@@ -352,7 +357,7 @@ def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_trac
     with tf.GradientTape() as tape:
         tape.watch(real)
         real_total = tf.reduce_sum(D(real, training=True))
-    r1 = float(tf.reduce_mean(tf.reduce_sum(tape.gradient(real_total, real) ** 2, axis=[1, 2, 3])))
+    r1 = float(tf.reduce_mean(tf.reduce_sum(tape.gradient(real_total, real) ** 2, axis=[1, 2, 3]))) if r1_weight else 0.0
     adversarial = float(tf.reduce_mean(softplus(per_example_mean(D(fake, training=True)))
                                        + softplus(-per_example_mean(D(real, training=True)))))
 
@@ -362,7 +367,7 @@ def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_trac
             total = tf.reduce_sum(D(real, training=True))
         penalty = tf.reduce_sum(inner.gradient(total, real) ** 2, axis=[1, 2, 3])
         return tf.reduce_mean(softplus(per_example_mean(D(fake, training=True)))
-                              + softplus(-per_example_mean(D(real, training=True))) + 4 * 0.3 / 2 * penalty)
+                              + softplus(-per_example_mean(D(real, training=True))) + r1_weight * penalty)
 
     sgd_step(discriminator_objective, D.trainable_variables)
     parts = {}
@@ -380,3 +385,26 @@ def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_trac
                                rtol=1e-5, atol=1e-6)
     golden.assert_weights(after, ["generator", "discriminator"])
     golden.assert_ema(after, EMA)
+
+
+def test_stylegan_lite_mixes_an_example_when_its_draw_is_below_the_probability():
+    """Style mixing where u < p, as StyleGAN2's `uniform() < mixing_prob`: a draw equal to p does not mix;
+    the crossover is 1 + ⌊u'·(L - 1)⌋."""
+    recipe = recipes.get_recipe("stylegan_lite")(latent_dim=4, w_dim=4, mapping_layers=1, width=4, channel_base=16,
+                                                 style_mixing_prob=0.5, image_shape=SHAPE, seed=8)
+    mix_draw, crossover_draw = [0.5, 0.4999, 0.75, 0.0], [0.0, 0.0, 0.9, 0.99]
+    uniforms, normals, draw = [tf.constant(mix_draw), tf.constant(crossover_draw)], [], recipe.replica_random
+
+    def chosen(sample, local_batch, *shape):
+        if sample is tf.random.stateless_uniform:
+            return uniforms.pop(0)
+        normals.append(draw(sample, local_batch, *shape))
+        return normals[-1]
+
+    recipe.replica_random = chosen
+    ws, w = recipe.mixed_styles(BATCH)
+    z, z_other = normals
+    expected = mixed(recipe.mapping(z), recipe.mapping(z_other), mix_draw, crossover_draw, 0.5, recipe.num_layers)
+    np.testing.assert_allclose(ws, expected, rtol=1e-6)
+    np.testing.assert_allclose(w, recipe.mapping(z), rtol=1e-6)
+    assert not np.allclose(ws[1], ws[1][:1]) and np.allclose(ws[0], ws[0][:1])  # example 1 mixes, 0 does not
