@@ -54,9 +54,10 @@ EVERY_FUNCTION = None
 SCOPES = {
     "losses": {"recipes/losses.py": EVERY_FUNCTION},
     "train_steps": {
-        "recipes/base.py": ["replica_context", "global_batch_mean", "split_labels", "GAN.replica_random", "GAN.latent",
-                            "GAN.uniform", "GAN.augmented", "GAN.fake", "GAN.update", "GAN.update_jointly",
-                            "GAN.apply_update", "GAN.update_ema", "GAN.finish_step"],
+        "recipes/base.py": ["replica_context", "global_batch_mean", "split_labels", "batch_size", "GAN.replica_random",
+                            "GAN.latent", "GAN.uniform", "GAN.augmented", "GAN.fake", "GAN.update",
+                            "GAN.update_jointly", "GAN.apply_update", "GAN.update_ema", "GAN.track",
+                            "GAN.finish_step"],
         "recipes/dcgan.py": ["DCGAN.discriminator_terms", "DCGAN.train_step", "DCGAN.step_logs"],
         "recipes/wgan_gp.py": ["WGANGP.step_logs"],  # WGANGP and LSGAN are DCGAN configurations: their step is
         # DCGAN's; LSGAN's codes a, b, c are bound in its __init__, which Keras inspects (not mutated)

@@ -45,6 +45,12 @@ def split_labels(data):
     return data, None
 
 
+def batch_size(images):
+    """The local batch size: static when known, else a scalar tensor (a batch of unknown size, as Keras's
+    `fit` traces for arrays or for a dataset batched without drop_remainder)."""
+    return images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
+
+
 class GAN(keras.Model):
     """Base class: subclasses set `loss_names`, `optimizer_defaults`, implement
     `build_generator()`, `build_discriminator()` (or `build_networks()` for more players)
@@ -224,7 +230,7 @@ class GAN(keras.Model):
         discriminator sees in training passes through this, real and generated alike."""
         if not self.augment_policies:
             return images
-        local_batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
+        local_batch = batch_size(images)
         return diff_augment(images, self.augment_policies, lambda *shape: self.uniform(local_batch, *shape))
 
     def fake(self, local_batch, labels=None):
@@ -268,15 +274,18 @@ class GAN(keras.Model):
         for ema, weight in zip(self.ema_generator.non_trainable_weights, self.generator.non_trainable_weights):
             ema.assign(weight)
 
-    def finish_step(self, **global_means):
-        """Update the EMA generator and the trackers; return the logs.
-
-        Trackers average the replicas' values, so each replica reports its local mean
-        (= global-batch mean × replicas)."""
-        self.update_ema()
+    def track(self, name, global_mean, weight=1.0):
+        """Add a step's global-batch mean to tracker `name`, with `weight` (0: the step does not count).
+        Trackers average the replicas' values, so each replica reports its local mean (= global-batch
+        mean × replicas)."""
         _, replicas = replica_context()
+        self.trackers[name].update_state(global_mean * replicas, sample_weight=weight)
+
+    def finish_step(self, **global_means):
+        """Update the EMA generator and the trackers; return the logs."""
+        self.update_ema()
         for name, value in global_means.items():
-            self.trackers[name].update_state(value * replicas)
+            self.track(name, value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     @property

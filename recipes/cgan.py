@@ -8,7 +8,7 @@ Trained with the non-saturating loss.
 import keras
 
 from recipes import losses
-from recipes.base import split_labels
+from recipes.base import batch_size, split_labels
 from recipes.capabilities import CONDITION, SAMPLE, TRAIN
 from recipes.dcgan import DCGANNetworks
 from recipes.layers import check_image_shape, downsampling_stack, logit_layer, upsampling_stack
@@ -64,7 +64,7 @@ class CGAN(DCGANNetworks):
         real, labels = split_labels(data)
         if labels is None:
             raise ValueError("CGAN trains on (images, labels) batches; the dataset has no labels.")
-        n, D = real.shape[0], self.discriminator
+        n, D = batch_size(real), self.discriminator
         d = self.update(D, self.d_optimizer, lambda: losses.modified_discriminator_loss(
             D([self.augmented(real), labels], training=True),
             D([self.augmented(self.fake(n, labels)), labels], training=True)))

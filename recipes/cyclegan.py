@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from recipes import losses
-from recipes.base import GAN
+from recipes.base import GAN, batch_size
 from recipes.capabilities import TRAIN, TRANSLATE
 from recipes.layers import check_image_shape
 
@@ -77,6 +77,9 @@ class ImagePool(keras.layers.Layer):
         [batch] in [0, size) picks the stored image (both drawn by the caller)."""
         if self.size == 0:
             return images
+        if images.shape[0] is None:
+            raise ValueError("CycleGAN's image pool takes batches of a known size: batch the dataset with "
+                             "drop_remainder=True (or pass pool_size=0). Received a batch of unknown size")
         outputs = []
         for i in range(images.shape[0]):
             image = images[i]
@@ -145,7 +148,7 @@ class CycleGAN(GAN):
         return (self.generator if direction == "a2b" else self.generator_b2a)(images, training=training)
 
     def pooled(self, pool, fakes):
-        n = fakes.shape[0]
+        n = batch_size(fakes)
         indices = tf.cast(self.uniform(n) * self.pool_size, tf.int32)
         return pool.query(fakes, self.uniform(n), tf.minimum(indices, self.pool_size - 1))
 

@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 
 from recipes import losses
-from recipes.base import GAN, split_labels
+from recipes.base import GAN, batch_size, split_labels
 from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, check_choice, check_image_shape, check_weight,
                             downsampling_stack, logit_layer, upsampling_stack)
 
@@ -95,7 +95,7 @@ class DCGAN(DCGANNetworks):
 
     def discriminator_terms(self, real):
         """L_D(D(T(x)), D(T(G(z)))) [+ λ·penalty at T(x), T(G(z))]; T the DiffAugment policies (identity by default)."""
-        n, D = real.shape[0], self.discriminator
+        n, D = batch_size(real), self.discriminator
         real, fake = self.augmented(real), self.augmented(self.fake(n))
         loss = self.objective.discriminator_loss(D(real, training=True), D(fake, training=True))
         if not self.objective.penalty:
@@ -112,7 +112,7 @@ class DCGAN(DCGANNetworks):
         for real in real_batches:
             d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real))
         g = self.update(self.generator, self.g_optimizer, lambda: self.objective.generator_loss(
-            self.discriminator(self.augmented(self.fake(real.shape[0])), training=True)))
+            self.discriminator(self.augmented(self.fake(batch_size(real))), training=True)))
         return self.finish_step(**self.step_logs(d, g))
 
     def step_logs(self, d, g):

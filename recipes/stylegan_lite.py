@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from recipes import losses
-from recipes.base import GAN, replica_context, split_labels
+from recipes.base import GAN, batch_size, split_labels
 from recipes.capabilities import MIX_STYLES, SAMPLE, TRAIN, TRUNCATE
 from recipes.latents import seed_latents, stream_latents
 from recipes.layers import check_choice, check_image_shape, check_weight
@@ -577,7 +577,7 @@ class StyleGANLite(GAN):
         (k counts D steps: lazy R1); G: min E[softplus(-D(G(z)))] with style mixing; then
         w̄ ← lerp(batch mean of w, w̄, 0.995) and the EMA generator."""
         real, _ = split_labels(data)
-        n = real.shape[0] if real.shape[0] is not None else tf.shape(real)[0]
+        n = batch_size(real)
         r1_step = tf.equal(self.d_optimizer.iterations % self.r1_interval, 0)
         fake = self.fake(n)
         d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real, fake, r1_step))
@@ -589,8 +589,7 @@ class StyleGANLite(GAN):
 
         g = self.update(self.generator, self.g_optimizer, generator_loss)
         w_avg_of(self.generator).track(generated["w"])
-        _, replicas = replica_context()  # as finish_step: each replica reports its local mean
-        self.trackers["r1_penalty"].update_state(d["r1"] * replicas, sample_weight=tf.cast(r1_step, tf.float32))
+        self.track("r1_penalty", d["r1"], weight=tf.cast(r1_step, tf.float32))  # R1 steps only
         return self.finish_step(d_loss=d["adversarial"], g_loss=g["loss"])
 
     # --- sampling -------------------------------------------------------------------------

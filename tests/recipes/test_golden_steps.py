@@ -2,6 +2,7 @@
 out here from the formula, on tiny networks, fixed data and the step's own noise: every reported
 loss, every player's weights after one SGD step on that objective, and the EMA generator
 (d·ema + (1 - d)·w with d ≠ ½, batch-norm statistics copied). Harness: tests/helpers/golden.py."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -102,13 +103,15 @@ def test_dcgan_step_is_its_named_objective(loss):
     fake = G(z, training=True)
     critic = lambda x: D(x, training=True)  # noqa: E731
 
+    penalty = {}
+
     def d_objective():
         terms = discriminator_loss(per_example_mean(D(real, training=True)), per_example_mean(D(fake, training=True)))
         if loss == "wasserstein_gp":
-            terms += 3.0 * wgan_gp_penalty(critic, real, fake, draws[0])
+            penalty["d_penalty"] = wgan_gp_penalty(critic, real, fake, draws[0])
         if loss == "dragan":
-            terms += 3.0 * dragan_penalty(critic, real, draws[0], draws[1])
-        return tf.reduce_mean(terms)
+            penalty["d_penalty"] = dragan_penalty(critic, real, draws[0], draws[1])
+        return tf.reduce_mean(terms + 3.0 * penalty.get("d_penalty", 0.0))
 
     d_loss = sgd_step(d_objective, D.trainable_variables)
     draws = draws[{"wasserstein_gp": 1, "dragan": 2}.get(loss, 0):]
@@ -117,6 +120,9 @@ def test_dcgan_step_is_its_named_objective(loss):
                       G.trainable_variables)
     assert not draws
     np.testing.assert_allclose([logs["d_loss"], logs["g_loss"]], [d_loss, g_loss], rtol=1e-5, atol=1e-6)
+    assert sorted(logs) == sorted(["d_loss", "g_loss", *penalty])  # the penalty is logged when there is one
+    if penalised:
+        np.testing.assert_allclose(logs["d_penalty"], float(tf.reduce_mean(penalty["d_penalty"])), rtol=1e-5)
     golden.assert_weights(after, ["generator", "discriminator"])
     golden.assert_ema(after, EMA)
 
@@ -190,6 +196,51 @@ def test_cgan_step_conditions_both_players_on_the_real_labels():
 
 def l1(x, y):
     return tf.reduce_mean(tf.abs(x - y), axis=[1, 2, 3])
+
+
+UNKNOWN_BATCH = {  # recipe → (a recipe with a fixed seed, its batch)
+    "dcgan": (lambda: recipes.DCGAN(latent_dim=4, width=4, image_shape=DEEP, augment="translation", seed=1),
+              lambda: real_images(shape=DEEP)),
+    "wgan_gp": (lambda: recipes.WGANGP(latent_dim=4, width=4, image_shape=SHAPE, n_critic=2, seed=3),
+                lambda: tf.stack([real_images(2), real_images(3)], axis=1)),
+    "cgan": (lambda: recipes.CGAN(latent_dim=4, width=4, image_shape=DEEP, num_classes=3, embedding_dim=2, seed=4),
+             lambda: (real_images(4, shape=DEEP), tf.constant([0, 2, 1, 2], tf.int32))),
+    "cyclegan": (lambda: recipes.CycleGAN(width=4, num_blocks=1, discriminator_width=4, discriminator_layers=1,
+                                          pool_size=0, image_shape=SHAPE, seed=5), lambda: (real_images(5), real_images(6))),
+    "srgan": (lambda: recipes.get_recipe("srgan")(scale=2, width=4, num_blocks=1, discriminator_width=4,
+                                                  discriminator_stages=1, discriminator_dense=8, image_shape=SHAPE,
+                                                  seed=6), lambda: real_images(7)),
+    "stylegan_lite": (lambda: recipes.get_recipe("stylegan_lite")(latent_dim=4, w_dim=4, mapping_layers=1, width=4,
+                                                                  channel_base=16, image_shape=SHAPE, seed=8),
+                      lambda: real_images(8)),
+}
+
+
+@pytest.mark.parametrize("name", list(UNKNOWN_BATCH))
+def test_a_batch_of_unknown_size_takes_the_same_step(name):
+    """Keras's `fit` traces the step for a batch of unknown size (arrays; a dataset batched without
+    drop_remainder): the same numbers as the same batch of a known size."""
+    make, batch = UNKNOWN_BATCH[name]
+    known, unknown, data = make(), make(), batch()
+    unknown.set_weights(known.get_weights())  # the same networks (the seed fixes the recipe's draws, not them)
+    for recipe in (known, unknown):
+        recipe.compile(**{player: keras.optimizers.SGD(0.1) for player in recipe.players})
+    spec = tf.nest.map_structure(lambda t: tf.TensorSpec([None, *t.shape[1:]], t.dtype), data)
+    logs = tf.function(known.train_step)(data), tf.function(unknown.train_step, input_signature=[spec])(data)
+    np.testing.assert_allclose(*[[float(value) for _, value in sorted(log.items())] for log in logs], rtol=1e-6)
+    for mine, theirs in zip(known.weights, unknown.weights):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7, err_msg=mine.path)
+
+
+def test_cyclegan_pool_refuses_a_batch_of_unknown_size():
+    recipe = recipes.CycleGAN(width=4, num_blocks=1, discriminator_width=4, discriminator_layers=1, pool_size=2,
+                              image_shape=SHAPE, seed=5)
+    recipe.compile()
+    spec = tf.TensorSpec([None, *SHAPE], tf.float32)
+    with pytest.raises(ValueError, match=r"CycleGAN's image pool takes batches of a known size: batch the dataset "
+                                         r"with drop_remainder=True \(or pass pool_size=0\)\. Received a batch of "
+                                         r"unknown size"):  # inside TensorFlow's "in user code" frame
+        tf.function(recipe.train_step, input_signature=[(spec, spec)])((real_images(5), real_images(6)))
 
 
 def test_cgan_step_refuses_a_batch_without_labels():
@@ -326,7 +377,7 @@ def mixed(w, w_other, mix_draw, crossover_draw, probability, layers):
     return tf.where(take_first, tf.convert_to_tensor(w)[:, None], tf.convert_to_tensor(w_other)[:, None])
 
 
-@pytest.mark.parametrize("d_steps_before", [0, 1])
+@pytest.mark.parametrize("d_steps_before", [0, 1, 4])
 def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_tracking(d_steps_before):
     """D: min E[softplus(D(G(z)))] + E[softplus(-D(x))] + [k mod interval = 0]·interval·(γ/2)·E‖∇ₓD(x)‖² at
     D step k (lazy R1, γ = 0.3, interval 4: k = 0 penalised, k = 1 not); G: min E[softplus(-D(G(z')))], both
@@ -343,7 +394,7 @@ def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_trac
     logs, after = golden.run(real)
     draws, G, D = list(golden.draws), recipe.generator, recipe.discriminator
     mapping, synthesis, layers = recipe.mapping, recipe.synthesis, recipe.num_layers
-    r1_weight = 4 * 0.3 / 2 if d_steps_before % 4 == 0 else 0.0
+    r1_weight = 4 * 0.3 / 2 if d_steps_before in (0, 4) else 0.0  # k mod 4 = 0
 
     def generated():
         z, z_other, mix_draw, crossover_draw = (draws.pop(0) for _ in range(4))
@@ -385,6 +436,17 @@ def test_stylegan_lite_step_is_logistic_with_lazy_r1_style_mixing_and_w_avg_trac
                                rtol=1e-5, atol=1e-6)
     golden.assert_weights(after, ["generator", "discriminator"])
     golden.assert_ema(after, EMA)
+
+
+def test_stylegan_lite_logs_the_r1_penalty_of_its_r1_steps_only():
+    """The logged R1 penalty averages the steps that computed it, not the zeros of the steps between."""
+    recipe = recipes.get_recipe("stylegan_lite")(latent_dim=4, w_dim=4, mapping_layers=1, width=4, channel_base=16,
+                                                 r1_interval=2, image_shape=SHAPE, seed=8)
+    recipe.compile()
+    first = {name: float(value) for name, value in recipe.train_step(real_images(8)).items()}
+    second = {name: float(value) for name, value in recipe.train_step(real_images(9)).items()}
+    assert first["r1_penalty"] > 0 and second["r1_penalty"] == first["r1_penalty"]
+    assert second["d_loss"] != first["d_loss"]  # the other logs average both steps
 
 
 def test_stylegan_lite_mixes_an_example_when_its_draw_is_below_the_probability():
