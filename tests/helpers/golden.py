@@ -59,7 +59,7 @@ class GoldenStep:
 
     def run(self, data):
         """(logs, weights after) of one eager `train_step`; the networks are then reset to before it
-        and `draws` holds the step's random draws in order."""
+        and `draws` holds the step's random draws in order (each with one row per example of the batch)."""
         recipe, draws = self.recipe, self.draws
         before = self.weights()
         draw = recipe.replica_random
@@ -74,6 +74,8 @@ class GoldenStep:
             logs = {name: float(value) for name, value in recipe.train_step(data).items()}
         finally:
             del recipe.replica_random
+        batch = tf.nest.flatten(data)[0].shape[0]
+        assert [int(values.shape[0]) for values in draws] == [batch] * len(draws), "one row per example"
         after = self.weights()
         for name, values in before.items():
             for variable, value in zip(self.network(name).weights, values):
