@@ -103,8 +103,12 @@ EQUIVALENT = {
                                                                 "for verbose 1 or 2 (checked: nothing printed)",
     "zoo.metrics.classification.x_trained_accuracy__mutmut_18": "predict(verbose=None): Keras's progress bar prints "
                                                                 "only for verbose 1 or 2 (checked: nothing printed)",
-    "zoo.metrics.classification.x_train_classifier__mutmut_36": "fit ignores `shuffle` for a tf.data.Dataset (shuffled "
-                                                                "and seeded in the pipeline)",
+    **{f"zoo.metrics.classification.x_train_classifier__mutmut_{n}": "fit ignores `shuffle` (None, True or left "
+       "out) for a tf.data.Dataset: the pipeline shuffles, seeded" for n in (36, 40, 43)},
+    "zoo.metrics.classification.x_train_classifier__mutmut_38": "fit's `epochs` defaults to 1",
+    **{f"zoo.metrics.classification.x_trained_accuracy__mutmut_{n}": "predict's batch size (32 by default, 1000 or "
+       "1001) only splits the work: in inference each image's logits do not depend on the others'"
+       for n in (17, 20, 22)},
     **{f"zoo.metrics.features.x_to_inception_input__mutmut_{n}": "the images left in their dtype: tf.image.resize "
        "returns float32 for any input, the same values (checked for float64: equal to the last bit)" for n in (3, 5)},
     "zoo.metrics.features.x_to_inception_input__mutmut_25": "tf.image.resize's default method is bilinear",
