@@ -47,6 +47,8 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
     np.testing.assert_array_equal(tf.concat(z, 0), single.latent(6))
     np.testing.assert_array_equal(tf.concat(u, 0), single.uniform(6, 3))
     assert replica_context() == (0, 1) and float(global_batch_mean(tf.constant([1.0, 2.0]))) == 1.5  # off-strategy
+    with strategy.scope():  # cross-replica context (in the scope, outside `run`): one logical replica
+        assert tf.distribute.get_replica_context() is None and replica_context() == (0, 1)
 
 
 def test_split_labels_takes_every_form_keras_hands_a_train_step():
