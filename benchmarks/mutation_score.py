@@ -8,7 +8,8 @@ then each surviving mutant's diff and each equivalent one's reason.
 
     pip install "mutmut==3.8.1"           # not a test dependency: this does not run in CI
     python benchmarks/mutation_score.py [--scope losses,train_steps,metrics] [--workdir DIR] [--jobs 2]
-    python benchmarks/mutation_score.py --rerun-survivors --workdir DIR   # after adding tests; timeouts run again too
+    python benchmarks/mutation_score.py --rerun-survivors --workdir DIR   # after adding tests; timeouts run again too,
+                                                                          # and the tests are mapped to functions again
     python benchmarks/mutation_score.py --report-only     # the tables of the results on record (RESULTS)
 
 Every run puts its results on record in RESULTS (committed; with the hash of each function they were
@@ -273,6 +274,13 @@ def save_results_or_warn(workdir):
         print(f"could not put the results of {workdir} on record: {error}", file=sys.stderr)
 
 
+def remove_if_present(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
 def descends(table, pid, ancestor):
     while pid in table and pid != ancestor:
         pid = table[pid][0]
@@ -517,6 +525,9 @@ def main():
             sys.exit(f'mutmut is not installed: pip install "mutmut=={MUTMUT_VERSION}"')
         if args.rerun_survivors:
             copy_working_tree(args.workdir, scope_files, keep_results=True)
+            # mutmut maps tests to the functions they reach again only for changed tests: a function added
+            # since would miss the unchanged tests that reach it (seen with GAN.track). Map them all again.
+            remove_if_present(os.path.join(args.workdir, "mutants", "mutmut-stats.json"))
             start_from_record(args.workdir, scope_files)  # the files this workdir has not run (another machine's)
             if not forget(args.workdir, ("survived", "timeout", "untested")):
                 sys.exit(f"no survivor, timeout or untested mutant in {args.workdir} to run again")
