@@ -125,9 +125,6 @@ EQUIVALENT = {
     **{f"zoo.metrics.features.x_fashion_mnist_evaluator__mutmut_{n}": "the evaluator called with training=None or "
        "without it: outside any layer's call Keras takes the layers' default, inference, as training=False does"
        for n in (8, 10)},
-    **{f"recipes.base.xǁGANǁreplica_random__mutmut_{n}": "alg left to TensorFlow (None or absent: auto_select) "
-       "picks Philox on CPU and GPU, the same numbers; on a TPU it may pick ThreeFry, which cannot be tested here "
-       "(why the code names Philox)" for n in (5, 8)},
     "recipes.base.xǁGANǁreplica_random__mutmut_11": 'alg="PHILOX": TensorFlow lower-cases the name',
     "recipes.base.xǁGANǁtrack__mutmut_1": "every update weighted 2 instead of 1 by default: a mean of equally weighted "
                                           "values is the same (a tracker given its own weights, StyleGAN-lite's R1, "

@@ -47,8 +47,14 @@ def split_labels(data):
 
 def batch_size(images):
     """The local batch size: static when known, else a scalar tensor (a batch of unknown size, as Keras's
-    `fit` traces for arrays or for a dataset batched without drop_remainder)."""
-    return images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
+    `fit` traces for arrays or for a dataset batched without drop_remainder) on one replica; replicas in
+    sync need one known size (the global batch is local × replicas, and a last batch would split unevenly)."""
+    if images.shape[0] is not None:
+        return images.shape[0]
+    if replica_context()[1] > 1:
+        raise ValueError("Under a distribution strategy the recipes take batches of one known size: pass fit a "
+                         "tf.data.Dataset batched with drop_remainder=True. Received a batch of unknown size")
+    return tf.shape(images)[0]
 
 
 class GAN(keras.Model):

@@ -78,8 +78,9 @@ class ImagePool(keras.layers.Layer):
         if self.size == 0:
             return images
         if images.shape[0] is None:
-            raise ValueError("CycleGAN's image pool takes batches of a known size: batch the dataset with "
-                             "drop_remainder=True (or pass pool_size=0). Received a batch of unknown size")
+            raise ValueError("CycleGAN's image pool takes batches of a known size: pass fit a tf.data.Dataset "
+                             "batched with drop_remainder=True (arrays give batches of unknown size), or set "
+                             "pool_size=0. Received a batch of unknown size")
         outputs = []
         for i in range(images.shape[0]):
             image = images[i]

@@ -27,7 +27,7 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
     local mean: Keras averages the replicas' logs)."""
     from recipe_checks import two_cpus
 
-    from recipes.base import global_batch_mean, replica_context
+    from recipes.base import batch_size, global_batch_mean, replica_context
 
     strategy = tf.distribute.MirroredStrategy(two_cpus())
     with strategy.scope():
@@ -49,6 +49,22 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
     assert replica_context() == (0, 1) and float(global_batch_mean(tf.constant([1.0, 2.0]))) == 1.5  # off-strategy
     with strategy.scope():  # cross-replica context (in the scope, outside `run`): one logical replica
         assert tf.distribute.get_replica_context() is None and replica_context() == (0, 1)
+    # replicas in sync need one known batch size: a last batch of unknown size would split unevenly
+    unknown = tf.function(batch_size, input_signature=[tf.TensorSpec([None, 2])])
+    with pytest.raises(ValueError, match=r"Under a distribution strategy the recipes take batches of one known "
+                                         r"size: pass fit a tf\.data\.Dataset batched with drop_remainder=True\. "
+                                         r"Received a batch of unknown size"):
+        strategy.run(unknown, args=(tf.zeros([3, 2]),))
+    assert int(unknown(tf.zeros([3, 2]))) == 3  # one device: read at run time
+
+
+def test_the_noise_is_philox_on_every_device():
+    """TensorFlow's default picks the algorithm per device (ThreeFry on TPU): the recipes name Philox, so
+    example i gets the same noise on every device."""
+    recipe = recipes.DCGAN(latent_dim=3, width=4, image_shape=SHAPE, seed=2)
+    algorithms = []
+    recipe.replica_random(lambda shape, seed, alg: algorithms.append(alg) or tf.zeros(shape), 2, 3)
+    assert [str(alg).lower() for alg in algorithms] == ["philox"]
 
 
 def test_split_labels_takes_every_form_keras_hands_a_train_step():
@@ -239,9 +255,10 @@ def test_cyclegan_pool_refuses_a_batch_of_unknown_size():
                               image_shape=SHAPE, seed=5)
     recipe.compile()
     spec = tf.TensorSpec([None, *SHAPE], tf.float32)
-    with pytest.raises(ValueError, match=r"CycleGAN's image pool takes batches of a known size: batch the dataset "
-                                         r"with drop_remainder=True \(or pass pool_size=0\)\. Received a batch of "
-                                         r"unknown size"):  # inside TensorFlow's "in user code" frame
+    with pytest.raises(ValueError, match=r"CycleGAN's image pool takes batches of a known size: pass fit a "
+                                         r"tf\.data\.Dataset batched with drop_remainder=True \(arrays give batches "
+                                         r"of unknown size\), or set pool_size=0\. Received a batch of unknown "
+                                         r"size"):  # inside TensorFlow's "in user code" frame
         tf.function(recipe.train_step, input_signature=[(spec, spec)])((real_images(5), real_images(6)))
 
 

@@ -129,7 +129,7 @@ def test_inception_keras_with_weights_reads_avg_pool_and_the_pre_softmax_logits(
     """A stand-in for keras.applications.InceptionV3 with its two layers the extractor reads."""
     built = []
 
-    def stand_in(include_top, weights):
+    def stand_in(include_top=True, weights="imagenet"):  # Keras's defaults
         assert include_top and weights == "inception.h5"
         images = keras.Input((299, 299, 3))
         pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(images)
