@@ -148,8 +148,6 @@ EQUIVALENT = {
                                                                     "float32 u < 1 (checked for L - 1 < 2²⁰)",
     "recipes.stylegan_lite.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite takes "
                                                              "square images only (checked in its constructor)",
-    "recipes.base.x_batch_size__mutmut_1": "the batch size read at run time (tf.shape) where it is also known "
-                                           "statically: the same number",
 }
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}

@@ -56,6 +56,7 @@ def test_two_replicas_see_the_global_batch_mean_and_their_rows_of_one_noise_stre
                                          r"Received a batch of unknown size"):
         strategy.run(unknown, args=(tf.zeros([3, 2]),))
     assert int(unknown(tf.zeros([3, 2]))) == 3  # one device: read at run time
+    assert set(strategy.experimental_local_results(strategy.run(lambda: batch_size(tf.zeros([3, 2]))))) == {3}
 
 
 def test_the_noise_is_philox_on_every_device():
