@@ -524,8 +524,9 @@ def main():
             # since would miss the unchanged tests that reach it (seen with GAN.track). Map them all again.
             remove_if_present(os.path.join(args.workdir, "mutants", "mutmut-stats.json"))
             start_from_record(args.workdir, scope_files)  # the files this workdir has not run (another machine's)
-            if not forget(args.workdir, ("survived", "timeout", "untested")):
-                sys.exit(f"no survivor, timeout or untested mutant in {args.workdir} to run again")
+            forgotten = forget(args.workdir, ("survived", "timeout", "untested"))
+            if not forgotten and None not in results(args.workdir).values():
+                sys.exit(f"no survivor, timeout, untested or unrun mutant in {args.workdir} to run")
         elif not args.resume:
             copy_working_tree(args.workdir, scope_files)
             start_from_record(args.workdir, scope_files)
