@@ -1,5 +1,6 @@
 """`gan-zoo`: the command line. Thin: parse, call the library, print."""
 import argparse
+import copy
 import json
 import os
 import sys
@@ -65,8 +66,8 @@ def add_train_parser(subparsers):
     parser.add_argument("--domain-a", help="unpaired recipes (cyclegan): domain A, a class of --dataset or a folder "
                                            "(fashion_mnist default: sneaker)")
     parser.add_argument("--domain-b", help="domain B (fashion_mnist default: ankle boot)")
-    parser.add_argument("--steps", type=int, default=2000, help="generator steps in total (default 2000)")
-    parser.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
+    parser.add_argument("--steps", type=int, default=2000, help="generator steps in total")
+    parser.add_argument("--batch-size", type=int, default=64, help="global batch size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", default="auto",
                         help="auto (mirrored when there are several GPUs, else default), default (one device), "
@@ -241,7 +242,8 @@ def evaluate_sampling(args, recipe, extractor, description):
     return scoring.evaluate(
         sample_fns, extractor, reference=args.reference, num_samples=args.num_samples, seeds=args.seeds,
         batch_size=args.batch_size, metrics=args.metrics, data_dir=args.data_dir, image_size=image_size,
-        num_classes=recipe.num_classes if recipe.conditional else None, gan_train_steps=args.gan_train_steps)
+        num_classes=recipe.num_classes if recipe.conditional else None, gan_train_steps=args.gan_train_steps,
+        progress=progress_reporter("images sampled and scored"))
 
 
 def dataset_frame(recipe, description, split, data_dir):
@@ -296,7 +298,8 @@ def run_memorization(args):
     sample_fn, extractor = frame(sampling.sampler(recipe)), features.fashion_mnist_evaluator()
     options = {"batch_size": args.batch_size, "data_dir": args.data_dir, "image_size": image_size}
     report = memorization.memorization_report({"generator": sample_fn}, extractor, num_samples=args.num_samples,
-                                              seed=args.seed, **options)
+                                              seed=args.seed, progress=progress_reporter("samples scored"),
+                                              **options)
     report.update(target=description, command=command_line(args.argv))
     os.makedirs(args.out, exist_ok=True)
     write_json(os.path.join(args.out, "memorization.json"), report)
@@ -430,13 +433,14 @@ MAX_GRID_IMAGES = 10000  # one PNG of 100 × 100 images
 PROGRESS_SECONDS = 10.0  # long CLI jobs print a line at most this often
 
 
-def progress_reporter(total, what, print_fn=print):
-    """report(done): a line "done/total what (s, ETA)" to stderr at most every PROGRESS_SECONDS."""
+def progress_reporter(what, print_fn=print):
+    """report(done, total): a line "done/total what (s, ETA)" to stderr at most every PROGRESS_SECONDS (none
+    once done reaches total): what `sample --format folder`, `evaluate`, `memorization` and `project` show."""
     import time
 
     started = last = time.monotonic()
 
-    def report(done):
+    def report(done, total):
         nonlocal last
         now = time.monotonic()
         if now - last < PROGRESS_SECONDS or done >= total:
@@ -469,12 +473,12 @@ def run_sample(args):
         print(f"samples: {save_png(args.out, preview_grid(recipe, description, args.seed))}")
         return 0
     if args.format == "folder":
-        index, report = 0, progress_reporter(args.num, "PNG files written")
+        index, report = 0, progress_reporter("PNG files written")
         for chunk in generator.sample_chunks(args.num, args.seed, args.labels, args.truncation):
             for image in chunk:
                 save_png(os.path.join(args.out, f"{index:06d}.png"), image)
                 index += 1
-            report(index)
+            report(index, args.num)
         print(f"samples: {index} PNG files in {args.out}")
         return 0
     if isinstance(args.num, int) and args.num > MAX_GRID_IMAGES:
@@ -537,7 +541,8 @@ def run_project(args):
         raise UserError(f"the pictures' names must differ (their outputs are named after them); received {args.images}")
     targets = np.stack([read_image(path, generator.image_shape[2], frame) for path in args.images])
     result = generator.project(targets, steps=args.steps, labels=args.labels, space=args.space,
-                               restarts=args.restarts, frames=args.frames, seed=args.seed)
+                               restarts=args.restarts, frames=args.frames, seed=args.seed,
+                               progress=progress_reporter("search steps"))
     padded_targets = to_uint8(generator.in_canvas(targets))  # as the generator sees them
     rows = []
     for index, stem in enumerate(stems):
@@ -646,9 +651,9 @@ def add_study_parser(subparsers):
     parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist or triangles (28x28 grayscale)")
     parser.add_argument("--data-dir")
     parser.add_argument("--architecture", default="dcgan")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per trial (default 3)")
-    parser.add_argument("--trials", type=int, default=2, help="random hyper-parameter settings per loss (default 2)")
-    parser.add_argument("--steps", type=int, default=2000, help="generator steps per run (default 2000)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per trial")
+    parser.add_argument("--trials", type=int, default=2, help="random hyper-parameter settings per loss")
+    parser.add_argument("--steps", type=int, default=2000, help="generator steps per run")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--set", dest="settings", action="append", type=parse_setting, default=[], metavar="KEY=VALUE",
                         help="a recipe setting shared by every run, e.g. width=32 (repeatable)")
@@ -679,15 +684,52 @@ def run_study(args):
     return 0
 
 
+def default_note(action):
+    """"(default: 64)" for an option whose default says something (not None, False or []), else ""."""
+    default = action.default
+    if default is None or default is False or default == [] or default is argparse.SUPPRESS \
+            or not (action.option_strings or action.nargs == "?"):
+        return ""
+    shown = ", ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+    return f"(default: {shown.replace('%', '%%')})"
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """--help that ends each option's line with its default, unless its help already says it in words."""
+
+    def _get_help_string(self, action):
+        note = default_note(action)
+        return action.help if not note or "(default" in (action.help or "") else f"{action.help} {note}"
+
+    def _format_action(self, action):
+        if action.help is None and default_note(action):  # argparse prints no line for an option without help
+            action = copy.copy(action)
+            action.help = default_note(action)
+        return super()._format_action(action)
+
+
 def build_parser(extra_parsers=()):
     """The `gan-zoo` parser; `extra_parsers` add subcommands of packages that import zoo
     (hub_export's export and serve: imports go hub_export → zoo, never back)."""
-    parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs")
+    parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs",
+                                     formatter_class=DefaultsHelpFormatter)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for add_parser in (add_train_parser, add_train_evaluator_parser, add_evaluate_parser, add_memorization_parser,
                        add_style_mix_parser, add_zoo_parsers, add_launch_parser, add_study_parser, *extra_parsers):
         add_parser(subparsers)
+    for subcommand in subparsers.choices.values():
+        subcommand.formatter_class = DefaultsHelpFormatter
     return parser
+
+
+CHECKPOINTING_COMMANDS = ("train", "finetune", "launch", "study")  # the commands that save a checkpoint on Ctrl-C
+
+
+def interrupted_message(command):
+    """What Ctrl-C left behind: training commands saved a checkpoint; the others stopped without finishing."""
+    if command in CHECKPOINTING_COMMANDS:
+        return "interrupted; a checkpoint was saved: rerun the same command to resume"
+    return f"{command} interrupted before it finished; rerun the command to start it again"
 
 
 def main(argv=None, extra_parsers=()):
@@ -706,7 +748,7 @@ def main(argv=None, extra_parsers=()):
         print(f"gan-zoo: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("gan-zoo: interrupted; a checkpoint was saved: rerun the same command to resume", file=sys.stderr)
+        print(f"gan-zoo: {interrupted_message(args.command)}", file=sys.stderr)
         return 130
 
 

@@ -174,10 +174,11 @@ def check_search(steps, restarts, frames):
 
 
 def project(recipe, targets, extractor, *, steps=500, labels=None, space=None, restarts=1, frames=0, seed=0,
-            padded_from=None, feature_weight=FEATURE_WEIGHT, noise_weight=NOISE_WEIGHT, chunk=CHUNK):
+            padded_from=None, feature_weight=FEATURE_WEIGHT, noise_weight=NOISE_WEIGHT, chunk=CHUNK, progress=None):
     """Project float images `targets` [n, H, W, C] in [-1, 1] (the generator's shape) into `recipe`'s
     sampling generator: see the module docstring. `labels` (conditional models): one class id per image,
-    None to take the evaluator's prediction. Returns a Projection."""
+    None to take the evaluator's prediction. `progress(steps done, total)` is called after each segment of
+    steps between `frames` (each chunk of images takes `steps`). Returns a Projection."""
     check_search(steps, restarts, frames)
     codes = codes_for(recipe, space)
     targets = np.asarray(targets, np.float32)
@@ -187,8 +188,13 @@ def project(recipe, targets, extractor, *, steps=500, labels=None, space=None, r
     labels = conditioning_labels(recipe, targets, labels, extractor, padded_from)
     search = Search(codes, extractor, steps, restarts, padded_from, feature_weight, noise_weight)
     rng, chunk = np.random.default_rng(seed), max(1, chunk // restarts)  # at most `chunk` problems at once
+    starts = range(0, len(targets), chunk)
+
+    def chunk_progress(index):  # a chunk's steps done, counted over the whole search
+        return None if progress is None else lambda done: progress(index * steps + done, len(starts) * steps)
+
     parts = [search.run(targets[start:start + chunk], None if labels is None else labels[start:start + chunk],
-                        rng, frames) for start in range(0, len(targets), chunk)]
+                        rng, frames, chunk_progress(index)) for index, start in enumerate(starts)]
     joined = {key: np.concatenate([part[key] for part in parts], axis=1 if key == "frames" else 0)
               for key in parts[0] if key != "codes"}
     return Projection(codes={name: np.concatenate([part["codes"][name] for part in parts]) for name in parts[0]["codes"]},
@@ -239,7 +245,7 @@ class Search:
                                            self.codes.renormalised)
         return params, moments
 
-    def run(self, targets, labels, rng, frames):
+    def run(self, targets, labels, rng, frames, progress=None):
         count, repeat = len(targets), self.restarts
         tiled = tf.constant(np.tile(targets, (repeat, 1, 1, 1)))
         tiled_labels = None if labels is None else tf.constant(np.tile(labels, repeat))
@@ -253,6 +259,8 @@ class Search:
                 kept.append(self.codes.render(params, tiled_labels))
             params, moments = self.segment(params, moments, tiled, target_features, tiled_labels,
                                            tf.constant(first), tf.constant(last - first))
+            if progress is not None:
+                progress(int(last))
         loss, _, images = self.losses(params, tiled, target_features, tiled_labels)
         best = np.asarray(loss).reshape(repeat, count).argmin(axis=0) * count + np.arange(count)  # per image
         if frames:

@@ -15,8 +15,13 @@ from zoo.files import read_json
 from zoo.train.run_directory import recipe_from_run
 
 
-def untrained_like(recipe):
-    """A freshly initialised recipe with the same configuration (the "untrained generator" baseline)."""
+UNTRAINED_SEED = 0  # the untrained baseline's initialisation: the evaluation's first sampling seed
+
+
+def untrained_like(recipe, seed=UNTRAINED_SEED):
+    """A freshly initialised recipe with the same configuration (the "untrained generator" baseline), its
+    initial weights drawn from `seed` (Keras's global seeds are set to it first): the same on every run."""
+    keras.utils.set_random_seed(seed)
     return type(recipe).from_config(recipe.get_config())
 
 

@@ -71,7 +71,8 @@ def test_a_generator_returning_training_images_is_flagged_and_one_returning_unse
     assert report["protocol"]["held_out"] == "test, 2000 images"
 
 
-def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_path, capsys, small_fashion_mnist):
+def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_path, capsys, small_fashion_mnist,
+                                                                           monkeypatch):
     preset, out = tmp_path / "dcgan_copy", tmp_path / "memorization"
     shutil.copytree(store.preset_path("dcgan_fashion_mnist_28"), preset)
     unchecked = json.loads((preset / "card.json").read_text())  # the shipped card has the check: take it off
@@ -80,14 +81,17 @@ def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_pa
     (preset / "memorization.png").unlink()
     (preset / "card.json").write_text(json.dumps(unchecked))
     assert "Not checked yet" in card_markdown(store.card(str(preset)))
+    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)
     assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--data-dir", small_fashion_mnist,
                      "--out", str(out), "--attach"]) == 0
+    printed, errors = capsys.readouterr()
+    assert "500/1000 samples scored (" in errors  # a line per batch of 500, none once all are scored
+    assert "generator: C_T = " in printed
     report = json.loads((out / "memorization.json").read_text())
     assert set(report["results"]) == {"generator", "real test images (reference)"}
     assert report["protocol"]["num_samples"] == 1000 and report["command"].startswith("gan-zoo memorization")
     grid = Image.open(out / "nearest_neighbours.png")
     assert grid.size == (2 + 7 * 30, 2 + check.GRID_SAMPLES * 30)  # sample | 3 by features | 3 by pixels
-    assert "generator: C_T = " in capsys.readouterr().out
     card = store.verified_card(str(preset))  # the grid is listed with its sha256 and checks out
     assert card["memorization"]["results"] == report["results"]
     text = card_markdown(card)

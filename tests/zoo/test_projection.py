@@ -98,13 +98,16 @@ def test_projection_refuses_bad_input_in_one_line(stylegan):
             call()
 
 
-def test_cli_writes_target_projection_steps_and_report(tmp_path, capsys):
+def test_cli_writes_target_projection_steps_and_report(tmp_path, capsys, monkeypatch):
     picture = tmp_path / "shirt.png"
     Image.fromarray(zoo.load("dcgan_fashion_mnist_28").sample_seeds([5])[0, :, :, 0]).resize((56, 56)).save(picture)
     out = tmp_path / "proj"
+    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)
     assert cli.main(["project", "dcgan_fashion_mnist_28", str(picture), "--steps", "6", "--frames", "3",
                      "--out", str(out)]) == 0
-    assert "shirt: PSNR " in capsys.readouterr().out
+    printed, errors = capsys.readouterr()
+    assert "shirt: PSNR " in printed
+    assert "3/6 search steps (" in errors  # a line between frames, none once the search is done
     assert np.asarray(Image.open(out / "shirt_target.png")).shape == (28, 28)  # resized to the model's size
     assert Image.open(out / "shirt_projection.png").size == (28, 28)
     assert Image.open(out / "shirt_steps.png").size == (2 + 4 * 30, 2 + 30)  # the target, then 3 frames

@@ -362,6 +362,21 @@ def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
     assert error.startswith("gan-zoo: error: ") and "\n" not in error and message in error
 
 
+@pytest.mark.parametrize("argv, shown", [
+    (["train", "--help"], ["global batch size (default: 64)", "generator steps in total (default: 2000)",
+                           "--seed SEED (default: 0)", "--split SPLIT (default: train)", "--crop {none,center,random,pad}"]),
+    (["evaluate", "--help"], ["--num-samples NUM_SAMPLES (default: 10000)", "(default: fid, kid, is, precision_recall"]),
+    (["study", "--help"], ["seeds per trial (default: 3)", "--batch-size BATCH_SIZE (default: 64)"]),
+])
+def test_help_shows_the_defaults(argv, shown, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines where it likes
+    for part in shown:
+        assert part in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+
+
 @pytest.mark.parametrize("recipe, settings", [
     ("dcgan", TINY), ("lsgan", TINY), ("wgan_gp", {**TINY, "n_critic": 1}), ("cgan", {**TINY, "embedding_dim": 4}),
 ])

@@ -5,7 +5,8 @@ import time
 
 import numpy as np
 
-from zoo.eval.scoring import extract_features, generated_batches, library_versions, real_images, reference_features
+from zoo.eval.scoring import (Progress, extract_features, generated_batches, library_versions, real_images,
+                              reference_features)
 from zoo.images import make_grid, to_uint8
 from zoo.metrics import memorization
 
@@ -22,18 +23,20 @@ def split_test(count, seed=0):
 
 
 def memorization_report(sample_fns, extractor, *, dataset="fashion_mnist", num_samples=10000, seed=0,
-                        batch_size=500, data_dir=None, image_size=None, cache_dir=None):
+                        batch_size=500, data_dir=None, image_size=None, cache_dir=None, progress=None):
     """{"results": {row: {"c_t", "cells_used", "cells"}}, "protocol"}: a row per generator of `sample_fns`
     ({label: sample_fn(seed)}, as `gan-zoo evaluate` samples), all scored against one partition of the
-    training split, and a row for real test images none of them saw (the reference)."""
+    training split, and a row for real test images none of them saw (the reference). `progress(done, total)` is
+    called after each batch of samples scored."""
     started = time.time()
     features = {split: reference_features(extractor, dataset, split, batch_size, data_dir, image_size, cache_dir)[0]
                 for split in ("train", "test")}
     held_out, fresh = split_test(len(features["test"]["features"]))
     train, test = features["train"]["features"], features["test"]["features"]
     test_of_copying = memorization.CopyingTest(train, test[held_out])
+    scored = Progress(progress, len(sample_fns) * num_samples)
     results = {label: test_of_copying.score(extract_features(
-                   extractor, generated_batches(sample_fn(seed), num_samples, batch_size))["features"])
+                   extractor, scored.over(generated_batches(sample_fn(seed), num_samples, batch_size)))["features"])
                for label, sample_fn in sample_fns.items()}
     results[REFERENCE_ROW] = test_of_copying.score(test[fresh])
     return {

@@ -49,6 +49,21 @@ def in_batches(array, batch_size):
     return (array[start : start + batch_size] for start in range(0, len(array), batch_size))
 
 
+class Progress:
+    """Images scored so far out of `total`: `over(batches)` yields them and calls `callback(done, total)` after
+    each (a CLI's progress line; None: nothing is reported)."""
+
+    def __init__(self, callback, total):
+        self.callback, self.total, self.done = callback, total, 0
+
+    def over(self, batches):
+        for images in batches:
+            yield images
+            self.done += len(images)
+            if self.callback is not None:
+                self.callback(self.done, self.total)
+
+
 def generated_batches(sample_fn, num_samples, batch_size):
     """Chunks of `sample_fn(start, count)` so memory does not grow with num_samples."""
     for start in range(0, num_samples, batch_size):
@@ -136,13 +151,14 @@ class GanTrainTest:
 
 def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test", num_samples=10000, seeds=3,
              batch_size=500, metrics=DEFAULT_METRICS, data_dir=None, image_size=None, cache_dir=None,
-             baselines=True, num_classes=None, gan_train_steps=600):
+             baselines=True, num_classes=None, gan_train_steps=600, progress=None):
     """Evaluate generators given as {label: sample_fn(seed) -> (start, count) -> images}.
 
     Every generator is sampled with seeds 0..seeds-1. With `baselines`, real train images
     (a seeded random subset of the same size per seed) are evaluated the same way.
     `num_classes` marks conditional generators (labels from `balanced_labels`); GAN-train
-    classifiers train for `gan_train_steps` steps of batch 128."""
+    classifiers train for `gan_train_steps` steps of batch 128. `progress(done, total)` is called after each
+    batch of images scored."""
     metrics = check_metrics(metrics)
     check_sample_counts(metrics, num_samples, seeds)
     started = time.time()
@@ -158,12 +174,13 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
     if "gan_train_test" in metrics and num_classes:
         gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size),
                                       gan_train_steps)
+    scored = Progress(progress, (len(sample_fns) + bool(baselines)) * seeds * num_samples)
 
     def row(batches_for_seed, labels):
         """Metrics per seed over an image stream; it is materialised only for GAN-train."""
         per_seed = []
         for seed in range(seeds):
-            batches = batches_for_seed(seed)
+            batches = scored.over(batches_for_seed(seed))
             if gan_train_test is not None:
                 images = np.concatenate(list(batches))
                 batches = in_batches(images, batch_size)

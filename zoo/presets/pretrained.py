@@ -196,13 +196,14 @@ class Generator(keras.Model):
         sampling.check_truncation(self.recipe, truncation)
         return to_uint8(self.recipe.interpolate(z_a, z_b, np.linspace(0.0, 1.0, steps), labels, truncation))
 
-    def project(self, images, steps=500, labels=None, space=None, restarts=1, frames=0, seed=0):
+    def project(self, images, steps=500, labels=None, space=None, restarts=1, frames=0, seed=0, progress=None):
         """Latent codes whose images match `images` (uint8 or [-1, 1], NHWC or one HWC image, of the model's
         shape; for a model trained on padded images also of the dataset's own size, padded as in training):
         Adam on z, or on w ("w", default) / w+ ("w+") and the noise images for StyleGAN-lite, minimising
         pixel MSE + the evaluator's feature distance (zoo.projection). Conditional models take one label per
         image (default: the evaluator's class). Returns a zoo.projection.Projection: codes, labels, uint8
-        reconstructions, PSNR, feature distance, loss, and `frames` snapshots of the search when asked."""
+        reconstructions, PSNR, feature distance, loss, and `frames` snapshots of the search when asked.
+        `progress(steps done, total)` is called between frames (the CLI's progress line)."""
         from zoo import projection
         from zoo.metrics import features
 
@@ -210,7 +211,7 @@ class Generator(keras.Model):
         return projection.project(self.recipe, self.in_canvas(images), features.fashion_mnist_evaluator(),
                                   steps=steps, labels=None if labels is None else self.checked_labels(labels),
                                   space=space, restarts=restarts, frames=frames, seed=seed,
-                                  padded_from=sampling.padded_frame(self.recipe, self.data))
+                                  padded_from=sampling.padded_frame(self.recipe, self.data), progress=progress)
 
     def in_canvas(self, images):
         """uint8 or [-1, 1] images as float [-1, 1] on the generator's canvas: images of the dataset's own size
