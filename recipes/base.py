@@ -94,7 +94,8 @@ class GAN(keras.Model):
         user chose none: None (as they are), or {"image_size": side, "crop": how}."""
         return None
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay=None, seed=None, augment=None, **kwargs):
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay: float = None, seed=None, augment=None,
+                 ema_rampup: float = None, **kwargs):
         super().__init__(**kwargs)
         self.augment_policies = parse_policies(augment)
         if self.augment_policies and SAMPLE not in self.capabilities:
@@ -104,9 +105,13 @@ class GAN(keras.Model):
             raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
             raise ValueError(f"`ema_decay` must be None or in (0, 1). Received: ema_decay={ema_decay!r}")
+        if ema_rampup is not None and (ema_decay is None or not 0.0 < float(ema_rampup) <= 1.0):
+            raise ValueError("`ema_rampup` must be None or in (0, 1], with an `ema_decay` to cap it. "
+                             f"Received: ema_rampup={ema_rampup!r}, ema_decay={ema_decay!r}")
         self.latent_dim = int(latent_dim)
         self.image_shape = check_image_shape(image_shape)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.build_networks()
@@ -203,6 +208,7 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
             "seed": self.seed,
             "augment": ",".join(self.augment_policies) or None,
+            "ema_rampup": self.ema_rampup,
         }
 
     @classmethod
@@ -270,11 +276,22 @@ class GAN(keras.Model):
         del tape
         return means
 
+    def current_ema_decay(self):
+        """d of this step: `ema_decay`, or with `ema_rampup` r, min(ema_decay, 0.5^(1 / (r·t))) after the
+        generator's t-th step (t from its optimizer): an EMA whose half-life is r·t steps, so it starts
+        from the current weights and lengthens its horizon as training goes (StyleGAN2-ADA's ema_rampup,
+        Karras et al. 2020, arXiv:2006.06676). A fine-tune's fresh optimizer makes t its own steps."""
+        if self.ema_rampup is None:
+            return self.ema_decay
+        steps = tf.maximum(tf.cast(self.optimizer.iterations, tf.float32), 1.0)
+        return tf.minimum(self.ema_decay, 0.5 ** (1.0 / (self.ema_rampup * steps)))
+
     def update_ema(self):
-        """ema ← d·ema + (1 - d)·w for trainable weights; buffers (BN statistics) are copied."""
+        """ema ← d·ema + (1 - d)·w for trainable weights (d: `current_ema_decay`); buffers (BN statistics)
+        are copied."""
         if self.ema_generator is None:
             return
-        decay = self.ema_decay
+        decay = self.current_ema_decay()
         for ema, weight in zip(self.ema_generator.trainable_weights, self.generator.trainable_weights):
             ema.assign(decay * ema + (1.0 - decay) * weight)
         for ema, weight in zip(self.ema_generator.non_trainable_weights, self.generator.non_trainable_weights):

@@ -165,6 +165,19 @@ def test_lsgan_step_regresses_to_its_labels():
     golden.assert_ema(after, EMA)
 
 
+@pytest.mark.parametrize("step", [1, 20, 10000])
+def test_ema_rampup_restarts_the_average_and_lengthens_its_half_life(step):
+    """With ema_rampup r the EMA's decay after the generator's t-th step is min(ema_decay, 0.5^(1/(r·t))):
+    a half-life of r·t steps (Karras et al. 2020), ≈ 0 at t = 1 (the average restarts from the weights),
+    0.5^(1/2) at r·t = 2, and capped by ema_decay once r·t > ln 2 / -ln(ema_decay)."""
+    recipe = recipes.LSGAN(latent_dim=4, width=4, image_shape=DEEP, ema_decay=0.999, ema_rampup=0.1, seed=2)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    recipe.g_optimizer.iterations.assign(step - 1)  # the step takes the generator's t-th step
+    _, after = golden.run(real_images(1, shape=DEEP))
+    assert int(recipe.g_optimizer.iterations) == step
+    golden.assert_ema(after, min(0.999, 0.5 ** (1 / (0.1 * step))))
+
+
 def test_wgan_gp_step_takes_n_critic_steps_on_fresh_batches_then_one_generator_step():
     """n_critic = 2 critic steps, each on its own real batch: min_C E[D(G(z)) - D(x) + λ(‖∇D(x̂)‖ - 1)²]
     with λ = 3; then min_G -E[D(G(z'))] against the last critic. Logs: the last critic step's loss,
