@@ -46,7 +46,8 @@ def run_export(args):
 
 
 def add_serve_parser(subparsers):
-    from hub_export.server import DEFAULT_MAX_BATCH, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_TIMEOUT_SECONDS
+    from hub_export.server import (DEFAULT_MAX_BATCH, DEFAULT_MAX_PIXELS, DEFAULT_MAX_REQUEST_BYTES,
+                                   DEFAULT_TIMEOUT_SECONDS)
 
     parser = subparsers.add_parser("serve", help="serve exported SavedModels with TF Serving's REST API")
     parser.add_argument("models", help="directory of <name>/<version>/ exports (or one <name>/ directory)")
@@ -55,6 +56,9 @@ def add_serve_parser(subparsers):
     parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH,
                         help="rows per model call (concurrent requests are merged up to it) and per request")
     parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES)
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="output pixels per request and per model call (SRGAN ×4: 16 per input pixel); "
+                             "bounds the server's memory")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
                         help="seconds a client has to send a whole request; idle connections close after it too")
     parser.set_defaults(handler=run_serve)
@@ -64,7 +68,8 @@ def run_serve(args):
     from hub_export.server import serve
 
     try:
-        return serve(args.models, args.host, args.port, args.max_batch, args.max_request_bytes, args.timeout)
+        return serve(args.models, args.host, args.port, args.max_batch, args.max_request_bytes, args.timeout,
+                     args.max_pixels)
     except FileNotFoundError as error:
         raise UserError(str(error)) from error
 

@@ -9,7 +9,8 @@ Signatures (every input batched on axis 0, so TF Serving's row format works):
   `images_float` float32 in [-1, 1];
   `sample`: `seed` int64 [batch] (+ the same extra inputs) → the same outputs, with
   z = `recipes.latents.first_latents(seed)`: stateless Philox normals, the same image for the same seed
-  on every server and device, and as `zoo.load(name).sample_seeds(seed)`.
+  on every server and device, and as `zoo.load(name).sample_seeds(seed)`; seeds are in [0, 2**63) as
+  there (a negative one fails with InvalidArgument).
 - translation (CycleGAN): `serving_default`: `images` float32 [batch, H, W, C] in [-1, 1], A→B;
   `translate_b2a`: the same for B→A.
 - super-resolution (SRGAN): `serving_default`: `images` float32 [batch, h, w, C] in [-1, 1] of
@@ -33,6 +34,7 @@ from zoo.errors import UserError
 from zoo.files import write_json
 
 UINT8_OUTPUT, FLOAT_OUTPUT = "images", "images_float"
+SEED_RANGE = "seeds must be integers in [0, 2**63), as g.sample_seeds takes them"
 
 
 def to_uint8(images):
@@ -82,7 +84,9 @@ class GeneratorExport(tf.Module):
             return outputs(self.generate(z, **kwargs))
 
         def by_seed(seed, **kwargs):
-            return outputs(self.generate(first_latents(seed, self.latent_dim), **kwargs))
+            check = tf.debugging.assert_non_negative(seed, message=SEED_RANGE)  # InvalidArgument for seed < 0
+            with tf.control_dependencies([check]):
+                return outputs(self.generate(first_latents(seed, self.latent_dim), **kwargs))
 
         return {"serving_default": keyword_function(by_latent, {"z": z_spec, **extra}),
                 "sample": keyword_function(by_seed, {"seed": seed_spec, **extra})}

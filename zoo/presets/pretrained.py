@@ -5,6 +5,8 @@
   StyleGAN-lite also `mix_styles(rows, columns, crossover)` (a uint8 grid);
 - translation (CycleGAN): `g(images)` is A→B; `translate(images, direction="a2b")`;
 - super-resolution (SRGAN): `g(low_res)`; `upscale(low_res)` on any input size.
+translate and upscale run in chunks of at most MAX_OUTPUT_PIXELS output pixels; one image beyond that
+is refused (upscale it in tiles).
 
 Seeds (recipes.latents, one definition for every runtime): `sample(n, seed)` is samples 0..n-1 of
 seed `seed`'s stream, the images `gan-zoo evaluate` scores for that seed; `sample_seeds([s, t])` is
@@ -27,6 +29,8 @@ TASK_METHODS = {SAMPLE: "sample(n, seed)", TRANSLATE: "translate(images)", UPSCA
 SAMPLE_CHUNK = 500  # = `gan-zoo evaluate`'s default batch: sample(n, s) are the images it scores for seed s
 MAX_INTERPOLATION_STEPS = 1024  # frames of one interpolation (one array)
 MAX_SAMPLE_BYTES = 2**31  # `sample` returns one uint8 array: larger requests go to sample_chunks
+MAX_OUTPUT_PIXELS = 2**21  # per generator call of translate/upscale (more images run in row chunks; one image beyond
+# it is refused): ~1 GB of activations for SRGAN ×4 (a tf.function, ~500 B per output pixel), ~2 GB for CycleGAN (eager)
 
 
 def whole_number(name, value, minimum, maximum=None):
@@ -229,16 +233,37 @@ class Generator(keras.Model):
         return sampling.style_mixing_grid(self.recipe, list(rows), list(columns), crossover, truncation)
 
     def translate(self, images, direction="a2b"):
-        """Translate uint8 or [-1, 1] images A→B ("a2b") or B→A ("b2a"); uint8 out."""
+        """Translate uint8 or [-1, 1] images of the model's size A→B ("a2b") or B→A ("b2a"); uint8 out."""
         self.require(TRANSLATE, "translate")
         if direction not in ("a2b", "b2a"):
             raise UserError(f"direction must be 'a2b' or 'b2a'; received {direction!r}")
-        return to_uint8(self.recipe.translate(as_float_images(images), direction))
+        return self.in_chunks("translate", lambda chunk: self.recipe.translate(chunk, direction), images,
+                              self.image_shape, scale=1)
 
     def upscale(self, low_res):
-        """Super-resolve uint8 or [-1, 1] images of any size, `scale`× larger; uint8 out."""
+        """Super-resolve uint8 or [-1, 1] images of any size with the model's channels, `scale`× larger;
+        uint8 out. At most MAX_OUTPUT_PIXELS output pixels per image (larger: upscale tiles)."""
         self.require(UPSCALE, "upscale")
-        return to_uint8(self.recipe.upscale(as_float_images(low_res)))
+        upscale = sampling.generating(self.recipe)  # the SR network as a tf.function: half the eager call's memory
+        return self.in_chunks("upscale", upscale, low_res, self.image_shape[-1:], scale=self.recipe.scale)
+
+    def in_chunks(self, method, function, images, takes, scale):
+        """uint8 `function(images)` in row chunks of at most MAX_OUTPUT_PIXELS output pixels (`scale`× the input's
+        sides); the images' trailing shape must be `takes`, checked before anything is converted."""
+        images = np.asarray(images)
+        if images.ndim not in (3, 4) or images.shape[-len(takes):] != tuple(takes):
+            size = " × ".join(map(str, takes)) if len(takes) == 3 else f"height × width × {takes[0]}"
+            raise UserError(f"{self.name}'s {method} takes {size} images, one or a batch of them; received shape "
+                            f"{images.shape}")
+        height, width = images.shape[-3:-1]
+        per_image = height * width * scale**2
+        if per_image > MAX_OUTPUT_PIXELS:
+            side = int((MAX_OUTPUT_PIXELS / scale**2) ** 0.5)
+            raise UserError(f"{method}: one {height}×{width} image would make {per_image} output pixels; at most "
+                            f"{MAX_OUTPUT_PIXELS} per image (~1 GB of activations): split it into overlapping tiles "
+                            f"of at most {side}×{side} and {method} each")
+        images, rows = as_float_images(images), MAX_OUTPUT_PIXELS // max(per_image, 1)
+        return np.concatenate([to_uint8(function(images[start:start + rows])) for start in range(0, len(images), rows)])
 
 
 def load(name):
