@@ -1,6 +1,7 @@
 """Multi-worker training on loopback: two `gan-zoo train --strategy multi_worker` processes
 (TF_CONFIG cluster of 127.0.0.1 ports) against one process, a killed worker, and resume."""
 import glob
+import io
 import json
 import os
 import signal
@@ -47,6 +48,10 @@ def test_two_workers_agree_and_equal_one_mirrored_process(tmp_path, image_folder
     result = gan_zoo_launch(train_args(image_folder, tmp_path / "mw", steps=3))
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("completed at step 3/3") == 2  # both workers finished
+    lines = result.stdout.splitlines()  # each line says whose it is
+    for index in (0, 1):
+        assert any(line.startswith(f"[worker {index}] completed at step 3/3") for line in lines), lines
+    assert all(line.startswith(("[worker 0] ", "[worker 1] ")) for line in lines), lines
     chief = checkpoint_values(str(tmp_path / "mw" / "checkpoints" / "ckpt-3"))
     worker = checkpoint_values(str(tmp_path / "mw" / "checkpoints" / ".worker_scratch" / "worker-1" / "ckpt-3"))
     assert set(chief) == set(worker) and len(chief) > 20
@@ -89,6 +94,12 @@ def test_killed_worker_stops_the_run_with_a_clear_error_and_a_rerun_resumes(tmp_
     assert result.stdout.count(f"completed at step {reached + 2}/{reached + 2}") == 2
     assert glob.glob(str(out / "checkpoints" / ".worker_scratch" / "*")) == [str(out / "checkpoints" / ".worker_scratch"
                                                                                 / "worker-1")]
+
+
+def test_relayed_lines_are_prefixed_with_their_worker():
+    out = io.StringIO()
+    launch.relay(io.BytesIO(b"step 2/4 - 3 s\n\xff bytes\nno newline at the end"), "[worker 1] ", out)
+    assert out.getvalue() == "[worker 1] step 2/4 - 3 s\n[worker 1] \ufffd bytes\n[worker 1] no newline at the end\n"
 
 
 def test_launch_refuses_bad_arguments(capsys):

@@ -3,6 +3,7 @@ NaN guard, strategies, mixed precision, and the CLI's one-line errors."""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -292,6 +293,10 @@ def test_killed_process_resumes_from_last_checkpoint(tmp_path, image_folder):
     assert result.returncode == 0, result.stderr
     assert f"at step {killed_at} of {killed_at + 3}" in result.stdout
     assert f"completed at step {killed_at + 3}" in result.stdout
+    # progress in the run's steps, one line per --log-every window (Keras printed "Epoch 1/1" for it)
+    assert re.search(rf"^step {killed_at + 3}/{killed_at + 3} - \d+ s \(about 0 s left\) - d_loss: [-\d.]+ - "
+                     r"g_loss: [-\d.]+$", result.stdout, re.MULTILINE), result.stdout
+    assert "Epoch" not in result.stdout
 
 
 def test_a_truncated_latest_checkpoint_is_skipped_and_kept(tmp_path, image_folder, capsys):

@@ -128,3 +128,28 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             self.best = {"step": step, "fid": result["fid"]}
             path = self.checkpoint.write(os.path.join(self.out, run_directory.BEST, "ckpt"))
             write_json(run_directory.best_file(self.out), {**self.best, "checkpoint": path})
+
+
+class StepProgress(keras.callbacks.Callback):
+    """Progress counted in the run's steps (not Keras's epochs): a line "step 300/1000 - 41 s (about 96 s left)
+    - d_loss: 1.2345 - g_loss: 0.8765" at the end of each log window; on a terminal (`live`) the line is
+    also rewritten in place after every step."""
+
+    def __init__(self, start_step, total_steps, live=False):
+        super().__init__()
+        self.start_step, self.step, self.total_steps, self.live = start_step, start_step, total_steps, live
+        self.started = time.monotonic()
+
+    def line(self, logs):
+        elapsed = time.monotonic() - self.started
+        left = elapsed / max(1, self.step - self.start_step) * (self.total_steps - self.step)
+        values = "".join(f" - {name}: {float(value):.4f}" for name, value in (logs or {}).items())
+        return f"step {self.step}/{self.total_steps} - {elapsed:.0f} s (about {left:.0f} s left){values}"
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.live:
+            print("\r" + self.line(logs), end="", flush=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        print(("\r" if self.live else "") + self.line(logs), flush=True)

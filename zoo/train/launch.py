@@ -4,7 +4,8 @@ training on one machine. On a real cluster, set TF_CONFIG on each machine and ru
 ... --strategy multi_worker` there instead.
 
 If a worker exits with an error (or is killed), the others are stopped: collective ops would wait
-for it forever. Rerunning the same command resumes from the chief's last checkpoint.
+for it forever. Rerunning the same command resumes from the chief's last checkpoint. Each line a worker
+prints comes out prefixed with "[worker N] " (on stdout or stderr, as the worker wrote it).
 """
 import json
 import os
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from zoo.errors import UserError
@@ -39,15 +41,36 @@ def tf_config(workers, index):
     return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
 
 
+def relay(stream, prefix, out):
+    """Copy a child's byte `stream` to the text stream `out` line by line, each line prefixed."""
+    for line in iter(stream.readline, b""):
+        text = line.decode(errors="replace")
+        out.write(prefix + text + ("" if text.endswith("\n") else "\n"))
+        out.flush()
+    stream.close()
+
+
+def start_relays(process, prefix):
+    """Threads relaying the process's stdout and stderr to ours (kept as `process.relays`)."""
+    process.relays = [threading.Thread(target=relay, args=(stream, prefix, out), daemon=True)
+                      for stream, out in ((process.stdout, sys.stdout), (process.stderr, sys.stderr))]
+    for thread in process.relays:
+        thread.start()
+    return process
+
+
 def start_workers(count, train_args, host="127.0.0.1"):
-    """N `gan-zoo train ... --strategy multi_worker` processes, each with its TF_CONFIG."""
+    """N `gan-zoo train ... --strategy multi_worker` processes, each with its TF_CONFIG; their lines are
+    relayed prefixed with "[worker N] "."""
     if count < 1:
         raise UserError(f"--workers must be ≥ 1; received {count}")
     if any(arg == "--strategy" or arg.startswith("--strategy=") for arg in train_args):
         raise UserError("launch sets --strategy multi_worker itself; remove --strategy from the train arguments")
     workers = [f"{host}:{port}" for port in free_ports(count, host)]
     command = [sys.executable, "-m", "zoo.cli", "train", *train_args, "--strategy", "multi_worker"]
-    return [subprocess.Popen(command, env={**os.environ, "TF_CONFIG": tf_config(workers, index)})
+    return [start_relays(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          env={**os.environ, "TF_CONFIG": tf_config(workers, index),
+                                               "PYTHONUNBUFFERED": "1"}), f"[worker {index}] ")
             for index in range(count)]
 
 
@@ -100,6 +123,9 @@ def supervise(processes, poll_seconds=0.5, timeout=None, straggler_seconds=300):
             time.sleep(poll_seconds)
     finally:
         stop(processes)
+        for process in processes:  # their last lines
+            for thread in getattr(process, "relays", ()):
+                thread.join(timeout=10)
 
 
 def launch(count, train_args, timeout=None):

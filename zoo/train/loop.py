@@ -14,7 +14,7 @@ from zoo.errors import TrainingDiverged, UserError
 from zoo.files import entries, remove_new_entries
 from zoo.train import run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
-from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, TrainingMonitor
+from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, StepProgress, TrainingMonitor
 from zoo.train.config import check_batch_fits, domains_of, validate
 from zoo.train.run_directory import (check_same_run, checkpoint_manager, generator_step, previous_state, previous_xla,
                                      restore_latest, run_description)
@@ -85,7 +85,8 @@ def distributed_train_function(recipe, strategy, replica_batch):
 def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, steps_per_epoch, verbose):
     """Train steps start_step + 1 … total_steps (or until a callback stops training), calling Keras
     callbacks as `fit` does. "Epochs" are the windows (k·steps_per_epoch, (k+1)·steps_per_epoch] of
-    the run's step count, also after a resume mid-window: the loss trackers average over a window.
+    the run's step count, also after a resume mid-window: the loss trackers average over a window, and
+    progress is printed in steps (StepProgress: verbose 1 a line per window, 2 also a live line).
 
     Our own loop rather than `recipe.fit`: Keras 3's fit fails under MultiWorkerMirroredStrategy
     (it reduces the first data batch across workers, keras-team/keras#20585); one loop for every
@@ -93,8 +94,9 @@ def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, to
     iterator = iter(strategy.experimental_distribute_dataset(batches))
     train_function = distributed_train_function(recipe, strategy, global_batch // strategy.num_replicas_in_sync)
     epochs = math.ceil(total_steps / steps_per_epoch)
-    callbacks = keras.callbacks.CallbackList(callbacks, add_progbar=verbose > 0, verbose={0: 0, 1: 2, 2: 1}[verbose],
-                                             epochs=epochs, steps=steps_per_epoch, model=recipe)
+    progress = [StepProgress(start_step, total_steps, live=verbose == 2)] if verbose else []
+    callbacks = keras.callbacks.CallbackList([*callbacks, *progress], epochs=epochs, steps=steps_per_epoch,
+                                             model=recipe)
     recipe.stop_training = False
     callbacks.on_train_begin()
     logs, step = {}, start_step
