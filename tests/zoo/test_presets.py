@@ -7,11 +7,12 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import zoo
 from zoo.eval.scoring import real_images
 from zoo.presets import store
-from zoo.presets.packaging import card_markdown, index_markdown, with_readme_table
+from zoo.presets.packaging import card_markdown, index_markdown, preset_samples, sample_grid, with_readme_table
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden_pixels.json")
 CARDS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "model_cards")
@@ -54,6 +55,23 @@ def test_preset_loads_samples_and_matches_its_golden_pixels(name):
     assert name in golden, f"no golden pixels for {name}: run python tests/zoo/test_presets.py"
     assert len(set(golden[name])) > 8, "the probe must see the image, not its margin"
     np.testing.assert_allclose(pixels(first), golden[name], atol=1)  # 1 gray level: CPU rounding
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_samples_png_is_what_the_current_code_draws(name):
+    """samples.png (and the card's copy) show the preset's weights under today's seed → z: a change in how
+    samples are drawn fails here until `packaging.redraw_samples` draws them again (DCGAN's and LSGAN's were
+    drawn with the old numpy z and matched nothing `gan-zoo sample` gave)."""
+    directory = store.preset_path(name)
+    drawn = preset_samples(directory)
+    shipped = np.asarray(Image.open(os.path.join(directory, store.SAMPLES_FILE)))
+    assert shipped.size == drawn.size and shipped.shape == drawn.shape[:shipped.ndim]
+    np.testing.assert_allclose(shipped.reshape(drawn.shape), drawn, atol=1)  # 1 gray level: CPU rounding
+    if zoo.card(name)["task"] == "sampling" and not zoo.card(name)["num_classes"]:  # `gan-zoo sample NAME`'s grid
+        np.testing.assert_allclose(sample_grid(zoo.load(name), 64, seed=0), drawn, atol=1)
+    with open(os.path.join(directory, store.SAMPLES_FILE), "rb") as preset, \
+            open(os.path.join(CARDS, f"{name}_samples.png"), "rb") as card:
+        assert preset.read() == card.read(), f"{name}_samples.png is stale: run `gan-zoo cards`"
 
 
 @pytest.mark.parametrize("name", PRESETS)

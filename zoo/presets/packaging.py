@@ -321,3 +321,21 @@ def sample_grid(generator, num, seed=0, labels=None, truncation=1.0, columns=Non
         columns = len(labels) if labels is not None else generator.num_classes
     return make_grid(images, columns or int(np.ceil(np.sqrt(num))))
 
+
+
+def preset_samples(directory):
+    """The samples.png grid the current code draws for the preset in `directory` (make_preset's preview of
+    its verified weights): what its shipped samples.png must show."""
+    card = store.verified_card(directory)
+    return preview_grid(store.load_recipe(directory, compile=False), {"data": card["training"]["data"]})
+
+
+def redraw_samples(directory):
+    """Draw the preset's samples.png again with the current code (e.g. after seeds began to mean other z)
+    and record its new sha256 in card.json; the weights and every other file stay as they are."""
+    grid = preset_samples(directory)
+    card = store.verified_card(directory)
+    save_png(os.path.join(directory, store.SAMPLES_FILE), grid)
+    card["files"][store.SAMPLES_FILE] = sha256_of(os.path.join(directory, store.SAMPLES_FILE))
+    write_json(os.path.join(directory, store.CARD_FILE), card)
+    return card
