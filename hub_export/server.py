@@ -374,6 +374,14 @@ def decode_request(interface, raw, max_batch, max_pixels=DEFAULT_MAX_PIXELS):
 
 
 # --- responses -----------------------------------------------------------------------------
+def check_finite(outputs):
+    """Finite inputs can still overflow inside the model (z of 1e38): NaN images are refused, not sent as
+    bare NaN tokens, which are not JSON."""
+    if any(value.dtype.kind == "f" and not np.isfinite(value).all() for value in outputs.values()):
+        raise RequestError("the model's outputs for these inputs hold NaN or infinite values: the inputs are far "
+                           "outside what it was trained on (z ~ N(0, 1), images in [-1, 1])")
+
+
 def png_b64(image):
     from PIL import Image
 
@@ -604,6 +612,7 @@ def make_app(base_dir, max_batch=DEFAULT_MAX_BATCH, max_request_bytes=DEFAULT_MA
         if key not in batchers:
             batchers[key] = Batcher(model, signature, max_batch, max_pixels)
         outputs = await batchers[key].submit(arrays)
+        check_finite(outputs)
         values = sum(value.size for value in outputs.values())
         body = await codec(values > INLINE_RESPONSE_VALUES, encode_outputs, outputs, row_format, output_format)
         return web.Response(body=body, content_type="application/json")

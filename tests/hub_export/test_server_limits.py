@@ -162,6 +162,8 @@ NOT_LOADED = "version 2 did not load (cannot load the SavedModel"
     ("POST", f"{TINY}:predict", None, b'{"inputs": {"z": [[1e39, 0, 0, 0, 0, 0, 0, 0]]}}', 400,
      "holds NaN or infinite values, or values beyond float32's range"),
     ("POST", f"{TINY}:predict", None, b'{"instances": [[0, 0, 0, 0, 0, 0, 0, -3.5e38]]}', 400, "beyond float32's range"),
+    ("POST", f"{SR}:predict", {"inputs": {"images": [[[[3e38], [3e38]], [[3e38], [3e38]]]]}}, None, 400,
+     "the model's outputs for these inputs hold NaN or infinite values"),  # finite float32 in, overflow inside
     ("POST", f"{TINY}:predict", {"inputs": {"seed": [-1]}}, None, 400, SEED_RANGE),
     ("POST", f"{TINY}:predict", {"inputs": {"seed": -3, "num": 2}}, None, 400, SEED_RANGE),
     ("POST", f"{TINY}:predict", {"instances": [{"seed": 1}, {"seed": -(2**63)}]}, None, 400, SEED_RANGE),
@@ -175,6 +177,7 @@ NOT_LOADED = "version 2 did not load (cannot load the SavedModel"
     ("POST", f"{SR}/versions/2:predict", {"inputs": {"images": [[[[0.0]]]]}}, None, 404, NOT_LOADED),
     ("GET", f"{SR}/versions/2/metadata", None, None, 404, NOT_LOADED),
     ("GET", f"{SR}/versions/7", None, None, 404, "version 7 is not served; versions: 1 (AVAILABLE), 2 (END)"),
+    ("POST", f"{SR}/versions/1", {}, None, 405, "Method Not Allowed"),
 ])
 def test_bad_requests_get_status_and_one_line(served, method, path, body, raw, status, message):
     url = served["base"] + ("/" + path if path and not path.startswith("/") else path)
@@ -195,12 +198,13 @@ def test_bad_requests_get_status_and_one_line(served, method, path, body, raw, s
     (["--timeout", "0"], "--timeout must be a positive number of seconds; received 0.0"),
     (["--timeout", "nan"], "--timeout must be a positive number of seconds; received nan"),
     (["--timeout", "inf"], "--timeout must be a positive number of seconds; received inf"),
+    ([], "no exported models in {dir}: expected <name>/<version>/saved_model.pb"),
 ])
 def test_serve_options_are_refused_in_one_line_before_loading(options, message, tmp_path, capsys):
     """Checked before the models load: the directory here holds none."""
     assert cli.main(["serve", str(tmp_path), *options]) == 2
     error = capsys.readouterr().err.strip()
-    assert error == f"gan-zoo: error: {message}", error
+    assert error.startswith(f"gan-zoo: error: {message.format(dir=tmp_path)}") and "\n" not in error, error
 
 
 def test_an_address_in_use_is_one_line_and_exit_2(served):
@@ -220,6 +224,7 @@ def test_an_address_in_use_is_one_line_and_exit_2(served):
      "(2, 7, 9, 3)"),
     ("super_resolution", lambda g: g.upscale(np.zeros((7, 9), np.uint8)), "received shape (7, 9)"),
     ("super_resolution", lambda g: g.upscale(np.zeros((1, 1, 7, 9, 1), np.uint8)), "received shape (1, 1, 7, 9, 1)"),
+    ("super_resolution", lambda g: g.upscale(np.zeros((1, 0, 9, 1), np.uint8)), "received shape (1, 0, 9, 1)"),
     ("super_resolution", lambda g: g.upscale(np.zeros((363, 363, 1), np.uint8)),
      "upscale: one 363×363 image would make 2108304 output pixels; at most 2097152 per image (~1 GB of "
      "activations): split it into overlapping tiles of at most 362×362 and upscale each"),
