@@ -4,6 +4,7 @@
     GET  /v1/models/<name>[/versions/<v>]/metadata    signature definitions
     POST /v1/models/<name>[/versions/<v>]:predict     {"signature_name"?, "instances": [...]}  → {"predictions": [...]}
                                                       {"signature_name"?, "inputs": {...}}     → {"outputs": {...}}
+    POST ...:classify, ...:regress; GET /v1/models    400 with the reason, as TF Serving (generators have neither)
 
 Models are TF Serving directories `DIR/<name>/<version>/saved_model.pb` (or DIR itself is one
 `<name>/` with version subdirectories); the latest version answers when none is named.
