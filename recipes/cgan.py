@@ -12,6 +12,7 @@ from recipes.base import batch_size, split_labels
 from recipes.capabilities import CONDITION, SAMPLE, TRAIN
 from recipes.dcgan import DCGANNetworks
 from recipes.layers import check_image_shape, downsampling_stack, logit_layer, upsampling_stack
+from recipes.registry import register_recipe
 
 
 def build_generator(latent_dim=100, num_classes=10, image_shape=(28, 28, 1), width=64, norm="batch",
@@ -35,7 +36,7 @@ def build_discriminator(num_classes=10, image_shape=(28, 28, 1), width=64, norm=
     return keras.Model([images, labels], keras.layers.Add(dtype="float32")([unconditional, projection]), name=name)
 
 
-@keras.saving.register_keras_serializable(package="gan_zoo")
+@register_recipe("cgan", paper="Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784 (projection discriminator: Miyato & Koyama 2018)")
 class CGAN(DCGANNetworks):
     """Class-conditional GAN: the model's inputs are [z, labels] with labels in [0, num_classes)."""
 

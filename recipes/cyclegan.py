@@ -15,6 +15,7 @@ from recipes import losses
 from recipes.base import GAN, batch_size
 from recipes.capabilities import TRAIN, TRANSLATE
 from recipes.layers import check_image_shape
+from recipes.registry import register_recipe
 
 
 def instance_norm(name):
@@ -96,7 +97,7 @@ class ImagePool(keras.layers.Layer):
         return tf.stack(outputs)
 
 
-@keras.saving.register_keras_serializable(package="gan_zoo")
+@register_recipe("cyclegan", paper="Zhu et al. 2017, https://arxiv.org/abs/1703.10593")
 class CycleGAN(GAN):
     """Unpaired translation A ↔ B. `train_step` takes (images_a, images_b); `generator` is G: A→B,
     `generator_b2a` is F: B→A; `translate(images, direction)` runs either."""

@@ -10,6 +10,7 @@ from recipes import losses
 from recipes.base import GAN, batch_size, split_labels
 from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, check_choice, check_image_shape, check_weight,
                             downsampling_stack, logit_layer, upsampling_stack)
+from recipes.registry import register_recipe
 
 
 def build_generator(latent_dim=100, image_shape=(28, 28, 1), width=64, norm="batch", name="generator"):
@@ -50,7 +51,7 @@ class DCGANNetworks(GAN):
                 "discriminator_norm": self.discriminator_norm}
 
 
-@keras.saving.register_keras_serializable(package="gan_zoo")
+@register_recipe("dcgan", paper="Radford et al. 2015, https://arxiv.org/abs/1511.06434")
 class DCGAN(DCGANNetworks):
     """DCGAN, by default with the non-saturating loss. `loss` names any objective of
     `losses.LOSSES` (the "same architecture, different loss" arms of a `gan-zoo study`);
@@ -64,7 +65,8 @@ class DCGAN(DCGANNetworks):
     WGANGP and LSGAN are configurations of this class: they fix `fixed_arguments` (a
     loss and its settings) and keep their papers' names for them."""
 
-    def __init__(self, loss="non_saturating", n_disc=1, penalty_weight=None, discriminator_norm="batch", **kwargs):
+    def __init__(self, loss="non_saturating", n_disc=1, penalty_weight: float = None, discriminator_norm="batch",
+                 **kwargs):
         self.objective = losses.objective(loss)
         if isinstance(n_disc, bool) or not isinstance(n_disc, int) or n_disc < 1:
             raise ValueError(f"`n_disc` must be a positive integer. Received: n_disc={n_disc!r}")

@@ -7,13 +7,12 @@ the paper's "0-1 coding"; a=-1, b=1, c=0 minimises the Pearson χ² divergence).
 import dataclasses
 import functools
 
-import keras
-
 from recipes import losses
 from recipes.dcgan import DCGAN
+from recipes.registry import register_recipe
 
 
-@keras.saving.register_keras_serializable(package="gan_zoo")
+@register_recipe("lsgan", paper="Mao et al. 2016, https://arxiv.org/abs/1611.04076")
 class LSGAN(DCGAN):
     """Least-squares GAN on the DCGAN networks (the discriminator's output is linear): the DCGAN step
     with loss="least_squares" and the codes a, b, c, i.e.

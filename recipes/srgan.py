@@ -20,6 +20,7 @@ from recipes import losses
 from recipes.base import GAN, split_labels
 from recipes.capabilities import TRAIN, UPSCALE
 from recipes.layers import check_image_shape
+from recipes.registry import register_recipe
 
 
 def downscale(images, factor):
@@ -97,7 +98,7 @@ def build_vgg_discriminator(image_shape=(28, 28, 1), width=32, num_stages=2, den
     return keras.Model(images, keras.layers.Dense(1, dtype="float32", name="logit")(x), name=name)
 
 
-@keras.saving.register_keras_serializable(package="gan_zoo")
+@register_recipe("srgan", paper="Ledig et al. 2017, https://arxiv.org/abs/1609.04802")
 class SRGAN(GAN):
     """4× (`scale`) super-resolution GAN. `image_shape` is the high-resolution training shape.
     `content_network` maps images in [-1, 1] to a feature map φ for the content loss (frozen;

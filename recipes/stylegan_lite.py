@@ -32,6 +32,7 @@ from recipes.base import GAN, batch_size, split_labels
 from recipes.capabilities import MIX_STYLES, SAMPLE, TRAIN, TRUNCATE
 from recipes.latents import seed_latents, stream_latents
 from recipes.layers import check_choice, check_image_shape, check_weight
+from recipes.registry import register_recipe
 
 ACTIVATIONS = ("linear", "lrelu")
 MAPPING_LR_MULTIPLIER = 0.01
@@ -455,7 +456,7 @@ def synthesize(generator, ws, training=False):
 
 
 # --- the recipe -------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package="gan_zoo")
+@register_recipe("stylegan_lite", paper="Karras et al. 2019/2020, https://arxiv.org/abs/1812.04948, https://arxiv.org/abs/1912.04958")
 class StyleGANLite(GAN):
     """A small StyleGAN2 (see the module docstring).
 

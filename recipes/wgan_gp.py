@@ -5,13 +5,12 @@ generated images; `n_critic` critic steps per generator step, each on a fresh re
 batch; Adam(1e-4, β1=0, β2=0.9); a critic without batch norm (the penalty is per
 example, which batch norm would break).
 """
-import keras
-
 from recipes.dcgan import DCGAN
 from recipes.layers import check_weight
+from recipes.registry import register_recipe
 
 
-@keras.saving.register_keras_serializable(package="gan_zoo")
+@register_recipe("wgan_gp", paper="Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028")
 class WGANGP(DCGAN):
     """Wasserstein GAN with gradient penalty on the DCGAN networks: the DCGAN step with
     loss="wasserstein_gp", n_disc = `n_critic` and penalty_weight = `gp_weight` (λ), i.e.

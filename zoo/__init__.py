@@ -2,6 +2,7 @@
 
     import zoo
     zoo.list_models("*fashion*")
+    zoo.list_recipes()                         # the registered recipes: gan-zoo train NAME
     g = zoo.load("dcgan_fashion_mnist_28")    # keras.Model generator, weights verified by sha256
     images = g.sample(16, seed=0)              # uint8 NHWC
     zoo.card("cgan_fashion_mnist_28")          # metadata, provenance, metrics
@@ -13,8 +14,8 @@ zoo.metrics (metric definitions), zoo.presets (shipped generators and their card
 """
 from zoo import _lazy
 
-_FUNCTIONS = {"list_models": "presets.store", "load_recipe": "presets.store", "card": "presets.store",
-              "load": "presets.pretrained"}
+_FUNCTIONS = {"list_models": "zoo.presets.store", "load_recipe": "zoo.presets.store", "card": "zoo.presets.store",
+              "load": "zoo.presets.pretrained", "list_recipes": "recipes.registry"}
 _lazy.install()
 
 
@@ -22,7 +23,7 @@ def __getattr__(name):  # these modules import TensorFlow: only when they are us
     import importlib
 
     if name in _FUNCTIONS:
-        return getattr(importlib.import_module(f"zoo.{_FUNCTIONS[name]}"), name)
+        return getattr(importlib.import_module(_FUNCTIONS[name]), name)
     if f"zoo.{name}" in _lazy.MOVED:  # `from zoo import training` (deprecated)
         return importlib.import_module(f"zoo.{name}")
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

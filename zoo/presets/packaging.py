@@ -48,15 +48,6 @@ def training_provenance(run):
             "dtype_policy": description["dtype_policy"], **({"sessions": state["sessions"]} if "sessions" in state else {})}
 
 
-PAPERS = {
-    "dcgan": "Radford et al. 2015, https://arxiv.org/abs/1511.06434",
-    "wgan_gp": "Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028",
-    "lsgan": "Mao et al. 2016, https://arxiv.org/abs/1611.04076",
-    "cgan": "Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784 (projection discriminator: Miyato & Koyama 2018)",
-    "cyclegan": "Zhu et al. 2017, https://arxiv.org/abs/1703.10593",
-    "stylegan_lite": "Karras et al. 2019/2020, https://arxiv.org/abs/1812.04948, https://arxiv.org/abs/1912.04958",
-    "srgan": "Ledig et al. 2017, https://arxiv.org/abs/1609.04802",
-}
 INTENDED_USE = {
     SAMPLE: "Research and teaching: sampling Fashion-MNIST-like 28×28 grayscale clothing images, "
                 "a baseline for GAN metrics, a starting point for fine-tuning on small grayscale images.",
@@ -98,7 +89,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
         shutil.copyfile(path, os.path.join(directory, os.path.basename(path)))
         files.append(os.path.basename(path))
     card = {
-        "name": name, "recipe": description["recipe"], "paper": PAPERS.get(description["recipe"]),
+        "name": name, "recipe": description["recipe"], "paper": recipes.get_recipe(description["recipe"]).paper,
         "task": recipe.task, "image_shape": list(recipe.image_shape),
         "parameters": {network_name: int(network.count_params())
                        for network_name, network in store.shipped_networks(recipe, ("g", "d")).items()},
