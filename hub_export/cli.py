@@ -1,9 +1,10 @@
 """`gan-zoo`: zoo's commands plus `export`, `serve` and `demo` (this package imports zoo, never the reverse)."""
+import os
 import sys
 
 from zoo import cli as zoo_cli
 from zoo.errors import UserError
-from zoo.files import check_output_directory, check_output_file
+from zoo.files import atomic_output, check_output, check_output_directory
 
 FORMATS = ("saved_model", "hub", "tflite", "onnx")
 
@@ -16,7 +17,8 @@ def add_export_parser(subparsers):
     parser.add_argument("model", help="preset name or directory, `gan-zoo train` run directory, or .keras file")
     parser.add_argument("--format", choices=FORMATS, default="saved_model")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--overwrite", action="store_true", help="tflite, onnx: replace an existing --out file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out file (tflite, onnx), --out directory (hub) or --version")
     parser.add_argument("--name", help="model name in the TF Serving layout (default: the preset's or run's name)")
     parser.add_argument("--version", type=int, help="version directory (default: the next free integer)")
     parser.add_argument("--quantization", choices=("none", "float16", "dynamic"), default="none",
@@ -30,17 +32,21 @@ def run_export(args):
 
     if args.quantization != "none" and args.format != "tflite":
         raise UserError(f"--quantization applies to --format tflite; received --format {args.format}")
-    if args.format in ("tflite", "onnx"):
-        check_output_file(args.out, args.overwrite)
+    if args.format == "saved_model":
+        check_output_directory(args.out)  # a base directory of models: exports are added to it
+        if args.name and args.version is not None:
+            check_output(os.path.join(args.out, args.name, str(args.version)), args.overwrite, "dir", "--version")
     else:
-        check_output_directory(args.out)
+        check_output(args.out, args.overwrite, "dir" if args.format == "hub" else "file")
     generator, _ = load_generator(args.model)
     if args.format == "saved_model":
-        path = saved_model.export_serving(generator, args.out, args.name, args.version)
+        path = saved_model.export_serving(generator, args.out, args.name, args.version, args.overwrite)
     elif args.format == "hub":
-        path = saved_model.write_saved_model(generator, args.out)
+        with atomic_output(args.out, args.overwrite, "dir") as directory:
+            saved_model.write_saved_model(generator, directory)
+        path = args.out
     else:
-        path = convert.convert(generator, args.out, args.format, args.quantization)
+        path = convert.convert(generator, args.out, args.format, args.quantization, overwrite=args.overwrite)
     print(f"exported: {path}")
     return 0
 

@@ -9,6 +9,7 @@ import os
 import tempfile
 
 from zoo.errors import UserError
+from zoo.files import atomic_output
 
 QUANTIZATIONS = ("none", "float16", "dynamic")
 ONNX_OPSET = 17
@@ -54,15 +55,17 @@ def onnx_model(saved_model_dir, output_path, opset=ONNX_OPSET):
     return output_path
 
 
-def convert(generator, output_path, fmt, quantization="none"):
-    """Write `generator` as a TFLite or ONNX file at `output_path`."""
+def convert(generator, output_path, fmt, quantization="none", overwrite=True):
+    """Write `generator` as a TFLite or ONNX file at `output_path`: converted into a file beside it and
+    renamed over it when done (a kill mid-conversion leaves the old file whole); an existing file is
+    replaced only when `overwrite`, a device or FIFO never (zoo.files.atomic_output)."""
     from hub_export.saved_model import write_saved_model
 
-    with tempfile.TemporaryDirectory() as scratch:
+    with atomic_output(output_path, overwrite) as temporary, tempfile.TemporaryDirectory() as scratch:
         saved_model_dir = write_saved_model(generator, os.path.join(scratch, "saved_model"))
-        os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
         if fmt == "onnx":
-            return onnx_model(saved_model_dir, output_path)
-        with open(output_path, "wb") as file:
-            file.write(tflite_bytes(saved_model_dir, quantization))
-        return output_path
+            onnx_model(saved_model_dir, temporary)
+        else:
+            with open(temporary, "wb") as file:
+                file.write(tflite_bytes(saved_model_dir, quantization))
+    return output_path

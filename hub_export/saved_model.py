@@ -31,7 +31,7 @@ import tensorflow as tf
 from recipes.capabilities import SAMPLE, TRUNCATE, UPSCALE
 from recipes.latents import first_latents
 from zoo.errors import UserError
-from zoo.files import write_json
+from zoo.files import check_output, discard, replace_directory, sibling, write_json
 
 UINT8_OUTPUT, FLOAT_OUTPUT = "images", "images_float"
 SEED_RANGE = "seeds must be integers in [0, 2**63), as g.sample_seeds takes them"
@@ -196,9 +196,44 @@ def write_saved_model(generator, path):
     return path
 
 
-def export_serving(generator, base_dir, name=None, version=None):
-    """`<base_dir>/<name>/<version>/` (TF Serving layout; version = next free integer by default)."""
+def export_serving(generator, base_dir, name=None, version=None, overwrite=False):
+    """`<base_dir>/<name>/<version>/` (TF Serving layout; version = next free integer by default). Written
+    beside, under a hidden name, then renamed in: a server never sees half a version, and the rename claims
+    the version (two exports at once get two versions). An existing `version` is replaced only when
+    `overwrite`."""
     name = name or generator.name
     model_dir = os.path.join(base_dir, name)
-    version = next_version(model_dir) if version is None else int(version)
-    return write_saved_model(generator, os.path.join(model_dir, str(version)))
+    if version is not None:
+        check_output(os.path.join(model_dir, str(int(version))), overwrite, "dir", "--version")
+    os.makedirs(model_dir, exist_ok=True)
+    temporary = sibling(os.path.join(model_dir, "export"))
+    try:
+        write_saved_model(generator, temporary)
+        return claim_version(temporary, model_dir, version, overwrite)
+    except BaseException:
+        discard(temporary)
+        raise
+
+
+def claim_version(directory, model_dir, version=None, overwrite=False):
+    """Rename the finished export `directory` to `model_dir`/<version>: the next free integer (taken by the
+    rename itself, which fails on a non-empty directory another export claimed first), or `version`."""
+    if version is not None:
+        path = os.path.join(model_dir, str(int(version)))
+        if overwrite:
+            replace_directory(directory, path, "--version")
+            return path
+        try:
+            os.rename(directory, path)
+        except OSError:
+            raise UserError(f"--version {version}: {path} exists; pass --overwrite to replace it, or another "
+                            "--version") from None
+        return path
+    while True:
+        path = os.path.join(model_dir, str(next_version(model_dir)))
+        try:
+            os.rename(directory, path)
+            return path
+        except OSError as error:  # ENOTEMPTY / EEXIST: another export took this version meanwhile
+            if not os.path.isdir(path):
+                raise error

@@ -6,7 +6,7 @@ import os
 import sys
 
 from zoo.errors import UserError
-from zoo.files import check_output_directory, check_output_file
+from zoo.files import atomic_output, check_output, check_output_directory, check_output_file
 
 
 def parse_setting(text):
@@ -120,6 +120,7 @@ def add_train_evaluator_parser(subparsers):
     parser = subparsers.add_parser("train-evaluator",
                                    help="train the Fashion-MNIST evaluator network behind the metrics")
     parser.add_argument("--out", required=True, help="directory for model.weights.h5 and evaluator.json")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory whole")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
@@ -132,10 +133,11 @@ def run_train_evaluator(args):
     from zoo.files import write_json
     from zoo.provenance import command_line, machine
 
-    card = train_evaluator(args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                           data_dir=args.data_dir, verbose=2)
-    card["training"].update(command=command_line(args.argv), machine=machine())
-    write_json(os.path.join(args.out, CARD_FILE), card)
+    with atomic_output(args.out, args.overwrite, "dir") as directory:
+        card = train_evaluator(directory, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                               data_dir=args.data_dir, verbose=2)
+        card["training"].update(command=command_line(args.argv), machine=machine())
+        write_json(os.path.join(directory, CARD_FILE), card)
     print(f"test accuracy {card['test_accuracy']:.4f}; weights sha256 {card['sha256']}; written to {args.out}")
     return 0
 
@@ -168,6 +170,7 @@ def add_evaluate_parser(subparsers):
     parser.add_argument("--no-untrained-baseline", action="store_true",
                         help="skip the untrained-generator row")
     parser.add_argument("--out", help="write the report (results + protocol) as JSON here")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out (and --plot) file")
     parser.set_defaults(handler=run_evaluate)
 
 
@@ -189,6 +192,10 @@ def run_evaluate(args):
     from zoo.eval import scoring, tasks
     from zoo.provenance import command_line
 
+    plot = evaluation_plot(args)
+    for path, flag in ((args.out, "--out"), (plot, "--plot")):
+        if path:
+            check_output(path, args.overwrite, "file", flag)
     recipe, description = sampling.load_target(args.target)
     extractor = feature_extractor(args.features, args.inception)
     if SAMPLE in recipe.capabilities:
@@ -207,13 +214,21 @@ def run_evaluate(args):
     if args.out:
         scoring.write_report(report, args.out)
         print(f"report: {args.out}")
-    if len(args.truncation) > 1:
+    if plot:
         from zoo.plots import truncation_curve
 
-        default = os.path.join(os.path.dirname(os.path.abspath(args.out)), "fid_vs_truncation.png") if args.out \
-            else "fid_vs_truncation.png"
-        print(f"plot: {truncation_curve(report, args.truncation, args.plot or default)}")
+        print(f"plot: {truncation_curve(report, args.truncation, plot)}")
     return 0
+
+
+def evaluation_plot(args):
+    """Where evaluate's FID-vs-truncation plot goes (None: one ψ, no plot): --plot, else beside --out."""
+    if len(args.truncation) <= 1:
+        return None
+    if args.plot:
+        return args.plot
+    return os.path.join(os.path.dirname(os.path.abspath(args.out)), "fid_vs_truncation.png") if args.out \
+        else "fid_vs_truncation.png"
 
 
 def evaluation_domains(args, description):
@@ -270,6 +285,7 @@ def add_memorization_parser(subparsers):
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--data-dir", help="where the dataset's files are")
     parser.add_argument("--out", required=True, help="directory for memorization.json and nearest_neighbours.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory whole")
     parser.add_argument("--attach", action="store_true", help="also add the result to the preset's card (a preset "
                                                               "directory target; then run `gan-zoo cards`)")
     parser.set_defaults(handler=run_memorization)
@@ -284,7 +300,7 @@ def run_memorization(args):
     from zoo.metrics import features
     from zoo.provenance import command_line
 
-    check_output_directory(args.out)
+    check_output(args.out, args.overwrite, "dir")
     recipe, description = sampling.load_target(args.target)
     if args.attach and description["kind"] != "preset":
         raise UserError(f"--attach adds the result to a preset's card; {args.target} is a {description['kind']}")
@@ -301,10 +317,11 @@ def run_memorization(args):
                                               seed=args.seed, progress=progress_reporter("samples scored"),
                                               **options)
     report.update(target=description, command=command_line(args.argv))
-    os.makedirs(args.out, exist_ok=True)
-    write_json(os.path.join(args.out, "memorization.json"), report)
-    grid = save_png(os.path.join(args.out, "nearest_neighbours.png"),
-                    memorization.nearest_neighbour_grid(sample_fn, extractor, seed=args.seed, **options))
+    grid = memorization.nearest_neighbour_grid(sample_fn, extractor, seed=args.seed, **options)
+    with atomic_output(args.out, args.overwrite, "dir") as directory:
+        write_json(os.path.join(directory, "memorization.json"), report)
+        save_png(os.path.join(directory, "nearest_neighbours.png"), grid)
+    grid = os.path.join(args.out, "nearest_neighbours.png")
     for row, result in report["results"].items():
         print(f"{row}: C_T = {result['c_t']:.2f} ({result['cells_used']} of {result['cells']} cells)")
     if args.attach:
@@ -326,6 +343,7 @@ def add_style_mix_parser(subparsers):
                         help="style layers below this index come from the row seed, the rest from the column seed")
     parser.add_argument("--truncation", type=float, default=1.0)
     parser.add_argument("--out", required=True, help="PNG file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.set_defaults(handler=run_style_mix)
 
 
@@ -333,6 +351,7 @@ def run_style_mix(args):
     from zoo import sampling
     from zoo.images import save_png
 
+    check_output_file(args.out, args.overwrite)
     recipe, _ = sampling.load_target(args.target)
     grid = sampling.style_mixing_grid(recipe, args.rows, args.columns, args.crossover, args.truncation)
     print(f"style-mixing grid: {save_png(args.out, grid)}")
@@ -353,7 +372,7 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--format", default="grid", choices=("grid", "folder"),
                         help="one grid PNG, or a folder of one PNG per sample (written in chunks)")
     parser.add_argument("--out", required=True, help="PNG file (grid) or directory (folder)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file (or folder's PNGs)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file (a folder: whole)")
     parser.set_defaults(handler=run_sample)
 
     parser = subparsers.add_parser("interpolate", help="walk between seeds' images: a PNG strip (one row per class for "
@@ -380,6 +399,7 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--frames", type=int, default=8, help="snapshots of the search in the strip and GIF (≥ 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random starts")
     parser.add_argument("--out", required=True, help="directory for the PNGs, GIFs, projection.json and codes.npz")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory whole")
     parser.set_defaults(handler=run_project)
 
     parser = subparsers.add_parser("finetune", help="fine-tune a preset's generator and discriminator on your images")
@@ -411,7 +431,10 @@ def add_zoo_parsers(subparsers):
     parser.add_argument("--memorization", help="the run's `gan-zoo memorization --out` directory")
     parser.add_argument("--figure", dest="figures", action="append", default=[], type=parse_figure,
                         metavar="PNG=CAPTION", help="a figure for the card (repeatable)")
-    parser.add_argument("--out", help="presets directory (default: the package's zoo/presets)")
+    parser.add_argument("--out", help="presets directory (default: the package's zoo/presets, the shipped presets)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing preset of that name (whole)")
+    parser.add_argument("--allow-incomplete", action="store_true",
+                        help="package a run stopped before its --steps (the card records where it stopped)")
     parser.set_defaults(handler=run_make_preset)
 
     parser = subparsers.add_parser("cards", help="regenerate the Markdown model cards and their index")
@@ -458,12 +481,7 @@ def run_sample(args):
     from zoo.presets.packaging import preview_grid, sample_grid
     from zoo.presets.pretrained import load_generator
 
-    if args.format == "folder":
-        check_output_directory(args.out)
-        if not args.overwrite and os.path.isdir(args.out) and any(n.endswith(".png") for n in os.listdir(args.out)):
-            raise UserError(f"--out {args.out} already holds PNG files; pass --overwrite to replace them")
-    else:
-        check_output_file(args.out, args.overwrite)
+    check_output(args.out, args.overwrite, "dir" if args.format == "folder" else "file")
     generator, description = load_generator(args.model)
     recipe = generator.recipe
     if SAMPLE not in recipe.capabilities:  # image-to-image: its own preview of real test inputs
@@ -473,12 +491,13 @@ def run_sample(args):
         print(f"samples: {save_png(args.out, preview_grid(recipe, description, args.seed))}")
         return 0
     if args.format == "folder":
-        index, report = 0, progress_reporter("PNG files written")
-        for chunk in generator.sample_chunks(args.num, args.seed, args.labels, args.truncation):
-            for image in chunk:
-                save_png(os.path.join(args.out, f"{index:06d}.png"), image)
-                index += 1
-            report(index, args.num)
+        with atomic_output(args.out, args.overwrite, "dir") as directory:
+            index, report = 0, progress_reporter("PNG files written")
+            for chunk in generator.sample_chunks(args.num, args.seed, args.labels, args.truncation):
+                for image in chunk:
+                    save_png(os.path.join(directory, f"{index:06d}.png"), image)
+                    index += 1
+                report(index, args.num)
         print(f"samples: {index} PNG files in {args.out}")
         return 0
     if isinstance(args.num, int) and args.num > MAX_GRID_IMAGES:
@@ -530,7 +549,7 @@ def run_project(args):
     from zoo.provenance import command_line
     from zoo.sampling import padded_frame
 
-    check_output_directory(args.out)
+    check_output(args.out, args.overwrite, "dir")
     if args.frames < 2:
         raise UserError(f"--frames must be at least 2 (the start and the result); received {args.frames}")
     generator, description = load_generator(args.model)
@@ -544,22 +563,23 @@ def run_project(args):
                                restarts=args.restarts, frames=args.frames, seed=args.seed,
                                progress=progress_reporter("search steps"))
     padded_targets = to_uint8(generator.in_canvas(targets))  # as the generator sees them
-    rows = []
-    for index, stem in enumerate(stems):
-        save_png(os.path.join(args.out, f"{stem}_target.png"), padded_targets[index])
-        save_png(os.path.join(args.out, f"{stem}_projection.png"), result.images[index])
-        steps = np.concatenate([padded_targets[index:index + 1], result.frames[:, index]])
-        save_png(os.path.join(args.out, f"{stem}_steps.png"), make_grid(steps, columns=len(steps)))
-        save_gif(os.path.join(args.out, f"{stem}_steps.gif"), result.frames[:, index], milliseconds=150)
-        rows.append({"picture": os.path.abspath(args.images[index]), "psnr_db": round(float(result.psnr[index]), 3),
-                     "feature_distance": round(float(result.feature_distance[index]), 4),
-                     "loss": round(float(result.loss[index]), 5),
-                     "label": None if result.labels is None else int(result.labels[index])})
-    np.savez(os.path.join(args.out, "codes.npz"), **result.codes)
-    write_json(os.path.join(args.out, "projection.json"), {
-        "target": description, "command": command_line(args.argv), "images": rows,
-        "search": {"steps": args.steps, "restarts": args.restarts, "space": next(name for name in ("z", "w", "w+") if name in result.codes),
-                   "seed": args.seed, "loss": "pixel MSE + evaluator feature distance (zoo.projection)"}})
+    with atomic_output(args.out, args.overwrite, "dir") as directory:
+        rows = []
+        for index, stem in enumerate(stems):
+            save_png(os.path.join(directory, f"{stem}_target.png"), padded_targets[index])
+            save_png(os.path.join(directory, f"{stem}_projection.png"), result.images[index])
+            steps = np.concatenate([padded_targets[index:index + 1], result.frames[:, index]])
+            save_png(os.path.join(directory, f"{stem}_steps.png"), make_grid(steps, columns=len(steps)))
+            save_gif(os.path.join(directory, f"{stem}_steps.gif"), result.frames[:, index], milliseconds=150)
+            rows.append({"picture": os.path.abspath(args.images[index]), "psnr_db": round(float(result.psnr[index]), 3),
+                         "feature_distance": round(float(result.feature_distance[index]), 4),
+                         "loss": round(float(result.loss[index]), 5),
+                         "label": None if result.labels is None else int(result.labels[index])})
+        np.savez(os.path.join(directory, "codes.npz"), **result.codes)
+        write_json(os.path.join(directory, "projection.json"), {
+            "target": description, "command": command_line(args.argv), "images": rows,
+            "search": {"steps": args.steps, "restarts": args.restarts, "space": next(name for name in ("z", "w", "w+") if name in result.codes),
+                       "seed": args.seed, "loss": "pixel MSE + evaluator feature distance (zoo.projection)"}})
     for row, stem in zip(rows, stems):
         print(f"{stem}: PSNR {row['psnr_db']:.2f} dB, feature distance {row['feature_distance']:.3f}"
               + ("" if row["label"] is None else f", class {row['label']}"))
@@ -591,7 +611,8 @@ def run_finetune(args):
         command=command_line(args.argv))
     state = train(config)
     name = args.name or f"{card['name']}_finetuned"
-    preset = make_preset(args.out, name, args.out, notes=f"Fine-tuned from {card['name']} on {args.data}.")
+    preset = make_preset(args.out, name, args.out, notes=f"Fine-tuned from {card['name']} on {args.data}.",
+                         overwrite=True)  # its own preset, inside its run directory: rewritten by each rerun
     print(f"{state['status']} at step {state['step']}; fine-tuned preset: {preset} (zoo.load({preset!r}))")
     return 0
 
@@ -610,7 +631,8 @@ def run_make_preset(args):
     from zoo.presets.packaging import make_preset
 
     directory = make_preset(args.run, args.name, args.out or store.PRESETS_DIR, args.evaluation, args.notes,
-                            args.figures, args.memorization)
+                            args.figures, args.memorization, overwrite=args.overwrite,
+                            allow_incomplete=args.allow_incomplete)
     print(f"preset: {directory}")
     return 0
 
@@ -670,12 +692,15 @@ def run_study(args):
     from zoo.study.design import StudyConfig
     from zoo.study.runner import study
 
+    from zoo.files import locked_directory
     config = StudyConfig(losses=args.losses, out=args.out, dataset=args.dataset, data_dir=args.data_dir,
                          architecture=args.architecture, seeds=args.seeds, trials=args.trials, steps=args.steps,
                          batch_size=args.batch_size, settings=dict(args.settings), eval_every=args.eval_every,
                          eval_samples=args.eval_samples, final_samples=args.final_samples,
                          search_seed=args.search_seed, parallel=args.parallel, xla=args.xla)
-    report, failed = study(config, progress=lambda line: print(line, flush=True))
+    check_output_directory(args.out)
+    with locked_directory(args.out):  # one study at a time in a study directory (each run locks its own)
+        report, failed = study(config, progress=lambda line: print(line, flush=True))
     print(f"report: {report}")
     if failed:
         print(f"gan-zoo study: {len(failed)} run(s) failed (see their study_run.log); rerun the same command to "
@@ -737,7 +762,7 @@ def main(argv=None, extra_parsers=()):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(extra_parsers).parse_args(argv)
     args.argv = argv  # for provenance: the command as typed
-    from zoo.errors import TrainingDiverged
+    from zoo.errors import Terminated, TrainingDiverged
 
     try:
         return args.handler(args)
@@ -750,6 +775,10 @@ def main(argv=None, extra_parsers=()):
     except KeyboardInterrupt:
         print(f"gan-zoo: {interrupted_message(args.command)}", file=sys.stderr)
         return 130
+    except Terminated:
+        print("gan-zoo: stopped by SIGTERM (exit status 143); a training run saved a checkpoint and is resumable: "
+              "rerun the same command", file=sys.stderr)
+        return Terminated.exit_status
 
 
 if __name__ == "__main__":

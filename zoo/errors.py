@@ -9,6 +9,12 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt of the main thread (training saves and stops as on Ctrl-C)."""
+
+    exit_status = 128 + 15  # the shell's status of a process ended by SIGTERM
+
+
 def first_line(error):
     """The first line of an exception's message, or its type's name when it has none."""
     return (str(error).strip().splitlines() or [type(error).__name__])[0]

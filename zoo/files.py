@@ -1,10 +1,14 @@
-"""Small file helpers: atomic JSON writes, a lock between processes, sha256 checksums, the checksummed
-on-disk cache of computed arrays, and checks of the paths a command writes."""
+"""Small file helpers: the output policy of every command that writes (checked before the work, written
+beside and renamed, never over a non-regular file), atomic writes, locks between processes (a run
+directory's, a shared file's), sha256 checksums and the checksummed on-disk cache of computed arrays."""
 import contextlib
 import hashlib
 import io
 import json
 import os
+import shutil
+import stat
+import uuid
 
 import numpy as np
 
@@ -15,12 +19,19 @@ CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~")
 
 
 def write_atomically(path, data):
-    """Write bytes or text to `path` through a temporary file and a rename: a kill mid-write leaves the
-    previous file intact, never a truncated one."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "wb" if isinstance(data, bytes) else "w") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
+    """Write bytes or text to `path` through a temporary file beside it and a rename: a kill mid-write
+    leaves the previous file intact, never a truncated one. A `path` that exists and is not a regular file
+    (a device, a FIFO, a directory) is refused, never replaced."""
+    path = os.fspath(path)
+    refuse_special(path, f"{path}", "a regular file")
+    temporary = sibling(path)
+    try:
+        with open(temporary, "wb" if isinstance(data, bytes) else "w") as handle:
+            handle.write(data)
+        replace_file(temporary, path)
+    except BaseException:
+        discard(temporary)
+        raise
     return path
 
 
@@ -41,6 +52,211 @@ def exclusive(path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+def copy_atomically(source, path):
+    """Copy the file `source` to `path` as `write_atomically` writes (never into a FIFO or device)."""
+    with open(source, "rb") as handle:
+        return write_atomically(path, handle.read())
+
+
+def sibling(path, tag="tmp"):
+    """A fresh hidden name beside `path` (same directory, same extension: writers that pick the format
+    by extension still do), for writing it before the rename."""
+    directory, base = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, f".{base}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}{os.path.splitext(base)[1]}")
+
+
+def discard(path):
+    """Remove a temporary file or directory of ours, if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+
+
+def special_kind(path):
+    """What `path` is when it exists and is neither a regular file nor a directory ("a FIFO", "a
+    character device", ...; symbolic links followed), else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # not there (writable_parent reports a file on the way)
+        return "a broken symbolic link" if os.path.islink(path) else None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def refuse_special(path, name, accepted):
+    kind = special_kind(path)
+    if kind:
+        raise UserError(f"{name} is {kind}, not a regular file or directory; pass {accepted} (outputs are written "
+                        "beside and renamed: a device or FIFO is never replaced)")
+
+
+def replace_file(temporary, path):
+    """Rename the finished `temporary` over `path`, unless `path` became a directory or special file meanwhile."""
+    refuse_special(path, path, "a regular file")
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise UserError(f"{path} is a directory; pass a file path")
+    os.replace(temporary, path)
+
+
+def check_output(path, overwrite=False, kind="file", flag="--out"):
+    """The output policy, checked before the work: `path` is a new file or directory (`kind`), or an
+    existing one of that kind when `overwrite` (an empty directory counts as new); never a device, FIFO or
+    socket; under a writable directory. See `atomic_output` for the writing."""
+    path = os.fspath(path)
+    accepted = "a file path" if kind == "file" else "a directory (it is created if missing)"
+    refuse_special(path, f"{flag} {path}", accepted)
+    if kind == "file" and os.path.isdir(path):
+        raise UserError(f"{flag} {path} is a directory; pass a file path")
+    if kind == "dir" and os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"{flag} {path} is a file; pass a directory (it is created if missing)")
+    if kind == "file" and os.path.exists(path) and not overwrite:
+        raise UserError(f"{flag} {path} exists; pass --overwrite to replace it")
+    if kind == "dir" and os.path.isdir(path):
+        refuse_enclosing(path, flag)
+        held = os.listdir(path)
+        if held and not overwrite:
+            raise UserError(f"{flag} {path} already holds {describe_entries(held)}; pass --overwrite to replace them "
+                            "(the directory is replaced whole)")
+    writable_parent(path, flag)
+
+
+def refuse_enclosing(path, flag):
+    """A directory output is replaced whole: never the current directory, one of its ancestors or home."""
+    real, here, home = (os.path.realpath(p) for p in (path, os.getcwd(), os.path.expanduser("~")))
+    if real == home or os.path.commonpath([real, here]) == real:
+        raise UserError(f"{flag} {path} holds the current directory (or is the home or root directory) and would be "
+                        "replaced whole; pass a directory of its own")
+
+
+def describe_entries(names):
+    """"PNG files" when every entry has one extension, else "files"."""
+    extensions = {os.path.splitext(name)[1].lstrip(".").upper() for name in names}
+    return f"{extensions.pop()} files" if len(extensions) == 1 and "" not in extensions else "files"
+
+
+@contextlib.contextmanager
+def atomic_output(path, overwrite=False, kind="file", flag="--out"):
+    """Write one output, file or directory (`kind`), by the output policy: `check_output` first, then
+    the block writes into the temporary path it is given (beside `path`), which is renamed over `path`
+    when the block succeeds. An existing directory is replaced whole (moved aside, then removed after the
+    swap). If the block fails or is interrupted, the temporary is removed and `path` is as it was."""
+    check_output(path, overwrite, kind, flag)
+    path = os.fspath(path)
+    created = missing_ancestor(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    temporary = sibling(path)
+    if kind == "dir":
+        os.mkdir(temporary)
+    try:
+        yield temporary
+        if kind == "file":
+            replace_file(temporary, path)
+        else:
+            replace_directory(temporary, path, flag)
+    except BaseException:
+        discard(temporary)
+        if created:
+            remove_empty_directories(os.path.dirname(os.path.abspath(path)), created)
+        raise
+
+
+def replace_directory(temporary, path, flag="--out"):
+    """Swap the finished directory `temporary` in at `path`; an existing `path` is moved aside first and
+    removed only after the swap (a kill in between leaves it beside, under a hidden name)."""
+    refuse_special(path, f"{flag} {path}", "a directory")
+    if not os.path.lexists(path):
+        os.rename(temporary, path)
+        return
+    if not os.path.isdir(path):
+        raise UserError(f"{flag} {path} is a file; pass a directory (it is created if missing)")
+    old = sibling(path, "old")
+    os.rename(path, old)
+    try:
+        os.rename(temporary, path)
+    except BaseException:
+        os.rename(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def missing_ancestor(path):
+    """The outermost directory above `path` that does not exist yet (atomic_output creates it), or None."""
+    parent, missing = os.path.dirname(os.path.abspath(path)), None
+    while not os.path.exists(parent):
+        parent, missing = os.path.dirname(parent), parent
+    return missing
+
+
+def remove_empty_directories(directory, up_to):
+    """Remove `directory` and its parents up to and including `up_to` while they are empty."""
+    while True:
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+        if directory == up_to:
+            return
+        directory = os.path.dirname(directory)
+
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def locked_directory(directory, name=LOCK_FILE, flag="--out", create=True):
+    """Hold `directory`/`name` locked while the block runs, or refuse at once with a one-line UserError naming
+    the holder's pid: one gan-zoo process works in a run directory at a time. Taken before anything in the
+    directory is touched (the directory is created if missing and `create`); yields the directory's entries
+    from before (None: it did not exist). A new directory holding only the lock afterwards is removed again.
+    POSIX flock, released by the kernel if the holder dies; no lock where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield entries(directory)
+        return
+    before = entries(directory)
+    if before is None and not create:
+        yield None  # nothing to protect: the caller reports the missing directory
+        return
+    handle = acquire(directory, name, fcntl, flag)
+    try:
+        yield before
+    finally:
+        if before is None:
+            with contextlib.suppress(OSError):
+                if os.listdir(directory) == [name]:
+                    os.remove(os.path.join(directory, name))
+                    os.rmdir(directory)
+        handle.close()  # releases the lock
+
+
+def acquire(directory, name, fcntl, flag):
+    """The open, flock-ed lock file (its content: our pid). A lock file removed by its last holder while we
+    waited is not the lock any more: take the one now at the path."""
+    path = os.path.join(directory, name)
+    while True:
+        os.makedirs(directory, exist_ok=True)
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid = handle.read().strip() or "unknown"
+            handle.close()
+            raise UserError(f"{flag} {directory} is in use by another gan-zoo process (pid {pid}); wait for it or "
+                            f"choose another {flag}") from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(str(os.getpid()))
+                handle.flush()
+                return handle
+        handle.close()
+
+
 
 
 def cached_arrays(path, compute):
@@ -102,7 +318,7 @@ def remove_new_entries(directory, before):
     directory itself did not exist, and goes too if left empty); nothing else is touched.
 
     Entries that vanish meanwhile are fine: workers of one multi-worker run share the directory and
-    may undo the same failed start at once."""
+    may undo the same failed start at once. Lock files (`locked_directory`) are left to their holders."""
     import shutil
 
     if not os.path.isdir(directory):
@@ -125,6 +341,8 @@ def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
+        if entry.startswith(LOCK_FILE):  # a lock is its holder's to remove (see locked_directory)
+            continue
             digest.update(block)
     return digest.hexdigest()
 
@@ -140,26 +358,24 @@ def verified(path, expected, record, remedy):
     return path
 
 
-def writable_parent(path):
+def writable_parent(path, flag="--out"):
     """The nearest existing ancestor of `path` must be a writable directory."""
     parent = os.path.dirname(os.path.abspath(path))
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"--out {path}: cannot write under {parent} (permission denied or not a directory)")
+        raise UserError(f"{flag} {path}: cannot write under {parent} (permission denied or not a directory)")
 
 
 def check_output_file(path, overwrite=False):
-    """`path` can be written as a file: not a directory, not an existing file unless `overwrite`."""
-    if os.path.isdir(path):
-        raise UserError(f"--out {path} is a directory; pass a file path")
-    if os.path.exists(path) and not overwrite:
-        raise UserError(f"--out {path} exists; pass --overwrite to replace it")
-    writable_parent(path)
+    """`path` can be written as a file (`check_output`)."""
+    check_output(path, overwrite, "file")
 
 
 def check_output_directory(path):
-    """`path` can hold a directory of outputs: not an existing file, writable."""
+    """`path` can be a directory a command works in and adds to (a run directory, a base of exports):
+    a directory or nothing yet, writable; never a file, device or FIFO."""
+    refuse_special(path, f"--out {path}", "a directory (it is created if missing)")
     if os.path.exists(path) and not os.path.isdir(path):
         raise UserError(f"--out {path} is a file; pass a directory (it is created if missing)")
     writable_parent(os.path.join(path, "x") if os.path.isdir(path) else path)

@@ -1,4 +1,5 @@
 """Figures of evaluation reports (matplotlib, Agg backend: no display needed)."""
+import io
 import os
 
 import numpy as np
@@ -17,11 +18,15 @@ def pyplot():
 
 
 def save_figure(figure, path, dpi=100):
+    """Render `figure` (format from the extension) and write it to `path` atomically."""
+    from zoo.files import write_atomically
+
     figure.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    figure.savefig(path, dpi=dpi)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=dpi, format=os.path.splitext(path)[1].lstrip(".") or "png")
     pyplot().close(figure)
-    return path
+    return write_atomically(path, buffer.getvalue())
 
 
 def truncation_label(psi):

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from recipes.latents import seed_latents
+from zoo.errors import UserError
 from zoo.images import to_uint8
 from hub_export import saved_model
 
@@ -125,7 +126,7 @@ def test_layout_versions_and_card(generators, exports):
                                                       "seed": {"dtype": "int64", "shape": [None]}}
     saved = [name for name, _ in tf.train.list_variables(str(models / "tiny_conditional" / "1" / "variables" / "variables"))]
     assert not [name for name in saved if "discriminator" in name or "optimizer" in name]  # the generator only
-    with pytest.raises(Exception, match="not empty"):
+    with pytest.raises(UserError, match="tiny_unconditional/2 already holds files; pass --overwrite to replace them"):
         saved_model.export_serving(generators["unconditional"], str(models), version=2)
     shutil.rmtree(models / "tiny_unconditional" / "2")
 

@@ -116,5 +116,6 @@ def test_cli_writes_target_projection_steps_and_report(tmp_path, capsys, monkeyp
     assert report["search"]["space"] == "z" and report["search"]["steps"] == 6
     assert report["images"][0]["picture"].endswith("shirt.png") and report["images"][0]["psnr_db"] > 5
     assert np.load(out / "codes.npz")["z"].shape == (1, 100)
-    assert cli.main(["project", "dcgan_fashion_mnist_28", str(tmp_path / "missing.png"), "--out", str(out)]) == 2
+    assert cli.main(["project", "dcgan_fashion_mnist_28", str(tmp_path / "missing.png"), "--out",
+                     str(tmp_path / "other")]) == 2
     assert "missing.png: no such file" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """Make a preset (zoo/presets/store.py layout) from a `gan-zoo train` run and its `gan-zoo evaluate`
-report, and render model cards as Markdown."""
+report (built beside and renamed in, under the run's lock), and render model cards as Markdown."""
 import os
 import shutil
 
@@ -9,7 +9,8 @@ import recipes
 from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, kind_of
 from zoo.errors import UserError
 from zoo.eval.scoring import markdown_table, real_images
-from zoo.files import read_json, sha256_of, write_json
+from zoo.files import (atomic_output, check_output, copy_atomically, locked_directory, read_json, sha256_of,
+                       write_atomically, write_json)
 from zoo.images import make_grid, save_png, to_uint8
 from zoo.presets import store
 from zoo.provenance import describe_machine
@@ -36,13 +37,18 @@ def preview_grid(recipe, description, seed=0):
     return make_grid(to_uint8(images), columns)
 
 
-def training_provenance(run):
-    """Command(s), seed, steps, batch, wall time and machine of a finished run."""
+def training_provenance(run, allow_incomplete=False):
+    """Command(s), seed, steps, batch, wall time and machine of a finished run; of a run stopped early
+    only when `allow_incomplete` (then with `stopped_early`: the step, --steps and status)."""
     description = read_json(os.path.join(run, run_directory.RUN_FILE))
     state = read_json(os.path.join(run, run_directory.STATE_FILE))
-    if state.get("status") != "completed":
-        raise UserError(f"{run} has not completed (status {state.get('status')!r}); finish training first")
-    return {"commands": state.get("commands", []), "seed": description["seed"], "steps": state["step"],
+    completed = state.get("status") == "completed"
+    if not (completed or allow_incomplete):
+        raise UserError(f"{run} has not completed (status {state.get('status')!r}, step {state.get('step')} of "
+                        f"{state.get('total_steps')}); finish training (rerun its command) or pass --allow-incomplete "
+                        "to package it as it is")
+    stopped = {} if completed else {"stopped_early": {key: state.get(key) for key in ("step", "total_steps", "status")}}
+    return {**stopped, "commands": state.get("commands", []), "seed": description["seed"], "steps": state["step"],
             "batch_size": description["batch_size"], "wall_time_seconds": state.get("wall_time_seconds"),
             "machine": state.get("machine"), "data": description["data"], "optimizers": description["optimizers"],
             "dtype_policy": description["dtype_policy"], **({"sessions": state["sessions"]} if "sessions" in state else {})}
@@ -72,10 +78,27 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
     """Write preset `name` under `out_dir` from training run `run` (its latest checkpoint), an
     optional `gan-zoo evaluate --out` report of the same run, optional (PNG path, caption)
     `figures` (e.g. an FID-vs-truncation plot, a style-mixing grid) and an optional
-    `gan-zoo memorization --out` directory of the same run."""
-    recipe, description = run_directory.recipe_from_run(run)
-    directory = os.path.join(out_dir, name)
-    os.makedirs(directory, exist_ok=True)
+    `gan-zoo memorization --out` directory of the same run. An existing preset of that name is replaced
+    (whole, once the new one is complete) only when `overwrite`; a run stopped before its --steps is
+    packaged only when `allow_incomplete`. The run is locked meanwhile (no training writes into it)."""
+    target = os.path.join(out_dir, name)
+    if os.path.realpath(out_dir) == os.path.realpath(run) and name in run_directory.ENTRIES:
+        raise UserError(f"--name {name} is part of the run directory {run}; choose another name")
+    check_output(target, overwrite, "dir", "preset")
+    with locked_directory(run, create=False):
+        recipe, description = run_directory.recipe_from_run(run)
+        training = {**training_provenance(run, allow_incomplete), "curve": training_curve(run)}
+        if "stopped_early" in training:
+            stopped = training["stopped_early"]
+            notes = " ".join(filter(None, [notes, f"Training stopped at step {stopped['step']} of "
+                                                  f"{stopped['total_steps']} ({stopped['status']}); packaged as it was."]))
+        with atomic_output(target, overwrite, "dir", "preset") as directory:
+            write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization)
+    return target
+
+
+def write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization):
+    """The preset's files in `directory` (see make_preset)."""
     config = {"recipe": description["recipe"],
               "recipe_config": {k: v for k, v in recipe.get_config().items() if k != "name"}}
     write_json(os.path.join(directory, store.CONFIG_FILE), config)
@@ -97,7 +120,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
         "num_classes": recipe.num_classes if recipe.conditional else None,
         "ema": recipe.ema_generator is not None, "notes": notes,
         "figures": [{"file": os.path.basename(path), "caption": caption} for path, caption in figures],
-        "training": {**training_provenance(run), "curve": training_curve(run)},
+        "training": training,
         "evaluation": evaluation_summary(read_json(evaluation)) if evaluation else None,
         "files": {filename: sha256_of(os.path.join(directory, filename)) for filename in files},
     }
@@ -115,7 +138,7 @@ def attach_memorization(directory, report_dir):
     memorization.png (listed in the card with its sha256) and card["memorization"] (results, protocol,
     command). The preset's other files are verified first and left as they are."""
     card = store.verified_card(directory)
-    shutil.copyfile(os.path.join(report_dir, "nearest_neighbours.png"), os.path.join(directory, MEMORIZATION_GRID))
+    copy_atomically(os.path.join(report_dir, "nearest_neighbours.png"), os.path.join(directory, MEMORIZATION_GRID))
     report = read_json(os.path.join(report_dir, "memorization.json"))
     card["memorization"] = {key: report[key] for key in ("results", "protocol", "command") if key in report}
     card["files"][MEMORIZATION_GRID] = sha256_of(os.path.join(directory, MEMORIZATION_GRID))
@@ -247,15 +270,14 @@ def write_card_docs(name, docs_dir):
     directory = store.preset_path(name)
     card = read_json(os.path.join(directory, store.CARD_FILE))
     os.makedirs(docs_dir, exist_ok=True)
-    with open(os.path.join(docs_dir, f"{card['name']}.md"), "w", encoding="utf-8") as handle:
-        handle.write(card_markdown(card))
-    shutil.copyfile(store.verified_file(directory, store.SAMPLES_FILE, card),
+    write_atomically(os.path.join(docs_dir, f"{card['name']}.md"), card_markdown(card))
+    copy_atomically(store.verified_file(directory, store.SAMPLES_FILE, card),
                     os.path.join(docs_dir, f"{card['name']}_samples.png"))
     for figure in card.get("figures", []):
-        shutil.copyfile(store.verified_file(directory, figure["file"], card),
+        copy_atomically(store.verified_file(directory, figure["file"], card),
                         os.path.join(docs_dir, f"{card['name']}_{figure['file']}"))
     if card.get("memorization"):
-        shutil.copyfile(store.verified_file(directory, MEMORIZATION_GRID, card),
+        copy_atomically(store.verified_file(directory, MEMORIZATION_GRID, card),
                         os.path.join(docs_dir, f"{card['name']}_memorization.png"))
     if card["training"].get("curve", {}).get("losses"):
         from zoo.plots import training_curves
@@ -294,14 +316,11 @@ def write_all_cards(docs_dir, readme=None):
     """Regenerate every shipped preset's card, the index and (when given) README.md's preset table;
     return the index path."""
     cards = [write_card_docs(name, docs_dir) for name in store.list_models()]
-    path = os.path.join(docs_dir, "README.md")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(index_markdown(cards))
+    path = write_atomically(os.path.join(docs_dir, "README.md"), index_markdown(cards))
     if readme:
         with open(readme, encoding="utf-8") as handle:
             text = with_readme_table(handle.read(), cards)
-        with open(readme, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_atomically(readme, text)
     return path
 
 

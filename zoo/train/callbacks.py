@@ -84,6 +84,18 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.chief:
             write_json(os.path.join(self.out, run_directory.STATE_FILE), self.state)
 
+    def record_status(self, status, reason):
+        """Rewrite train_state.json's status (the step and checkpoint of the last save stay), if it can be
+        written (on a full disk it may not)."""
+        state = getattr(self, "state", None) or run_directory.previous_state(self.out)
+        if not (self.chief and state):
+            return
+        self.state = {**state, "status": status, "stopped_by": reason, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        try:
+            write_json(os.path.join(self.out, run_directory.STATE_FILE), self.state)
+        except OSError:
+            pass
+
 
 class PeriodicEvaluation(keras.callbacks.Callback):
     """Every `every` steps: FID and KID of `num_samples` samples (sampling seed 0) against the

@@ -1,17 +1,23 @@
 """The training loop: the data feed, one distributed step per global batch, and `train(config)`, which
 ties config, strategy, recipe, run directory and callbacks together (see zoo.train.run_directory for
-what a run leaves on disk and how it resumes)."""
+what a run leaves on disk and how it resumes). One process trains in a run directory at a time (its lock);
+SIGTERM stops a run as Ctrl-C does, and a full disk ends it with one line; both leave it resumable."""
+import contextlib
 import dataclasses
+import errno
+import json
 import math
 import os
+import signal
+import threading
 
 import keras
 import tensorflow as tf
 
 from recipes.capabilities import SAMPLE, TRANSLATE
 from zoo.data import datasets
-from zoo.errors import TrainingDiverged, UserError
-from zoo.files import entries, remove_new_entries
+from zoo.errors import Terminated, TrainingDiverged, UserError
+from zoo.files import LOCK_FILE, locked_directory, remove_new_entries
 from zoo.train import run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
 from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, StepProgress, TrainingMonitor
@@ -120,18 +126,61 @@ def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, to
 def train(config):
     """Train (or resume) the run in `config.out`; return its final train_state dict.
 
-    Raises UserError for bad input and TrainingDiverged when a loss turns NaN/inf. A run that fails
-    before its first checkpoint leaves nothing behind (no run.json to lock the directory)."""
+    Raises UserError for bad input (and when another process works in `config.out`: its lock is held for
+    the whole run), TrainingDiverged when a loss turns NaN/inf, Terminated on SIGTERM (after saving, as
+    for Ctrl-C's KeyboardInterrupt). A run that fails before its first checkpoint leaves nothing behind
+    (no run.json to lock the directory)."""
     validate(config)
-    before = entries(config.out)
+    with sigterm_as_interrupt(), locked_directory(config.out, run_lock_name(config)) as before:
+        try:
+            return train_in_directory(config)
+        except TrainingDiverged:  # its samples and logs show how: kept
+            raise
+        except BaseException:
+            if tf.train.latest_checkpoint(os.path.join(config.out, run_directory.CHECKPOINTS)) is None:
+                remove_new_entries(config.out, before)
+            raise
+
+
+def run_lock_name(config):
+    """The run directory's lock file: the run's own (`.lock`, which make-preset also takes) for a single
+    process or a multi-worker chief; one per other task, whose processes share the directory with it."""
+    if config.strategy != "multi_worker":
+        return LOCK_FILE
     try:
-        return train_in_directory(config)
-    except TrainingDiverged:  # its samples and logs show how: kept
-        raise
-    except BaseException:
-        if tf.train.latest_checkpoint(os.path.join(config.out, run_directory.CHECKPOINTS)) is None:
-            remove_new_entries(config.out, before)
-        raise
+        spec = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        kind, index = spec["task"]["type"], int(spec["task"]["index"])
+    except (ValueError, KeyError, TypeError):  # make_strategy reports a bad TF_CONFIG
+        return LOCK_FILE
+    chief = kind == "chief" or (kind == "worker" and index == 0 and "chief" not in spec.get("cluster", {}))
+    return LOCK_FILE if chief else f"{LOCK_FILE}.{kind}-{index}"
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While the block runs, SIGTERM (timeout, docker stop, Kubernetes, Slurm preemption) raises Terminated,
+    a KeyboardInterrupt, in the main thread: the run saves a checkpoint and stops as on Ctrl-C. Elsewhere
+    than the main thread signals cannot be handled, and the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def disk_full(error):
+    """Whether a write failed for want of space (Python's ENOSPC/EDQUOT or TensorFlow's wrapped message)."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(error, tf.errors.OpError) and ("No space left on device" in str(error)
+                                                     or "Disk quota exceeded" in str(error))
 
 
 def train_in_directory(config):
@@ -201,6 +250,15 @@ def train_in_directory(config):
         if task_name(strategy) is None:  # a multi-worker save is collective: the others may never join it
             monitor.save(monitor.step, "interrupted")
         raise
+    except (OSError, tf.errors.OpError) as error:
+        if not disk_full(error):
+            raise
+        run_directory.remove_temporary_checkpoints(config.out)
+        monitor.record_status("interrupted", "no space left on device")
+        where = getattr(error, "filename", None) or os.path.join(config.out, run_directory.CHECKPOINTS)
+        raise UserError(f"no space left on device while writing {where} (the run stopped at its last checkpoint, "
+                        f"{manager.latest_checkpoint or 'none yet'}); free space and rerun the same command to "
+                        "resume") from None
     if monitor.diverged:
         step, logs = monitor.diverged
         raise TrainingDiverged(

@@ -8,6 +8,7 @@
   best/              the checkpoint with the best periodic FID, and best.json
   samples/           sample grids from a fixed latent batch (PNG), one per --sample-every steps
   logs/              TensorBoard scalars and images
+  .lock              held by the process working in the directory (its pid): a second one is refused
 Rerunning the same command resumes from the last checkpoint; the data order is a function of
 (seed, step), so a resumed run sees the batches an uninterrupted run would.
 """
@@ -30,6 +31,7 @@ from zoo.files import read_json, write_json
 RUN_FILE, STATE_FILE, LOSSES_FILE, EVAL_FILE = "run.json", "train_state.json", "losses.jsonl", "eval.jsonl"
 CHECKPOINTS, BEST, SAMPLES, LOGS = "checkpoints", "best", "samples", "logs"
 BEST_FILE = "best.json"
+ENTRIES = (RUN_FILE, STATE_FILE, LOSSES_FILE, EVAL_FILE, CHECKPOINTS, BEST, SAMPLES, LOGS)
 
 
 def sample_grid_path(out, step):
@@ -128,6 +130,12 @@ def restore_latest(checkpoint, out):
         raise UserError(f"No checkpoint in {directory} restores (tried {', '.join(map(os.path.basename, candidates))}); "
                         "their files are kept in its unreadable/ folder: start a new run with another --out")
     return None
+
+
+def remove_temporary_checkpoints(out):
+    """Remove the half-written parts of a checkpoint whose save failed (TensorFlow's `ckpt-N_temp/`)."""
+    for path in glob.glob(os.path.join(out, CHECKPOINTS, "*_temp*")):
+        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
 
 
 def keep_unreadable(path, directory):

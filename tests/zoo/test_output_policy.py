@@ -1,0 +1,241 @@
+"""One output policy for every command that writes (issue 30): an existing target is refused unless
+--overwrite, before the work; a FIFO or device is never written to nor replaced; the output is written
+beside and renamed in (a kill before the rename leaves the old one whole, and nothing else behind); a
+directory output is replaced whole. Plus the TF Serving version an export claims, and `cards`."""
+import os
+import stat
+
+import pytest
+from PIL import Image
+
+import zoo
+from hub_export import cli, saved_model
+from zoo import files
+from zoo.errors import UserError
+
+from idx import write_fashion_mnist_subset
+
+EXISTING = b"the user's file"
+PRESET = "dcgan_fashion_mnist_28"
+
+# (command, kind of output, the output's path under tmp_path, argv); {target} is that path
+COMMANDS = [
+    ("sample", "file", "grid.png", ["sample", PRESET, "--num", "4", "--out", "{target}"]),
+    ("sample --format folder", "dir", "folder", ["sample", PRESET, "--num", "3", "--format", "folder",
+                                                 "--out", "{target}"]),
+    ("interpolate", "file", "walk.gif", ["interpolate", PRESET, "--seeds", "1,2", "--steps", "2", "--out", "{target}"]),
+    ("style-mix", "file", "mix.png", ["style-mix", "stylegan_lite_fashion_mnist_32", "--rows", "0", "--columns", "1",
+                                      "--out", "{target}"]),
+    ("project", "dir", "projection", ["project", PRESET, "{picture}", "--steps", "2", "--frames", "2",
+                                      "--out", "{target}"]),
+    ("evaluate --out", "file", "eval.json", ["evaluate", PRESET, "--num-samples", "50", "--seeds", "1", "--metrics",
+                                             "fid", "--no-untrained-baseline", "--out", "{target}"]),
+    ("evaluate --plot", "file", "fid.png", ["evaluate", "stylegan_lite_fashion_mnist_32", "--num-samples", "50",
+                                            "--seeds", "1", "--metrics", "fid", "--no-untrained-baseline",
+                                            "--truncation", "0.7,1.0", "--plot", "{target}"]),
+    ("memorization", "dir", "memorization", ["memorization", PRESET, "--num-samples", "1000", "--data-dir", "{fashion}",
+                                             "--out", "{target}"]),
+    ("make-preset", "dir", "presets/tiny", ["make-preset", "{run}", "--name", "tiny", "--out", "{tmp}/presets"]),
+    ("train-evaluator", "dir", "evaluator", ["train-evaluator", "--epochs", "1", "--out", "{target}"]),
+    ("export tflite", "file", "g.tflite", ["export", PRESET, "--format", "tflite", "--out", "{target}"]),
+    ("export onnx", "file", "g.onnx", ["export", PRESET, "--format", "onnx", "--out", "{target}"]),
+    ("export hub", "dir", "hub", ["export", PRESET, "--format", "hub", "--out", "{target}"]),
+    ("export saved_model --version", "dir", "models/g/3", ["export", PRESET, "--out", "{tmp}/models", "--name", "g",
+                                                            "--version", "3"]),
+]
+IDS = [row[0] for row in COMMANDS]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """What the commands read: a picture to project, a tiny finished run, a small Fashion-MNIST data_dir."""
+    from zoo.train.config import TrainConfig
+    from zoo.train.loop import train
+
+    root = tmp_path_factory.mktemp("inputs")
+    picture = root / "shirt.png"
+    Image.fromarray(zoo.load(PRESET).sample_seeds([5])[0, :, :, 0]).save(picture)
+    train(TrainConfig(recipe="dcgan", out=str(root / "run"), steps=1, batch_size=8, sample_every=100, verbose=0,
+                      recipe_args={"width": 8, "latent_dim": 8}, dataset="triangles"))
+    fashion = write_fashion_mnist_subset(root / "fashion", 2000, 1000)
+    return {"picture": str(picture), "run": str(root / "run"), "fashion": str(fashion)}
+
+
+def command_line(argv, tmp_path, target, inputs, *extra):
+    return [part.format(target=target, tmp=tmp_path, **inputs) for part in argv] + list(extra)
+
+
+def make_existing(target, kind):
+    """The user's existing output: a file, or a directory holding one."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if kind == "file":
+        with open(target, "wb") as handle:
+            handle.write(EXISTING)
+        return
+    os.makedirs(target)
+    with open(os.path.join(target, "mine.txt"), "wb") as handle:
+        handle.write(EXISTING)
+
+
+def unchanged(target, kind):
+    path = target if kind == "file" else os.path.join(target, "mine.txt")
+    return open(path, "rb").read() == EXISTING and (kind == "file" or os.listdir(target) == ["mine.txt"])
+
+
+def leftovers(tmp_path):
+    """Hidden names (our temporaries) anywhere under tmp_path."""
+    return [os.path.join(root, name) for root, dirs, names in os.walk(tmp_path) for name in dirs + names
+            if name.startswith(".")]
+
+
+def one_line_error(capsys):
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("gan-zoo: error: ") and "\n" not in error, error
+    return error
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Loading a model, a run or training an evaluator fails the test: a refusal must come before them."""
+    from zoo import sampling
+    from zoo.eval import classifier
+    from zoo.presets import pretrained
+    from zoo.train import run_directory
+
+    def work(*args, **kwargs):
+        raise AssertionError("the command started its work before checking its output")
+
+    for module, name in ((pretrained, "load_generator"), (sampling, "load_target"),
+                         (run_directory, "recipe_from_run"), (classifier, "train_evaluator")):
+        monkeypatch.setattr(module, name, work)
+
+
+@pytest.mark.parametrize("argv, kind, relative", [(argv, kind, relative) for _, kind, relative, argv in COMMANDS],
+                         ids=IDS)
+def test_an_existing_output_is_refused_before_the_work(argv, kind, relative, tmp_path, capsys, no_work):
+    target = str(tmp_path / relative)
+    make_existing(target, kind)
+    inputs = {"picture": "p.png", "run": str(tmp_path / "run"), "fashion": "f"}
+    assert cli.main(command_line(argv, tmp_path, target, inputs)) == 2
+    error = one_line_error(capsys)
+    expected = "exists; pass --overwrite to replace it" if kind == "file" else \
+        "already holds TXT files; pass --overwrite to replace them (the directory is replaced whole)"
+    assert target in error and expected in error, error
+    assert unchanged(target, kind)
+
+
+@pytest.mark.parametrize("argv, kind, relative", [(argv, kind, relative) for _, kind, relative, argv in COMMANDS],
+                         ids=IDS)
+def test_a_fifo_is_never_written_nor_replaced_even_with_overwrite(argv, kind, relative, tmp_path, capsys, no_work):
+    """A FIFO stands for any non-regular file (as root, an --out naming a device node was replaced)."""
+    target = str(tmp_path / relative)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.mkfifo(target)
+    inputs = {"picture": "p.png", "run": str(tmp_path / "run"), "fashion": "f"}
+    assert cli.main(command_line(argv, tmp_path, target, inputs, "--overwrite")) == 2
+    error = one_line_error(capsys)
+    assert f"{target} is a FIFO, not a regular file or directory" in error, error
+    assert stat.S_ISFIFO(os.lstat(target).st_mode)
+
+
+@pytest.mark.parametrize("argv, kind, relative", [(argv, kind, relative) for _, kind, relative, argv in COMMANDS],
+                         ids=IDS)
+def test_overwrite_replaces_the_output_whole_and_a_kill_before_the_rename_leaves_the_old_one(
+        argv, kind, relative, tmp_path, capsys, monkeypatch, inputs):
+    from zoo.eval import classifier
+
+    def fake_evaluator_training(out, **kwargs):  # train-evaluator's 15 epochs are not what is tested here
+        with open(os.path.join(out, classifier.WEIGHTS_FILE), "wb") as handle:
+            handle.write(b"weights")
+        return {"training": {}, "test_accuracy": 0.5, "sha256": "not checked here"}
+
+    monkeypatch.setattr(classifier, "train_evaluator", fake_evaluator_training)
+    target = str(tmp_path / relative)
+    make_existing(target, kind)
+    command = command_line(argv, tmp_path, target, inputs, "--overwrite")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:  # killed just before the output is renamed in
+        for module in (files, saved_model):
+            patch.setattr(module, "replace_directory", killed, raising=False)
+        patch.setattr(files, "replace_file", killed)
+        assert cli.main(command) == 130
+    assert unchanged(target, kind)
+    assert leftovers(tmp_path) == []
+    capsys.readouterr()
+    assert cli.main(command) == 0, capsys.readouterr().err
+    if kind == "file":
+        assert os.path.isfile(target) and open(target, "rb").read() != EXISTING
+    else:
+        assert "mine.txt" not in os.listdir(target) and os.listdir(target)  # replaced whole, not added to
+    assert leftovers(tmp_path) == []
+
+
+def test_sample_folder_overwrite_leaves_only_the_new_files_and_counts_them(tmp_path, capsys):
+    out = tmp_path / "folder"
+    assert cli.main(["sample", PRESET, "--num", "5", "--format", "folder", "--out", str(out)]) == 0
+    assert cli.main(["sample", PRESET, "--num", "2", "--format", "folder", "--out", str(out), "--overwrite"]) == 0
+    assert sorted(os.listdir(out)) == ["000000.png", "000001.png"]
+    assert capsys.readouterr().out.splitlines()[-1] == f"samples: 2 PNG files in {out}"
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "dcgan", "--quiet", "--out", "{fifo}"],
+    ["finetune", PRESET, "--data", "triangles", "--steps", "1", "--out", "{fifo}"],
+    ["study", "--losses", "hinge", "--out", "{fifo}"],
+    ["export", PRESET, "--out", "{fifo}"],
+], ids=["train", "finetune", "study", "export saved_model"])
+def test_commands_working_in_a_directory_refuse_a_fifo(argv, tmp_path, capsys):
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    assert cli.main([part.format(fifo=fifo) for part in argv]) == 2
+    assert f"--out {fifo} is a FIFO, not a regular file or directory" in one_line_error(capsys)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(tmp_path) == ["fifo"]
+
+
+def test_write_atomically_never_replaces_a_non_regular_file_and_leaves_no_temporary(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match=f"{fifo} is a FIFO, not a regular file"):
+        files.write_atomically(str(fifo), b"data")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(tmp_path) == ["fifo"]
+    files.write_atomically(str(tmp_path / "a.json"), "{}")
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "fifo"]
+
+
+def test_a_directory_output_never_replaces_the_current_directory(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mine.txt").write_bytes(EXISTING)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sample", PRESET, "--num", "2", "--format", "folder", "--out", ".", "--overwrite"]) == 2
+    assert "holds the current directory" in one_line_error(capsys)
+    assert os.listdir(tmp_path) == ["mine.txt"]
+
+
+def test_two_exports_of_one_name_claim_two_versions(tmp_path, monkeypatch):
+    """The second export counted the versions before the first one finished (both saw version 1 free):
+    the rename that claims a version fails for it, and it takes version 2; version 1 stays the first's."""
+    generator = zoo.load(PRESET)
+    first = saved_model.export_serving(generator, str(tmp_path), "g")
+    assert first == str(tmp_path / "g" / "1")
+    first_files = sorted(os.listdir(first))
+    counted = iter([1])
+    real_next_version = saved_model.next_version
+    monkeypatch.setattr(saved_model, "next_version", lambda model_dir: next(counted, None) or real_next_version(model_dir))
+    second = saved_model.export_serving(generator, str(tmp_path), "g")
+    assert second == str(tmp_path / "g" / "2")
+    assert sorted(os.listdir(first)) == first_files and sorted(os.listdir(tmp_path / "g")) == ["1", "2"]
+    with pytest.raises(UserError, match=r"--version .*g/2 already holds files; pass --overwrite"):
+        saved_model.export_serving(generator, str(tmp_path), "g", version=2)
+
+
+def test_cards_regenerate_their_files_atomically_and_never_into_a_fifo(tmp_path, capsys):
+    from zoo.presets import store
+
+    first = store.list_models()[0]
+    fifo = tmp_path / f"{first}.md"
+    os.mkfifo(fifo)
+    assert cli.main(["cards", "--out", str(tmp_path), "--readme", ""]) == 2
+    assert f"{fifo} is a FIFO, not a regular file" in one_line_error(capsys)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []
