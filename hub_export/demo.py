@@ -27,6 +27,7 @@ import numpy as np
 from aiohttp import web
 
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRANSLATE, TRUNCATE, UPSCALE, kind_of
+from zoo.checks import MAX_TRUNCATION
 from zoo.errors import UserError
 from zoo.images import encode_png, make_grid
 
@@ -132,6 +133,9 @@ class DemoModel:
         if self.kind not in (TRANSLATE, UPSCALE):
             raise UserError(f"{self.name} makes images from seeds; upload pictures to a translation or "
                             "super-resolution model")
+        directions = ("a2b", "b2a") if self.kind == TRANSLATE else ("a2b",)  # the page sends a2b to SRGAN too
+        if direction not in directions:
+            raise UserError(f"direction must be {' or '.join(directions)} for {self.name}; received {direction!r}")
         channels = self.generator.image_shape[-1]
         if self.kind == TRANSLATE:  # its training size
             image = read_image(io.BytesIO(upload), channels, self.generator.image_shape[:2], "the upload")
@@ -249,7 +253,7 @@ def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
     def label_and_truncation(query):
         label = query.get("label")
         return (None if label in (None, "") else integer(query, "label", None, 0, 10**6),
-                number(query, "truncation", 1.0, 0.0, 2.0))
+                number(query, "truncation", 1.0, 0.0, MAX_TRUNCATION))
 
     async def page(request):
         return web.FileResponse(PAGE)
@@ -275,7 +279,7 @@ def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
         query = request.query
         rows, columns = integer_list(query, "rows", MAX_MIX), integer_list(query, "columns", MAX_MIX)
         crossover = integer(query, "crossover", None, 0, 64)
-        truncation = number(query, "truncation", 1.0, 0.0, 2.0)
+        truncation = number(query, "truncation", 1.0, 0.0, MAX_TRUNCATION)
         return png(await run(model_of(request).mix, rows, columns, crossover, truncation))
 
     async def example(request):

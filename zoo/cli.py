@@ -485,6 +485,9 @@ def run_sample(args):
     generator, description = load_generator(args.model)
     recipe = generator.recipe
     if SAMPLE not in recipe.capabilities:  # image-to-image: its own preview of real test inputs
+        if args.labels is not None or args.truncation != 1.0:
+            raise UserError(f"--labels and --truncation apply to z → image models; {args.model} does "
+                            f"{recipe.task.replace('_', '-')}")
         if args.format == "folder":
             raise UserError(f"--format folder samples z → image models; {args.model} does "
                             f"{recipe.task.replace('_', '-')}: use the Python API (translate / upscale)")

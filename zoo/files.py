@@ -18,6 +18,23 @@ from zoo.errors import UserError
 CACHE_DIR = os.environ.get("GAN_ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gan_zoo"))
 
 
+def cache_path(*parts):
+    """The path `parts` in the on-disk cache (CACHE_DIR), its directory created; a cache that cannot be used (a file,
+    or a directory that cannot be written) is a one-line UserError naming the variable that chooses it."""
+    path = os.path.join(CACHE_DIR, *parts)
+    directory = os.path.dirname(path)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        usable = os.access(directory, os.W_OK | os.X_OK)
+        reason = "permission denied"
+    except OSError as error:
+        usable, reason = False, error.strerror
+    if not usable:
+        raise UserError(f"the cache directory {CACHE_DIR} cannot be used ({directory}: {reason}); set GAN_ZOO_CACHE "
+                        "to a writable directory (default ~/.cache/gan_zoo)")
+    return path
+
+
 def write_atomically(path, data):
     """Write bytes or text to `path` through a temporary file beside it and a rename: a kill mid-write
     leaves the previous file intact, never a truncated one. A `path` that exists and is not a regular file
@@ -347,11 +364,18 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
+MAX_VERIFIED_BYTES = 2**31  # larger files are refused before hashing (seconds per GiB; a sparse file listed on a card
+# would take minutes): no recipe's weights come near it (DCGAN at 256 px, the largest size zoo.train takes: 0.2 GB)
+
+
 def verified(path, expected, record, remedy):
-    """`path`, after checking that it exists and that its sha256 is `expected` (as `record` lists it);
-    otherwise a one-line UserError that ends with `remedy`."""
+    """`path`, after checking that it exists, is at most MAX_VERIFIED_BYTES and that its sha256 is `expected` (as
+    `record` lists it); otherwise a one-line UserError that ends with `remedy`."""
     if not os.path.isfile(path):
         raise UserError(f"{path} is missing; {remedy}")
+    if os.path.getsize(path) > MAX_VERIFIED_BYTES:
+        raise UserError(f"{path} is {os.path.getsize(path)} bytes, more than any file {record} can list (at most "
+                        f"{MAX_VERIFIED_BYTES}): not hashed; {remedy}")
     actual = sha256_of(path)
     if actual != expected:
         raise UserError(f"{path} is corrupt: its sha256 is {actual}, {record} records {expected}; {remedy}")

@@ -56,23 +56,64 @@ def save_png(path, image):
     return write_atomically(path, encode_png(image))
 
 
-def read_image(path, channels, size=None, name=None):
-    """A picture file (PNG, JPEG, ...; a path or a binary file object, called `name` in errors) as uint8
-    [H, W, channels] (1: luminance, 3: RGB), resized bilinearly to `size` (h, w) when given and different;
-    a file that is not an image is a UserError."""
+MAX_IMAGE_PIXELS = 2**24  # pixels of a picture read whole (16.8 megapixels: a 4096×4096 photo, 64 MiB as RGBA);
+# every model here works at 128 px or less, and a larger file is a decompression bomb or a waste of memory
+
+
+def open_image(path, name=None):
+    """The PIL image of a picture file (a path or a binary file object, called `name` in errors), not decoded
+    yet: its header is read and its size checked first (at most MAX_IMAGE_PIXELS). A missing path, a path that
+    is not a regular file (a FIFO would block), or a file PIL cannot identify is a one-line UserError."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     name = name or path
-
+    if isinstance(path, (str, bytes, os.PathLike)) and not os.path.isfile(path):
+        raise UserError(f"{name} is not a regular file; pass a PNG or JPEG file" if os.path.exists(path)
+                        else f"{name}: no such file")
     try:
-        with Image.open(path) as picture:
-            picture = picture.convert("L" if channels == 1 else "RGB")
-            if size is not None and picture.size != (size[1], size[0]):
-                picture = picture.resize((size[1], size[0]), Image.BILINEAR)
-            array = np.asarray(picture, np.uint8)
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            picture = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise UserError(f"{name} is too large to open ({str(error).split(',')[0]}); at most {MAX_IMAGE_PIXELS} "
+                        "pixels (4096×4096) are read: shrink it first") from None
     except (UnidentifiedImageError, OSError) as error:
         reason = str(error).split(" (")[0] if isinstance(error, UnidentifiedImageError) else str(error)
         raise UserError(f"{name} is not an image PIL can read ({reason}); pass a PNG or JPEG file") from None
+    width, height = picture.size
+    if width * height > MAX_IMAGE_PIXELS:
+        picture.close()
+        raise UserError(f"{name} is too large to open ({width}×{height} = {width * height} pixels); at most "
+                        f"{MAX_IMAGE_PIXELS} pixels (4096×4096) are read: shrink it first")
+    return picture
+
+
+def eight_bit(picture):
+    """16-bit grayscale (PIL modes I;16*, and I as PIL opens 16-bit PNGs) scaled to 8-bit L (x / 257); other modes
+    as they are (PIL's convert("L") would clip 16-bit values above 255 to white)."""
+    from PIL import Image
+
+    if not (picture.mode.startswith("I;16") or picture.mode == "I"):
+        return picture
+    array = np.asarray(picture).astype(np.float64) / 257.0
+    return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), "L")
+
+
+def read_image(path, channels, size=None, name=None):
+    """A picture file (PNG, JPEG, ...; a path or a binary file object, called `name` in errors; see
+    `open_image`) as uint8 [H, W, channels] (1: luminance, 3: RGB; 16-bit pictures scaled, not clipped),
+    resized bilinearly to `size` (h, w) when given and different; a file that is not an image is a UserError."""
+    from PIL import Image
+
+    name = name or path
+    try:
+        with open_image(path, name) as picture:
+            picture = eight_bit(picture).convert("L" if channels == 1 else "RGB")
+            if size is not None and picture.size != (size[1], size[0]):
+                picture = picture.resize((size[1], size[0]), Image.BILINEAR)
+            array = np.asarray(picture, np.uint8)
+    except (OSError, SyntaxError) as error:  # decoding a truncated or corrupt file
+        raise UserError(f"{name} is not an image PIL can read ({error}); pass a PNG or JPEG file") from None
     return array[..., None] if channels == 1 else array

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE
+from recipes.latents import MAX_SEED
 from zoo.errors import UserError
 from zoo.images import to_uint8
 from zoo.latent_search import adam_moments, adam_step
@@ -164,9 +165,9 @@ def codes_for(recipe, space):
 
 
 # --- the search ----------------------------------------------------------------------------------------
-def check_search(steps, restarts, frames):
+def check_search(steps, restarts, frames, seed):
     for name, value, low, high in (("steps", steps, 1, MAX_STEPS), ("restarts", restarts, 1, 64),
-                                   ("frames", frames, 0, MAX_FRAMES)):
+                                   ("frames", frames, 0, MAX_FRAMES), ("seed", seed, 0, MAX_SEED)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
             raise UserError(f"{name} must be an integer in [{low}, {high}]; received {value!r}")
     if frames == 1:
@@ -179,7 +180,7 @@ def project(recipe, targets, extractor, *, steps=500, labels=None, space=None, r
     sampling generator: see the module docstring. `labels` (conditional models): one class id per image,
     None to take the evaluator's prediction. `progress(steps done, total)` is called after each segment of
     steps between `frames` (each chunk of images takes `steps`). Returns a Projection."""
-    check_search(steps, restarts, frames)
+    check_search(steps, restarts, frames, seed)
     codes = codes_for(recipe, space)
     targets = np.asarray(targets, np.float32)
     if targets.ndim != 4 or targets.shape[1:] != tuple(recipe.image_shape):

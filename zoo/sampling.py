@@ -10,6 +10,7 @@ import tensorflow as tf
 import recipes
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE, task_of
 from recipes.latents import stream_latents
+from zoo.checks import checked_seeds, checked_truncation
 from zoo.errors import UserError, first_line
 from zoo.files import read_json
 from zoo.train.run_directory import recipe_from_run
@@ -29,6 +30,8 @@ def load_target(target):
     """(recipe, description) for a run directory, a preset (name or directory) or a .keras file of a recipe."""
     from zoo.presets import store
 
+    store.check_name(target)
+    target = os.fspath(target)
     if target in store.list_models() or (os.path.isdir(target) and store.is_preset_dir(target)):
         directory = store.preset_path(target)
         card = store.card(directory)
@@ -40,7 +43,11 @@ def load_target(target):
     if os.path.isdir(target):
         return recipe_from_run(target)
     if target.endswith(".keras") and os.path.isfile(target):
-        model = keras.models.load_model(target, compile=False)
+        try:
+            model = keras.models.load_model(target, compile=False)  # safe_mode: no Python lambdas are run
+        except Exception as error:  # noqa: BLE001  Keras raises ValueError, OSError, zipfile's errors...
+            raise UserError(f"cannot load {target} ({first_line(error)}); pass a .keras file saved by a GAN Zoo "
+                            "recipe") from None
         if not isinstance(model, recipes.GAN):
             raise UserError(f"{target} holds a {type(model).__name__}, not a GAN Zoo recipe")
         return model, {"kind": "keras_file", "path": os.path.abspath(target), "recipe_config": model.get_config()}
@@ -128,7 +135,9 @@ def generating(recipe, truncation=1.0):
 
 
 def check_truncation(recipe, truncation):
-    """ψ = 1 (none) for any recipe; other values need a recipe with a mapping network."""
+    """ψ as a float (zoo.checks.checked_truncation): 1 (none) for any recipe; other values need a recipe with a
+    mapping network."""
+    truncation = checked_truncation(truncation)
     if truncation != 1.0 and TRUNCATE not in recipe.capabilities:
         raise UserError(f"truncation needs a recipe with a mapping network (stylegan_lite); "
                         f"{type(recipe).__name__} has none")
@@ -190,9 +199,12 @@ def style_mixing_grid(recipe, rows, columns, crossover, truncation=1.0):
     if MIX_STYLES not in recipe.capabilities:
         raise UserError(f"style mixing needs a recipe with per-layer styles (stylegan_lite); "
                         f"{type(recipe).__name__} has none")
-    if not 0 <= crossover <= recipe.num_layers:
-        raise UserError(f"crossover must be in [0, {recipe.num_layers}] (the generator's style layers); "
-                        f"received {crossover}")
+    rows, columns = checked_seeds(rows).tolist(), checked_seeds(columns).tolist()
+    truncation = check_truncation(recipe, truncation)
+    if isinstance(crossover, (bool, np.bool_)) or not isinstance(crossover, (int, np.integer)) \
+            or not 0 <= crossover <= recipe.num_layers:
+        raise UserError(f"crossover must be in [0, {recipe.num_layers}] (the generator's style layers), an integer; "
+                        f"received {crossover!r}")
     mixed = recipe.mix_styles(rows, columns, crossover, truncation).reshape(len(rows), len(columns),
                                                                             *recipe.image_shape)
     fine = recipe.mix_styles(rows[0], columns, 0, truncation)  # crossover 0: the columns' own images

@@ -16,6 +16,7 @@ from PIL import Image
 
 from hub_export.demo import MODELS, make_app
 from hub_export.server import start_answering_process
+from pictures import png_bytes
 from zoo.images import encode_png
 from zoo.train.launch import free_port
 
@@ -31,11 +32,71 @@ def png(body):
     return np.asarray(image)
 
 
+def encoded(picture, format="PNG"):
+    buffer = io.BytesIO()
+    picture.save(buffer, format=format)
+    return buffer.getvalue()
+
+
+CGAN, CYCLEGAN, SRGAN = (f"/api/{name}" for name in ("cgan_fashion_mnist_28", "cyclegan_sneaker_boot_28",
+                                                     "srgan_fashion_mnist_x4"))
+BAD_QUERIES = [  # GET: (url, status, part of the one-line error)
+    (f"{CGAN}/sample?seed=-1", 400, "seed must be an integer in [0, "),
+    (f"{CGAN}/sample?seed=1.5", 400, "seed must be an integer in [0, "),
+    (f"{CGAN}/sample?seed={2**63}", 400, "seed must be an integer in [0, "),
+    (f"{CGAN}/sample?count=0", 400, "count must be an integer in [1, 16]; received 0"),
+    (f"{CGAN}/sample?count=1e3", 400, "count must be an integer in [1, 16]; received '1e3'"),
+    (f"{CGAN}/sample?label=-1", 400, "label must be an integer in [0, 1000000]; received -1"),
+    (f"{CGAN}/sample?label=x", 400, "label must be an integer"),
+    (f"{CGAN}/sample?truncation=inf", 400, "truncation must be a number in [0.0, 2.0]; received inf"),
+    (f"{CGAN}/sample?truncation=-0.5", 400, "truncation must be a number in [0.0, 2.0]; received -0.5"),
+    (f"{CGAN}/sample?truncation=abc", 400, "truncation must be a number in [0.0, 2.0]; received 'abc'"),
+    (f"{CGAN}/interpolate?b=2", 400, "a is required: an integer in [0, "),
+    (f"{CGAN}/interpolate?a=1&b=x", 400, "b must be an integer in [0, "),
+    (f"{CGAN}/interpolate?a=1&b=2&steps=1", 400, "steps must be an integer in [2, 16]; received 1"),
+    (f"{CGAN}/interpolate?a=1&b=2&steps=99", 400, "steps must be an integer in [2, 16]; received 99"),
+    (f"{CGAN}/interpolate?a=1&b=2&label=10", 400, "labels must be class ids: integers in [0, 10)"),
+    (f"{CGAN}/mix?rows=&columns=1&crossover=1", 400, "rows takes 1 to 6 seeds; received 0"),
+    (f"{CGAN}/mix?rows=1,2,3,4,5,6,7&columns=1&crossover=1", 400, "rows takes 1 to 6 seeds; received 7"),
+    (f"{CGAN}/mix?rows=a&columns=1&crossover=1", 400, "rows must be comma-separated seeds"),
+    (f"{CGAN}/mix?rows=1&columns=1", 400, "crossover is required"),
+    (f"{SRGAN}/sample?seed=1", 400, "sample_seeds needs a sampling model; srgan_fashion_mnist_x4 does super-resolution"),
+    (f"{SRGAN}/interpolate?a=1&b=2", 400, "interpolate needs a sampling model"),
+    (f"{SRGAN}/example?index=-1", 400, "index must be an integer in [0, 1000000]; received -1"),
+    (f"{SRGAN}/example?index=x", 400, "index must be an integer"),
+    (f"{SRGAN}/memorization", 400, "card has no memorization check"),
+    ("/cards/nope", 404, "no model 'nope' in this demo"),
+    ("/api/nope/mix?rows=1&columns=2&crossover=1", 404, "no model 'nope' in this demo"),
+]
+BAD_UPLOADS = [  # POST: (url, body, part of the 400's one-line error)
+    (f"{SRGAN}/transform?direction=zzz", encoded(Image.new("L", (7, 7))),
+     "direction must be a2b for srgan_fashion_mnist_x4; received 'zzz'"),
+    (f"{SRGAN}/transform?direction=b2a", encoded(Image.new("L", (7, 7))), "direction must be a2b for srgan"),
+    (f"{CYCLEGAN}/transform?direction=zzz", encoded(Image.new("L", (28, 28))),
+     "direction must be a2b or b2a for cyclegan_sneaker_boot_28; received 'zzz'"),
+    (f"{CYCLEGAN}/transform?direction=A2B", encoded(Image.new("L", (28, 28))), "direction must be a2b or b2a"),
+    (f"{CYCLEGAN}/transform", png_bytes(20000, 20000, colour_type=0),
+     "the upload is too large to open (Image size (400000000 pixels) exceeds limit of 178956970 pixels)"),
+    (f"{SRGAN}/transform", png_bytes(12000, 12000), "the upload is too large to open (Image size (144000000 pixels)"),
+    (f"{CGAN}/project", png_bytes(5000, 4000, colour_type=0),
+     "the upload is too large to open (5000×4000 = 20000000 pixels); at most 16777216 pixels (4096×4096) are read"),
+    (f"{CGAN}/project", encoded(Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), np.uint8)))[:400],
+     "the upload is not an image PIL can read"),  # its pixel data cut in half
+    (f"{CGAN}/project?steps=0", encoded(Image.new("L", (28, 28))), "steps must be an integer in [1, 1000]; received 0"),
+    (f"{CGAN}/project?steps=x", encoded(Image.new("L", (28, 28))), "steps must be an integer in [1, 1000]"),
+    (f"{CGAN}/project", b"", "send a PNG or JPEG picture as the request body"),
+    (f"{CGAN}/transform", encoded(Image.new("L", (28, 28))), "cgan_fashion_mnist_28 makes images from seeds; upload"),
+    (f"{CYCLEGAN}/project", encoded(Image.new("L", (28, 28))), "projection needs a sampling model"),
+    (f"{SRGAN}/project", encoded(Image.new("L", (28, 28))), "projection needs a sampling model"),
+    (f"{SRGAN}/transform", b"GIF89a", "the upload is not an image PIL can read"),
+]
+
+
 def test_api_serves_pngs_that_follow_the_inputs_and_refuses_bad_ones():
     from aiohttp.test_utils import TestClient, TestServer
 
     async def scenario():
-        app = make_app(["cgan_fashion_mnist_28", "cyclegan_sneaker_boot_28"])
+        app = make_app(["cgan_fashion_mnist_28", "cyclegan_sneaker_boot_28", "srgan_fashion_mnist_x4"])
         async with TestClient(TestServer(app)) as client:
             async def get(url, status=200):
                 response = await client.get(url)
@@ -77,7 +138,7 @@ def test_api_serves_pngs_that_follow_the_inputs_and_refuses_bad_ones():
                 np.testing.assert_array_equal(png(base64.b64decode(pair["input"])), png(example))
             assert outputs["a2b"].shape == (28, 28) and not np.array_equal(outputs["a2b"], outputs["b2a"])
 
-            for url, status, message in [
+            for url, status, message in [*BAD_QUERIES,
                 ("/api/cgan_fashion_mnist_28/sample?seed=x", 400, "seed must be an integer"),
                 ("/api/cgan_fashion_mnist_28/sample?count=99", 400, r"count must be an integer in [1, 16]"),
                 ("/api/cgan_fashion_mnist_28/sample?label=10", 400, "integers in [0, 10)"),
@@ -94,6 +155,16 @@ def test_api_serves_pngs_that_follow_the_inputs_and_refuses_bad_ones():
                                           (b"x" * (5 * 2**20), 413, "upload larger than")]:
                 response = await client.post("/api/cyclegan_sneaker_boot_28/transform", data=body)
                 assert response.status == status and message in (await response.json())["error"]
+            for url, body, message in BAD_UPLOADS:
+                response = await client.post(url, data=body)
+                error = (await response.json()).get("error", "")
+                assert response.status == 400 and message in error and "\n" not in error, (url, error)
+
+            deep = np.linspace(0, 65535, 28 * 28).reshape(28, 28).astype(np.uint16)  # 16 bits: scaled, not clipped
+            for url in ("/api/cyclegan_sneaker_boot_28/transform", "/api/cgan_fashion_mnist_28/project?steps=1"):
+                response = await client.post(url, data=encoded(Image.fromarray(deep)))
+                shown = png(base64.b64decode((await response.json())["input"]))
+                np.testing.assert_array_equal(shown, np.rint(deep / 257.0).astype(np.uint8))
 
     asyncio.run(scenario())
 

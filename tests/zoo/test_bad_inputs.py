@@ -2,11 +2,80 @@
 and nothing lost or left behind (issue 17's table; it grows with every defect found)."""
 import os
 
+import numpy as np
 import pytest
 
 from hub_export import cli
+from pictures import png_header
 
 EXISTING = b"the user's file"
+STYLEGAN = "stylegan_lite_fashion_mnist_32"
+
+
+def preset_with_card(directory, card):
+    """A preset directory: the DCGAN preset's config.json, and `card` (any JSON) as its card.json."""
+    import json
+    import shutil
+
+    from zoo.files import sha256_of
+    from zoo.presets import store
+
+    os.makedirs(directory)
+    shutil.copy(os.path.join(store.PRESETS_DIR, "dcgan_fashion_mnist_28", "config.json"), directory)
+    if callable(card):
+        card = card(sha256_of(os.path.join(directory, "config.json")))
+    with open(os.path.join(directory, "card.json"), "w") as handle:
+        json.dump(card, handle)
+    return str(directory)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Hostile inputs, made once: pictures (a FIFO, bombs, a 144-megapixel RGBA header, a truncated PNG), training
+    folders, broken preset directories and .keras files."""
+    import keras
+    import numpy as np
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("inputs")
+    paths = {"picture": str(root / "picture.png"), "fifo": str(root / "fifo.png"), "empty": str(root / "empty")}
+    Image.fromarray(np.full((28, 28), 200, np.uint8)).save(paths["picture"])
+    os.mkfifo(paths["fifo"])
+    os.mkdir(paths["empty"])
+    paths["rgba_144mp"] = png_header(root / "rgba_144mp.png", 12000, 12000)
+    paths["bomb"] = png_header(root / "bomb.png", 20000, 20000, colour_type=0)
+    paths["mp20"] = png_header(root / "mp20.png", 5000, 4000, colour_type=0)
+    paths["truncated_png"] = str(root / "truncated" / "cut.png")
+    os.mkdir(root / "truncated")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), np.uint8)).save(root / "whole.png")
+    with open(paths["truncated_png"], "wb") as handle:  # the pixel data cut in half
+        handle.write(open(root / "whole.png", "rb").read()[:400])
+    paths["truncated_folder"] = str(root / "truncated")
+    for name, size in (("folder28", 28), ("folder300", 300)):
+        os.mkdir(root / name)
+        Image.fromarray(np.zeros((size, size), np.uint8)).save(root / name / "a.png")
+        paths[name] = str(root / name)
+    os.mkdir(root / "bomb_folder")
+    png_header(root / "bomb_folder" / "a.png", 20000, 20000, colour_type=0)
+    paths["bomb_folder"] = str(root / "bomb_folder")
+    paths["list_card"] = preset_with_card(root / "list_card", ["not", "a", "card"])
+    paths["files_list_card"] = preset_with_card(root / "files_list_card", lambda sha: {"files": ["config.json"]})
+    paths["outside_card"] = preset_with_card(root / "outside_card", lambda sha: {
+        "files": {"config.json": sha, "../outside.txt": "0" * 64}})
+    (root / "outside.txt").write_text("outside")
+    paths["absolute_card"] = preset_with_card(root / "absolute_card", lambda sha: {
+        "files": {"config.json": sha, "/etc/hostname": "0" * 64}})
+    paths["sparse_card"] = preset_with_card(root / "sparse_card", lambda sha: {
+        "files": {"config.json": sha, "huge.bin": "0" * 64}})
+    with open(root / "sparse_card" / "huge.bin", "wb") as handle:
+        handle.truncate(200 * 2**30)  # 200 GiB, sparse: hashing it would read for minutes
+    inputs_ = keras.Input((2,))
+    keras.Model(inputs_, keras.layers.Lambda(lambda x: x * 2)(inputs_)).save(root / "lambda.keras")
+    keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).save(root / "plain.keras")
+    (root / "not.keras").write_bytes(b"not a zip")
+    paths.update(lambda_keras=str(root / "lambda.keras"), plain_keras=str(root / "plain.keras"),
+                 not_keras=str(root / "not.keras"))
+    return paths
 
 
 def workspace(tmp_path):
@@ -45,7 +114,8 @@ def workspace(tmp_path):
       "--out", "{run}", "--quiet"], "`penalty_weight` must be a finite number ≥ 0. Received: penalty_weight=-1"),
     (["train", "wgan_gp", "--set", "gp_weight=-10", "--out", "{run}", "--quiet"], "`gp_weight` must be a finite number ≥ 0"),
     (["train", "dcgan", "--batch-size", "100000000", "--out", "{run}", "--quiet"],
-     "--batch-size: one step's 100000000 real images of shape (28, 28, 1) would take 292.1 GiB (at most 2 GiB)"),
+     "--batch-size 100000000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least "
+     "85283.1 GiB (at most 16 GiB)"),
     (["evaluate", "dcgan_fashion_mnist_28", "--num-samples", "3", "--out", "{dir}/e.json"],
      "--num-samples 3 is too few for precision_recall: it needs at least 4 (the k-th nearest neighbour, k = 3)"),
     (["evaluate", "dcgan_fashion_mnist_28", "--seeds", "0", "--out", "{dir}/e.json"], "--seeds must be an integer ≥ 1"),
@@ -53,9 +123,145 @@ def workspace(tmp_path):
      "--num 100000000: a grid holds at most 10000 images; pass --format folder"),
     (["serve", "{models}", "--port", "1"], "cannot load the SavedModel in {models}/m/1 (Cannot parse file"),
     (["evaluate", "{models}/m/1", "--out", "{dir}/e.json"], "cannot load the SavedModel in {models}/m/1"),
+    # issue 30: silently wrong results and tracebacks, now one line each
+    *[([command, STYLEGAN, *extra, "--truncation", psi, "--out", "{dir}/t.png"],
+       f"truncation ψ must be a number in [0, 2] (1: none, 0: the mean image); received {shown}")
+      for command, extra in (("sample", []), ("interpolate", ["--seeds", "1,2"]), ("style-mix", []))
+      for psi, shown in (("nan", "nan"), ("inf", "inf"), ("1e38", "1e+38"), ("-0.5", "-0.5"), ("2.5", "2.5"))],
+    (["evaluate", STYLEGAN, "--truncation", "0.7,nan", "--out", "{dir}/e.json"], "truncation ψ must be a number in [0, 2]"),
+    (["sample", "dcgan_fashion_mnist_28", "--truncation", "nan", "--out", "{dir}/t.png"], "truncation ψ must be a number"),
+    (["style-mix", STYLEGAN, "--rows=-1,2", "--out", "{dir}/t.png"], "seeds must be integers in [0, 2**63), one or a "
+                                                                    "1-D list; received [-1, 2]"),
+    (["style-mix", STYLEGAN, "--crossover", "99", "--out", "{dir}/t.png"], "crossover must be in [0, 7]"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--batch-size", "0", "--out", "{dir}/e.json"],
+     "--batch-size must be an integer ≥ 1; received 0"),
+    (["memorization", "dcgan_fashion_mnist_28", "--batch-size", "0", "--out", "{dir}/m"],
+     "--batch-size must be an integer ≥ 1; received 0"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--metrics", ",", "--out", "{dir}/e.json"],
+     "--metrics names no metric; accepted: fid, kid"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--metrics", "fid,nope", "--out", "{dir}/e.json"],
+     "Unknown metric(s) ['nope']; accepted: fid, kid"),
+    (["project", "dcgan_fashion_mnist_28", "{picture}", "--seed", "-1", "--out", "{dir}/p"],
+     "seed must be an integer in [0, 9223372036854775807]; received -1"),
+    (["project", "dcgan_fashion_mnist_28", "{picture}", "--steps", "0", "--out", "{dir}/p"],
+     "steps must be an integer in [1, "),
+    (["project", "dcgan_fashion_mnist_28", "{picture}", "--restarts", "0", "--out", "{dir}/p"],
+     "restarts must be an integer in [1, 64]; received 0"),
+    (["project", "dcgan_fashion_mnist_28", "{picture}", "--space", "w", "--out", "{dir}/p"],
+     "space must be one of z for DCGAN; received 'w'"),
+    (["project", "cgan_fashion_mnist_28", "{picture}", "--labels", "10", "--out", "{dir}/p"],
+     "labels must be class ids: integers in [0, 10)"),
+    (["project", "srgan_fashion_mnist_x4", "{picture}", "--out", "{dir}/p"], "project needs a sampling model"),
+    (["project", "dcgan_fashion_mnist_28", "{fifo}", "--out", "{dir}/p"],
+     "{fifo} is not a regular file; pass a PNG or JPEG file"),
+    (["project", "dcgan_fashion_mnist_28", "{folder}", "--out", "{dir}/p"],
+     "{folder} is not a regular file; pass a PNG or JPEG file"),
+    (["project", "dcgan_fashion_mnist_28", "{dir}/missing.png", "--out", "{dir}/p"], "{dir}/missing.png: no such file"),
+    (["project", "dcgan_fashion_mnist_28", "{png}", "--out", "{dir}/p"],
+     "{png} is not an image PIL can read (cannot identify image file"),
+    (["project", "dcgan_fashion_mnist_28", "{rgba_144mp}", "--out", "{dir}/p"],
+     "{rgba_144mp} is too large to open (Image size (144000000 pixels) exceeds limit of 89478485 pixels); at most "
+     "16777216 pixels (4096×4096) are read"),
+    (["project", "dcgan_fashion_mnist_28", "{bomb}", "--out", "{dir}/p"],
+     "{bomb} is too large to open (Image size (400000000 pixels) exceeds limit of 178956970 pixels)"),
+    (["project", "dcgan_fashion_mnist_28", "{mp20}", "--out", "{dir}/p"],
+     "{mp20} is too large to open (5000×4000 = 20000000 pixels); at most 16777216 pixels (4096×4096) are read"),
+    (["project", "dcgan_fashion_mnist_28", "{truncated_png}", "--out", "{dir}/p"], "{truncated_png} is not an image PIL can read"),
+    (["train", "dcgan", "--set", "width=32.5", "--out", "{run}", "--quiet"], "--set width=32.5: width takes an integer (default 64)"),
+    (["train", "dcgan", "--set", "width=true", "--out", "{run}", "--quiet"], "--set width=true: width takes an integer (default 64)"),
+    (["train", "dcgan", "--set", "n_disc=1.5", "--out", "{run}", "--quiet"], "--set n_disc=1.5: n_disc takes an integer (default 1)"),
+    (["train", "dcgan", "--set", "generator_norm=1", "--out", "{run}", "--quiet"],
+     '--set generator_norm=1: generator_norm takes a string (default "batch")'),
+    (["train", "dcgan", "--set", "ema_decay=abc", "--out", "{run}", "--quiet"], '--set ema_decay="abc": ema_decay takes a finite number'),
+    (["train", "dcgan", "--set", "ema_decay=NaN", "--out", "{run}", "--quiet"], "--set ema_decay=NaN: ema_decay takes a finite number"),
+    (["train", "stylegan_lite", "--set", "r1_gamma=true", "--out", "{run}", "--quiet"],
+     "--set r1_gamma=true: r1_gamma takes a finite number (default 0.01)"),
+    (["train", "lsgan", "--set", "a=[0]", "--out", "{run}", "--quiet"], "--set a=[0]: a takes a finite number (default 0.0)"),
+    (["train", "dcgan", "--set", "latent_dim=1e3", "--out", "{run}", "--quiet"],
+     "--set latent_dim=1000.0: latent_dim takes an integer (default 100)"),
+    (["train", "dcgan", "--set", "widht=64", "--out", "{run}", "--quiet"], "Unknown setting(s) ['widht'] for dcgan"),
+    (["finetune", "dcgan_fashion_mnist_28", "--data", "{folder28}", "--set", "ema_decay=abc", "--out", "{run}", "--quiet"],
+     '--set ema_decay="abc": ema_decay takes a finite number'),
+    (["finetune", "dcgan_fashion_mnist_28", "--data", "{folder28}", "--set", "width=32", "--out", "{run}", "--quiet"],
+     "fine-tuning keeps the preset's architecture; remove --set width"),
+    (["finetune", "srgan_fashion_mnist_x4", "--data", "{folder28}", "--out", "{run}", "--quiet"],
+     "finetune trains z → image generators"),
+    (["train", "dcgan", "--eval-every", "1", "--eval-samples", "1", "--out", "{run}", "--quiet"],
+     "--eval-samples must be at least 2 (FID needs a covariance); received 1"),
+    (["train", "dcgan", "--eval-samples", "0", "--out", "{run}", "--quiet"], "--eval-samples must be a positive integer"),
+    (["train", "dcgan", "--eval-every", "-1", "--out", "{run}", "--quiet"], "--eval-every must be 0 (off) or a positive"),
+    (["train", "dcgan", "--batch-size", "70000", "--out", "{run}", "--quiet"],
+     "--batch-size 70000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least 59.7 GiB "
+     "(at most 16 GiB)"),
+    (["train", "stylegan_lite", "--batch-size", "20000", "--out", "{run}", "--quiet"],
+     "--batch-size 20000: one step's activations (generator, discriminator at (32, 32, 1)) would take at least"),
+    (["train", "dcgan", "--image-size", "100000", "--out", "{run}", "--quiet"],
+     "--image-size of 100000x100000 pixels: the recipes take at most 256 pixels a side"),
+    (["train", "dcgan", "--dataset", "{folder300}", "--out", "{run}", "--quiet"],
+     "images of 300x300 pixels: the recipes take at most 256 pixels a side"),
+    (["train", "dcgan", "--batch-size", "0", "--out", "{run}", "--quiet"], "--batch-size must be a positive integer"),
+    (["train", "dcgan", "--steps", "0", "--out", "{run}", "--quiet"], "--steps must be a positive integer; received 0"),
+    (["train", "dcgan", "--seed", "-1", "--out", "{run}", "--quiet"], "--seed must be an integer in [0, 2**32)"),
+    (["train", "dcgan", "--channels", "3", "--crop", "center", "--out", "{run}", "--quiet"], "crop='center' needs image_size"),
+    (["train", "nope", "--out", "{run}", "--quiet"], "Unknown recipe"),
+    (["train", "dcgan", "--dataset", "{empty}", "--out", "{run}", "--quiet"], "no images found in {empty}"),
+    (["train", "dcgan", "--dataset", "{bomb_folder}", "--out", "{run}", "--quiet"], "is too large to open"),
+    (["train", "dcgan", "--dataset", "{truncated_folder}", "--out", "{run}", "--quiet"], "cannot read image {truncated_png}"),
+    (["train", "cyclegan", "--domain-a", "sneaker", "--domain-b", "nope", "--out", "{run}", "--quiet"], "nope"),
+    (["sample", "{list_card}", "--out", "{dir}/s.png"], "{list_card}/card.json is not a model card (a JSON object"),
+    (["card", "{list_card}"], "{list_card}/card.json is not a model card"),
+    (["sample", "{files_list_card}", "--out", "{dir}/s.png"], "{files_list_card}/card.json is not a model card"),
+    (["sample", "{outside_card}", "--out", "{dir}/s.png"],
+     "{outside_card}/card.json lists '../outside.txt': a preset's files are inside its directory"),
+    (["sample", "{absolute_card}", "--out", "{dir}/s.png"], "{absolute_card}/card.json lists '/etc/hostname': a preset's files"),
+    (["sample", "{sparse_card}", "--out", "{dir}/s.png"],
+     "{sparse_card}/huge.bin is 214748364800 bytes, more than any file the card can list (at most 2147483648): not hashed"),
+    (["sample", "{lambda_keras}", "--out", "{dir}/s.png"], "cannot load {lambda_keras} (Requested the deserialization of a "),
+    (["evaluate", "{lambda_keras}", "--out", "{dir}/e.json"], "cannot load {lambda_keras} (Requested the deserialization"),
+    (["sample", "{not_keras}", "--out", "{dir}/s.png"], "cannot load {not_keras} ("),
+    (["sample", "{plain_keras}", "--out", "{dir}/s.png"], "{plain_keras} holds a Sequential, not a GAN Zoo recipe"),
+    (["sample", "nope_model", "--out", "{dir}/s.png"], "Unknown model 'nope_model'"),
+    (["sample", "dcgan_fashion_mnist_28", "--seed", "-1", "--out", "{dir}/s.png"], "seed must be an integer in [0, "),
+    (["sample", "dcgan_fashion_mnist_28", "--num", "0", "--out", "{dir}/s.png"], "number of samples must be an integer ≥ 1"),
+    (["sample", "dcgan_fashion_mnist_28", "--labels", "1", "--out", "{dir}/s.png"], "is unconditional: it takes no labels"),
+    (["sample", "cgan_fashion_mnist_28", "--labels", "10", "--out", "{dir}/s.png"], "labels must be class ids"),
+    (["interpolate", "dcgan_fashion_mnist_28", "--seeds", "1", "--out", "{dir}/i.png"], "--seeds needs two or more seeds"),
+    (["interpolate", "dcgan_fashion_mnist_28", "--seeds", "1,2", "--out", "{dir}/i.jpg"], "accepted: a .png file"),
+    (["interpolate", "dcgan_fashion_mnist_28", "--seeds", "1,2", "--steps", "1", "--out", "{dir}/i.png"],
+     "steps must be an integer in [2, 1024]; received 1"),
+    (["interpolate", "dcgan_fashion_mnist_28", "--seeds=-3,2", "--out", "{dir}/i.png"], "seeds must be integers in [0, 2**63)"),
+    (["interpolate", "cgan_fashion_mnist_28", "--seeds", "1,2", "--labels", "11", "--out", "{dir}/i.png"],
+     "labels must be class ids"),
+    (["style-mix", "dcgan_fashion_mnist_28", "--out", "{dir}/m.png"], "style mixing needs a recipe with per-layer styles"),
+    (["memorization", "srgan_fashion_mnist_x4", "--out", "{dir}/m"], "memorization checks z → image generators"),
+    (["memorization", "dcgan_fashion_mnist_28", "--num-samples", "3", "--out", "{dir}/m"], "--num-samples must be at least"),
+    (["memorization", "{plain_keras}", "--out", "{dir}/m"], "{plain_keras} holds a Sequential, not a GAN Zoo recipe"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--features", "inception_keras", "--out", "{dir}/e.json"],
+     "--features inception_keras needs --inception PATH"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--seeds", "-2", "--out", "{dir}/e.json"], "--seeds must be an integer ≥ 1"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--truncation", "0.5", "--out", "{dir}/e.json"],
+     "truncation needs a recipe with a mapping network"),
+    (["card", "nope_model"], "Unknown model 'nope_model'"),
+    (["card", "{folder}"], "{folder} is not a preset directory: it needs config.json and card.json"),
+    (["export", "dcgan_fashion_mnist_28", "--format", "saved_model", "--quantization", "float16", "--out", "{dir}/x"],
+     "--quantization applies to --format tflite"),
+    (["export", "{list_card}", "--format", "tflite", "--out", "{dir}/x.tflite"], "card.json is not a model card"),
+    (["sample", "srgan_fashion_mnist_x4", "--labels", "1", "--out", "{dir}/s.png"],
+     "--labels and --truncation apply to z → image models; srgan_fashion_mnist_x4 does super-resolution"),
+    (["sample", "cyclegan_sneaker_boot_28", "--truncation", "0.5", "--out", "{dir}/s.png"],
+     "--labels and --truncation apply to z → image models; cyclegan_sneaker_boot_28 does translation"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--data-dir", "{dir}/nowhere", "--out", "{dir}/e.json"],
+     "data_dir {dir}/nowhere is not a directory; pass the directory that holds the dataset's files"),
+    (["train", "dcgan", "--data-dir", "{png}", "--out", "{run}", "--quiet"], "data_dir {png} is not a directory"),
+    (["memorization", "dcgan_fashion_mnist_28", "--seed", "-1", "--out", "{dir}/m"],
+     "--seed must be an integer in [0, 9223372036854775807]; received -1"),
+    (["evaluate", "cgan_fashion_mnist_28", "--metrics", "gan_train_test", "--gan-train-steps", "0", "--out", "{dir}/e.json"],
+     "--gan-train-steps must be an integer ≥ 1; received 0"),
+    (["train-evaluator", "--epochs", "0", "--out", "{dir}/evaluator"], "--epochs must be an integer ≥ 1; received 0"),
+    (["train-evaluator", "--batch-size", "0", "--out", "{dir}/evaluator"], "--batch-size must be an integer ≥ 1"),
 ])
-def test_cli_refuses_with_one_line_and_touches_nothing(argv, message, tmp_path, capsys):
-    paths = workspace(tmp_path)
+def test_cli_refuses_with_one_line_and_touches_nothing(argv, message, tmp_path, capsys, inputs):
+    paths = {**workspace(tmp_path), **inputs}
     before = {name: sorted(files) for name, _, files in os.walk(tmp_path)}
     assert cli.main([part.format(**paths) for part in argv]) == 2
     error = capsys.readouterr().err.strip()
@@ -104,3 +310,186 @@ def test_sampling_a_billion_images_in_chunks_keeps_peak_memory_flat():
     result = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout.split()[-1]) < 1024, result.stdout  # measured 173 MiB; up front: 15 GiB
+
+
+# --- the Python API: the same checks, where every path (CLI, server, demo) passes ------------------------------
+@pytest.fixture(scope="module")
+def generators():
+    import zoo
+
+    return {name: zoo.load(name) for name in (STYLEGAN, "dcgan_fashion_mnist_28", "cgan_fashion_mnist_28")}
+
+
+def evaluate_with(**options):
+    from zoo.eval import scoring
+
+    return scoring.evaluate({"g": lambda seed: None}, None, **{"num_samples": 10, "seeds": 1, "metrics": ["fid"], **options})
+
+
+def memorization_with(**options):
+    from zoo.eval import memorization
+
+    return memorization.memorization_report({"g": lambda seed: None}, None, **options)
+
+
+def picture(inputs, key):
+    from zoo.images import read_image
+
+    return read_image(inputs[key], 1, (28, 28))
+
+
+TRUNCATION = r"truncation ψ must be a number in \[0, 2\] \(1: none, 0: the mean image\); received "
+API_ROWS = [
+    *[(lambda g, inputs, psi=psi: g[STYLEGAN].sample(2, truncation=psi), TRUNCATION + shown)
+      for psi, shown in ((float("nan"), "nan"), (float("inf"), "inf"), (-float("inf"), "-inf"), (1e38, "1e\\+38"),
+                         (-0.1, "-0.1"), (2.01, "2.01"), (True, "True"), ("0.5", "'0.5'"), (None, "None"))],
+    (lambda g, inputs: g[STYLEGAN].sample_seeds([1], truncation=float("nan")), TRUNCATION + "nan"),
+    (lambda g, inputs: g[STYLEGAN].interpolate(1, 2, truncation=float("inf")), TRUNCATION + "inf"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2], 1, truncation=float("nan")), TRUNCATION + "nan"),
+    (lambda g, inputs: next(g[STYLEGAN].sample_chunks(2, truncation=float("nan"))), TRUNCATION + "nan"),
+    (lambda g, inputs: __import__("zoo.sampling").sampling.sampler(g[STYLEGAN].recipe, float("nan")), TRUNCATION + "nan"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].sample(2, truncation=float("nan")), TRUNCATION + "nan"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].sample(2, truncation=0.5), "truncation needs a recipe with a mapping"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([0.5], [1], 1), r"seeds must be integers in \[0, 2\*\*63\), one or a "
+                                                             r"1-D list; received \[0.5\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2.7], 1), r"seeds must be integers .*; received \[2.7\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([-1], [2], 1), r"seeds must be integers .*; received \[-1\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([], [2], 1), r"seeds must be integers .*; received \[\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles(["1"], [2], 1), r"seeds must be integers .*; received \['1'\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([True], [2], 1), r"seeds must be integers .*; received \[True\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2], 8), r"crossover must be in \[0, 7\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2], -1), r"crossover must be in \[0, 7\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2], 1.5), r"crossover must be in \[0, 7\] .*an integer; received 1.5"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2], True), r"crossover must be in .*; received True"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].mix_styles([1], [2], 1), "style mixing needs a recipe with per-layer"),
+    (lambda g, inputs: g[STYLEGAN].interpolate(1.5, 2), r"seeds must be integers .*; received \[1.5, 2\]"),
+    (lambda g, inputs: g[STYLEGAN].interpolate(1, 2, steps=1), r"steps must be an integer in \[2, 1024\]; received 1"),
+    (lambda g, inputs: g["cgan_fashion_mnist_28"].interpolate(1, 2, label=[1, 2]), "an interpolation keeps one class"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].interpolate(1, 2, label=1), "is unconditional: it takes no labels"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].latents([[1]]), r"seeds must be integers .*; received \[\[1\]\]"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].translate(np.zeros((1, 28, 28, 1), np.uint8)),
+     "translate needs a translation model; dcgan_fashion_mnist_28 does sampling: use sample"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].project(np.zeros((1, 28, 28, 1), np.uint8), seed=-1),
+     r"seed must be an integer in \[0, 9223372036854775807\]; received -1"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].project(np.zeros((1, 28, 28, 1), np.uint8), seed=1.5),
+     r"seed must be an integer in \[0, 9223372036854775807\]; received 1.5"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].project(np.zeros((1, 28, 28, 1), np.uint8), steps=0),
+     r"steps must be an integer in \[1, "),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].project(np.zeros((1, 28, 28, 1), np.uint8), frames=1),
+     r"frames must be 0 \(none\) or ≥ 2"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].project(np.zeros((1, 32, 32, 1), np.uint8)),
+     r"images to project must be \[n, 28, 28, 1\]"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].project(np.full((1, 28, 28, 1), np.nan, np.float32)),
+     "received NaN or infinite values"),
+    (lambda g, inputs: __import__("zoo").load(None), r"a model is a preset name or a path \(a string\); received None"),
+    (lambda g, inputs: __import__("zoo").load(7), r"a model is a preset name or a path \(a string\); received 7"),
+    (lambda g, inputs: __import__("zoo").load(["dcgan_fashion_mnist_28"]), r"a model is a preset name or a path"),
+    (lambda g, inputs: __import__("zoo").card(None), r"a model is a preset name or a path"),
+    (lambda g, inputs: __import__("zoo").load_recipe(None), r"a model is a preset name or a path"),
+    (lambda g, inputs: __import__("zoo").load("dcgan_fashion_mnist"), r"Unknown model 'dcgan_fashion_mnist'\. Did you mean"),
+    (lambda g, inputs: __import__("zoo.sampling").sampling.load_target(None), r"a model is a preset name or a path"),
+    (lambda g, inputs: __import__("zoo").load(inputs["list_card"]), r"card.json is not a model card \(a JSON object"),
+    (lambda g, inputs: __import__("zoo").card(inputs["list_card"]), r"card.json is not a model card"),
+    (lambda g, inputs: __import__("zoo").load(inputs["files_list_card"]), r"card.json is not a model card"),
+    (lambda g, inputs: __import__("zoo").load(inputs["outside_card"]), r"lists '\.\./outside.txt': a preset's files are"),
+    (lambda g, inputs: __import__("zoo").load(inputs["absolute_card"]), r"lists '/etc/hostname': a preset's files are"),
+    (lambda g, inputs: __import__("zoo").load(inputs["sparse_card"]),
+     r"huge.bin is 214748364800 bytes, more than any file the card can list \(at most 2147483648\): not hashed"),
+    (lambda g, inputs: __import__("zoo.sampling").sampling.load_target(inputs["lambda_keras"]),
+     r"cannot load .*lambda.keras \(Requested the deserialization of a `Lambda` layer"),
+    (lambda g, inputs: picture(inputs, "fifo"), r"fifo.png is not a regular file; pass a PNG or JPEG file"),
+    (lambda g, inputs: picture(inputs, "empty"), r"empty is not a regular file"),
+    (lambda g, inputs: picture(inputs, "rgba_144mp"), r"is too large to open \(Image size \(144000000 pixels\)"),
+    (lambda g, inputs: picture(inputs, "bomb"), r"is too large to open \(Image size \(400000000 pixels\) exceeds"),
+    (lambda g, inputs: picture(inputs, "mp20"), r"too large to open \(5000×4000 = 20000000 pixels\); at most 16777216"),
+    (lambda g, inputs: picture(inputs, "truncated_png"), r"cut.png is not an image PIL can read"),
+    (lambda g, inputs: __import__("zoo.images").images.read_image(__import__("io").BytesIO(b"GIF89a"), 1, name="the upload"),
+     r"the upload is not an image PIL can read"),
+    (lambda g, inputs: evaluate_with(batch_size=0), r"--batch-size must be an integer ≥ 1; received 0"),
+    (lambda g, inputs: evaluate_with(batch_size=2.5), r"--batch-size must be an integer ≥ 1; received 2.5"),
+    (lambda g, inputs: evaluate_with(metrics=[]), r"--metrics names no metric; accepted: fid, kid"),
+    (lambda g, inputs: evaluate_with(metrics=["fid", "FID"]), r"Unknown metric\(s\) \['FID'\]"),
+    (lambda g, inputs: evaluate_with(seeds=0), r"--seeds must be an integer ≥ 1"),
+    (lambda g, inputs: evaluate_with(num_samples=1), r"--num-samples 1 is too few for fid: it needs at least 2"),
+    (lambda g, inputs: memorization_with(batch_size=0), r"--batch-size must be an integer ≥ 1; received 0"),
+    (lambda g, inputs: memorization_with(batch_size=-5), r"--batch-size must be an integer ≥ 1; received -5"),
+    (lambda g, inputs: memorization_with(seed=-1), r"--seed must be an integer in \[0, 9223372036854775807\]; received -1"),
+    (lambda g, inputs: evaluate_with(metrics=["gan_train_test"], gan_train_steps=-1),
+     r"--gan-train-steps must be an integer ≥ 1; received -1"),
+    (lambda g, inputs: __import__("zoo.data.datasets").data.datasets.load("fashion_mnist", data_dir=inputs["picture"]),
+     r"data_dir .*picture.png is not a directory"),
+    (lambda g, inputs: __import__("zoo.eval.classifier").eval.classifier.train_evaluator("/nonexistent", epochs=0),
+     r"--epochs must be an integer ≥ 1; received 0"),
+]
+
+
+@pytest.mark.parametrize("call, message", API_ROWS)
+def test_api_refuses_with_one_line(generators, inputs, call, message):
+    from zoo.errors import UserError
+
+    with pytest.raises(UserError, match=message) as refused:
+        call(generators, inputs)
+    assert "\n" not in str(refused.value)
+
+
+# --- inputs that gave silently wrong results: now the right ones --------------------------------------------------
+def test_a_16_bit_picture_is_scaled_to_8_bits_not_clipped_to_white(tmp_path):
+    """PIL's convert("L") clips 16-bit gray (mode I;16) at 255: every pixel above 255/65535 came out white."""
+    from PIL import Image
+
+    from zoo.images import read_image
+
+    deep = np.linspace(0, 65535, 28 * 28).reshape(28, 28).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    expected = np.rint(deep / 257.0).astype(np.uint8)
+    np.testing.assert_array_equal(read_image(str(tmp_path / "deep.png"), 1)[..., 0], expected)
+    np.testing.assert_array_equal(read_image(str(tmp_path / "deep.png"), 3), np.repeat(expected[..., None], 3, -1))
+    assert 100 < read_image(str(tmp_path / "deep.png"), 1).mean() < 155  # a ramp, not white
+
+
+def folder_images(folder, channels=None):
+    from zoo.data import datasets
+
+    batches = datasets.load(folder, channels=channels, batch_size=8, drop_remainder=False)
+    return np.concatenate([np.asarray(batch[0] if isinstance(batch, tuple) else batch) for batch in batches])
+
+
+def test_a_cmyk_jpeg_among_gray_pictures_trains_in_its_colours(tmp_path):
+    """TensorFlow's JPEG decoder gives a CMYK JPEG only as RGB (asked for one channel, it failed at step 0 without
+    naming the file): a folder with any colour picture is decoded as RGB and converted after."""
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8), 200, np.uint8)).save(tmp_path / "a_gray.png")
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(tmp_path / "b_red.jpg", quality=100)  # red, in ink
+    gray, red = folder_images(str(tmp_path), channels=1)
+    np.testing.assert_allclose(gray, 200 / 127.5 - 1, atol=1e-4)  # via RGB: rgb_to_grayscale's weights sum to 0.9999
+    np.testing.assert_allclose(red, (0.2989 * 255) / 127.5 - 1, atol=0.03)  # red's luminance, not black or white
+    _, red_rgb = folder_images(str(tmp_path), channels=3)
+    np.testing.assert_allclose(red_rgb[0, 0], [1, -1, -1], atol=0.03)
+
+
+def test_pictures_whose_names_are_not_utf8_are_read(tmp_path):
+    """Names are bytes to the OS: TensorFlow got a str it could not encode (a traceback before training)."""
+    from PIL import Image
+
+    os.makedirs(os.fsencode(tmp_path / "cl") + b"\xe9")  # a Latin-1 class folder name
+    for index, name in enumerate((b"\xff\xfe.png", b"ok.png")):
+        Image.fromarray(np.full((8, 8), 50 * index, np.uint8)).save(os.path.join(os.fsencode(tmp_path / "cl") + b"\xe9",
+                                                                                 name))
+    images = folder_images(str(tmp_path))
+    np.testing.assert_allclose(sorted(images.reshape(2, -1).mean(axis=1)), [-1.0, 50 / 127.5 - 1], atol=1e-5)
+
+
+def test_an_unusable_cache_directory_is_named_with_its_variable(tmp_path, monkeypatch, capsys):
+    from zoo import files
+
+    (tmp_path / "a_file").write_text("x")
+    for unusable in (tmp_path / "a_file", tmp_path / "a_file" / "below"):
+        monkeypatch.setattr(files, "CACHE_DIR", str(unusable))
+        with pytest.raises(files.UserError, match=f"the cache directory {unusable} cannot be used .*; set GAN_ZOO_CACHE "
+                                                  "to a writable directory"):
+            files.cache_path("reference", "x.npz")
+    assert cli.main(["evaluate", "dcgan_fashion_mnist_28", "--num-samples", "10", "--seeds", "1", "--metrics", "fid",
+                     "--no-untrained-baseline"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("gan-zoo: error: the cache directory") and "GAN_ZOO_CACHE" in error and "\n" not in error

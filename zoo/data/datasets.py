@@ -63,6 +63,9 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
     """Return a tf.data.Dataset of float32 images in [-1, 1] (with int32 labels if any)."""
     size = _parse_image_size(image_size)
     _check_options(source, channels, crop, size)
+    if data_dir is not None and not os.path.isdir(data_dir):  # else the default place would be read, silently
+        raise UserError(f"data_dir {data_dir} is not a directory; pass the directory that holds the dataset's files "
+                        "(CLI: --data-dir)")
     raw = _open_source(str(name), split, data_dir, source, size)
     if crop == "random":
         _check_crop_fits(raw.min_size, size, name)
@@ -246,8 +249,10 @@ def _triangles_source(split):
 # ---------------------------------------------------------------- folder of images
 
 def _list_images(directory):
-    """Sorted paths of the image files directly inside `directory`."""
-    names = sorted(n for n in os.listdir(directory) if n.lower().endswith(IMAGE_EXTENSIONS))
+    """Sorted paths (bytes: names need not be UTF-8) of the image files directly inside `directory`."""
+    directory = os.fsencode(directory)
+    extensions = tuple(os.fsencode(extension) for extension in IMAGE_EXTENSIONS)
+    names = sorted(n for n in os.listdir(directory) if n.lower().endswith(extensions))
     return [os.path.join(directory, n) for n in names if os.path.isfile(os.path.join(directory, n))]
 
 
@@ -277,22 +282,29 @@ def _folder_files(directory):
     return files, labels, tuple(class_names)
 
 
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L")  # PIL modes of grayscale pictures
+
+
 def _read_headers(files):
-    """Image sizes as (h, w), and the channel count of the first image; every file is decoded once
-    here, so a truncated or corrupt one is named now rather than failing training later."""
-    sizes, channels = [], None
+    """Image sizes as (h, w), and the channels to decode them with: 1 when every image is grayscale, else 3
+    (TensorFlow's JPEG decoder gives CMYK only as RGB; colour images of a mostly gray folder are converted
+    after decoding). Every file is decoded once here, so a truncated, corrupt or oversized one (see
+    zoo.images.open_image) is named now rather than failing training later."""
+    from zoo.images import open_image
+
+    sizes, gray = [], True
     for path in files:
+        name = os.fsdecode(path)
         try:
-            with Image.open(path) as image:
+            with open_image(path, name) as image:
                 width, height = image.size
-                if channels is None:
-                    channels = 1 if image.mode in ("1", "L", "LA", "I", "I;16") else 3
+                gray = gray and image.mode in GRAY_MODES
                 image.load()
-        except (OSError, SyntaxError, ValueError) as error:
-            raise UserError(f"cannot read image {path} ({error}); remove it or replace it with a valid "
+        except (OSError, SyntaxError) as error:
+            raise UserError(f"cannot read image {name} ({error}); remove it or replace it with a valid "
                             f"{'/'.join(IMAGE_EXTENSIONS)} file") from None
         sizes.append((height, width))
-    return sizes, channels
+    return sizes, 1 if gray else 3
 
 
 def _folder_source(root, split, size):
@@ -305,7 +317,8 @@ def _folder_source(root, split, size):
     first = sizes[0]
     other = next((i for i, s in enumerate(sizes) if s != first), None)
     if other is not None and size is None:
-        raise UserError(f"images differ in size ({files[0]} is {first[1]}x{first[0]}, {files[other]} is "
+        raise UserError(f"images differ in size ({os.fsdecode(files[0])} is {first[1]}x{first[0]}, "
+                        f"{os.fsdecode(files[other])} is "
                         f"{sizes[other][1]}x{sizes[other][0]}); pass image_size=... (CLI: --image-size)")
     static_shape = (first[0], first[1], channels) if other is None else (None, None, channels)
 

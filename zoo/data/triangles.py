@@ -106,7 +106,7 @@ def triangle_images(split, size=SIZE):
     if key not in _IMAGES_CACHE:
         count, seed = SPLITS[split]
         name = f"{split}-{count}-seed{seed}-{size}px-{_renderer_digest()}.npz"
-        arrays, _ = files.cached_arrays(os.path.join(files.CACHE_DIR, "triangles", name),
+        arrays, _ = files.cached_arrays(files.cache_path("triangles", name),
                                         lambda: {"images": _render_split(count, seed, size)})
         images = arrays["images"]
         images.flags.writeable = False

@@ -61,8 +61,11 @@ def load_evaluator(directory=SHIPPED_DIR):
 def train_evaluator(out, epochs=15, batch_size=128, seed=0, data_dir=None, validation=5000, verbose=1):
     """Train the evaluator on Fashion-MNIST train (the last `validation` images held out to
     keep the best epoch), measure test accuracy, and write weights + card into `out`."""
+    from zoo.checks import whole_number
     from zoo.data import datasets
 
+    whole_number("--epochs", epochs, 1)
+    whole_number("--batch-size", batch_size, 1)
     keras.utils.set_random_seed(seed)
     start = time.time()
     train = list(datasets.load("fashion_mnist", "train", data_dir=data_dir).batch(60000))[0]

@@ -5,6 +5,8 @@ import time
 
 import numpy as np
 
+from recipes.latents import MAX_SEED
+from zoo.checks import whole_number
 from zoo.eval.scoring import (Progress, extract_features, generated_batches, library_versions, real_images,
                               reference_features)
 from zoo.images import make_grid, to_uint8
@@ -28,6 +30,7 @@ def memorization_report(sample_fns, extractor, *, dataset="fashion_mnist", num_s
     ({label: sample_fn(seed)}, as `gan-zoo evaluate` samples), all scored against one partition of the
     training split, and a row for real test images none of them saw (the reference). `progress(done, total)` is
     called after each batch of samples scored."""
+    whole_number("--seed", seed, 0, MAX_SEED)
     started = time.time()
     features = {split: reference_features(extractor, dataset, split, batch_size, data_dir, image_size, cache_dir)[0]
                 for split in ("train", "test")}

@@ -14,6 +14,7 @@ import numpy as np
 
 from recipes import latents
 from zoo import files
+from zoo.checks import whole_number
 from zoo.errors import UserError
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
                                      PRDC_K, column_labels, compute_metrics, random_subset)
@@ -36,6 +37,8 @@ def extract_features(extractor, batches):
 def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000):
     """All images (float [-1, 1]) and labels (or None) of a real split, as numpy arrays."""
     from zoo.data import datasets
+
+    whole_number("--batch-size", batch_size, 1)  # every evaluation reads real images or features here
 
     data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, batch_size=batch_size,
                          drop_remainder=False)
@@ -84,16 +87,18 @@ def data_source_key(dataset, data_dir=None):
             for name in sorted(names):
                 stat = os.stat(os.path.join(root, name))
                 listing.append(f"{os.path.join(root, name)}:{stat.st_size}:{stat.st_mtime_ns}")
-    digest = files.sha256_of_bytes("\n".join(listing).encode())[:16]
+    digest = files.sha256_of_bytes("\n".join(listing).encode(errors="surrogateescape"))[:16]  # any file name
     return f"{os.path.basename(os.path.normpath(dataset))}-{digest}"
 
 
 def reference_features(extractor, dataset, split, batch_size, data_dir=None, image_size=None, cache_dir=None):
     """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256 (`files.cached_arrays`:
     a cache whose checksum does not match is recomputed; a study's parallel runs compute it once)."""
+    whole_number("--batch-size", batch_size, 1)  # every evaluation reads real images or features here
     key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{data_source_key(dataset, data_dir)}-{split}-" \
           f"{image_size or 'native'}"
-    path = os.path.join(cache_dir or files.CACHE_DIR, "reference", key + ".npz")
+    name = key + ".npz"
+    path = os.path.join(cache_dir, "reference", name) if cache_dir else files.cache_path("reference", name)
 
     def compute():
         images, labels = real_images(dataset, split, data_dir, image_size, batch_size)
@@ -127,6 +132,8 @@ def check_sample_counts(metrics, num_samples, seeds):
 
 
 def check_metrics(metrics):
+    if not metrics:
+        raise UserError(f"--metrics names no metric; accepted: {', '.join(METRICS)}")
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise UserError(f"Unknown metric(s) {unknown}; accepted: {', '.join(METRICS)}")
@@ -161,6 +168,8 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
     batch of images scored."""
     metrics = check_metrics(metrics)
     check_sample_counts(metrics, num_samples, seeds)
+    if "gan_train_test" in metrics:
+        whole_number("--gan-train-steps", gan_train_steps, 1)
     started = time.time()
     ref, cache = reference_features(extractor, dataset, reference, batch_size, data_dir, image_size, cache_dir)
     distribution = None

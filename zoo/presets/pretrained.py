@@ -19,7 +19,8 @@ import numpy as np
 
 from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, task_of
 from recipes.latents import MAX_SEED, seed_latents, stream_latents
-from zoo import sampling
+from zoo import checks, sampling
+from zoo.checks import integers_in, whole_number
 from zoo.errors import UserError
 from zoo.images import to_uint8
 from zoo.presets import store
@@ -31,27 +32,6 @@ MAX_INTERPOLATION_STEPS = 1024  # frames of one interpolation (one array)
 MAX_SAMPLE_BYTES = 2**31  # `sample` returns one uint8 array: larger requests go to sample_chunks
 MAX_OUTPUT_PIXELS = 2**21  # per generator call of translate/upscale (more images run in row chunks; one image beyond
 # it is refused): ~1 GB of activations for SRGAN ×4 (a tf.function, ~500 B per output pixel), ~2 GB for CycleGAN (eager)
-
-
-def whole_number(name, value, minimum, maximum=None):
-    """`value` as an int in [minimum, maximum]; bools, floats, strings and None are refused (no silent
-    truncation)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum \
-            or (maximum is not None and value > maximum):
-        bound = f"≥ {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise UserError(f"{name} must be an integer {bound}; received {value!r}")
-    return int(value)
-
-
-def integers_in(values, low, high, accepted):
-    """`values` (one integer or a 1-D sequence) as a 1-D int64 array, each in [low, high]; anything else
-    (floats, strings, nesting, empty, out of range) is refused with `accepted`, never truncated."""
-    array = np.asarray(values)
-    if array.ndim > 1 or array.size == 0 or array.dtype.kind not in "iu":
-        raise UserError(f"{accepted}; received {values!r}")
-    if array.min() < low or array.max() > high:
-        raise UserError(f"{accepted}; received {np.atleast_1d(array).tolist()}")
-    return np.atleast_1d(array).astype(np.int64)
 
 
 class _Holder:
@@ -165,7 +145,7 @@ class Generator(keras.Model):
 
     def checked_seeds(self, seeds):
         """The user's seeds as int64: one or a 1-D sequence of integers in [0, 2**63)."""
-        return integers_in(seeds, 0, MAX_SEED, "seeds must be integers in [0, 2**63), one or a 1-D list")
+        return checks.checked_seeds(seeds)
 
     def sample_seeds(self, seeds, labels=None, truncation=1.0):
         """One uint8 image per seed (sample 0 of each seed's stream, = `sample(1, seed)[0]`): what a

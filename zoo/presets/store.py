@@ -39,6 +39,7 @@ def list_models(pattern="*"):
 
 def preset_path(name):
     """The directory of a shipped preset `name`, or `name` itself when it is a preset directory."""
+    check_name(name)
     if os.path.isdir(name):
         if not is_preset_dir(name):
             raise UserError(f"{name} is not a preset directory: it needs {CONFIG_FILE} and {CARD_FILE}")
@@ -46,6 +47,12 @@ def preset_path(name):
     if name in list_models():
         return os.path.join(PRESETS_DIR, name)
     raise UserError(unknown_model_message(name) + " (or pass a preset directory)")
+
+
+def check_name(name):
+    """A model is named by a string (a preset name or a path)."""
+    if not isinstance(name, (str, os.PathLike)):
+        raise UserError(f"a model is a preset name or a path (a string); received {name!r}")
 
 
 def unknown_model_message(name):
@@ -57,12 +64,31 @@ def unknown_model_message(name):
 
 def card(name):
     """The model card of a preset: metadata, training provenance, metrics."""
-    return read_json(os.path.join(preset_path(name), CARD_FILE))
+    return read_card(preset_path(name))
+
+
+def read_card(directory):
+    """The preset's card.json: a JSON object whose "files" (if any) maps file names to sha256 strings."""
+    path = os.path.join(directory, CARD_FILE)
+    model_card = read_json(path)
+    files = model_card.get("files", {}) if isinstance(model_card, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(value, str) for value in files.values()):
+        raise UserError(f"{path} is not a model card (a JSON object whose \"files\" maps file names to sha256 "
+                        "strings); restore it from a copy of the preset")
+    return model_card
+
+
+def listed_path(directory, filename):
+    """The path of a file the card lists: inside the preset's directory (not absolute, no "..")."""
+    if os.path.isabs(filename) or os.pardir in os.path.normpath(filename).split(os.sep):
+        raise UserError(f"{os.path.join(directory, CARD_FILE)} lists {filename!r}: a preset's files are inside its "
+                        "directory; restore the card from a copy of the preset")
+    return os.path.join(directory, filename)
 
 
 def verified_file(directory, filename, model_card):
     """Path of `filename` in the preset, after checking it against the card's sha256."""
-    path = os.path.join(directory, filename)
+    path = listed_path(directory, filename)
     expected = model_card.get("files", {}).get(filename)
     if expected is None:
         raise UserError(f"{filename} is not listed with a sha256 in {os.path.join(directory, CARD_FILE)}")
@@ -73,10 +99,10 @@ def verified_card(directory):
     """The preset's card, after config.json (which must be listed) and every other file it lists that
     is present have been checked against their sha256: nothing of the preset is read or built before.
     (A file may be absent: a generator-only copy loads; `restore_networks` requires what it loads.)"""
-    model_card = read_json(os.path.join(directory, CARD_FILE))
+    model_card = read_card(directory)
     verified_file(directory, CONFIG_FILE, model_card)
     for filename in model_card.get("files", {}):
-        if os.path.exists(os.path.join(directory, filename)):
+        if os.path.exists(listed_path(directory, filename)):
             verified_file(directory, filename, model_card)
     return model_card
 

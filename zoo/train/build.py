@@ -1,11 +1,14 @@
 """Build the recipe a run trains: from its settings, or from a preset (fine-tuning), compiled with one
 Adam per player."""
+import json
+import math
+
 import recipes
 from recipes.augment import parse_policies
 from recipes.capabilities import SAMPLE
 from zoo.errors import UserError
 from zoo.train import perceptual
-from zoo.train.config import OPTIMIZER_KEYS, check_optimizer_settings
+from zoo.train.config import OPTIMIZER_KEYS, check_image_size, check_optimizer_settings, check_step_fits
 
 
 def recipe_class(name):
@@ -27,14 +30,39 @@ def build_recipe(config, image_shape):
     bad_optimizer_keys = set(config.optimizer_args) - set(OPTIMIZER_KEYS)
     if bad_optimizer_keys:
         raise UserError(f"Unknown optimizer setting(s) {sorted(bad_optimizer_keys)}; accepted: {', '.join(OPTIMIZER_KEYS)}")
+    check_setting_types(recipe_cls, args)
     if "content_network" in settable:  # a name in perceptual.CONTENT_NETWORKS → the frozen network
         args["content_network"] = perceptual.content_network(args.get("content_network", "auto"), image_shape[-1])
+    check_image_size(*image_shape[:2], "images")
     try:
         recipe = recipe_cls(image_shape=image_shape, seed=config.seed, **args)
     except (TypeError, ValueError) as error:
         raise UserError(f"Invalid setting for {config.recipe}: {error}") from None
+    check_step_fits(recipe, config.batch_size)
     compile_recipe(recipe, config)
     return recipe
+
+
+TYPES = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+
+
+def check_setting_types(recipe_cls, settings):
+    """Each recipe setting of its constructor argument's type (its annotation, else its default's): an integer
+    setting refuses 32.5 and true (width=32.5 would build, and record, width 32); None stays accepted where it is
+    the default. Arguments of other types (lists, None defaults without annotation) the recipe checks itself."""
+    parameters = recipe_cls.constructor_arguments()
+    for key, value in settings.items():
+        parameter = parameters[key]
+        kind = parameter.annotation if parameter.annotation in TYPES else type(parameter.default)
+        if kind not in TYPES or (value is None and parameter.default is None):
+            continue
+        if kind is float:
+            fits = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        else:
+            fits = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+        if not fits:
+            default = "" if parameter.default is None else f" (default {json.dumps(parameter.default)})"
+            raise UserError(f"--set {key}={json.dumps(value)}: {key} takes {TYPES[kind]}{default}")
 
 
 FINETUNE_SETTINGS = ("ema_decay", "ema_rampup", "augment")  # what a fine-tuning run may change; the rest is architecture
@@ -53,6 +81,7 @@ def recipe_from_preset(config, image_shape):
     if architecture:
         raise UserError(f"fine-tuning keeps the preset's architecture; remove --set {', '.join(architecture)} "
                         f"(settings that may change: {', '.join(FINETUNE_SETTINGS + OPTIMIZER_KEYS)})")
+    check_setting_types(recipe_class(config.recipe), config.recipe_args)
     recipe = store.load_recipe(config.init_from, compile=False)
     set_finetune_ema(recipe, config.recipe_args)
     if "augment" in config.recipe_args:  # DiffAugment: what lets a few hundred images fine-tune D without overfitting
@@ -64,6 +93,7 @@ def recipe_from_preset(config, image_shape):
             raise UserError(f"augment (DiffAugment) is for sampling recipes; {config.init_from} does {recipe.task}")
     if tuple(recipe.image_shape) != tuple(image_shape):
         raise UserError(f"{config.init_from} makes {recipe.image_shape} images; the data gives {tuple(image_shape)}")
+    check_step_fits(recipe, config.batch_size)
     compile_recipe(recipe, config)
     return recipe
 

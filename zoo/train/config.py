@@ -70,6 +70,7 @@ def check_counts(config, positive):
             raise UserError(f"--{name.replace('_', '-')} must be a positive integer; received {value!r}")
 
 
+PERIODIC_EVAL_SAMPLES = 2  # the periodic FID and KID need a covariance and a pair
 MAX_BATCH_BYTES = 2**31  # float32 real images one step consumes (all replicas; n_critic batches for WGAN-GP)
 
 
@@ -80,6 +81,47 @@ def check_batch_fits(images, shape):
     if size > MAX_BATCH_BYTES:
         raise UserError(f"--batch-size: one step's {images} real images of shape {shape} would take "
                         f"{size / 2**30:.1f} GiB (at most {MAX_BATCH_BYTES / 2**30:.0f} GiB); pass a smaller --batch-size")
+
+
+MAX_IMAGE_SIZE = 256  # pixels a side: the recipes are small convnets for small images (the presets: 28 and 32 px);
+# DCGAN's first dense layer maps z onto a (side/4)² × 128 map: 52 M weights at 256 px (0.8 GB with its gradient and
+# Adam's two moments), 839 M at 1024 px
+MAX_STEP_BYTES = 16 * 2**30  # activations of one step: two thirds of this project's 23 GiB machine
+
+
+def check_image_size(height, width, what):
+    """Images of at most MAX_IMAGE_SIZE a side (checked before a pipeline resizes to them or a network is built)."""
+    if max(height, width) > MAX_IMAGE_SIZE:
+        raise UserError(f"{what} of {height}x{width} pixels: the recipes take at most {MAX_IMAGE_SIZE} pixels a side "
+                        f"(small convnets; larger images need an architecture made for them); pass --image-size "
+                        f"{MAX_IMAGE_SIZE} or less")
+
+
+def activations(network):
+    """Floats one example leaves in `network`'s layer outputs (nested models counted layer by layer; dimensions
+    unknown until called, as SRGAN's any-size input, count 1: an underestimate)."""
+    import keras
+
+    total = 0
+    for layer in network.layers:
+        if isinstance(layer, keras.Model):
+            total += activations(layer)
+        elif not isinstance(layer, keras.layers.InputLayer):
+            total += sum(math.prod(d for d in output.shape[1:] if d is not None)
+                         for output in keras.tree.flatten(layer.output))
+    return total
+
+
+def check_step_fits(recipe, batch_size):
+    """Refuse a step whose activations would take more than MAX_STEP_BYTES before TensorFlow tries to allocate
+    them: every network's layer outputs for each example of the batch, float32, twice (backpropagation keeps each
+    activation and its gradient; the discriminator also sees the fakes)."""
+    networks = {**recipe.networks("g"), **recipe.networks("d")}
+    size = batch_size * sum(activations(network) for network in networks.values()) * 4 * 2
+    if size > MAX_STEP_BYTES:
+        raise UserError(f"--batch-size {batch_size}: one step's activations ({', '.join(networks)} at "
+                        f"{tuple(recipe.image_shape)}) would take at least {size / 2**30:.1f} GiB (at most "
+                        f"{MAX_STEP_BYTES / 2**30:.0f} GiB); pass a smaller --batch-size")
 
 
 def check_optimizer_settings(settings):
@@ -98,4 +140,10 @@ def validate(config):
                           "eval_samples"))
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed < 2**32:
         raise UserError(f"--seed must be an integer in [0, 2**32) (numpy's global seed); received {config.seed!r}")
+    if config.eval_every and config.eval_samples < PERIODIC_EVAL_SAMPLES:
+        raise UserError(f"--eval-samples must be at least {PERIODIC_EVAL_SAMPLES} (FID needs a covariance); received "
+                        f"{config.eval_samples}")
+    if config.image_size is not None:
+        size = config.image_size if isinstance(config.image_size, (list, tuple)) else (config.image_size,) * 2
+        check_image_size(*size, "--image-size")
     check_output_directory(config.out)
