@@ -175,6 +175,19 @@ def test_tf_hub_load_and_keras_layer_fine_tune(generators, tmp_path):
     assert np.abs(model(z, training=False).numpy() - before).max() > 1e-4  # its weights train
 
 
+def test_keras3_tfsm_layer_runs_an_export_inside_a_keras_model(generators, exports):
+    """Keras 3's layer for a SavedModel (hub.KerasLayer is a tf-keras layer: a Keras 3 model refuses it)."""
+    import keras
+
+    generator, path = generators["unconditional"], exports["jobs"]["unconditional"]["path"]
+    z_in = keras.Input((8,), name="z")
+    model = keras.Model(z_in, keras.layers.TFSMLayer(path, call_endpoint="serving_default")(z_in)["images_float"])
+    z = np.random.default_rng(2).standard_normal((4, 8)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(model(z)), np.asarray(generator(z)), atol=1e-5)
+    by_seed = keras.layers.TFSMLayer(path, call_endpoint="sample")(np.array([3, 7]))["images_float"]
+    np.testing.assert_allclose(np.asarray(by_seed), np.asarray(generator(seed_latents([3, 7], 8))), atol=1e-5)
+
+
 def test_cli_exports_a_shipped_preset_in_the_serving_layout(tmp_path, capsys):
     from hub_export import cli
 
