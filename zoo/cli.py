@@ -7,6 +7,7 @@ import sys
 
 from zoo.errors import UserError
 from zoo.files import atomic_output, check_output, check_output_directory, check_output_file
+from zoo.images import MAX_GRID_IMAGES
 
 
 def parse_setting(text):
@@ -174,6 +175,15 @@ def add_evaluate_parser(subparsers):
     parser.set_defaults(handler=run_evaluate)
 
 
+def refuse_sampling_options(recipe, target, labels, truncations):
+    """--labels and --truncation choose what a z → image model draws: for other models they are refused, not ignored."""
+    from recipes.capabilities import SAMPLE
+
+    if SAMPLE not in recipe.capabilities and (labels is not None or any(psi != 1.0 for psi in truncations)):
+        raise UserError(f"--labels and --truncation apply to z → image models; {target} does "
+                        f"{recipe.task.replace('_', '-')}")
+
+
 def feature_extractor(name, weights):
     from zoo.metrics import features
 
@@ -197,6 +207,7 @@ def run_evaluate(args):
         if path:
             check_output(path, args.overwrite, "file", flag)
     recipe, description = sampling.load_target(args.target)
+    refuse_sampling_options(recipe, args.target, None, args.truncation)
     extractor = feature_extractor(args.features, args.inception)
     if SAMPLE in recipe.capabilities:
         report = evaluate_sampling(args, recipe, extractor, description)
@@ -452,7 +463,6 @@ def run_list(args):
     return 0
 
 
-MAX_GRID_IMAGES = 10000  # one PNG of 100 × 100 images
 PROGRESS_SECONDS = 10.0  # long CLI jobs print a line at most this often
 
 
@@ -484,10 +494,8 @@ def run_sample(args):
     check_output(args.out, args.overwrite, "dir" if args.format == "folder" else "file")
     generator, description = load_generator(args.model)
     recipe = generator.recipe
+    refuse_sampling_options(recipe, args.model, args.labels, [args.truncation])
     if SAMPLE not in recipe.capabilities:  # image-to-image: its own preview of real test inputs
-        if args.labels is not None or args.truncation != 1.0:
-            raise UserError(f"--labels and --truncation apply to z → image models; {args.model} does "
-                            f"{recipe.task.replace('_', '-')}")
         if args.format == "folder":
             raise UserError(f"--format folder samples z → image models; {args.model} does "
                             f"{recipe.task.replace('_', '-')}: use the Python API (translate / upscale)")

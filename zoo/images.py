@@ -14,6 +14,9 @@ def to_uint8(images):
     return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+MAX_GRID_IMAGES = 10000  # images in one grid PNG (100 × 100)
+
+
 def make_grid(images, columns=None, padding=2):
     """uint8 [N, H, W, C] → one uint8 [rows·(H+p)+p, cols·(W+p)+p, C] image on a black background."""
     images = np.asarray(images)

@@ -194,13 +194,16 @@ def style_mixing_grid(recipe, rows, columns, crossover, truncation=1.0):
     """uint8 grid image of `recipe.mix_styles`: the top row shows the `columns` seeds' images (the
     fine-style sources), the left column the `rows` seeds' images (the coarse-style sources), and
     cell (i, j) the image with style layers < `crossover` from rows[i] and the rest from columns[j]."""
-    from zoo.images import make_grid, to_uint8
+    from zoo.images import MAX_GRID_IMAGES, make_grid, to_uint8
 
     if MIX_STYLES not in recipe.capabilities:
         raise UserError(f"style mixing needs a recipe with per-layer styles (stylegan_lite); "
                         f"{type(recipe).__name__} has none")
     rows, columns = checked_seeds(rows).tolist(), checked_seeds(columns).tolist()
     truncation = check_truncation(recipe, truncation)
+    if (len(rows) + 1) * (len(columns) + 1) > MAX_GRID_IMAGES:
+        raise UserError(f"{len(rows)} rows × {len(columns)} columns of seeds make more than {MAX_GRID_IMAGES} images "
+                        "(with the sources' row and column); pass fewer seeds")
     if isinstance(crossover, (bool, np.bool_)) or not isinstance(crossover, (int, np.integer)) \
             or not 0 <= crossover <= recipe.num_layers:
         raise UserError(f"crossover must be in [0, {recipe.num_layers}] (the generator's style layers), an integer; "

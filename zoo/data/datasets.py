@@ -63,9 +63,6 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
     """Return a tf.data.Dataset of float32 images in [-1, 1] (with int32 labels if any)."""
     size = _parse_image_size(image_size)
     _check_options(source, channels, crop, size)
-    if data_dir is not None and not os.path.isdir(data_dir):  # else the default place would be read, silently
-        raise UserError(f"data_dir {data_dir} is not a directory; pass the directory that holds the dataset's files "
-                        "(CLI: --data-dir)")
     raw = _open_source(str(name), split, data_dir, source, size)
     if crop == "random":
         _check_crop_fits(raw.min_size, size, name)
@@ -167,6 +164,9 @@ def _open_source(name, split, data_dir, source, size):
 # ---------------------------------------------------------------- IDX (Fashion-MNIST)
 
 def _idx_dirs(data_dir):
+    if data_dir and not os.path.isdir(data_dir):  # else the system's copy would be read, silently
+        raise UserError(f"data_dir {data_dir} is not a directory; pass the directory that holds the dataset's files "
+                        "(CLI: --data-dir)")
     return ([data_dir] if data_dir else []) + list(IDX_SEARCH_PATHS)
 
 
