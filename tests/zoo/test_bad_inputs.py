@@ -423,6 +423,11 @@ API_ROWS = [
      r"--gan-train-steps must be an integer ≥ 1; received -1"),
     (lambda g, inputs: __import__("zoo.data.datasets").data.datasets.load("fashion_mnist", data_dir=inputs["picture"]),
      r"data_dir .*picture.png is not a directory"),
+    (lambda g, inputs: __import__("zoo.data.datasets").data.datasets.load("fashion_mnist", image_size=(28.5, 28)),
+     r"image_size=\(28.5, 28\) is invalid; pass an int or \(height, width\)"),  # was 28, silently
+    (lambda g, inputs: __import__("zoo.data.datasets").data.datasets.load("fashion_mnist", image_size="28"),
+     r"image_size='28' is invalid"),  # was (2, 8), silently
+    (lambda g, inputs: __import__("zoo").list_models(None), r"pattern must be a shell-style string"),
     (lambda g, inputs: __import__("zoo.eval.classifier").eval.classifier.train_evaluator("/nonexistent", epochs=0),
      r"--epochs must be an integer ≥ 1; received 0"),
 ]

@@ -112,12 +112,12 @@ def _parse_image_size(image_size):
     """None, int or (h, w) -> None or (h, w) of positive ints."""
     if image_size is None:
         return None
-    if isinstance(image_size, int) and not isinstance(image_size, bool):
+    if isinstance(image_size, (int, np.integer)):
         image_size = (image_size, image_size)
-    try:
-        h, w = (int(v) for v in image_size)
-    except (TypeError, ValueError):
-        raise UserError(f"image_size={image_size!r} is invalid; pass an int or (height, width)") from None
+    pair = isinstance(image_size, (tuple, list)) and len(image_size) == 2
+    if not pair or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in image_size):  # 28.5: not 28
+        raise UserError(f"image_size={image_size!r} is invalid; pass an int or (height, width)")
+    h, w = (int(v) for v in image_size)
     if h <= 0 or w <= 0:
         raise UserError(f"image_size={image_size!r} is invalid; height and width must be positive")
     return h, w

@@ -31,6 +31,8 @@ def is_preset_dir(path):
 
 def list_models(pattern="*"):
     """Names of the shipped presets matching the shell-style `pattern`, sorted."""
+    if not isinstance(pattern, str):
+        raise UserError(f"pattern must be a shell-style string, e.g. '*fashion*'; received {pattern!r}")
     if not os.path.isdir(PRESETS_DIR):
         return []
     names = [name for name in os.listdir(PRESETS_DIR) if is_preset_dir(os.path.join(PRESETS_DIR, name))]
