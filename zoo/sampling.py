@@ -191,7 +191,7 @@ def center_cropped(sample_fn, size):
 
 
 def style_mixing_grid(recipe, rows, columns, crossover, truncation=1.0):
-    """uint8 grid image of `recipe.mix_styles`: the top row shows the `columns` seeds' images (the
+    """uint8 grid image of `recipe.mix_styles` (`rows`, `columns`: a seed or a 1-D list of seeds): the top row shows the `columns` seeds' images (the
     fine-style sources), the left column the `rows` seeds' images (the coarse-style sources), and
     cell (i, j) the image with style layers < `crossover` from rows[i] and the rest from columns[j]."""
     from zoo.images import MAX_GRID_IMAGES, make_grid, to_uint8

@@ -357,6 +357,7 @@ API_ROWS = [
     (lambda g, inputs: g[STYLEGAN].mix_styles([0.5], [1], 1), r"seeds must be integers in \[0, 2\*\*63\), one or a "
                                                              r"1-D list; received \[0.5\]"),
     (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2.7], 1), r"seeds must be integers .*; received \[2.7\]"),
+    (lambda g, inputs: g[STYLEGAN].mix_styles(0.5, 1, 1), r"seeds must be integers .*; received 0.5"),
     (lambda g, inputs: g[STYLEGAN].mix_styles([-1], [2], 1), r"seeds must be integers .*; received \[-1\]"),
     (lambda g, inputs: g[STYLEGAN].mix_styles([], [2], 1), r"seeds must be integers .*; received \[\]"),
     (lambda g, inputs: g[STYLEGAN].mix_styles(["1"], [2], 1), r"seeds must be integers .*; received \['1'\]"),
@@ -503,3 +504,9 @@ def test_an_unusable_cache_directory_is_named_with_its_variable(tmp_path, monkey
                      "--no-untrained-baseline"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("gan-zoo: error: the cache directory") and "GAN_ZOO_CACHE" in error and "\n" not in error
+
+
+def test_style_mixing_takes_one_seed_as_a_list_of_one(generators):
+    """mix_styles(5, ...) raised a TypeError (list(5)); seeds mean one thing everywhere: 5 is [5]."""
+    g = generators[STYLEGAN]
+    np.testing.assert_array_equal(g.mix_styles(5, 1, 1), g.mix_styles([5], [1], 1))

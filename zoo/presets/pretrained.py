@@ -210,7 +210,7 @@ class Generator(keras.Model):
 
     def mix_styles(self, rows, columns, crossover, truncation=1.0):
         """A uint8 style-mixing grid (StyleGAN-lite): see zoo.sampling.style_mixing_grid."""
-        return sampling.style_mixing_grid(self.recipe, list(rows), list(columns), crossover, truncation)
+        return sampling.style_mixing_grid(self.recipe, rows, columns, crossover, truncation)
 
     def translate(self, images, direction="a2b"):
         """Translate uint8 or [-1, 1] images of the model's size A→B ("a2b") or B→A ("b2a"); uint8 out."""
