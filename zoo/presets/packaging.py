@@ -332,7 +332,6 @@ def sample_grid(generator, num, seed=0, labels=None, truncation=1.0, columns=Non
     return make_grid(images, columns or int(np.ceil(np.sqrt(num))))
 
 
-
 def preset_samples(directory):
     """The samples.png grid the current code draws for the preset in `directory` (make_preset's preview of
     its verified weights): what its shipped samples.png must show."""
