@@ -129,4 +129,6 @@ def supervise(processes, poll_seconds=0.5, timeout=None, straggler_seconds=300):
 
 
 def launch(count, train_args, timeout=None):
+    if timeout is not None and not timeout > 0:  # also NaN; -1 stopped the workers at once, "timed out"
+        raise UserError(f"--timeout must be a positive number of seconds; received {timeout}")
     return supervise(start_workers(count, train_args), timeout=timeout)
