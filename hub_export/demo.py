@@ -27,7 +27,7 @@ import numpy as np
 from aiohttp import web
 
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRANSLATE, TRUNCATE, UPSCALE, kind_of
-from zoo.checks import MAX_TRUNCATION
+from zoo.checks import MAX_TRUNCATION, whole_number
 from zoo.errors import UserError
 from zoo.images import encode_png, make_grid
 
@@ -335,6 +335,7 @@ def serve_demo(names, host="127.0.0.1", port=DEFAULT_PORT, print_fn=print):
     """Run the demo until SIGINT/SIGTERM."""
     import socket
 
+    whole_number("--port", port, 1, 65535)  # socket raises OverflowError beyond it
     with socket.socket() as probe:  # before loading the models: a taken port is known in a second, not in 30
         try:
             probe.bind((host, port))

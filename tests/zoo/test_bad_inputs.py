@@ -286,6 +286,9 @@ def workspace(tmp_path):
     (["train", "dcgan", "--set", "ema_decay=1.5", "--out", "{run}", "--quiet"], "`ema_decay` must be None or in (0, 1)"),
     (["train", "dcgan", "--dataset", "triangles", "--classes", "1", "--out", "{run}", "--quiet"], "triangles has no labels"),
     (["train", "cgan", "--dataset", "{folder28}", "--out", "{run}", "--quiet"], "cgan is class-conditional but dataset"),
+    (["demo", "dcgan_fashion_mnist_28", "--port", "70000"], "--port must be an integer in [1, 65535]; received 70000"),
+    (["demo", "dcgan_fashion_mnist_28", "--port", "0"], "--port must be an integer in [1, 65535]; received 0"),
+    (["demo", "nope_model"], "Unknown model 'nope_model'"),
     (["train-evaluator", "--epochs", "0", "--out", "{dir}/evaluator"], "--epochs must be an integer ≥ 1; received 0"),
     (["train-evaluator", "--batch-size", "0", "--out", "{dir}/evaluator"], "--batch-size must be an integer ≥ 1"),
 ])
