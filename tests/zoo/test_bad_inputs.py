@@ -51,6 +51,11 @@ def inputs(tmp_path_factory):
     with open(paths["truncated_png"], "wb") as handle:  # the pixel data cut in half
         handle.write(open(root / "whole.png", "rb").read()[:400])
     paths["truncated_folder"] = str(root / "truncated")
+    os.mkdir(root / "endless")  # a PNG whose pixel data is whole but whose end chunk is cut: PIL reads it, TensorFlow not
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(root / "endless" / "a.png")
+    with open(root / "endless" / "a.png", "r+b") as handle:
+        handle.truncate(60)
+    paths["endless_folder"], paths["endless_png"] = str(root / "endless"), str(root / "endless" / "a.png")
     for name, size in (("folder28", 28), ("folder300", 300)):
         os.mkdir(root / name)
         Image.fromarray(np.zeros((size, size), np.uint8)).save(root / name / "a.png")
@@ -207,6 +212,8 @@ def workspace(tmp_path):
     (["train", "dcgan", "--dataset", "{empty}", "--out", "{run}", "--quiet"], "no images found in {empty}"),
     (["train", "dcgan", "--dataset", "{bomb_folder}", "--out", "{run}", "--quiet"], "is too large to open"),
     (["train", "dcgan", "--dataset", "{truncated_folder}", "--out", "{run}", "--quiet"], "cannot read image {truncated_png}"),
+    (["train", "dcgan", "--dataset", "{endless_folder}", "--out", "{run}", "--quiet"],
+     "cannot read image {endless_png} (Invalid PNG data, size 60); remove it or replace it"),  # was TF's error at step 0
     (["train", "cyclegan", "--domain-a", "sneaker", "--domain-b", "nope", "--out", "{run}", "--quiet"], "nope"),
     (["sample", "{list_card}", "--out", "{dir}/s.png"], "{list_card}/card.json is not a model card (a JSON object"),
     (["card", "{list_card}"], "{list_card}/card.json is not a model card"),

@@ -10,6 +10,7 @@ the dataset has labels (label int32), else just the image.
 import dataclasses
 import gzip
 import os
+import re
 import zlib
 from typing import Callable, Optional
 
@@ -288,8 +289,9 @@ GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L")  # PIL modes of gra
 def _read_headers(files):
     """Image sizes as (h, w), and the channels to decode them with: 1 when every image is grayscale, else 3
     (TensorFlow's JPEG decoder gives CMYK only as RGB; colour images of a mostly gray folder are converted
-    after decoding). Every file is decoded once here, so a truncated, corrupt or oversized one (see
-    zoo.images.open_image) is named now rather than failing training later."""
+    after decoding). Every file is decoded here, by PIL and by TensorFlow (which training uses: a PNG without its
+    end passes PIL), so a truncated, corrupt or oversized one (see zoo.images.open_image) is named now rather
+    than failing training later."""
     from zoo.images import open_image
 
     sizes, gray = [], True
@@ -300,8 +302,10 @@ def _read_headers(files):
                 width, height = image.size
                 gray = gray and image.mode in GRAY_MODES
                 image.load()
-        except (OSError, SyntaxError) as error:
-            raise UserError(f"cannot read image {name} ({error}); remove it or replace it with a valid "
+            tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        except (OSError, SyntaxError, tf.errors.InvalidArgumentError) as error:
+            reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*", "", first_line(error))  # TensorFlow's op names
+            raise UserError(f"cannot read image {name} ({reason}); remove it or replace it with a valid "
                             f"{'/'.join(IMAGE_EXTENSIONS)} file") from None
         sizes.append((height, width))
     return sizes, 1 if gray else 3
