@@ -1,0 +1,71 @@
+"""The training path is chosen by measurement, recorded and cached per machine fingerprint (a fake timer)."""
+import pytest
+
+from zoo.files import read_json
+from zoo.train import autotune
+from zoo.train.autotune import Path
+
+AVX2 = {"avx2", "fma"}
+AVX512_BF16 = AVX2 | {"avx512f", "avx512_bf16"}
+
+
+@pytest.mark.parametrize("xla_possible, flags, expected", [
+    (True, AVX2, ["graph", "xla"]),
+    (False, AVX2, ["graph"]),
+    (True, AVX512_BF16, ["graph", "xla", "graph+bfloat16", "xla+bfloat16"]),
+    (False, {"amx_bf16"}, ["graph", "graph+bfloat16"]),
+])
+def test_candidates_are_the_paths_this_machine_and_step_can_take(xla_possible, flags, expected):
+    paths = autotune.candidates(xla_possible, flags)
+    assert [path.name for path in paths] == expected
+    assert [Path.from_name(name) for name in expected] == paths
+
+
+def test_the_fastest_path_is_chosen_recorded_and_cached(tmp_path):
+    cache = str(tmp_path / "paths.json")
+    seconds = {"graph": 0.040, "xla": 0.052, "graph+bfloat16": 0.046}
+    timed = []
+
+    def time_path(path):
+        timed.append(path.name)
+        return seconds[path.name]
+
+    paths = [Path.from_name(name) for name in seconds]
+    chosen, record = autotune.choose_path("machine-a", paths, time_path, cache)
+    assert chosen == Path(xla=False) and timed == list(seconds)
+    assert record["path"] == "graph" and record["seconds_per_step"] == seconds
+    assert record["why"] == "fastest of 3 measured: graph 40.0 ms, graph+bfloat16 46.0 ms, xla 52.0 ms"
+    assert read_json(cache) == {"machine-a": {"path": "graph", "seconds_per_step": seconds}}
+
+    def must_not_time(path):
+        raise AssertionError("the cached choice is used without timing")
+
+    again, record = autotune.choose_path("machine-a", paths, must_not_time, cache)
+    assert again == chosen and record["why"].startswith("measured before on this machine")
+    seconds["xla"] = 0.020  # another machine (another key): timed again, both kept
+    other, _ = autotune.choose_path("machine-b", paths, time_path, cache)
+    assert other == Path(xla=True) and sorted(read_json(cache)) == ["machine-a", "machine-b"]
+    # a cached path that is no longer a candidate (here: XLA cannot run) is measured again
+    timed.clear()
+    graph_only = [Path(xla=False), Path(xla=False, bfloat16=True)]
+    chosen, _ = autotune.choose_path("machine-b", graph_only, time_path, cache)
+    assert chosen == Path(xla=False) and timed == ["graph", "graph+bfloat16"]
+
+
+def test_one_candidate_is_taken_without_timing(tmp_path):
+    chosen, record = autotune.choose_path("k", [Path(xla=False)], None, str(tmp_path / "paths.json"))
+    assert chosen == Path(xla=False) and record == {"path": "graph", "why": "the only path that can run here"}
+    assert not (tmp_path / "paths.json").exists()
+
+
+def test_seconds_per_step_is_the_median_after_warmup():
+    calls = []
+    ticks = iter([0.0, 0.5, 10.0, 10.1, 20.0, 20.2])  # steps of 0.5, 0.1, 0.2 s
+    median = autotune.seconds_per_step(calls.append, warmup=3, steps=3, clock=lambda: next(ticks))
+    assert calls == [3, 1, 1, 1] and median == pytest.approx(0.2)
+
+
+def test_the_fingerprint_depends_on_the_workload_and_is_stable():
+    workload = {"recipe": "dcgan", "shape": [28, 28, 1], "batch": 64, "strategy": "default"}
+    assert autotune.fingerprint(workload) == autotune.fingerprint(dict(workload))
+    assert autotune.fingerprint({**workload, "batch": 128}) != autotune.fingerprint(workload)

@@ -1,0 +1,123 @@
+"""Which path a run's train step takes on this machine: each candidate (TensorFlow's graph, XLA, and their
+bfloat16 forms where the CPU computes bfloat16 natively) timed on the real step, the fastest chosen, and the
+choice cached per machine fingerprint so the probe is paid once (the idea of cuDNN's autotuner,
+`torch.backends.cudnn.benchmark`). XLA's CPU convolutions beat oneDNN's on some CPUs and lose on others
+(1.57× the graph on an AVX2 machine, 0.77× on an AVX-512 one): no fixed default is right everywhere."""
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import statistics
+import time
+
+from zoo.files import exclusive, read_json, write_json
+
+CACHE_FILE = "train_paths.json"  # under zoo.files.CACHE_DIR
+
+
+@dataclasses.dataclass(frozen=True)
+class Path:
+    """One way to run the step: XLA-compiled or not, float32 or mixed bfloat16 (float32 weights)."""
+
+    xla: bool
+    bfloat16: bool = False
+
+    @property
+    def name(self):
+        return ("xla" if self.xla else "graph") + ("+bfloat16" if self.bfloat16 else "")
+
+    @classmethod
+    def from_name(cls, name):
+        base, _, precision = name.partition("+")
+        return cls(xla=base == "xla", bfloat16=precision == "bfloat16")
+
+
+def cpu_flags():
+    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def native_bfloat16(flags):
+    """True when the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX-BF16)."""
+    return bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def candidates(xla_possible, flags):
+    """The paths worth timing: the graph always, XLA where the step can be compiled, each also in
+    bfloat16 where the CPU has native bfloat16."""
+    paths = [Path(xla=False)] + ([Path(xla=True)] if xla_possible else [])
+    if native_bfloat16(flags):
+        paths += [Path(xla=path.xla, bfloat16=True) for path in paths]
+    return paths
+
+
+def fingerprint(workload):
+    """A stable key of the machine and the `workload` (recipe, its settings, shapes, batch, strategy):
+    CPU model and flags, core count, GPUs, TensorFlow and Keras versions."""
+    import keras
+    import tensorflow as tf
+
+    machine = {"cpu": cpu_model(), "flags": sorted(cpu_flags()), "cores": os.cpu_count(),
+               "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
+               "tensorflow": tf.__version__, "keras": keras.__version__}
+    text = json.dumps({"machine": machine, "workload": workload}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cache_path():
+    from zoo import files
+
+    return os.path.join(files.CACHE_DIR, CACHE_FILE)
+
+
+def seconds_per_step(run_steps, warmup, steps, clock=time.perf_counter):
+    """Median seconds per step of `run_steps(n)` calls of one step each after `warmup` untimed steps
+    (compilation, tracing, the input pipeline's start)."""
+    run_steps(warmup)
+    times = []
+    for _ in range(steps):
+        started = clock()
+        run_steps(1)
+        times.append(clock() - started)
+    return statistics.median(times)
+
+
+def choose_path(key, paths, time_path, cache_file=None):
+    """(chosen Path, record) for the workload `key`: the cached choice when there is one for `key` and it
+    is still a candidate, else each of `paths` timed by `time_path(path)` (seconds per step), the fastest
+    chosen and cached. The record says which path, why, and every measurement."""
+    cache_file = cache_file or cache_path()
+    names = [path.name for path in paths]
+    if len(paths) == 1:
+        return paths[0], {"path": names[0], "why": "the only path that can run here"}
+    with exclusive(cache_file):
+        cached = read_json(cache_file).get(key) if os.path.exists(cache_file) else None
+        if cached and cached["path"] in names:
+            return Path.from_name(cached["path"]), {**cached, "why": f"measured before on this machine ({cache_file})"}
+        measured = {path.name: time_path(path) for path in paths}
+        fastest = min(measured, key=measured.get)
+        record = {"path": fastest, "seconds_per_step": measured,
+                  "why": f"fastest of {len(paths)} measured: " + ", ".join(
+                      f"{name} {seconds * 1000:.1f} ms" for name, seconds in sorted(measured.items(), key=lambda x: x[1]))}
+        table = read_json(cache_file) if os.path.exists(cache_file) else {}
+        write_json(cache_file, {**table, key: {key_: record[key_] for key_ in ("path", "seconds_per_step")}})
+    return Path.from_name(fastest), record
