@@ -3,6 +3,7 @@
 beside and renamed in (a kill before the rename leaves the old one whole, and nothing else behind); a
 directory output is replaced whole. Plus the TF Serving version an export claims, and `cards`."""
 import os
+import signal
 import stat
 
 import pytest
@@ -95,6 +96,20 @@ def one_line_error(capsys):
 
 
 @pytest.fixture
+def fifo_deadline():
+    """Writing into a FIFO blocks until a reader comes: a command that tried fails here after 60 s instead of
+    hanging the suite."""
+    def expired(signum, frame):
+        raise TimeoutError("the command blocked on the FIFO (it opened it to write)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
 def no_work(monkeypatch):
     """Loading a model, a run or training an evaluator fails the test: a refusal must come before them."""
     from zoo import sampling
@@ -126,7 +141,8 @@ def test_an_existing_output_is_refused_before_the_work(argv, kind, relative, tmp
 
 @pytest.mark.parametrize("argv, kind, relative", [(argv, kind, relative) for _, kind, relative, argv in COMMANDS],
                          ids=IDS)
-def test_a_fifo_is_never_written_nor_replaced_even_with_overwrite(argv, kind, relative, tmp_path, capsys, no_work):
+def test_a_fifo_is_never_written_nor_replaced_even_with_overwrite(argv, kind, relative, tmp_path, capsys, no_work,
+                                                                  fifo_deadline):
     """A FIFO stands for any non-regular file (as root, an --out naming a device node was replaced)."""
     target = str(tmp_path / relative)
     os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -187,7 +203,7 @@ def test_sample_folder_overwrite_leaves_only_the_new_files_and_counts_them(tmp_p
     ["study", "--losses", "hinge", "--out", "{fifo}"],
     ["export", PRESET, "--out", "{fifo}"],
 ], ids=["train", "finetune", "study", "export saved_model"])
-def test_commands_working_in_a_directory_refuse_a_fifo(argv, tmp_path, capsys):
+def test_commands_working_in_a_directory_refuse_a_fifo(argv, tmp_path, capsys, fifo_deadline):
     fifo = str(tmp_path / "fifo")
     os.mkfifo(fifo)
     assert cli.main([part.format(fifo=fifo) for part in argv]) == 2
@@ -195,7 +211,7 @@ def test_commands_working_in_a_directory_refuse_a_fifo(argv, tmp_path, capsys):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(tmp_path) == ["fifo"]
 
 
-def test_write_atomically_never_replaces_a_non_regular_file_and_leaves_no_temporary(tmp_path):
+def test_write_atomically_never_replaces_a_non_regular_file_and_leaves_no_temporary(tmp_path, fifo_deadline):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     with pytest.raises(UserError, match=f"{fifo} is a FIFO, not a regular file"):
@@ -230,7 +246,7 @@ def test_two_exports_of_one_name_claim_two_versions(tmp_path, monkeypatch):
         saved_model.export_serving(generator, str(tmp_path), "g", version=2)
 
 
-def test_cards_regenerate_their_files_atomically_and_never_into_a_fifo(tmp_path, capsys):
+def test_cards_regenerate_their_files_atomically_and_never_into_a_fifo(tmp_path, capsys, fifo_deadline):
     from zoo.presets import store
 
     first = store.list_models()[0]
