@@ -88,6 +88,9 @@ def add_train_parser(subparsers):
                         help="every N steps log FID/KID (Fashion-MNIST evaluator features) to TensorBoard and "
                              "keep the best-FID checkpoint in OUT/best (0: off)")
     parser.add_argument("--eval-samples", type=int, default=2000, help="samples per periodic evaluation")
+    parser.add_argument("--init-from", metavar="PRESET",
+                        help="start from a preset's networks (name or directory; same recipe and architecture) with "
+                             "fresh optimizers: continue a preset's training, or fine-tune it on --dataset")
     parser.add_argument("--quiet", action="store_true",
                         help="a line per --log-every steps instead of a progress bar (the default when not on a terminal)")
     parser.set_defaults(handler=run_train)
@@ -107,6 +110,7 @@ def run_train(args):
         jit_compile=args.xla, log_every=args.log_every, sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, eval_samples=args.eval_samples,
         verbose=2 if sys.stdout.isatty() and not args.quiet else 1, command=command_line(args.argv),
+        init_from=init_from_preset(args.recipe, args.init_from),
     )
     state = train(config)
     logs = ", ".join(f"{k}={v:.4f}" for k, v in state.get("logs", {}).items())
@@ -115,6 +119,20 @@ def run_train(args):
     if os.path.exists(samples):
         print(f"samples: {samples}")
     return 0
+
+
+def init_from_preset(recipe, preset):
+    """The absolute directory of `preset` (`--init-from`), whose recipe must be `recipe`; None without one."""
+    if preset is None:
+        return None
+    from zoo.presets import store
+
+    directory = os.path.abspath(store.preset_path(preset))
+    preset_recipe = store.card(directory)["recipe"]
+    if preset_recipe != recipe:
+        raise UserError(f"--init-from {preset} is a {preset_recipe} preset; train {preset_recipe} from it, or pick a "
+                        f"{recipe} preset")
+    return directory
 
 
 def add_train_evaluator_parser(subparsers):
@@ -700,10 +718,10 @@ def add_study_parser(subparsers):
 
 
 def run_study(args):
+    from zoo.files import locked_directory
     from zoo.study.design import StudyConfig
     from zoo.study.runner import study
 
-    from zoo.files import locked_directory
     config = StudyConfig(losses=args.losses, out=args.out, dataset=args.dataset, data_dir=args.data_dir,
                          architecture=args.architecture, seeds=args.seeds, trials=args.trials, steps=args.steps,
                          batch_size=args.batch_size, settings=dict(args.settings), eval_every=args.eval_every,
@@ -783,13 +801,13 @@ def main(argv=None, extra_parsers=()):
     except TrainingDiverged as error:
         print(f"gan-zoo: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"gan-zoo: {interrupted_message(args.command)}", file=sys.stderr)
-        return 130
     except Terminated:
         print("gan-zoo: stopped by SIGTERM (exit status 143); a training run saved a checkpoint and is resumable: "
               "rerun the same command", file=sys.stderr)
         return Terminated.exit_status
+    except KeyboardInterrupt:
+        print(f"gan-zoo: {interrupted_message(args.command)}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

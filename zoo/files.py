@@ -52,23 +52,6 @@ def write_atomically(path, data):
     return path
 
 
-@contextlib.contextmanager
-def exclusive(path):
-    """Hold an exclusive lock on `path`.lock while the block runs: processes filling the same file (a
-    study's parallel runs computing one reference cache) take turns, and the later ones find it done.
-    POSIX flock, released by the kernel if the holder dies; no lock where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(f"{path}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 def copy_atomically(source, path):
     """Copy the file `source` to `path` as `write_atomically` writes (never into a FIFO or device)."""
     with open(source, "rb") as handle:
@@ -274,6 +257,23 @@ def acquire(directory, name, fcntl, flag):
         handle.close()
 
 
+@contextlib.contextmanager
+def exclusive(path):
+    """Hold an exclusive lock on `path`.lock while the block runs: processes filling the same file (a
+    study's parallel runs computing one reference cache) take turns, and the later ones find it done.
+    POSIX flock, released by the kernel if the holder dies; no lock where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def cached_arrays(path, compute):
@@ -341,6 +341,8 @@ def remove_new_entries(directory, before):
     if not os.path.isdir(directory):
         return
     for entry in set(os.listdir(directory)) - (before or set()):
+        if entry.startswith(LOCK_FILE):  # a lock is its holder's to remove (see locked_directory)
+            continue
         path = os.path.join(directory, entry)
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
@@ -358,8 +360,6 @@ def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-        if entry.startswith(LOCK_FILE):  # a lock is its holder's to remove (see locked_directory)
-            continue
             digest.update(block)
     return digest.hexdigest()
 

@@ -9,7 +9,7 @@ from hub_export import cli
 from zoo.metrics import features
 
 BAG = 8  # Fashion-MNIST's class id of "bag"
-STEPS = 300
+STEPS = 500  # the README's line
 
 
 @pytest.fixture(scope="module")
@@ -45,4 +45,4 @@ def test_the_documented_finetune_makes_mostly_the_new_class(bags, tmp_path, caps
     assert (description["ema_decay"], description["ema_rampup"]) == (0.999, 0.025)  # the restarted EMA, recorded
     tuned = zoo.load(str(out / "dcgan_fashion_mnist_28_finetuned"))
     before, after = share_of_bags(preset, evaluator), share_of_bags(tuned, evaluator)
-    assert before < 0.15 and after > 0.5, (before, after)  # measured: 0.085 → 0.69
+    assert before < 0.15 and after > 0.5, (before, after)  # measured: 0.108 → 0.705 (the 40000-step preset)

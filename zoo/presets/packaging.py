@@ -74,7 +74,37 @@ def training_curve(run):
             "eval": run_directory.read_steps(os.path.join(run, run_directory.EVAL_FILE))}
 
 
-def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=None, figures=(), memorization=None):
+def continued_training(training, run):
+    """The training record of a run that continued a preset's training (`--init-from` a preset of the same
+    recipe, data and batch size): the preset's record, then the run's (commands, steps, wall time, resume
+    sessions and curves, the run's steps counted on from the preset's), and `continued_from` naming the
+    preset and its steps. A fine-tune on other data, or a run from scratch, keeps its own record."""
+    description = read_json(os.path.join(run, run_directory.RUN_FILE))
+    base_dir = description.get("init_from")
+    if not base_dir or not store.is_preset_dir(base_dir):
+        return training
+    base = store.card(base_dir)
+    before = base.get("training", {})
+    if (base["recipe"], before.get("data"), before.get("batch_size")) != (
+            description["recipe"], description["data"], description["batch_size"]):
+        return training
+    offset = before["steps"]
+
+    def counted_on(rows, *keys):
+        return [{**row, **{key: row[key] + offset for key in keys}} for row in rows]
+
+    return {**training, "steps": offset + training["steps"],
+            "continued_from": {"preset": base["name"], "steps": offset, "seed": before.get("seed"),
+                               "generator_sha256": base.get("files", {}).get(store.weights_file("generator"))},
+            "commands": before.get("commands", []) + training["commands"],
+            "wall_time_seconds": (before.get("wall_time_seconds") or 0) + (training.get("wall_time_seconds") or 0),
+            "sessions": before.get("sessions", []) + counted_on(training.get("sessions", []), "from_step", "to_step"),
+            "curve": {key: before.get("curve", {}).get(key, []) + counted_on(rows, "step")
+                      for key, rows in training["curve"].items()}}
+
+
+def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=None, figures=(), memorization=None,
+                overwrite=False, allow_incomplete=False):
     """Write preset `name` under `out_dir` from training run `run` (its latest checkpoint), an
     optional `gan-zoo evaluate --out` report of the same run, optional (PNG path, caption)
     `figures` (e.g. an FID-vs-truncation plot, a style-mixing grid) and an optional
@@ -87,7 +117,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
     check_output(target, overwrite, "dir", "preset")
     with locked_directory(run, create=False):
         recipe, description = run_directory.recipe_from_run(run)
-        training = {**training_provenance(run, allow_incomplete), "curve": training_curve(run)}
+        training = continued_training({**training_provenance(run, allow_incomplete), "curve": training_curve(run)}, run)
         if "stopped_early" in training:
             stopped = training["stopped_early"]
             notes = " ".join(filter(None, [notes, f"Training stopped at step {stopped['step']} of "
@@ -127,7 +157,6 @@ def write_preset(directory, name, recipe, description, training, evaluation, not
     write_json(os.path.join(directory, store.CARD_FILE), card)
     if memorization:
         attach_memorization(directory, memorization)
-    return directory
 
 
 MEMORIZATION_GRID = "memorization.png"
@@ -198,6 +227,11 @@ def card_markdown(card):
               f"Seed {training['seed']}, {training['steps']} generator steps at batch {training['batch_size']} "
               f"({training['dtype_policy']}), {'%.1f min' % (minutes / 60) if minutes else 'wall time not recorded'} "
               f"on {describe_machine(training.get('machine'))}.", ""]
+    if training.get("continued_from"):
+        base = training["continued_from"]
+        lines += [f"Continued from the earlier `{base['preset']}` ({base['steps']} steps, seed {base['seed']}; its "
+                  f"generator sha256 {base['generator_sha256']}) with fresh optimizers: the first command trained "
+                  "that preset, the last continued it; steps count on from the preset's.", ""]
     if len(training.get("sessions", [])) > 1:
         lines += resume_history(training["sessions"])
     if training.get("curve", {}).get("losses"):
