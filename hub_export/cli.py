@@ -4,7 +4,7 @@ import sys
 
 from zoo import cli as zoo_cli
 from zoo.errors import UserError
-from zoo.files import atomic_output, check_output, check_output_directory
+from zoo.files import atomic_output, check_output, check_output_directory, check_plain_name
 
 FORMATS = ("saved_model", "hub", "tflite", "onnx")
 
@@ -33,6 +33,11 @@ def run_export(args):
     if args.quantization != "none" and args.format != "tflite":
         raise UserError(f"--quantization applies to --format tflite; received --format {args.format}")
     if args.format == "saved_model":
+        if args.name is not None:
+            check_plain_name(args.name, "--name")
+        if args.version is not None and args.version < 1:
+            raise UserError(f"--version must be a positive integer (TF Serving's version directories); received "
+                            f"{args.version}")
         check_output_directory(args.out)  # a base directory of models: exports are added to it
         if args.name and args.version is not None:
             check_output(os.path.join(args.out, args.name, str(args.version)), args.overwrite, "dir", "--version")

@@ -6,7 +6,7 @@ import os
 import sys
 
 from zoo.errors import UserError
-from zoo.files import atomic_output, check_output, check_output_directory, check_output_file
+from zoo.files import atomic_output, check_output, check_output_directory, check_output_file, check_plain_name
 from zoo.images import MAX_GRID_IMAGES
 
 
@@ -638,8 +638,8 @@ def run_finetune(args):
         seed=args.seed, init_from=os.path.abspath(directory), log_every=max(1, min(100, args.steps // 10)),
         sample_every=max(1, args.steps // 4), checkpoint_every=max(1, min(500, args.steps // 4)), verbose=2 if sys.stdout.isatty() and not args.quiet else 1,
         command=command_line(args.argv))
+    name = check_plain_name(args.name or f"{card['name']}_finetuned", "--name")  # before training
     state = train(config)
-    name = args.name or f"{card['name']}_finetuned"
     preset = make_preset(args.out, name, args.out, notes=f"Fine-tuned from {card['name']} on {args.data}.",
                          overwrite=True)  # its own preset, inside its run directory: rewritten by each rerun
     print(f"{state['status']} at step {state['step']}; fine-tuned preset: {preset} (zoo.load({preset!r}))")

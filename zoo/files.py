@@ -391,6 +391,16 @@ def writable_parent(path, flag="--out"):
         raise UserError(f"{flag} {path}: cannot write under {parent} (permission denied or not a directory)")
 
 
+def check_plain_name(name, flag):
+    """`name` is one path component (a preset's or model's directory name): not empty, not . or .., no
+    separator, so what it names stays inside its --out."""
+    separators = {os.sep, os.altsep} - {None}
+    if not name or name in (".", "..") or any(separator in name for separator in separators) or "\0" in name:
+        raise UserError(f"{flag} {name!r} must be a plain name (no path separators, not '.' or '..'): it names a "
+                        "directory inside --out")
+    return name
+
+
 def check_output_file(path, overwrite=False):
     """`path` can be written as a file (`check_output`)."""
     check_output(path, overwrite, "file")

@@ -9,8 +9,8 @@ import recipes
 from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, kind_of
 from zoo.errors import UserError
 from zoo.eval.scoring import markdown_table, real_images
-from zoo.files import (atomic_output, check_output, copy_atomically, locked_directory, read_json, sha256_of,
-                       write_atomically, write_json)
+from zoo.files import (atomic_output, check_output, check_plain_name, copy_atomically, locked_directory, read_json,
+                       sha256_of, write_atomically, write_json)
 from zoo.images import make_grid, save_png, to_uint8
 from zoo.presets import store
 from zoo.provenance import describe_machine
@@ -111,10 +111,11 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
     `gan-zoo memorization --out` directory of the same run. An existing preset of that name is replaced
     (whole, once the new one is complete) only when `overwrite`; a run stopped before its --steps is
     packaged only when `allow_incomplete`. The run is locked meanwhile (no training writes into it)."""
-    target = os.path.join(out_dir, name)
+    target = os.path.join(out_dir, check_plain_name(name, "--name"))
     if os.path.realpath(out_dir) == os.path.realpath(run) and name in run_directory.ENTRIES:
         raise UserError(f"--name {name} is part of the run directory {run}; choose another name")
     check_output(target, overwrite, "dir", "preset")
+    run_directory.require_run(run)  # before the lock: a folder that is not a run gets no lock file
     with locked_directory(run, create=False):
         recipe, description = run_directory.recipe_from_run(run)
         training = continued_training({**training_provenance(run, allow_incomplete), "curve": training_curve(run)}, run)
@@ -352,8 +353,11 @@ def write_all_cards(docs_dir, readme=None):
     cards = [write_card_docs(name, docs_dir) for name in store.list_models()]
     path = write_atomically(os.path.join(docs_dir, "README.md"), index_markdown(cards))
     if readme:
-        with open(readme, encoding="utf-8") as handle:
-            text = with_readme_table(handle.read(), cards)
+        try:
+            with open(readme, encoding="utf-8") as handle:
+                text = with_readme_table(handle.read(), cards)
+        except UnicodeDecodeError:
+            raise UserError(f"--readme {readme} is not UTF-8 text; pass the project's README.md (or '' to skip)") from None
         write_atomically(readme, text)
     return path
 

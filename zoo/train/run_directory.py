@@ -187,13 +187,18 @@ def previous_state(out):
     return read_json(path) if os.path.exists(path) else None
 
 
-def recipe_from_run(out, checkpoint="latest"):
-    """The recipe of a `gan-zoo train` run, with the weights of its latest checkpoint."""
-    description_path = os.path.join(out, RUN_FILE)
-    if not os.path.exists(description_path):
+def require_run(out):
+    """The run.json of run directory `out`, or a one-line UserError saying what else is accepted."""
+    path = os.path.join(out, RUN_FILE)
+    if not os.path.exists(path):
         raise UserError(f"{out} is not a training run directory (no run.json); pass a run directory of "
                         "`gan-zoo train`, a preset name or directory, a SavedModel directory or a .keras file")
-    description = read_json(description_path)
+    return path
+
+
+def recipe_from_run(out, checkpoint="latest"):
+    """The recipe of a `gan-zoo train` run, with the weights of its latest checkpoint."""
+    description = read_json(require_run(out))
     recipe = recipes.get_recipe(description["recipe"])(**description["recipe_config"])
     path = tf.train.latest_checkpoint(os.path.join(out, CHECKPOINTS)) if checkpoint == "latest" else checkpoint
     if path is None:
