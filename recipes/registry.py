@@ -24,9 +24,10 @@ def register_recipe(name, paper):
 
     def register(cls):
         registered = _CLASSES.get(name)
-        if registered is not None and registered.__qualname__ != cls.__qualname__:
-            raise ValueError(f"Recipe name {name!r} is taken by {registered.__qualname__}; "
-                             f"choose another for {cls.__qualname__}")
+        if registered is not None and (registered.__module__, registered.__qualname__) != (
+                cls.__module__, cls.__qualname__):
+            raise ValueError(f"Recipe name {name!r} is taken by {registered.__module__}.{registered.__qualname__}; "
+                             f"choose another for {cls.__module__}.{cls.__qualname__}")
         cls.recipe_name, cls.paper = name, paper
         _CLASSES[name] = keras.saving.register_keras_serializable(package="gan_zoo")(cls)
         return cls

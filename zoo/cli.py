@@ -802,8 +802,8 @@ def main(argv=None, extra_parsers=()):
         print(f"gan-zoo: {error}", file=sys.stderr)
         return 1
     except Terminated:
-        print("gan-zoo: stopped by SIGTERM (exit status 143); a training run saved a checkpoint and is resumable: "
-              "rerun the same command", file=sys.stderr)
+        print("gan-zoo: stopped by SIGTERM (exit status 143); a training run keeps its last checkpoint: rerun the "
+              "same command to resume", file=sys.stderr)
         return Terminated.exit_status
     except KeyboardInterrupt:
         print(f"gan-zoo: {interrupted_message(args.command)}", file=sys.stderr)

@@ -115,6 +115,7 @@ def check_output(path, overwrite=False, kind="file", flag="--out"):
         raise UserError(f"{flag} {path} exists; pass --overwrite to replace it")
     if kind == "dir" and os.path.isdir(path):
         refuse_enclosing(path, flag)
+        refuse_run_directory(path, flag)
         held = os.listdir(path)
         if held and not overwrite:
             raise UserError(f"{flag} {path} already holds {describe_entries(held)}; pass --overwrite to replace them "
@@ -128,6 +129,13 @@ def refuse_enclosing(path, flag):
     if real == home or os.path.commonpath([real, here]) == real:
         raise UserError(f"{flag} {path} holds the current directory (or is the home or root directory) and would be "
                         "replaced whole; pass a directory of its own")
+
+
+def refuse_run_directory(path, flag):
+    """A training run directory (its run.json or lock) is never an output replaced whole, --overwrite or not."""
+    if any(os.path.lexists(os.path.join(path, name)) for name in ("run.json", LOCK_FILE)):
+        raise UserError(f"{flag} {path} is a training run directory; outputs never replace a run: choose another "
+                        f"{flag}")
 
 
 def describe_entries(names):
@@ -171,6 +179,7 @@ def replace_directory(temporary, path, flag="--out"):
         return
     if not os.path.isdir(path):
         raise UserError(f"{flag} {path} is a file; pass a directory (it is created if missing)")
+    refuse_run_directory(path, flag)
     old = sibling(path, "old")
     os.rename(path, old)
     try:
@@ -245,8 +254,8 @@ def acquire(directory, name, fcntl, flag):
             handle.seek(0)
             pid = handle.read().strip() or "unknown"
             handle.close()
-            raise UserError(f"{flag} {directory} is in use by another gan-zoo process (pid {pid}); wait for it or "
-                            f"choose another {flag}") from None
+            remedy = f"wait for it or choose another {flag}" if flag.startswith("--") else "wait for it to finish"
+            raise UserError(f"{flag} {directory} is in use by another gan-zoo process (pid {pid}); {remedy}") from None
         with contextlib.suppress(FileNotFoundError):
             if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
                 handle.seek(0)

@@ -37,9 +37,9 @@ def test_a_new_recipe_is_one_decorator(toy_recipe):
 
 
 def test_a_taken_name_or_a_bad_name_is_refused(toy_recipe):
-    with pytest.raises(ValueError, match="Recipe name 'dcgan' is taken by DCGAN; choose another for"):
+    with pytest.raises(ValueError, match="Recipe name 'dcgan' is taken by recipes.dcgan.DCGAN; choose another for"):
         @recipes.register_recipe("dcgan", paper="-")
-        class Impostor(recipes.DCGAN):
+        class DCGAN(recipes.DCGAN):  # the same class name from another module
             pass
     assert recipes.RECIPES["dcgan"] is recipes.DCGAN
     with pytest.raises(ValueError, match="lower case letters, digits and underscores. Received: name='Toy-GAN'"):

@@ -52,6 +52,16 @@ def test_the_fastest_path_is_chosen_recorded_and_cached(tmp_path):
     assert chosen == Path(xla=False) and timed == ["graph", "graph+bfloat16"]
 
 
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"k": "graph"}', '{"k": {"path": "tpu"}}'])
+def test_a_damaged_cache_is_measured_again(tmp_path, content):
+    cache = tmp_path / "paths.json"
+    cache.write_text(content)
+    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], lambda path: 0.03 if path.xla else 0.05,
+                                          str(cache))
+    assert chosen == Path(xla=True) and record["why"].startswith("fastest of 2 measured")
+    assert read_json(str(cache))["k"]["path"] == "xla"
+
+
 def test_one_candidate_is_taken_without_timing(tmp_path):
     chosen, record = autotune.choose_path("k", [Path(xla=False)], None, str(tmp_path / "paths.json"))
     assert chosen == Path(xla=False) and record == {"path": "graph", "why": "the only path that can run here"}

@@ -255,3 +255,19 @@ def test_cards_regenerate_their_files_atomically_and_never_into_a_fifo(tmp_path,
     assert cli.main(["cards", "--out", str(tmp_path), "--readme", ""]) == 2
     assert f"{fifo} is a FIFO, not a regular file" in one_line_error(capsys)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("marker", ["run.json", ".lock"])
+def test_overwrite_never_replaces_a_training_run(tmp_path, capsys, marker):
+    """A directory output is replaced whole, but never when it is a run directory (its checkpoints would go)."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / marker).write_text("{}")
+    (run / "checkpoints" / "ckpt-1.index").write_bytes(EXISTING)
+    assert cli.main(["sample", PRESET, "--num", "2", "--format", "folder", "--overwrite", "--out", str(run)]) == 2
+    assert (f"--out {run} is a training run directory; outputs never replace a run: choose another --out"
+            in capsys.readouterr().err)
+    with pytest.raises(UserError, match="is a training run directory"):  # also at the swap, if it became one meanwhile
+        (tmp_path / "new").mkdir()
+        files.replace_directory(str(tmp_path / "new"), str(run))
+    assert (run / "checkpoints" / "ckpt-1.index").read_bytes() == EXISTING

@@ -70,7 +70,8 @@ def test_a_busy_run_directory_is_refused_and_sigterm_stops_a_run_resumably(tmp_p
                                                f"(pid {first.pid}); wait for it or choose another --out")
             assert snapshot(out) == before  # run.json, logs/, checkpoints: nothing of the first touched
         assert cli.main(["make-preset", str(out), "--name", "x", "--out", str(tmp_path / "presets")]) == 2
-        assert f"--out {out} is in use by another gan-zoo process (pid {first.pid})" in capsys.readouterr().err
+        assert (f"run {out} is in use by another gan-zoo process (pid {first.pid}); wait for it to finish"
+                in capsys.readouterr().err)
         assert not (tmp_path / "presets").exists()
         os.kill(first.pid, signal.SIGCONT)
         first.send_signal(signal.SIGTERM)

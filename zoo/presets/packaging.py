@@ -116,7 +116,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
         raise UserError(f"--name {name} is part of the run directory {run}; choose another name")
     check_output(target, overwrite, "dir", "preset")
     run_directory.require_run(run)  # before the lock: a folder that is not a run gets no lock file
-    with locked_directory(run, create=False):
+    with locked_directory(run, flag="run", create=False):
         recipe, description = run_directory.recipe_from_run(run)
         training = continued_training({**training_provenance(run, allow_incomplete), "curve": training_curve(run)}, run)
         if "stopped_early" in training:

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from zoo.errors import sigterm_as_interrupt
 from zoo.files import read_json, write_atomically, write_json
 from zoo.study.design import (RESULTS_FILE, RESULT_FILE, StudyConfig, TRIANGLES_SAMPLES, check_config, check_recipes,
                               check_same_study, is_done, plan, train_config)
@@ -112,10 +113,6 @@ def stop(running, grace_seconds=120):
         log.close()
 
 
-def interrupt_on_sigterm(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def execute(config, progress=print):
     """Run every unfinished run, `parallel` at a time; return (finished, failed) runs of this call."""
     pending = [run for run in plan(config) if not is_done(run)]
@@ -169,11 +166,8 @@ def study(config, progress=print):
     check_config(config)
     check_recipes(config)
     check_same_study(config)
-    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
-    try:
+    with sigterm_as_interrupt():  # Ctrl-C or SIGTERM: the runs checkpoint and stop (exit 143 for SIGTERM)
         _, failed = execute(config, progress)
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
     results = collect(config)
     from zoo.study import analysis
 

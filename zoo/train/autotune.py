@@ -11,7 +11,8 @@ import platform
 import statistics
 import time
 
-from zoo.files import exclusive, read_json, write_json
+from zoo.errors import UserError
+from zoo.files import cache_path, exclusive, read_json, write_json
 
 CACHE_FILE = "train_paths.json"  # under zoo.files.CACHE_DIR
 
@@ -83,12 +84,6 @@ def fingerprint(workload):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def cache_path():
-    from zoo import files
-
-    return os.path.join(files.CACHE_DIR, CACHE_FILE)
-
-
 def seconds_per_step(run_steps, warmup, steps, clock=time.perf_counter):
     """Median seconds per step of `run_steps(n)` calls of one step each after `warmup` untimed steps
     (compilation, tracing, the input pipeline's start)."""
@@ -101,23 +96,32 @@ def seconds_per_step(run_steps, warmup, steps, clock=time.perf_counter):
     return statistics.median(times)
 
 
+def cached_choices(cache_file):
+    """The cache's {key: choice}; a missing, unreadable or malformed cache is empty (it is measured again)."""
+    try:
+        table = read_json(cache_file) if os.path.exists(cache_file) else {}
+    except (UserError, OSError):
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
 def choose_path(key, paths, time_path, cache_file=None):
     """(chosen Path, record) for the workload `key`: the cached choice when there is one for `key` and it
     is still a candidate, else each of `paths` timed by `time_path(path)` (seconds per step), the fastest
     chosen and cached. The record says which path, why, and every measurement."""
-    cache_file = cache_file or cache_path()
     names = [path.name for path in paths]
     if len(paths) == 1:
         return paths[0], {"path": names[0], "why": "the only path that can run here"}
+    cache_file = cache_file or cache_path(CACHE_FILE)
     with exclusive(cache_file):
-        cached = read_json(cache_file).get(key) if os.path.exists(cache_file) else None
-        if cached and cached["path"] in names:
+        table = cached_choices(cache_file)
+        cached = table.get(key)
+        if isinstance(cached, dict) and cached.get("path") in names:
             return Path.from_name(cached["path"]), {**cached, "why": f"measured before on this machine ({cache_file})"}
         measured = {path.name: time_path(path) for path in paths}
         fastest = min(measured, key=measured.get)
         record = {"path": fastest, "seconds_per_step": measured,
                   "why": f"fastest of {len(paths)} measured: " + ", ".join(
                       f"{name} {seconds * 1000:.1f} ms" for name, seconds in sorted(measured.items(), key=lambda x: x[1]))}
-        table = read_json(cache_file) if os.path.exists(cache_file) else {}
         write_json(cache_file, {**table, key: {key_: record[key_] for key_ in ("path", "seconds_per_step")}})
     return Path.from_name(fastest), record

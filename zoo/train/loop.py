@@ -2,21 +2,18 @@
 ties config, strategy, recipe, run directory and callbacks together (see zoo.train.run_directory for
 what a run leaves on disk and how it resumes). One process trains in a run directory at a time (its lock);
 SIGTERM stops a run as Ctrl-C does, and a full disk ends it with one line; both leave it resumable."""
-import contextlib
 import dataclasses
 import errno
 import json
 import math
 import os
-import signal
-import threading
 
 import keras
 import tensorflow as tf
 
 from recipes.capabilities import SAMPLE, TRANSLATE
 from zoo.data import datasets
-from zoo.errors import Terminated, TrainingDiverged, UserError
+from zoo.errors import TrainingDiverged, UserError, sigterm_as_interrupt
 from zoo.files import LOCK_FILE, locked_directory, remove_new_entries
 from zoo.train import run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
@@ -154,25 +151,6 @@ def run_lock_name(config):
         return LOCK_FILE
     chief = kind == "chief" or (kind == "worker" and index == 0 and "chief" not in spec.get("cluster", {}))
     return LOCK_FILE if chief else f"{LOCK_FILE}.{kind}-{index}"
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """While the block runs, SIGTERM (timeout, docker stop, Kubernetes, Slurm preemption) raises Terminated,
-    a KeyboardInterrupt, in the main thread: the run saves a checkpoint and stops as on Ctrl-C. Elsewhere
-    than the main thread signals cannot be handled, and the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def disk_full(error):
