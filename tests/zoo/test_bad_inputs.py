@@ -262,6 +262,12 @@ def workspace(tmp_path):
      "{folder} is not a training run directory (no run.json)"),
     (["finetune", "dcgan_fashion_mnist_28", "--data", "{folder}", "--name", "..", "--out", "{run}"],
      "--name '..' must be a plain name"),
+    (["train", "lsgan", "--init-from", "dcgan_fashion_mnist_28", "--out", "{run}", "--quiet"],
+     "--init-from dcgan_fashion_mnist_28 is a dcgan preset; train dcgan from it, or pick a lsgan preset"),
+    (["train", "dcgan", "--init-from", "nope_model", "--out", "{run}", "--quiet"], "Unknown model 'nope_model'"),
+    (["train", "dcgan", "--init-from", "dcgan_fashion_mnist_28", "--set", "ema_rampup=2", "--dataset", "triangles",
+      "--out", "{run}", "--quiet"], "ema_decay must be in (0, 1) and ema_rampup in (0, 1]; received ema_decay=0.999, "
+                                    "ema_rampup=2"),
     (["sample", "srgan_fashion_mnist_x4", "--labels", "1", "--out", "{dir}/s.png"],
      "--labels and --truncation apply to z → image models; srgan_fashion_mnist_x4 does super-resolution"),
     (["sample", "cyclegan_sneaker_boot_28", "--truncation", "0.5", "--out", "{dir}/s.png"],
