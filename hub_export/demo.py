@@ -27,6 +27,7 @@ import numpy as np
 from aiohttp import web
 
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRANSLATE, TRUNCATE, UPSCALE, kind_of
+from recipes.latents import MAX_SEED
 from zoo.checks import MAX_TRUNCATION, whole_number
 from zoo.errors import UserError
 from zoo.images import encode_png, make_grid
@@ -213,7 +214,7 @@ def integer_list(query, name, most):
     return values
 
 
-SEED_MAX = 2**63 - 1
+SEED_MAX = MAX_SEED  # what g.sample_seeds takes (recipes.latents)
 MODELS = web.AppKey("models", dict)
 
 
