@@ -6,7 +6,7 @@ import os
 import sys
 
 from zoo.errors import UserError
-from zoo.files import atomic_output, check_output, check_output_directory, check_output_file, check_plain_name
+from zoo.files import atomic_output, check_output, check_plain_name, write_output
 from zoo.images import MAX_GRID_IMAGES
 
 
@@ -221,9 +221,8 @@ def run_evaluate(args):
     from zoo.provenance import command_line
 
     plot = evaluation_plot(args)
-    for path, flag in ((args.out, "--out"), (plot, "--plot")):
-        if path:
-            check_output(path, args.overwrite, "file", flag)
+    outputs = {flag: check_output(path, args.overwrite, "file", flag) for path, flag in ((args.out, "--out"),
+                                                                                        (plot, "--plot")) if path}
     recipe, description = sampling.load_target(args.target)
     refuse_sampling_options(recipe, args.target, None, args.truncation)
     extractor = feature_extractor(args.features, args.inception)
@@ -241,12 +240,12 @@ def run_evaluate(args):
     report["command"] = command_line(args.argv)
     print(scoring.markdown_table(report))
     if args.out:
-        scoring.write_report(report, args.out)
+        write_output(outputs["--out"], lambda path: scoring.write_report(report, path))
         print(f"report: {args.out}")
     if plot:
         from zoo.plots import truncation_curve
 
-        print(f"plot: {truncation_curve(report, args.truncation, plot)}")
+        print(f"plot: {write_output(outputs['--plot'], lambda path: truncation_curve(report, args.truncation, path))}")
     return 0
 
 
@@ -329,7 +328,7 @@ def run_memorization(args):
     from zoo.metrics import features
     from zoo.provenance import command_line
 
-    check_output(args.out, args.overwrite, "dir")
+    output = check_output(args.out, args.overwrite, "dir")
     recipe, description = sampling.load_target(args.target)
     if args.attach and description["kind"] != "preset":
         raise UserError(f"--attach adds the result to a preset's card; {args.target} is a {description['kind']}")
@@ -347,7 +346,7 @@ def run_memorization(args):
                                               **options)
     report.update(target=description, command=command_line(args.argv))
     grid = memorization.nearest_neighbour_grid(sample_fn, extractor, seed=args.seed, **options)
-    with atomic_output(args.out, args.overwrite, "dir") as directory:
+    with atomic_output(output) as directory:
         write_json(os.path.join(directory, "memorization.json"), report)
         save_png(os.path.join(directory, "nearest_neighbours.png"), grid)
     grid = os.path.join(args.out, "nearest_neighbours.png")
@@ -380,10 +379,10 @@ def run_style_mix(args):
     from zoo import sampling
     from zoo.images import save_png
 
-    check_output_file(args.out, args.overwrite)
+    output = check_output(args.out, args.overwrite)
     recipe, _ = sampling.load_target(args.target)
     grid = sampling.style_mixing_grid(recipe, args.rows, args.columns, args.crossover, args.truncation)
-    print(f"style-mixing grid: {save_png(args.out, grid)}")
+    print(f"style-mixing grid: {write_output(output, save_png, grid)}")
     return 0
 
 
@@ -509,7 +508,7 @@ def run_sample(args):
     from zoo.presets.packaging import preview_grid, sample_grid
     from zoo.presets.pretrained import load_generator
 
-    check_output(args.out, args.overwrite, "dir" if args.format == "folder" else "file")
+    output = check_output(args.out, args.overwrite, "dir" if args.format == "folder" else "file")
     generator, description = load_generator(args.model)
     recipe = generator.recipe
     refuse_sampling_options(recipe, args.model, args.labels, [args.truncation])
@@ -517,10 +516,10 @@ def run_sample(args):
         if args.format == "folder":
             raise UserError(f"--format folder samples z → image models; {args.model} does "
                             f"{recipe.task.replace('_', '-')}: use the Python API (translate / upscale)")
-        print(f"samples: {save_png(args.out, preview_grid(recipe, description, args.seed))}")
+        print(f"samples: {write_output(output, save_png, preview_grid(recipe, description, args.seed))}")
         return 0
     if args.format == "folder":
-        with atomic_output(args.out, args.overwrite, "dir") as directory:
+        with atomic_output(output) as directory:
             index, report = 0, progress_reporter("PNG files written")
             for chunk in generator.sample_chunks(args.num, args.seed, args.labels, args.truncation):
                 for image in chunk:
@@ -533,7 +532,7 @@ def run_sample(args):
         raise UserError(f"--num {args.num}: a grid holds at most {MAX_GRID_IMAGES} images; "
                         "pass --format folder for more (one PNG each, written in chunks)")
     grid = sample_grid(generator, args.num, args.seed, args.labels, args.truncation)
-    print(f"samples: {save_png(args.out, grid)}")
+    print(f"samples: {write_output(output, save_png, grid)}")
     return 0
 
 
@@ -547,7 +546,7 @@ def run_interpolate(args):
         raise UserError(f"--out {args.out}: accepted: a .png file (frames in rows) or a .gif file (an animation)")
     if len(args.seeds) < 2:
         raise UserError(f"--seeds needs two or more seeds to walk between; received {args.seeds}")
-    check_output_file(args.out, args.overwrite)
+    output = check_output(args.out, args.overwrite)
     generator, _ = load_generator(args.model)
     labels = args.labels or (list(range(generator.num_classes)) if generator.conditional else [None])
     frames = (len(args.seeds) - 1) * (args.steps - 1) + 1
@@ -560,10 +559,10 @@ def run_interpolate(args):
                  for a, b in zip(args.seeds, args.seeds[1:])]
         rows.append(np.concatenate([pairs[0], *[pair[1:] for pair in pairs[1:]]]))
     if args.out.lower().endswith(".gif"):
-        path = save_gif(args.out, [make_grid(np.stack([row[i] for row in rows]), columns=len(rows))
-                                   for i in range(frames)])
+        path = write_output(output, save_gif, [make_grid(np.stack([row[i] for row in rows]), columns=len(rows))
+                                               for i in range(frames)])
     else:
-        path = save_png(args.out, make_grid(np.concatenate(rows), columns=frames))
+        path = write_output(output, save_png, make_grid(np.concatenate(rows), columns=frames))
     print(f"interpolation: {path} ({frames} frames × {len(rows)} row(s))")
     return 0
 
@@ -578,7 +577,7 @@ def run_project(args):
     from zoo.provenance import command_line
     from zoo.sampling import padded_frame
 
-    check_output(args.out, args.overwrite, "dir")
+    output = check_output(args.out, args.overwrite, "dir")
     if args.frames < 2:
         raise UserError(f"--frames must be at least 2 (the start and the result); received {args.frames}")
     generator, description = load_generator(args.model)
@@ -592,7 +591,7 @@ def run_project(args):
                                restarts=args.restarts, frames=args.frames, seed=args.seed,
                                progress=progress_reporter("search steps"))
     padded_targets = to_uint8(generator.in_canvas(targets))  # as the generator sees them
-    with atomic_output(args.out, args.overwrite, "dir") as directory:
+    with atomic_output(output) as directory:
         rows = []
         for index, stem in enumerate(stems):
             save_png(os.path.join(directory, f"{stem}_target.png"), padded_targets[index])
@@ -727,7 +726,7 @@ def run_study(args):
                          batch_size=args.batch_size, settings=dict(args.settings), eval_every=args.eval_every,
                          eval_samples=args.eval_samples, final_samples=args.final_samples,
                          search_seed=args.search_seed, parallel=args.parallel, xla=args.xla)
-    check_output_directory(args.out)
+    check_output(args.out, kind="base")
     with locked_directory(args.out):  # one study at a time in a study directory (each run locks its own)
         report, failed = study(config, progress=lambda line: print(line, flush=True))
     print(f"report: {report}")

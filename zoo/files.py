@@ -2,12 +2,16 @@
 beside and renamed, never over a non-regular file), atomic writes, locks between processes (a run
 directory's, a shared file's), sha256 checksums and the checksummed on-disk cache of computed arrays."""
 import contextlib
+import errno
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
+import socket
 import stat
+import typing
 import uuid
 
 import numpy as np
@@ -60,9 +64,70 @@ def copy_atomically(source, path):
 
 def sibling(path, tag="tmp"):
     """A fresh hidden name beside `path` (same directory, same extension: writers that pick the format
-    by extension still do), for writing it before the rename."""
+    by extension still do), for writing it before the rename. It names its writer (`machine_tag`, pid), so
+    that a later writer of `path` knows a leftover of a killed one (`settle_leftovers`)."""
     directory, base = os.path.split(os.path.abspath(path))
-    return os.path.join(directory, f".{base}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}{os.path.splitext(base)[1]}")
+    name = f".{base}.{tag}-{machine_tag()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{os.path.splitext(base)[1]}"
+    return os.path.join(directory, name)
+
+
+def machine_tag():
+    """8 hex digits naming this machine and pid namespace (host name, /proc/self/ns/pid where there is one):
+    the pid in a leftover's name is looked up only where it was given."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return hashlib.sha256(f"{socket.gethostname()} {namespace}".encode()).hexdigest()[:8]
+
+
+LEFTOVER = r"\.(?P<base>.+?)\.(?P<tag>tmp|old)-(?P<machine>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}"
+
+
+def settle_leftovers(directory, base=None):
+    """Finish what killed writers left in `directory` (of the output `base` only, its temporaries' own
+    temporaries included, or of any): a directory an
+    interrupted swap moved aside (`replace_directory`) goes back in place when its output is missing, other
+    leftovers are removed. Only a writer's that is gone (`writer_gone`): another running command's, another
+    machine's or container's, and names `sibling` did not make are never touched."""
+    for name, output, tag in stale_leftovers(directory, base):
+        leftover, path = os.path.join(directory, name), os.path.join(directory, output)
+        with contextlib.suppress(OSError):  # another process settling the same leftover at once
+            if tag == "old" and not os.path.lexists(path):
+                os.rename(leftover, path)
+            else:
+                discard(leftover)
+
+
+def stale_leftovers(directory, base=None):
+    """(name, output's name, "tmp" or "old") of each leftover in `directory` whose writer is gone, the most
+    recently moved first (the one an interrupted swap should put back)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        match = re.match(LEFTOVER, name)
+        if match and (base is None or match["base"] in (base, f".{base}")) and writer_gone(match["machine"],
+                                                                                          int(match["pid"])):
+            with contextlib.suppress(OSError):
+                found.append((os.lstat(os.path.join(directory, name)).st_ctime, name, match["base"], match["tag"]))
+    return [(name, output, tag) for _, name, output, tag in sorted(found, reverse=True)]
+
+
+def writer_gone(machine, pid):
+    """Whether the process `pid` of `machine` (`machine_tag`) is known to have exited: it ran here and no
+    process has its pid. A running pid (even a reused one) or another machine's: not known."""
+    if os.name != "posix" or machine != machine_tag():  # (os.kill(pid, 0) would end a process on Windows)
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # PermissionError: another user's process, running
+        return False
+    return False
 
 
 def discard(path):
@@ -100,27 +165,61 @@ def replace_file(temporary, path):
     os.replace(temporary, path)
 
 
+class Output(typing.NamedTuple):
+    """An output that passed `check_output`: `atomic_output` writes it without checking again."""
+    path: str
+    overwrite: bool
+    kind: str  # "file", "dir" (replaced whole) or "base" (a directory worked in and added to)
+    flag: str
+
+    def __fspath__(self):
+        return self.path
+
+
+ACCEPTED = {"file": "a file path", "dir": "a directory (it is created if missing)",
+            "base": "a directory (it is created if missing)"}
+
+
 def check_output(path, overwrite=False, kind="file", flag="--out"):
-    """The output policy, checked before the work: `path` is a new file or directory (`kind`), or an
-    existing one of that kind when `overwrite` (an empty directory counts as new); never a device, FIFO or
-    socket; under a writable directory. See `atomic_output` for the writing."""
+    """The output policy, checked once per command, before the work: `path` is a new file or directory
+    (`kind` "file", "dir"), or an existing one of that kind when `overwrite` (an empty directory counts as new;
+    a directory output is never a symbolic link); or ("base") a directory the command works in and adds to
+    (a run, a study, a base of exports), new or not. Never a device, FIFO or socket; under a writable
+    directory. What killed writers of `path` left beside it is settled first (`settle_leftovers`). Returns
+    the `Output` that `atomic_output` writes."""
     path = os.fspath(path)
-    accepted = "a file path" if kind == "file" else "a directory (it is created if missing)"
-    refuse_special(path, f"{flag} {path}", accepted)
+    if kind != "base":
+        settle_leftovers(*os.path.split(os.path.abspath(path)))
+    refuse_special(path, f"{flag} {path}", ACCEPTED[kind])
     if kind == "file" and os.path.isdir(path):
         raise UserError(f"{flag} {path} is a directory; pass a file path")
-    if kind == "dir" and os.path.exists(path) and not os.path.isdir(path):
+    if kind != "file" and os.path.exists(path) and not os.path.isdir(path):
         raise UserError(f"{flag} {path} is a file; pass a directory (it is created if missing)")
     if kind == "file" and os.path.exists(path) and not overwrite:
         raise UserError(f"{flag} {path} exists; pass --overwrite to replace it")
     if kind == "dir" and os.path.isdir(path):
-        refuse_enclosing(path, flag)
-        refuse_run_directory(path, flag)
-        held = os.listdir(path)
-        if held and not overwrite:
-            raise UserError(f"{flag} {path} already holds {describe_entries(held)}; pass --overwrite to replace them "
-                            "(the directory is replaced whole)")
-    writable_parent(path, flag)
+        check_directory_output(path, overwrite, flag)
+    writable_parent(os.path.join(path, "x") if kind == "base" and os.path.isdir(path) else path, flag)
+    return Output(path, overwrite, kind, flag)
+
+
+def check_directory_output(path, overwrite, flag):
+    """An existing directory output: replaced whole, so only with `overwrite`, never through a symbolic link,
+    never a run directory nor one holding the current directory."""
+    refuse_link(path, flag)
+    refuse_enclosing(path, flag)
+    refuse_run_directory(path, flag)
+    held = os.listdir(path)
+    if held and not overwrite:
+        raise UserError(f"{flag} {path} already holds {describe_entries(held)}; pass --overwrite to replace them "
+                        "(the directory is replaced whole)")
+
+
+def refuse_link(path, flag):
+    """A directory output is replaced whole: a symbolic link would have the directory it points to deleted."""
+    if os.path.islink(path):
+        raise UserError(f"{flag} {path} is a symbolic link (to {os.readlink(path)}); pass the directory itself or a "
+                        "new path: a directory output is replaced whole, never through a link")
 
 
 def refuse_enclosing(path, flag):
@@ -145,47 +244,93 @@ def describe_entries(names):
 
 
 @contextlib.contextmanager
-def atomic_output(path, overwrite=False, kind="file", flag="--out"):
-    """Write one output, file or directory (`kind`), by the output policy: `check_output` first, then
-    the block writes into the temporary path it is given (beside `path`), which is renamed over `path`
-    when the block succeeds. An existing directory is replaced whole (moved aside, then removed after the
-    swap). If the block fails or is interrupted, the temporary is removed and `path` is as it was."""
-    check_output(path, overwrite, kind, flag)
-    path = os.fspath(path)
-    created = missing_ancestor(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = sibling(path)
-    if kind == "dir":
+def atomic_output(output, overwrite=False, kind="file", flag="--out"):
+    """Write one output, file or directory, by the output policy: `output` is an `Output` of `check_output`
+    (checked before the work, not again) or a path, checked here with the other arguments. The block writes
+    into the temporary path it is given (beside the output), which `publish` moves in when the block
+    succeeds. If the block fails or is interrupted, the temporary is removed and the output is as it was."""
+    if not isinstance(output, Output):
+        output = check_output(output, overwrite, kind, flag)
+    created = missing_ancestor(output.path)
+    os.makedirs(os.path.dirname(os.path.abspath(output.path)), exist_ok=True)
+    temporary = sibling(output.path)
+    if output.kind == "dir":
         os.mkdir(temporary)
     try:
         yield temporary
-        if kind == "file":
-            replace_file(temporary, path)
-        else:
-            replace_directory(temporary, path, flag)
+        publish(temporary, output)
     except BaseException:
         discard(temporary)
         if created:
-            remove_empty_directories(os.path.dirname(os.path.abspath(path)), created)
+            remove_empty_directories(os.path.dirname(os.path.abspath(output.path)), created)
         raise
+
+
+def write_output(output, write, *args):
+    """Write `output` (an `Output` or a path, see `atomic_output`) with `write(temporary, *args)`; its path."""
+    with atomic_output(output) as temporary:
+        write(temporary, *args)
+    return os.fspath(output)
+
+
+REFUSED_AT_RENAME = (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR)
+
+
+def publish(temporary, output):
+    """Move the finished `temporary` in at the output's path: over what is there when `overwrite`
+    (`replace_file`, `replace_directory`), else by a step that fails if anything appeared there while the
+    command worked (a file: `link_new`; a directory: a rename), and the refusal is check_output's, in one line."""
+    path = output.path
+    if output.overwrite:
+        replace_file(temporary, path) if output.kind == "file" else replace_directory(temporary, path, output.flag)
+        return
+    try:
+        link_new(temporary, path) if output.kind == "file" else os.rename(temporary, path)  # at most an empty
+        # directory is replaced (it counts as new): rename(2) fails on anything else
+    except OSError as error:
+        if error.errno not in REFUSED_AT_RENAME:
+            raise
+        check_output(path, False, output.kind, output.flag)  # says what is there now
+        raise UserError(f"{output.flag} {path} was created while this command ran; pass --overwrite to replace "
+                        "it") from None
+
+
+NO_HARD_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS)
+
+
+def link_new(temporary, path):
+    """Give the finished file `temporary` the name `path` only if nothing has it: a hard link, then the
+    temporary name removed; on a filesystem without hard links, `path` created exclusively, then replaced."""
+    try:
+        os.link(temporary, path)
+    except OSError as error:
+        if error.errno not in NO_HARD_LINKS:
+            raise
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        os.replace(temporary, path)
+        return
+    os.remove(temporary)
 
 
 def replace_directory(temporary, path, flag="--out"):
     """Swap the finished directory `temporary` in at `path`; an existing `path` is moved aside first and
-    removed only after the swap (a kill in between leaves it beside, under a hidden name)."""
+    removed only after the swap. Interrupted between the two renames, the old one is moved back; killed
+    there, it stays beside under a hidden name, and the next check of `path` moves it back."""
     refuse_special(path, f"{flag} {path}", "a directory")
     if not os.path.lexists(path):
         os.rename(temporary, path)
         return
     if not os.path.isdir(path):
         raise UserError(f"{flag} {path} is a file; pass a directory (it is created if missing)")
+    refuse_link(path, flag)
     refuse_run_directory(path, flag)
     old = sibling(path, "old")
-    os.rename(path, old)
     try:
+        os.rename(path, old)
         os.rename(temporary, path)
     except BaseException:
-        os.rename(old, path)
+        if os.path.lexists(old) and not os.path.lexists(path):
+            os.rename(old, path)
         raise
     shutil.rmtree(old, ignore_errors=True)
 
@@ -217,9 +362,10 @@ LOCK_FILE = ".lock"
 def locked_directory(directory, name=LOCK_FILE, flag="--out", create=True):
     """Hold `directory`/`name` locked while the block runs, or refuse at once with a one-line UserError naming
     the holder's pid: one gan-zoo process works in a run directory at a time. Taken before anything in the
-    directory is touched (the directory is created if missing and `create`); yields the directory's entries
-    from before (None: it did not exist). A new directory holding only the lock afterwards is removed again.
-    POSIX flock, released by the kernel if the holder dies; no lock where fcntl is missing."""
+    directory is touched (the directory is created if missing and `create`); then what killed writers left
+    there is settled (`settle_leftovers`); yields the directory's entries from then (None: it did not exist).
+    A new directory holding only the lock afterwards is removed again. POSIX flock, released by the kernel if
+    the holder dies; no lock where fcntl is missing."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -229,8 +375,17 @@ def locked_directory(directory, name=LOCK_FILE, flag="--out", create=True):
     if before is None and not create:
         yield None  # nothing to protect: the caller reports the missing directory
         return
-    handle = acquire(directory, name, fcntl, flag)
     try:
+        handle = acquire(directory, name, fcntl, flag)
+    except UserError:
+        if before is None:  # made for the lock, which failed (a holder's lock stays: rmdir fails)
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        raise
+    try:
+        if before is not None:
+            settle_leftovers(directory)
+            before = entries(directory)
         yield before
     finally:
         if before is None:
@@ -241,21 +396,20 @@ def locked_directory(directory, name=LOCK_FILE, flag="--out", create=True):
         handle.close()  # releases the lock
 
 
+LOCK_ATTEMPTS = 5  # a lock file or directory removed under us (by its last holder) this many times in a row: refused
+
+
 def acquire(directory, name, fcntl, flag):
-    """The open, flock-ed lock file (its content: our pid). A lock file removed by its last holder while we
-    waited is not the lock any more: take the one now at the path."""
+    """The open, flock-ed lock file (its content: our pid). A lock file (or its new directory) removed by its
+    last holder meanwhile is not the lock any more: take the one now at the path."""
     path = os.path.join(directory, name)
-    while True:
-        os.makedirs(directory, exist_ok=True)
-        handle = open(path, "a+")
+    for _ in range(LOCK_ATTEMPTS):
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            pid = handle.read().strip() or "unknown"
-            handle.close()
-            remedy = f"wait for it or choose another {flag}" if flag.startswith("--") else "wait for it to finish"
-            raise UserError(f"{flag} {directory} is in use by another gan-zoo process (pid {pid}); {remedy}") from None
+            os.makedirs(directory, exist_ok=True)
+            handle = open(path, "a+")
+        except FileNotFoundError:  # the directory went between the two steps
+            continue
+        lock_now(handle, fcntl, directory, flag)
         with contextlib.suppress(FileNotFoundError):
             if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
                 handle.seek(0)
@@ -264,6 +418,41 @@ def acquire(directory, name, fcntl, flag):
                 handle.flush()
                 return handle
         handle.close()
+    raise UserError(f"{flag} {directory} (or its lock file {name}) was removed while its lock was being taken, "
+                    f"{LOCK_ATTEMPTS} times; make sure nothing else deletes it, then rerun")
+
+
+def lock_now(handle, fcntl, directory, flag):
+    """flock the open lock file `handle` without waiting; held by another process, or impossible on this
+    filesystem, a one-line UserError (the handle closed, a lock file nobody wrote to removed)."""
+    try:
+        flock(handle, fcntl, fcntl.LOCK_EX | fcntl.LOCK_NB, f"{flag} {directory}")
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "unknown"
+        handle.close()
+        remedy = f"wait for it or choose another {flag}" if flag.startswith("--") else "wait for it to finish"
+        raise UserError(f"{flag} {directory} is in use by another gan-zoo process (pid {pid}); {remedy}") from None
+    except UserError:
+        handle.close()
+        with contextlib.suppress(OSError):
+            if os.path.getsize(handle.name) == 0:
+                os.remove(handle.name)
+        raise
+
+
+NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP)
+
+
+def flock(handle, fcntl, operation, name):
+    """fcntl.flock; on a filesystem without locks (ENOLCK: some NFS mounts) a one-line UserError naming `name`."""
+    try:
+        fcntl.flock(handle, operation)
+    except OSError as error:
+        if error.errno not in NO_LOCKS:
+            raise
+        raise UserError(f"{name} is on a filesystem that does not support file locks ({error.strerror}); run on a "
+                        "local disk") from None
 
 
 @contextlib.contextmanager
@@ -278,7 +467,7 @@ def exclusive(path):
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(f"{path}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        flock(handle, fcntl, fcntl.LOCK_EX, f"{path}.lock")
         try:
             yield
         finally:
@@ -410,15 +599,6 @@ def check_plain_name(name, flag):
     return name
 
 
-def check_output_file(path, overwrite=False):
-    """`path` can be written as a file (`check_output`)."""
-    check_output(path, overwrite, "file")
-
-
 def check_output_directory(path):
-    """`path` can be a directory a command works in and adds to (a run directory, a base of exports):
-    a directory or nothing yet, writable; never a file, device or FIFO."""
-    refuse_special(path, f"--out {path}", "a directory (it is created if missing)")
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UserError(f"--out {path} is a file; pass a directory (it is created if missing)")
-    writable_parent(os.path.join(path, "x") if os.path.isdir(path) else path)
+    """`check_output(path, kind="base")`, by its former name (zoo.train.config calls it)."""
+    return check_output(path, kind="base")
