@@ -161,6 +161,11 @@ class GAN(keras.Model):
         """{attribute name: network} of the players with `role` "g" or "d" (see `players`)."""
         return {name: getattr(self, name) for kind, names in self.players.values() if kind == role for name in names}
 
+    def step_input_shapes(self, name):
+        """Per-example shapes of network `name`'s inputs in a training step, one per input (what memory checks
+        count); recipes whose networks take any size (SRGAN's generator) override it."""
+        return [tuple(tensor.shape[1:]) for tensor in getattr(self, name).inputs]
+
     @property
     def sampling_generator(self):
         """The generator to sample from: the EMA copy when the recipe keeps one."""

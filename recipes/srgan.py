@@ -149,6 +149,13 @@ class SRGAN(GAN):
                 "content_weight": self.content_weight, "adversarial_weight": self.adversarial_weight,
                 "warmup_steps": self.warmup_steps}
 
+    def step_input_shapes(self, name):
+        """The generator sees the low-resolution crops of the high-resolution training images."""
+        if name != "generator":
+            return super().step_input_shapes(name)
+        height, width, channels = self.image_shape
+        return [(height // self.scale, width // self.scale, channels)]
+
     def upscale(self, low_resolution, training=False):
         """LR images in [-1, 1] (any size) → SR images, `scale`× larger."""
         return self.sampling_generator(low_resolution, training=training)

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-from recipes.latents import MAX_SEED
 from zoo.errors import UserError
 
 MAX_TRUNCATION = 2.0  # ψ in [0, 1] trades variety for quality (0: the mean image w̄); ψ in (1, 2] extrapolates past the
@@ -34,6 +33,8 @@ def integers_in(values, low, high, accepted):
 
 def checked_seeds(seeds):
     """The user's seeds as int64: one or a 1-D sequence of integers in [0, 2**63)."""
+    from recipes.latents import MAX_SEED  # here: the other checks stay free of TensorFlow (configs, the CLI)
+
     return integers_in(seeds, 0, MAX_SEED, "seeds must be integers in [0, 2**63), one or a 1-D list")
 
 
@@ -45,3 +46,16 @@ def checked_truncation(truncation):
         raise UserError(f"truncation ψ must be a number in [0, {MAX_TRUNCATION:g}] (1: none, 0: the mean image); "
                         f"received {truncation!r}")
     return float(truncation)
+
+
+def image_size(value):
+    """None, an int or (height, width) → None or (height, width) of positive ints; 28.5, "28", True refused."""
+    if value is None:
+        return None
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 \
+            or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) for v in pair):
+        raise UserError(f"image_size={value!r} is invalid; pass an int or (height, width)")
+    if min(pair) <= 0:
+        raise UserError(f"image_size={value!r} is invalid; height and width must be positive")
+    return int(pair[0]), int(pair[1])

@@ -120,7 +120,7 @@ def workspace(tmp_path):
     (["train", "wgan_gp", "--set", "gp_weight=-10", "--out", "{run}", "--quiet"], "`gp_weight` must be a finite number ≥ 0"),
     (["train", "dcgan", "--batch-size", "100000000", "--out", "{run}", "--quiet"],
      "--batch-size 100000000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least "
-     "85283.1 GiB (at most 16 GiB)"),
+     "85575.1 GiB (at most 16 GiB)"),
     (["evaluate", "dcgan_fashion_mnist_28", "--num-samples", "3", "--out", "{dir}/e.json"],
      "--num-samples 3 is too few for precision_recall: it needs at least 4 (the k-th nearest neighbour, k = 3)"),
     (["evaluate", "dcgan_fashion_mnist_28", "--seeds", "0", "--out", "{dir}/e.json"], "--seeds must be an integer ≥ 1"),
@@ -196,10 +196,13 @@ def workspace(tmp_path):
     (["train", "dcgan", "--eval-samples", "0", "--out", "{run}", "--quiet"], "--eval-samples must be a positive integer"),
     (["train", "dcgan", "--eval-every", "-1", "--out", "{run}", "--quiet"], "--eval-every must be 0 (off) or a positive"),
     (["train", "dcgan", "--batch-size", "70000", "--out", "{run}", "--quiet"],
-     "--batch-size 70000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least 59.7 GiB "
+     "--batch-size 70000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least 59.9 GiB "
      "(at most 16 GiB)"),
     (["train", "stylegan_lite", "--batch-size", "20000", "--out", "{run}", "--quiet"],
      "--batch-size 20000: one step's activations (generator, discriminator at (32, 32, 1)) would take at least"),
+    (["train", "srgan", "--dataset", "{folder300}", "--image-size", "256", "--crop", "center", "--channels", "3",
+      "--batch-size", "1024", "--out", "{run}", "--quiet"],  # its any-size generator counted at the 64x64 crops
+     "--batch-size 1024: one step's activations (generator, discriminator at (256, 256, 3)) would take at least 168.8 GiB"),
     (["train", "dcgan", "--image-size", "100000", "--out", "{run}", "--quiet"],
      "--image-size of 100000x100000 pixels: the recipes take at most 256 pixels a side"),
     (["train", "dcgan", "--dataset", "{folder300}", "--out", "{run}", "--quiet"],
@@ -386,6 +389,15 @@ def memorization_with(**options):
     return memorization.memorization_report({"g": lambda seed: None}, None, **options)
 
 
+def train_with(**options):
+    import tempfile
+
+    from zoo.train.config import TrainConfig
+    from zoo.train.loop import train
+
+    return train(TrainConfig("dcgan", tempfile.mkdtemp(), **options))
+
+
 def picture(inputs, key):
     from zoo.images import read_image
 
@@ -478,6 +490,8 @@ API_ROWS = [
      r"image_size=\(28.5, 28\) is invalid; pass an int or \(height, width\)"),  # was 28, silently
     (lambda g, inputs: __import__("zoo.data.datasets").data.datasets.load("fashion_mnist", image_size="28"),
      r"image_size='28' is invalid"),  # was (2, 8), silently
+    *[(lambda g, inputs, size=size: train_with(image_size=size), rf"image_size={shown} is invalid; pass an int or "
+       r"\(height, width\)") for size, shown in (("28", "'28'"), ((28,), r"\(28,\)"), (28.0, "28.0"), (True, "True"))],
     (lambda g, inputs: __import__("zoo").list_models(None), r"pattern must be a shell-style string"),
     (lambda g, inputs: __import__("zoo.eval.classifier").eval.classifier.train_evaluator("/nonexistent", epochs=0),
      r"--epochs must be an integer ≥ 1; received 0"),

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from zoo import checks
 from zoo.data import triangles
 from zoo.errors import UserError, first_line
 from zoo.files import entries, remove_new_entries
@@ -62,7 +63,7 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
          channels=None, crop="none", classes=None, batch_size=None, shuffle=False,
          seed=None, repeat=False, drop_remainder=True, prefetch=True):
     """Return a tf.data.Dataset of float32 images in [-1, 1] (with int32 labels if any)."""
-    size = _parse_image_size(image_size)
+    size = checks.image_size(image_size)
     _check_options(source, channels, crop, size)
     raw = _open_source(str(name), split, data_dir, source, size)
     if crop == "random":
@@ -108,21 +109,6 @@ def _shuffle(ds, buffer, seed, repeat):
 
 
 # ---------------------------------------------------------------- options
-
-def _parse_image_size(image_size):
-    """None, int or (h, w) -> None or (h, w) of positive ints."""
-    if image_size is None:
-        return None
-    if isinstance(image_size, (int, np.integer)):
-        image_size = (image_size, image_size)
-    pair = isinstance(image_size, (tuple, list)) and len(image_size) == 2
-    if not pair or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in image_size):  # 28.5: not 28
-        raise UserError(f"image_size={image_size!r} is invalid; pass an int or (height, width)")
-    h, w = (int(v) for v in image_size)
-    if h <= 0 or w <= 0:
-        raise UserError(f"image_size={image_size!r} is invalid; height and width must be positive")
-    return h, w
-
 
 def _check_options(source, channels, crop, size):
     """Reject bad source / channels / crop values early."""

@@ -2,6 +2,7 @@
 import dataclasses
 import math
 
+from zoo import checks
 from zoo.errors import UserError
 from zoo.files import check_output_directory
 
@@ -97,27 +98,33 @@ def check_image_size(height, width, what):
                         f"{MAX_IMAGE_SIZE} or less")
 
 
-def activations(network):
-    """Floats one example leaves in `network`'s layer outputs (nested models counted layer by layer; dimensions
-    unknown until called, as SRGAN's any-size input, count 1: an underestimate)."""
+def activations(network, input_shapes=None):
+    """Floats one example leaves in `network`'s layer outputs when its inputs have the per-example shapes
+    `input_shapes` (default: the network's own; SRGAN's any-size generator is counted at its training crops).
+    Nested models (fixed-size in every recipe) are counted layer by layer."""
     import keras
 
-    total = 0
-    for layer in network.layers:
-        if isinstance(layer, keras.Model):
-            total += activations(layer)
-        elif not isinstance(layer, keras.layers.InputLayer):
-            total += sum(math.prod(d for d in output.shape[1:] if d is not None)
-                         for output in keras.tree.flatten(layer.output))
-    return total
+    layers = [layer for layer in network.layers if not isinstance(layer, keras.layers.InputLayer)]
+    outputs = [layer.output for layer in layers]
+    if input_shapes and [tuple(shape) for shape in input_shapes] != [tuple(x.shape[1:]) for x in network.inputs]:
+        probe = keras.Model(network.inputs, [output for layer, output in zip(layers, outputs)
+                                             if not isinstance(layer, keras.Model)])
+        concrete = iter(probe.compute_output_spec([keras.KerasTensor((1, *shape)) for shape in input_shapes]))
+        outputs = [output if isinstance(layer, keras.Model) else next(concrete) for layer, output in zip(layers, outputs)]
+    return sum(activations(layer) if isinstance(layer, keras.Model)
+               else sum(math.prod(tensor.shape[1:]) for tensor in keras.tree.flatten(output))
+               for layer, output in zip(layers, outputs))
 
 
 def check_step_fits(recipe, batch_size):
-    """Refuse a step whose activations would take more than MAX_STEP_BYTES before TensorFlow tries to allocate
-    them: every network's layer outputs for each example of the batch, float32, twice (backpropagation keeps each
-    activation and its gradient; the discriminator also sees the fakes)."""
+    """Refuse a step that would take more than MAX_STEP_BYTES before TensorFlow tries to allocate it: the real
+    images it consumes (n_critic batches for WGAN-GP) and every network's layer outputs for each example of the
+    batch, float32, twice (backpropagation keeps each activation and its gradient; the discriminator also sees
+    the fakes)."""
     networks = {**recipe.networks("g"), **recipe.networks("d")}
-    size = batch_size * sum(activations(network) for network in networks.values()) * 4 * 2
+    floats = sum(activations(network, recipe.step_input_shapes(name)) for name, network in networks.items()) * 2
+    floats += recipe.real_batches_per_step * math.prod(recipe.image_shape)
+    size = batch_size * floats * 4
     if size > MAX_STEP_BYTES:
         raise UserError(f"--batch-size {batch_size}: one step's activations ({', '.join(networks)} at "
                         f"{tuple(recipe.image_shape)}) would take at least {size / 2**30:.1f} GiB (at most "
@@ -144,6 +151,5 @@ def validate(config):
         raise UserError(f"--eval-samples must be at least {PERIODIC_EVAL_SAMPLES} (FID needs a covariance); received "
                         f"{config.eval_samples}")
     if config.image_size is not None:
-        size = config.image_size if isinstance(config.image_size, (list, tuple)) else (config.image_size,) * 2
-        check_image_size(*size, "--image-size")
+        check_image_size(*checks.image_size(config.image_size), "--image-size")
     check_output_directory(config.out)
