@@ -231,11 +231,11 @@ def run_evaluate(args):
     elif UPSCALE in recipe.capabilities:
         report = tasks.evaluate_super_resolution(
             recipe, extractor, reference=args.reference, num_samples=args.num_samples, batch_size=args.batch_size,
-            data_dir=args.data_dir)
+            data_dir=args.data_dir, progress=progress_reporter("images upscaled"))
     else:
         report = tasks.evaluate_translation(
             recipe, extractor, evaluation_domains(args, description), reference=args.reference,
-            batch_size=args.batch_size, data_dir=args.data_dir)
+            batch_size=args.batch_size, data_dir=args.data_dir, progress=progress_reporter("images translated"))
     report["target"] = description
     report["command"] = command_line(args.argv)
     print(scoring.markdown_table(report))

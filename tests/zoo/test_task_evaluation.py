@@ -37,8 +37,10 @@ class SwapRecipe:
 
 
 def test_super_resolution_rows_match_when_the_model_is_bicubic(evaluator_features):
+    reported = []
     report = tasks.evaluate_super_resolution(BicubicRecipe(), evaluator_features, num_samples=300,
-                                             batch_size=100)
+                                             batch_size=100, progress=lambda *done: reported.append(done))
+    assert reported == [(100, 300), (200, 300), (300, 300)]  # what `gan-zoo evaluate` prints its progress from
     model, baseline = report["results"]["generator"], report["results"]["bicubic (baseline)"]
     for metric in ("psnr", "ssim", "fid", "kid"):
         assert model[metric]["mean"] == pytest.approx(baseline[metric]["mean"], rel=1e-6), metric
@@ -47,8 +49,11 @@ def test_super_resolution_rows_match_when_the_model_is_bicubic(evaluator_feature
 
 
 def test_translation_success_is_measured_against_the_target_class(evaluator_features):
+    reported = []
     report = tasks.evaluate_translation(SwapRecipe([7, 9]), evaluator_features,  # sneaker, ankle boot
-                                        ["sneaker", "ankle boot"], batch_size=500)
+                                        ["sneaker", "ankle boot"], batch_size=500,
+                                        progress=lambda *done: reported.append(done))
+    assert reported == [(done, 2000) for done in range(500, 2001, 500)]  # both directions, there and back
     rows = report["results"]
     translated, floor = rows["a2b: sneaker → ankle boot"], rows["a2b: source unchanged (floor)"]
     ceiling = rows["a2b: real target train (ceiling)"]

@@ -17,7 +17,8 @@ import numpy as np
 from zoo.data import datasets
 from zoo.errors import UserError
 from zoo.eval.metric_registry import compute_metrics
-from zoo.eval.scoring import extract_features, in_batches, library_versions, real_images, reference_features, summarize
+from zoo.eval.scoring import (Progress, extract_features, in_batches, library_versions, real_images, reference_features,
+                              summarize)
 from zoo.metrics import image_quality
 
 DISTRIBUTION_METRICS = ("fid", "kid")
@@ -38,9 +39,9 @@ def protocol(dataset, reference, num_images, extractor, cache, started, **extra)
 
 # --- super-resolution ------------------------------------------------------------------------
 def evaluate_super_resolution(recipe, extractor, *, dataset="fashion_mnist", reference="test", num_samples=10000,
-                              batch_size=500, data_dir=None, cache_dir=None):
+                              batch_size=500, data_dir=None, cache_dir=None, progress=None):
     """PSNR / SSIM / FID / KID of `recipe.upscale` and of bicubic upsampling on the first
-    `num_samples` reference images."""
+    `num_samples` reference images; `progress(done, total)` after each batch upscaled."""
     from recipes.srgan import downscale
 
     started = time.time()
@@ -51,7 +52,7 @@ def evaluate_super_resolution(recipe, extractor, *, dataset="fashion_mnist", ref
                         f"{tuple(recipe.image_shape)} high-resolution images")
     outputs = {"generator": [], "bicubic (baseline)": []}
     quality = {label: ([], []) for label in outputs}
-    for batch in in_batches(high, batch_size):
+    for batch in Progress(progress, len(high)).over(in_batches(high, batch_size)):
         low = downscale(batch, recipe.scale)
         for label, images in (("generator", recipe.upscale(low)),
                               ("bicubic (baseline)", image_quality.bicubic_upsample(low, batch.shape[1:3]))):
@@ -84,11 +85,12 @@ def domain_classes(dataset, domains):
     return [datasets.class_ids([domain], datasets.FASHION_MNIST_CLASSES, 10, dataset)[0] for domain in domains]
 
 
-def translated(recipe, images, direction, batch_size):
-    """(G(x), F(G(x))) in batches, for direction "a2b" (F the reverse generator)."""
+def translated(recipe, images, direction, batch_size, scored):
+    """(G(x), F(G(x))) in batches, for direction "a2b" (F the reverse generator); `scored` (a scoring.Progress)
+    counts the images."""
     reverse = "b2a" if direction == "a2b" else "a2b"
     forward, cycled = [], []
-    for batch in in_batches(images, batch_size):
+    for batch in scored.over(in_batches(images, batch_size)):
         out = recipe.translate(batch, direction)
         forward.append(np.asarray(out))
         cycled.append(np.asarray(recipe.translate(out, reverse)))
@@ -96,19 +98,20 @@ def translated(recipe, images, direction, batch_size):
 
 
 def evaluate_translation(recipe, extractor, domains, *, dataset="fashion_mnist", reference="test", batch_size=500,
-                         data_dir=None, cache_dir=None):
-    """Both directions between the reference split's two domain classes."""
+                         data_dir=None, cache_dir=None, progress=None):
+    """Both directions between the reference split's two domain classes; `progress(done, total)` after each
+    batch translated (there and back)."""
     started = time.time()
     classes = domain_classes(dataset, domains)
     ref, cache = reference_features(extractor, dataset, reference, batch_size, data_dir, None, cache_dir)
     images, labels = real_images(dataset, reference, data_dir, None, batch_size)
     train_images, train_labels = real_images(dataset, "train", data_dir, None, batch_size)
-    rows = {}
+    rows, scored = {}, Progress(progress, int(sum(np.isin(labels, classes))))
     for direction, (source, target) in {"a2b": classes, "b2a": classes[::-1]}.items():
         arrow = f"{datasets.FASHION_MNIST_CLASSES[source]} → {datasets.FASHION_MNIST_CLASSES[target]}"
         target_ref = {"features": ref["features"][ref["labels"] == target]}
         source_images = images[labels == source]
-        outputs, cycled = translated(recipe, source_images, direction, batch_size)
+        outputs, cycled = translated(recipe, source_images, direction, batch_size, scored)
         candidates = {f"{direction}: {arrow}": outputs,
                       f"{direction}: source unchanged (floor)": source_images,
                       f"{direction}: real target train (ceiling)": train_images[train_labels == target]}
