@@ -4,7 +4,7 @@ import sys
 
 from zoo import cli as zoo_cli
 from zoo.errors import UserError
-from zoo.files import atomic_output, check_output, check_output_directory, check_plain_name
+from zoo.files import atomic_output, check_output, check_plain_name
 
 FORMATS = ("saved_model", "hub", "tflite", "onnx")
 
@@ -38,20 +38,20 @@ def run_export(args):
         if args.version is not None and args.version < 1:
             raise UserError(f"--version must be a positive integer (TF Serving's version directories); received "
                             f"{args.version}")
-        check_output_directory(args.out)  # a base directory of models: exports are added to it
+        check_output(args.out, kind="base")  # a base directory of models: exports are added to it
         if args.name and args.version is not None:
             check_output(os.path.join(args.out, args.name, str(args.version)), args.overwrite, "dir", "--version")
     else:
-        check_output(args.out, args.overwrite, "dir" if args.format == "hub" else "file")
+        output = check_output(args.out, args.overwrite, "dir" if args.format == "hub" else "file")
     generator, _ = load_generator(args.model)
     if args.format == "saved_model":
         path = saved_model.export_serving(generator, args.out, args.name, args.version, args.overwrite)
     elif args.format == "hub":
-        with atomic_output(args.out, args.overwrite, "dir") as directory:
+        with atomic_output(output) as directory:
             saved_model.write_saved_model(generator, directory)
         path = args.out
     else:
-        path = convert.convert(generator, args.out, args.format, args.quantization, overwrite=args.overwrite)
+        path = convert.convert(generator, output, args.format, args.quantization)
     print(f"exported: {path}")
     return 0
 

@@ -55,10 +55,11 @@ def onnx_model(saved_model_dir, output_path, opset=ONNX_OPSET):
     return output_path
 
 
-def convert(generator, output_path, fmt, quantization="none", overwrite=True):
-    """Write `generator` as a TFLite or ONNX file at `output_path`: converted into a file beside it and
-    renamed over it when done (a kill mid-conversion leaves the old file whole); an existing file is
-    replaced only when `overwrite`, a device or FIFO never (zoo.files.atomic_output)."""
+def convert(generator, output_path, fmt, quantization="none", overwrite=False):
+    """Write `generator` as a TFLite or ONNX file at `output_path` (a path, or the `Output` that
+    zoo.files.check_output returned for it: not checked again): converted into a file beside it and
+    renamed in when done (a kill mid-conversion leaves the old file whole); an existing file is replaced
+    only when `overwrite`, a device or FIFO never (zoo.files.atomic_output). Returns the path."""
     from hub_export.saved_model import write_saved_model
 
     with atomic_output(output_path, overwrite) as temporary, tempfile.TemporaryDirectory() as scratch:
@@ -68,4 +69,4 @@ def convert(generator, output_path, fmt, quantization="none", overwrite=True):
         else:
             with open(temporary, "wb") as file:
                 file.write(tflite_bytes(saved_model_dir, quantization))
-    return output_path
+    return os.fspath(output_path)

@@ -1,6 +1,8 @@
-"""Small file helpers: the output policy of every command that writes (checked before the work, written
-beside and renamed, never over a non-regular file), atomic writes, locks between processes (a run
-directory's, a shared file's), sha256 checksums and the checksummed on-disk cache of computed arrays."""
+"""Small file helpers: the output policy of every command that writes (checked once, before the work; written
+beside and moved in by a step that replaces nothing without --overwrite, never a non-regular file nor a
+directory through a symbolic link; what killed writers left settled by the next), atomic writes, locks between
+processes (a run directory's, a shared file's), sha256 checksums and the checksummed on-disk cache of computed
+arrays."""
 import contextlib
 import errno
 import hashlib
@@ -42,7 +44,8 @@ def cache_path(*parts):
 def write_atomically(path, data):
     """Write bytes or text to `path` through a temporary file beside it and a rename: a kill mid-write
     leaves the previous file intact, never a truncated one. A `path` that exists and is not a regular file
-    (a device, a FIFO, a directory) is refused, never replaced."""
+    (a device, a FIFO, a directory) is refused, never replaced; a regular one is (a command's output goes
+    through `atomic_output`, which replaces only with --overwrite)."""
     path = os.fspath(path)
     refuse_special(path, f"{path}", "a regular file")
     temporary = sibling(path)
@@ -85,11 +88,11 @@ LEFTOVER = r"\.(?P<base>.+?)\.(?P<tag>tmp|old)-(?P<machine>[0-9a-f]{8})-(?P<pid>
 
 
 def settle_leftovers(directory, base=None):
-    """Finish what killed writers left in `directory` (of the output `base` only, its temporaries' own
-    temporaries included, or of any): a directory an
-    interrupted swap moved aside (`replace_directory`) goes back in place when its output is missing, other
-    leftovers are removed. Only a writer's that is gone (`writer_gone`): another running command's, another
-    machine's or container's, and names `sibling` did not make are never touched."""
+    """Finish what killed writers left in `directory`, beside the output named `base` (its temporaries' own
+    temporaries too) or beside any: a directory an interrupted swap moved aside (`replace_directory`) goes
+    back in place when its output is missing; other leftovers are removed. Only those of a writer that is
+    gone (`writer_gone`): another running command's, another machine's or container's, and names `sibling`
+    did not make are never touched."""
     for name, output, tag in stale_leftovers(directory, base):
         leftover, path = os.path.join(directory, name), os.path.join(directory, output)
         with contextlib.suppress(OSError):  # another process settling the same leftover at once
@@ -100,20 +103,21 @@ def settle_leftovers(directory, base=None):
 
 
 def stale_leftovers(directory, base=None):
-    """(name, output's name, "tmp" or "old") of each leftover in `directory` whose writer is gone, the most
-    recently moved first (the one an interrupted swap should put back)."""
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return []
+    """(name, output's name, "tmp" or "old") of each leftover in `directory` (of `base`, see
+    `settle_leftovers`) whose writer is gone, the most recently moved first."""
     found = []
-    for name in names:
-        match = re.match(LEFTOVER, name)
-        if match and (base is None or match["base"] in (base, f".{base}")) and writer_gone(match["machine"],
-                                                                                          int(match["pid"])):
+    for name in os.listdir(directory) if os.path.isdir(directory) else ():
+        match = leftover_match(name, base)
+        if match and writer_gone(match["machine"], int(match["pid"])):
             with contextlib.suppress(OSError):
                 found.append((os.lstat(os.path.join(directory, name)).st_ctime, name, match["base"], match["tag"]))
     return [(name, output, tag) for _, name, output, tag in sorted(found, reverse=True)]
+
+
+def leftover_match(name, base=None):
+    """The LEFTOVER match of `name` when it is a leftover of the output `base` (None: of any), else None."""
+    match = re.match(LEFTOVER, name)
+    return match if match and (base is None or match["base"] in (base, f".{base}")) else None
 
 
 def writer_gone(machine, pid):
@@ -315,7 +319,8 @@ def link_new(temporary, path):
 def replace_directory(temporary, path, flag="--out"):
     """Swap the finished directory `temporary` in at `path`; an existing `path` is moved aside first and
     removed only after the swap. Interrupted between the two renames, the old one is moved back; killed
-    there, it stays beside under a hidden name, and the next check of `path` moves it back."""
+    there, it stays beside under a hidden name, and the next check of `path` moves it back
+    (`settle_leftovers`). Never through a symbolic link, never over a run directory."""
     refuse_special(path, f"{flag} {path}", "a directory")
     if not os.path.lexists(path):
         os.rename(temporary, path)
@@ -329,10 +334,12 @@ def replace_directory(temporary, path, flag="--out"):
         os.rename(path, old)
         os.rename(temporary, path)
     except BaseException:
-        if os.path.lexists(old) and not os.path.lexists(path):
+        if os.path.lexists(old) and not os.path.lexists(path):  # not swapped: the old one back
             os.rename(old, path)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if not os.path.lexists(temporary):  # swapped (even if interrupted just after): the old one goes
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def missing_ancestor(path):
@@ -385,7 +392,7 @@ def locked_directory(directory, name=LOCK_FILE, flag="--out", create=True):
     try:
         if before is not None:
             settle_leftovers(directory)
-            before = entries(directory)
+            before = entries(directory) - ({name} - before)  # less what was settled, a lock file we made aside
         yield before
     finally:
         if before is None:
@@ -418,8 +425,8 @@ def acquire(directory, name, fcntl, flag):
                 handle.flush()
                 return handle
         handle.close()
-    raise UserError(f"{flag} {directory} (or its lock file {name}) was removed while its lock was being taken, "
-                    f"{LOCK_ATTEMPTS} times; make sure nothing else deletes it, then rerun")
+    raise UserError(f"{flag} {directory} (or its lock file {name}) was removed {LOCK_ATTEMPTS} times while its lock "
+                    "was being taken; make sure nothing else deletes it, then rerun")
 
 
 def lock_now(handle, fcntl, directory, flag):
@@ -600,5 +607,5 @@ def check_plain_name(name, flag):
 
 
 def check_output_directory(path):
-    """`check_output(path, kind="base")`, by its former name (zoo.train.config calls it)."""
+    """`check_output(path, kind="base")` by its former name, for zoo.train.config until it calls that."""
     return check_output(path, kind="base")

@@ -1,10 +1,15 @@
 """One output policy for every command that writes (issue 30): an existing target is refused unless
---overwrite, before the work; a FIFO or device is never written to nor replaced; the output is written
-beside and renamed in (a kill before the rename leaves the old one whole, and nothing else behind); a
-directory output is replaced whole. Plus the TF Serving version an export claims, and `cards`."""
+--overwrite, before the work and again at the rename (one that appeared meanwhile is not replaced); a FIFO
+or device is never written to nor replaced; the output is written beside and renamed in (a kill before the
+rename, or at any step of a directory's swap, leaves the old one whole, and nothing else behind; what a
+killed command left is settled by the next one); a directory output is replaced whole, and never through a
+symbolic link. Plus the TF Serving version an export claims, and `cards`."""
+import errno
 import os
 import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -154,10 +159,30 @@ def test_a_fifo_is_never_written_nor_replaced_even_with_overwrite(argv, kind, re
     assert stat.S_ISFIFO(os.lstat(target).st_mode)
 
 
-@pytest.mark.parametrize("argv, kind, relative", [(argv, kind, relative) for _, kind, relative, argv in COMMANDS],
-                         ids=IDS)
-def test_overwrite_replaces_the_output_whole_and_a_kill_before_the_rename_leaves_the_old_one(
-        argv, kind, relative, tmp_path, capsys, monkeypatch, inputs):
+# commands whose library code checks their output once more (zoo/presets/packaging.py, hub_export/saved_model.py)
+CHECKS = {"make-preset": 2, "export saved_model --version": 2}
+
+
+def counting_checks(patch, counted):
+    """Count check_output's calls per path, in every module that calls it."""
+    from zoo import cli as zoo_cli
+    from zoo.presets import packaging
+
+    real = files.check_output
+
+    def check_output(path, *args, **kwargs):
+        counted.append(os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    for module in (files, zoo_cli, cli, saved_model, packaging):
+        patch.setattr(module, "check_output", check_output)
+
+
+@pytest.mark.parametrize("name, kind, relative, argv", COMMANDS, ids=IDS)
+def test_overwrite_replaces_the_output_whole_checked_once_and_a_kill_before_the_rename_leaves_the_old_one(
+        name, kind, relative, argv, tmp_path, capsys, monkeypatch, inputs):
+    """Killed at the last step: a file output's rename, or a directory output's swap (after every file in it
+    was written)."""
     from zoo.eval import classifier
 
     def fake_evaluator_training(out, **kwargs):  # train-evaluator's 15 epochs are not what is tested here
@@ -173,15 +198,20 @@ def test_overwrite_replaces_the_output_whole_and_a_kill_before_the_rename_leaves
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    with monkeypatch.context() as patch:  # killed just before the output is renamed in
-        for module in (files, saved_model):
-            patch.setattr(module, "replace_directory", killed, raising=False)
-        patch.setattr(files, "replace_file", killed)
+    with monkeypatch.context() as patch:  # killed just before the output is renamed (swapped) in
+        if kind == "file":
+            patch.setattr(files, "replace_file", killed)
+        for module in (files, saved_model) if kind == "dir" else ():
+            patch.setattr(module, "replace_directory", killed)
         assert cli.main(command) == 130
     assert unchanged(target, kind)
     assert leftovers(tmp_path) == []
     capsys.readouterr()
-    assert cli.main(command) == 0, capsys.readouterr().err
+    checked = []
+    with monkeypatch.context() as patch:
+        counting_checks(patch, checked)
+        assert cli.main(command) == 0, capsys.readouterr().err
+    assert checked.count(target) == CHECKS.get(name, 1), checked
     if kind == "file":
         assert os.path.isfile(target) and open(target, "rb").read() != EXISTING
     else:
@@ -271,3 +301,176 @@ def test_overwrite_never_replaces_a_training_run(tmp_path, capsys, marker):
         (tmp_path / "new").mkdir()
         files.replace_directory(str(tmp_path / "new"), str(run))
     assert (run / "checkpoints" / "ckpt-1.index").read_bytes() == EXISTING
+
+
+def write_new(temporary, kind):
+    """The command's own output, in the temporary it was given."""
+    with open(temporary if kind == "file" else os.path.join(temporary, "new.txt"), "wb") as handle:
+        handle.write(b"new")
+
+
+def no_hard_links(source, destination):
+    raise OSError(errno.EPERM, "Operation not permitted")  # as link(2) on FAT
+
+
+@pytest.mark.parametrize("hard_links", [True, False], ids=["hard links", "no hard links"])
+@pytest.mark.parametrize("kind, appears, message", [
+    ("file", "file", "exists; pass --overwrite to replace it"),
+    ("file", "dir", "is a directory; pass a file path"),
+    ("dir", "dir", "already holds TXT files; pass --overwrite to replace them"),
+    ("dir", "file", "is a file; pass a directory"),
+])
+def test_the_rename_never_replaces_an_output_that_appeared_while_the_command_worked(
+        kind, appears, message, hard_links, tmp_path, monkeypatch):
+    """Checked free before the work, created by another process meanwhile: without --overwrite the last step
+    is one that fails when the name is taken (it replaced it silently), the refusal is check_output's, and the
+    temporary goes. On a filesystem without hard links too."""
+    if not hard_links:
+        monkeypatch.setattr(os, "link", no_hard_links)
+    target = str(tmp_path / "out")
+    output = files.check_output(target, False, kind)
+    with pytest.raises(UserError, match=f"--out {target} {message}"):
+        with files.atomic_output(output) as temporary:
+            write_new(temporary, kind)
+            make_existing(target, appears)
+    assert unchanged(target, appears) and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("hard_links", [True, False], ids=["hard links", "no hard links"])
+@pytest.mark.parametrize("kind", ["file", "dir"])
+def test_a_new_output_is_written_and_overwrite_replaces_one_that_appeared(kind, hard_links, tmp_path, monkeypatch):
+    if not hard_links:
+        monkeypatch.setattr(os, "link", no_hard_links)
+    new, appeared = str(tmp_path / "new"), str(tmp_path / "appeared")
+    with files.atomic_output(new, False, kind) as temporary:
+        write_new(temporary, kind)
+    with files.atomic_output(files.check_output(appeared, True, kind)) as temporary:
+        write_new(temporary, kind)
+        make_existing(appeared, kind)
+    for path in (new, appeared):
+        assert open(path if kind == "file" else os.path.join(path, "new.txt"), "rb").read() == b"new"
+        assert kind == "file" or os.listdir(path) == ["new.txt"]
+    assert leftovers(tmp_path) == []
+
+
+def test_a_command_does_not_replace_an_output_created_while_it_worked(tmp_path, capsys, monkeypatch):
+    """`gan-zoo sample` wrote its grid with an atomic write that replaced whatever was there by then."""
+    from zoo.presets import packaging
+
+    target = tmp_path / "grid.png"
+    real_sample_grid = packaging.sample_grid
+
+    def another_process_writes_meanwhile(*args, **kwargs):
+        target.write_bytes(EXISTING)
+        return real_sample_grid(*args, **kwargs)
+
+    monkeypatch.setattr(packaging, "sample_grid", another_process_writes_meanwhile)
+    assert cli.main(["sample", PRESET, "--num", "4", "--out", str(target)]) == 2
+    assert one_line_error(capsys) == f"gan-zoo: error: --out {target} exists; pass --overwrite to replace it"
+    assert target.read_bytes() == EXISTING and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("step, swapped", [(0, False), (1, False), (2, True)],
+                         ids=["at moving the old one aside", "old moved aside", "new moved in"])
+def test_an_interrupted_directory_swap_loses_nothing(step, swapped, tmp_path, monkeypatch):
+    """Interrupted at each step of replace_directory (Ctrl-C, a failing rename): the old directory is back
+    whole, or the swap is complete; either way no leftover."""
+    target = str(tmp_path / "out")
+    make_existing(target, "dir")
+    real_rename, renamed = os.rename, []
+
+    def rename(source, destination):
+        if step == 0:
+            raise KeyboardInterrupt
+        real_rename(source, destination)
+        renamed.append(destination)
+        if len(renamed) == step:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        with files.atomic_output(target, True, "dir") as temporary:
+            write_new(temporary, "dir")
+            monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.undo()
+    assert os.listdir(target) == ["new.txt"] if swapped else unchanged(target, "dir")
+    assert leftovers(tmp_path) == []
+
+
+KILLED = """
+import os, sys
+from zoo import files
+path, kind, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
+real_rename, renamed = os.rename, []
+def rename(source, destination):
+    real_rename(source, destination)
+    renamed.append(destination)
+    if len(renamed) == step:
+        os._exit(9)
+os.rename = rename
+with files.atomic_output(path, True, kind) as temporary:
+    with open(temporary if kind == "file" else os.path.join(temporary, "new.txt"), "w") as handle:
+        handle.write("new")
+    if step == 0:
+        os._exit(9)
+"""
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.parametrize("kind, step, swapped", [("file", 0, False), ("dir", 0, False), ("dir", 1, False),
+                                                  ("dir", 2, True)],
+                         ids=["file, while writing", "dir, while writing", "dir, old moved aside", "dir, new moved in"])
+def test_what_a_killed_command_left_is_settled_by_the_next_one(kind, step, swapped, tmp_path):
+    """SIGKILL (no cleanup runs) while writing, or between the steps of a directory's swap: what it left is
+    hidden beside the output; the next command writing that output puts a directory moved aside back (its
+    output was missing), removes the rest, and checks what is there: nothing is lost."""
+    target = str(tmp_path / "out")
+    make_existing(target, kind)
+    killed = subprocess.run([sys.executable, "-c", KILLED, target, kind, str(step)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == 9, killed.stderr
+    assert leftovers(tmp_path) and (os.path.exists(target) or step == 1)
+    with pytest.raises(UserError, match="exists; pass --overwrite|already holds TXT files"):
+        files.check_output(target, False, kind)
+    assert os.listdir(target) == ["new.txt"] if swapped else unchanged(target, kind)
+    assert leftovers(tmp_path) == []
+
+
+def test_leftovers_of_a_running_command_another_machine_or_another_output_are_kept(tmp_path):
+    """Only a writer that is gone has its leftovers settled: never a running process's (its pid is alive, even
+    if reused), another machine's or container's (its pid means nothing here), nor another output's."""
+    tag = files.machine_tag()
+    elsewhere = "0" * 8 if tag != "0" * 8 else "1" * 8
+    kept = [f".grid.png.tmp-{tag}-{os.getpid()}-0123abcd.png", f".grid.png.old-{elsewhere}-999999-0123abcd.png",
+            f".other.png.tmp-{tag}-{os.getpid()}-0123abcd.png", ".grid.png.tmp-12345-0123abcd.png"]
+    for name in kept:
+        (tmp_path / name).write_bytes(b"partial")
+    files.check_output(str(tmp_path / "grid.png"))
+    assert sorted(os.listdir(tmp_path)) == sorted(kept)
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["", "--overwrite"])
+def test_a_symbolic_link_is_never_a_directory_output(overwrite, tmp_path, capsys):
+    """A directory output is replaced whole: through a link, the directory it points to would be; refused in
+    one line (with --overwrite the link was replaced and left beside, hidden)."""
+    elsewhere, link = tmp_path / "elsewhere", tmp_path / "link"
+    make_existing(str(elsewhere), "dir")
+    link.symlink_to(elsewhere)
+    assert cli.main(["sample", PRESET, "--num", "2", "--format", "folder", "--out", str(link), *overwrite]) == 2
+    assert (f"--out {link} is a symbolic link (to {elsewhere}); pass the directory itself or a new path: a directory "
+            "output is replaced whole, never through a link") in one_line_error(capsys)
+    assert os.path.islink(link) and unchanged(str(elsewhere), "dir") and leftovers(tmp_path) == []
+    (tmp_path / "new").mkdir()
+    with pytest.raises(UserError, match="is a symbolic link"):  # also at the swap, if it became one meanwhile
+        files.replace_directory(str(tmp_path / "new"), str(link))
+    assert os.path.islink(link) and unchanged(str(elsewhere), "dir")
+
+
+def test_convert_replaces_a_file_only_when_asked(tmp_path):
+    """A library caller of hub_export.convert gets the command's policy (its default replaced the file)."""
+    from hub_export import convert
+
+    target = tmp_path / "g.tflite"
+    target.write_bytes(EXISTING)
+    with pytest.raises(UserError, match=f"--out {target} exists; pass --overwrite to replace it"):
+        convert.convert(None, str(target), "tflite")  # refused before the generator is used
+    assert target.read_bytes() == EXISTING and leftovers(tmp_path) == []

@@ -1,7 +1,8 @@
 """A run directory's data is not lost (issue 30): one process works in it at a time (a second `gan-zoo
-train` or a `make-preset` is refused at once, touching nothing), SIGTERM stops training as Ctrl-C does
-(checkpoint, status "interrupted", resumable; make-preset packages it only when asked), and a full disk
-ends the run with one line, no half-written checkpoint and the status recorded."""
+train` or a `make-preset` is refused at once, touching nothing; a filesystem without locks, or a lock
+directory removed meanwhile, is one line), SIGTERM stops training as Ctrl-C does (checkpoint, status
+"interrupted", resumable; make-preset packages it only when asked), and a full disk ends the run with one
+line, no half-written checkpoint and the status recorded."""
 import errno
 import os
 import signal
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from zoo import cli
 from zoo.errors import Terminated, UserError
+from zoo import files
 from zoo.files import locked_directory, read_json
 from zoo.presets import store
 from zoo.train.config import TrainConfig
@@ -168,3 +170,74 @@ def test_the_lock_refuses_a_second_holder_and_is_taken_again_after_release(tmp_p
     with locked_directory(str(run)) as before:
         assert before == set()
     assert os.listdir(run) == [".lock"]
+
+
+def test_a_filesystem_without_locks_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    """flock fails with ENOLCK on some NFS mounts: it was an OSError traceback."""
+    import fcntl
+
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    run = tmp_path / "run"
+    for existed in (False, True):
+        with pytest.raises(UserError) as raised:
+            with locked_directory(str(run)):
+                pass
+        assert str(raised.value) == (f"--out {run} is on a filesystem that does not support file locks (No locks "
+                                     "available); run on a local disk")
+        assert os.listdir(run) == [] if existed else not run.exists()  # no lock file, no directory made for it
+        run.mkdir(exist_ok=True)
+    with pytest.raises(UserError, match=f"{tmp_path / 'cache.npz'}.lock is on a filesystem that does not support"):
+        with files.exclusive(str(tmp_path / "cache.npz")):
+            pass
+
+
+@pytest.mark.parametrize("removals", [1, files.LOCK_ATTEMPTS], ids=["once", "every time"])
+def test_a_lock_directory_removed_while_the_lock_is_taken(tmp_path, monkeypatch, removals):
+    """The last holder of a new run directory removes it as it exits (it held only the lock): between our making
+    it and opening the lock file in it, that was a FileNotFoundError traceback. Taken on the next try; refused
+    in one line when it keeps going."""
+    run = str(tmp_path / "run")
+    real_makedirs, removed = os.makedirs, []
+
+    def makedirs(path, *args, **kwargs):
+        real_makedirs(path, *args, **kwargs)
+        if path == run and len(removed) < removals:
+            os.rmdir(path)
+            removed.append(path)
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+    if removals < files.LOCK_ATTEMPTS:
+        with locked_directory(run) as before:
+            assert before is None and os.listdir(run) == [".lock"]
+        assert not os.path.exists(run)
+        return
+    with pytest.raises(UserError) as raised:
+        with locked_directory(run):
+            pass
+    assert str(raised.value) == (f"--out {run} (or its lock file .lock) was removed {files.LOCK_ATTEMPTS} times "
+                                 "while its lock was being taken; make sure nothing else deletes it, then rerun")
+
+
+def dead_pid():
+    """The pid of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", ""])
+    process.wait()
+    return process.pid
+
+
+def test_taking_a_run_directory_settles_what_killed_writers_left_there(tmp_path):
+    """A kill mid-write leaves `.train_state.json.tmp-*` beside the file: the next process to lock the run removes
+    it when its writer is gone (never a running process's), before it reports the directory's entries."""
+    run = tmp_path / "run"
+    run.mkdir()
+    tag = files.machine_tag()
+    dead = f".train_state.json.tmp-{tag}-{dead_pid()}-0123abcd.json"
+    running = f".train_state.json.tmp-{tag}-{os.getpid()}-0123abcd.json"
+    for name in (dead, running):
+        (run / name).write_text("{")
+    with locked_directory(str(run)) as before:
+        assert before == {running}
+    assert sorted(os.listdir(run)) == sorted([".lock", running])
