@@ -21,18 +21,23 @@ def parse_setting(text):
         return key.strip(), value
 
 
-def parse_floats(text):
-    try:
-        return [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, e.g. 0.5,0.7,1.0; received {text!r}")
+def comma_separated(convert, what, example):
+    """An argparse type: "a,b" → [convert("a"), convert("b")]; a part `convert` refuses, or no part at all
+    ("", ","), is an error saying what is accepted."""
+    def parse(text):
+        try:
+            values = [convert(part.strip()) for part in text.split(",") if part.strip()]
+        except ValueError:
+            values = None
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, e.g. {example}; received {text!r}")
+        return values
+
+    return parse
 
 
-def parse_ints(text):
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, e.g. 0,1,2; received {text!r}")
+parse_floats = comma_separated(float, "numbers", "0.5,0.7,1.0")
+parse_ints = comma_separated(int, "integers", "0,1,2")
 
 
 def parse_figure(text):
@@ -221,8 +226,9 @@ def run_evaluate(args):
     from zoo.provenance import command_line
 
     plot = evaluation_plot(args)
-    outputs = {flag: check_output(path, args.overwrite, "file", flag) for path, flag in ((args.out, "--out"),
-                                                                                        (plot, "--plot")) if path}
+    plot_flag = "--plot" if args.plot else "the default --plot (beside --out)"
+    outputs = {key: check_output(path, args.overwrite, "file", flag) for key, path, flag in
+               (("--out", args.out, "--out"), ("--plot", plot, plot_flag)) if path}
     recipe, description = sampling.load_target(args.target)
     refuse_sampling_options(recipe, args.target, None, args.truncation)
     extractor = feature_extractor(args.features, args.inception)

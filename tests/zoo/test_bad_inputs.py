@@ -89,6 +89,7 @@ def workspace(tmp_path):
     (tmp_path / "mine.tflite").write_bytes(EXISTING)
     (tmp_path / "folder").mkdir()
     (tmp_path / "folder" / "000000.png").write_bytes(EXISTING)
+    (tmp_path / "folder" / "fid_vs_truncation.png").write_bytes(EXISTING)  # evaluate's plot beside an --out in it
     (tmp_path / "models" / "m" / "1").mkdir(parents=True)
     (tmp_path / "models" / "m" / "1" / "saved_model.pb").write_bytes(b"\x08\x01\x12 not a SavedModel")
     return {"dir": str(tmp_path), "png": str(tmp_path / "mine.png"), "tflite": str(tmp_path / "mine.tflite"),
@@ -295,6 +296,9 @@ def workspace(tmp_path):
     (["study", "--losses", "hinge", "--set", "width=32.5", "--out", "{run}"], "--set width=32.5: width takes an integer"),
     (["study", "--losses", "hinge", "--parallel", "0", "--out", "{run}"], "--parallel must be a positive integer"),
     (["study", "--losses", "nope", "--out", "{run}"], "Unknown loss(es) ['nope']"),
+    (["study", "--losses", ",", "--out", "{run}"], "--losses names no loss; accepted: non_saturating, minimax"),
+    (["evaluate", "stylegan_lite_fashion_mnist_32", "--truncation", "0.5,1", "--out", "{folder}/e.json"],
+     "the default --plot (beside --out) {folder}/fid_vs_truncation.png exists; pass --overwrite to replace it"),
     (["study", "--losses", "hinge", "--dataset", "{folder28}", "--out", "{run}"], "Unknown study dataset"),
     (["evaluate", "dcgan_fashion_mnist_28", "--features", "inception_tfhub", "--inception", "{dir}/nowhere",
       "--out", "{dir}/e.json"], "--inception {dir}/nowhere is not a directory"),
@@ -327,6 +331,19 @@ def test_cli_refuses_with_one_line_and_touches_nothing(argv, message, tmp_path, 
     # left to lock --out against a rerun with sane settings)
     for path in (paths["png"], paths["tflite"], os.path.join(paths["folder"], "000000.png")):
         assert open(path, "rb").read() == EXISTING  # nothing overwritten
+
+
+@pytest.mark.parametrize("argv", [
+    ["interpolate", "cgan_fashion_mnist_28", "--seeds", "1,2", "--labels=", "--out", "x.png"],  # was: every class
+    ["sample", "cgan_fashion_mnist_28", "--labels", ",", "--out", "x.png"],
+    ["evaluate", "stylegan_lite_fashion_mnist_32", "--truncation", ","],
+    ["evaluate", "stylegan_lite_fashion_mnist_32", "--truncation", "0.5,x"],
+])
+def test_a_list_option_with_nothing_usable_in_it_is_refused_by_the_parser(argv, capsys):
+    with pytest.raises(SystemExit) as refused:
+        __import__("zoo.cli").cli.build_parser().parse_args(argv)
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert refused.value.code == 2 and "error: argument" in error and "expected comma-separated" in error, error
 
 
 def test_overwrite_replaces_the_file(tmp_path, capsys):

@@ -75,8 +75,10 @@ def check_config(config):
     unknown = [name for name in config.losses if name not in losses.LOSSES]
     if len(set(config.losses)) != len(config.losses):
         raise UserError(f"--losses names a loss twice: {','.join(config.losses)}")
-    if unknown or not config.losses:
-        raise UserError(f"Unknown loss(es) {unknown or config.losses}; known: {', '.join(losses.LOSSES)} "
+    if not config.losses:
+        raise UserError(f"--losses names no loss; accepted: {', '.join(losses.LOSSES)}")
+    if unknown:
+        raise UserError(f"Unknown loss(es) {unknown}; known: {', '.join(losses.LOSSES)} "
                         "(recipes/losses.py LOSSES)")
     if config.dataset not in DATASETS:
         raise UserError(f"Unknown study dataset {config.dataset!r}; accepted: {', '.join(DATASETS)} (28x28 grayscale: "
