@@ -39,13 +39,14 @@ def run_export(args):
             raise UserError(f"--version must be a positive integer (TF Serving's version directories); received "
                             f"{args.version}")
         check_output(args.out, kind="base")  # a base directory of models: exports are added to it
-        if args.name and args.version is not None:
+        if args.name and args.version is not None:  # else export_serving checks it once the model names it
             check_output(os.path.join(args.out, args.name, str(args.version)), args.overwrite, "dir", "--version")
     else:
         output = check_output(args.out, args.overwrite, "dir" if args.format == "hub" else "file")
     generator, _ = load_generator(args.model)
     if args.format == "saved_model":
-        path = saved_model.export_serving(generator, args.out, args.name, args.version, args.overwrite)
+        path = saved_model.export_serving(generator, args.out, args.name, args.version, args.overwrite,
+                                          version_checked=bool(args.name))
     elif args.format == "hub":
         with atomic_output(output) as directory:
             saved_model.write_saved_model(generator, directory)

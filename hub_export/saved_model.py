@@ -196,14 +196,14 @@ def write_saved_model(generator, path):
     return path
 
 
-def export_serving(generator, base_dir, name=None, version=None, overwrite=False):
+def export_serving(generator, base_dir, name=None, version=None, overwrite=False, version_checked=False):
     """`<base_dir>/<name>/<version>/` (TF Serving layout; version = next free integer by default). Written
     beside, under a hidden name, then renamed in: a server never sees half a version, and the rename claims
     the version (two exports at once get two versions). An existing `version` is replaced only when
-    `overwrite`."""
+    `overwrite` (checked here unless `version_checked`: the CLI checks it before loading the model)."""
     name = name or generator.name
     model_dir = os.path.join(base_dir, name)
-    if version is not None:
+    if version is not None and not version_checked:
         check_output(os.path.join(model_dir, str(int(version))), overwrite, "dir", "--version")
     os.makedirs(model_dir, exist_ok=True)
     temporary = sibling(os.path.join(model_dir, "export"))

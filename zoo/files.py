@@ -604,8 +604,3 @@ def check_plain_name(name, flag):
         raise UserError(f"{flag} {name!r} must be a plain name (no path separators, not '.' or '..'): it names a "
                         "directory inside --out")
     return name
-
-
-def check_output_directory(path):
-    """`check_output(path, kind="base")` by its former name, for zoo.train.config until it calls that."""
-    return check_output(path, kind="base")

@@ -114,7 +114,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
     target = os.path.join(out_dir, check_plain_name(name, "--name"))
     if os.path.realpath(out_dir) == os.path.realpath(run) and name in run_directory.ENTRIES:
         raise UserError(f"--name {name} is part of the run directory {run}; choose another name")
-    check_output(target, overwrite, "dir", "preset")
+    output = check_output(target, overwrite, "dir", "preset")
     run_directory.require_run(run)  # before the lock: a folder that is not a run gets no lock file
     with locked_directory(run, flag="run", create=False):
         recipe, description = run_directory.recipe_from_run(run)
@@ -123,7 +123,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
             stopped = training["stopped_early"]
             notes = " ".join(filter(None, [notes, f"Training stopped at step {stopped['step']} of "
                                                   f"{stopped['total_steps']} ({stopped['status']}); packaged as it was."]))
-        with atomic_output(target, overwrite, "dir", "preset") as directory:
+        with atomic_output(output) as directory:
             write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization)
     return target
 

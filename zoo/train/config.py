@@ -4,7 +4,7 @@ import math
 
 from zoo import checks
 from zoo.errors import UserError
-from zoo.files import check_output_directory
+from zoo.files import check_output
 
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -152,4 +152,4 @@ def validate(config):
                         f"{config.eval_samples}")
     if config.image_size is not None:
         check_image_size(*checks.image_size(config.image_size), "--image-size")
-    check_output_directory(config.out)
+    check_output(config.out, kind="base")
