@@ -1,7 +1,8 @@
 """The training loop: the data feed, one distributed step per global batch, and `train(config)`, which
 ties config, strategy, recipe, run directory and callbacks together (see zoo.train.run_directory for
 what a run leaves on disk and how it resumes). One process trains in a run directory at a time (its lock);
-SIGTERM stops a run as Ctrl-C does, and a full disk ends it with one line; both leave it resumable."""
+SIGTERM stops a run as Ctrl-C does (a multi-worker run: every worker after the same step, then one collective
+checkpoint), and a full disk ends it with one line; both leave it resumable."""
 import dataclasses
 import errno
 import json
@@ -13,7 +14,7 @@ import tensorflow as tf
 
 from recipes.capabilities import SAMPLE, TRANSLATE
 from zoo.data import datasets
-from zoo.errors import TrainingDiverged, UserError, sigterm_as_interrupt
+from zoo.errors import StopRequest, TrainingDiverged, UserError, sigterm_as_interrupt
 from zoo.files import LOCK_FILE, locked_directory, remove_new_entries
 from zoo.train import run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
@@ -66,11 +67,13 @@ def training_batches(examples, global_batch, real_batches_per_step, start_step):
     return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def distributed_train_function(recipe, strategy, replica_batch):
+def distributed_train_function(recipe, strategy, replica_batch, stop_votes=False):
     """tf.function: one `recipe.train_step` per replica on the next distributed batch; returns
     the logs MEAN-reduced over all replicas of all workers. Each replica's batch gets
     its static size `replica_batch` (multi-worker sharding leaves it unknown; recipes use it).
-    With `recipe.jit_compile`, each replica's step is XLA-compiled (as Keras's fit does)."""
+    With `recipe.jit_compile`, each replica's step is XLA-compiled (as Keras's fit does).
+    With `stop_votes` it takes (iterator, this worker's StopRequest.vote) and returns (logs, the votes
+    SUM-reduced over all workers): every worker learns after the same step whether one was asked to stop."""
     step_fn = tf.function(recipe.train_step, jit_compile=True) if recipe.jit_compile else recipe.train_step
 
     def replica_step(batch):
@@ -78,28 +81,36 @@ def distributed_train_function(recipe, strategy, replica_batch):
         return step_fn(batch)
 
     @tf.function
-    def train_function(iterator):
+    def train_function(iterator, *stop_vote):
         logs = strategy.run(replica_step, args=(next(iterator),))
-        return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+        logs = {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+        if not stop_votes:
+            return logs
+        return logs, strategy.reduce("SUM", strategy.run(tf.identity, args=stop_vote), axis=None)
 
     return train_function
 
 
-def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, steps_per_epoch, verbose):
+def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, steps_per_epoch, verbose,
+              stop=None):
     """Train steps start_step + 1 … total_steps (or until a callback stops training), calling Keras
     callbacks as `fit` does. "Epochs" are the windows (k·steps_per_epoch, (k+1)·steps_per_epoch] of
     the run's step count, also after a resume mid-window: the loss trackers average over a window, and
     progress is printed in steps (StepProgress: verbose 1 a line per window, 2 also a live line).
+    A stop signal recorded in `stop` (a StopRequest) by any worker ends training after the step its vote
+    rode on, the same one on every worker, by raising its interrupt once the callbacks have ended.
 
     Our own loop rather than `recipe.fit`: Keras 3's fit fails under MultiWorkerMirroredStrategy
     (it reduces the first data batch across workers, keras-team/keras#20585); one loop for every
     strategy keeps one code path from a laptop to a cluster."""
     iterator = iter(strategy.experimental_distribute_dataset(batches))
-    train_function = distributed_train_function(recipe, strategy, global_batch // strategy.num_replicas_in_sync)
+    train_function = distributed_train_function(recipe, strategy, global_batch // strategy.num_replicas_in_sync,
+                                                stop_votes=True)
     epochs = math.ceil(total_steps / steps_per_epoch)
     progress = [StepProgress(start_step, total_steps, live=verbose == 2)] if verbose else []
     callbacks = keras.callbacks.CallbackList([*callbacks, *progress], epochs=epochs, steps=steps_per_epoch,
                                              model=recipe)
+    stop = stop or StopRequest()
     recipe.stop_training = False
     callbacks.on_train_begin()
     logs, step = {}, start_step
@@ -109,15 +120,19 @@ def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, to
         first = epoch * steps_per_epoch
         for batch in range(step - first, min(first + steps_per_epoch, total_steps) - first):
             callbacks.on_train_batch_begin(batch)
-            logs = train_function(iterator)
+            logs, votes = train_function(iterator, tf.constant(stop.vote()))
             step += 1
             callbacks.on_train_batch_end(batch, logs)
+            if not recipe.stop_training and stop.agree(votes.numpy()):  # not past a last or diverged step
+                recipe.stop_training = True
             if recipe.stop_training:
                 break
         callbacks.on_epoch_end(epoch, logs)
         if recipe.stop_training:
             break
     callbacks.on_train_end(logs)
+    if stop.agreed:
+        raise stop.interrupt()
 
 
 def train(config):
@@ -125,12 +140,15 @@ def train(config):
 
     Raises UserError for bad input (and when another process works in `config.out`: its lock is held for
     the whole run), TrainingDiverged when a loss turns NaN/inf, Terminated on SIGTERM (after saving, as
-    for Ctrl-C's KeyboardInterrupt). A run that fails before its first checkpoint leaves nothing behind
+    for Ctrl-C's KeyboardInterrupt; a multi-worker run after the step every worker stops at, any worker's
+    signal stopping them all). A run that fails before its first checkpoint leaves nothing behind
     (no run.json to lock the directory)."""
     validate(config)
-    with sigterm_as_interrupt(), locked_directory(config.out, run_lock_name(config)) as before:
+    stop = StopRequest()  # multi-worker: a stop signal waits for a step every worker stops after
+    signals = stop.recording() if config.strategy == "multi_worker" else sigterm_as_interrupt()
+    with signals, locked_directory(config.out, run_lock_name(config)) as before:
         try:
-            return train_in_directory(config)
+            return train_in_directory(config, stop)
         except TrainingDiverged:  # its samples and logs show how: kept
             raise
         except BaseException:
@@ -161,7 +179,7 @@ def disk_full(error):
                                                      or "Disk quota exceeded" in str(error))
 
 
-def train_in_directory(config):
+def train_in_directory(config, stop):
     os.makedirs(config.out, exist_ok=True)
     strategy = make_strategy(config.strategy)
     set_mixed_precision(config.mixed_precision)
@@ -223,9 +241,9 @@ def train_in_directory(config):
     batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, start_step)
     try:
         run_steps(recipe, strategy, batches, config.batch_size, callbacks, start_step, config.steps,
-                  steps_per_epoch=min(config.log_every, config.steps), verbose=config.verbose)
+                  steps_per_epoch=min(config.log_every, config.steps), verbose=config.verbose, stop=stop)
     except KeyboardInterrupt:
-        if task_name(strategy) is None:  # a multi-worker save is collective: the others may never join it
+        if task_name(strategy) is None or stop.agreed:  # a multi-worker save is collective: at a step all stopped at
             monitor.save(monitor.step, "interrupted")
         raise
     except (OSError, tf.errors.OpError) as error:

@@ -1,7 +1,9 @@
 """Where a step runs: the tf.distribute strategy, the chief, XLA and mixed precision."""
 import json
 import os
+import signal
 import sys
+import threading
 import zlib
 
 import keras
@@ -23,7 +25,9 @@ def make_strategy(name):
     if name == "multi_worker":  # before anything initialises TensorFlow's context: collectives are set up at start
         if "TF_CONFIG" not in os.environ:
             raise UserError("--strategy multi_worker needs the TF_CONFIG environment variable (cluster spec and task)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        reclaim_sigterm()
+        return strategy
     if name == "tpu":
         return tpu_strategy()
     gpus = tf.config.list_logical_devices("GPU")
@@ -31,6 +35,15 @@ def make_strategy(name):
         devices = gpus or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     return tf.distribute.get_strategy()
+
+
+def reclaim_sigterm():
+    """Starting MultiWorkerMirroredStrategy's coordination service installs a C++ SIGTERM handler (TensorFlow's
+    preemption notifier) in place of Python's, and SIGTERM then no longer reaches the process's handler (nor
+    ends it): give it back to the Python handler of the moment (zoo.errors.StopRequest's while training)."""
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if handler is None else handler)
 
 
 def tpu_strategy(tpu=""):
