@@ -287,3 +287,25 @@ def test_finetune_starts_from_the_preset_and_writes_a_loadable_preset(shipped, t
     assert cli.main(["finetune", "dcgan_tiny_28", "--data", str(folder), "--steps", "2", "--set", "width=4",
                      "--out", str(tmp_path / "bad")]) == 2
     assert "fine-tuning keeps the preset's architecture" in capsys.readouterr().err
+
+
+def test_a_run_continued_from_a_preset_counts_on_from_its_history_once(shipped, tmp_path, monkeypatch):
+    """`train --init-from PRESET` on the preset's own data and batch continues its training: the new card holds
+    the preset's history and then the run's, counted on from its steps, even when the run is packaged over that
+    preset and packaged again (the preset's card as the run began is kept in the run directory)."""
+    import shutil
+
+    presets_dir = tmp_path / "presets"
+    shutil.copytree(shipped / "presets", presets_dir)
+    monkeypatch.setattr(store, "PRESETS_DIR", str(presets_dir))
+    before = zoo.card("dcgan_tiny_28")["training"]
+    run = tiny_run(tmp_path / "more", "dcgan", steps=1, init_from=store.preset_path("dcgan_tiny_28"))
+    for _ in range(2):  # the second packaging reads the card the first one wrote over the preset
+        make_preset(run, "dcgan_tiny_28", str(presets_dir), overwrite=True)
+        after = zoo.card("dcgan_tiny_28")["training"]
+        assert after["steps"] == before["steps"] + 1
+        assert after["continued_from"]["preset"] == "dcgan_tiny_28"
+        assert after["continued_from"]["steps"] == before["steps"]
+        assert after["commands"] == before["commands"] + ["gan-zoo train dcgan --tiny"]
+        assert [(s["from_step"], s["to_step"]) for s in after["sessions"]] == \
+            [(s["from_step"], s["to_step"]) for s in before["sessions"]] + [(before["steps"], before["steps"] + 1)]

@@ -78,12 +78,15 @@ def continued_training(training, run):
     """The training record of a run that continued a preset's training (`--init-from` a preset of the same
     recipe, data and batch size): the preset's record, then the run's (commands, steps, wall time, resume
     sessions and curves, the run's steps counted on from the preset's), and `continued_from` naming the
-    preset and its steps. A fine-tune on other data, or a run from scratch, keeps its own record."""
+    preset and its steps (its card as the run began: packaging the run again, even over that preset, counts it
+    once). A fine-tune on other data, or a run from scratch, keeps its own record."""
     description = read_json(os.path.join(run, run_directory.RUN_FILE))
     base_dir = description.get("init_from")
-    if not base_dir or not store.is_preset_dir(base_dir):
+    base = run_directory.base_card(run)
+    if base is None and base_dir and store.is_preset_dir(base_dir):  # a run begun before the card was kept
+        base = store.card(base_dir)
+    if base is None:
         return training
-    base = store.card(base_dir)
     before = base.get("training", {})
     if (base["recipe"], before.get("data"), before.get("batch_size")) != (
             description["recipe"], description["data"], description["batch_size"]):

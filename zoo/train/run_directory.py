@@ -1,6 +1,7 @@
 """The run directory of `gan-zoo train` (`out`): its layout, written and read only through this module.
 
   run.json           what was asked (recipe config, optimizer, data, batch, seed); a rerun must match it
+  init_from_card.json  a run started `--init-from` a preset: that preset's card as it was when the run began
   train_state.json   the step reached, status, last logs and the resume history (rewritten atomically)
   losses.jsonl       {"step", loss: value} every --log-every steps (a rerun may repeat a step: the last wins)
   eval.jsonl         {"step", "fid", "kid", ...} every --eval-every steps
@@ -30,8 +31,8 @@ from zoo.files import read_json, write_json
 
 RUN_FILE, STATE_FILE, LOSSES_FILE, EVAL_FILE = "run.json", "train_state.json", "losses.jsonl", "eval.jsonl"
 CHECKPOINTS, BEST, SAMPLES, LOGS = "checkpoints", "best", "samples", "logs"
-BEST_FILE = "best.json"
-ENTRIES = (RUN_FILE, STATE_FILE, LOSSES_FILE, EVAL_FILE, CHECKPOINTS, BEST, SAMPLES, LOGS)
+BEST_FILE, BASE_CARD_FILE = "best.json", "init_from_card.json"
+ENTRIES = (RUN_FILE, BASE_CARD_FILE, STATE_FILE, LOSSES_FILE, EVAL_FILE, CHECKPOINTS, BEST, SAMPLES, LOGS)
 
 
 def sample_grid_path(out, step):
@@ -74,9 +75,11 @@ def with_constructor_defaults(previous, current):
 
 
 def check_same_run(out, description):
-    """Write run.json on the first run; on a rerun, refuse a different configuration."""
+    """Write run.json on the first run (and the card of the preset it starts from); on a rerun, refuse a
+    different configuration."""
     path = os.path.join(out, RUN_FILE)
     if not os.path.exists(path):
+        record_base_card(out, description.get("init_from"))
         write_json(path, description)
         return
     current = json.loads(json.dumps(description, default=str))
@@ -85,6 +88,21 @@ def check_same_run(out, description):
     if changed:
         raise UserError(f"{out} holds a run with a different configuration ({', '.join(changed)} changed); "
                         "rerun with the same arguments to resume, or choose a new --out")
+
+
+def record_base_card(out, init_from):
+    """Keep the card of the preset a run starts from as it is now: the preset may be replaced later (by this
+    run's own make-preset --overwrite), and the run's history continues the one it started from."""
+    from zoo.presets import store
+
+    if init_from and store.is_preset_dir(init_from):
+        write_json(os.path.join(out, BASE_CARD_FILE), store.card(init_from))
+
+
+def base_card(out):
+    """The card `record_base_card` kept, or None (a run from scratch, or one that started before it was kept)."""
+    path = os.path.join(out, BASE_CARD_FILE)
+    return read_json(path) if os.path.exists(path) else None
 
 
 def generator_step(recipe):
