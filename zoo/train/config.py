@@ -72,17 +72,6 @@ def check_counts(config, positive):
 
 
 PERIODIC_EVAL_SAMPLES = 2  # the periodic FID and KID need a covariance and a pair
-MAX_BATCH_BYTES = 2**31  # float32 real images one step consumes (all replicas; n_critic batches for WGAN-GP)
-
-
-def check_batch_fits(images, shape):
-    """Refuse a step whose real images alone would take more than MAX_BATCH_BYTES (before TensorFlow
-    tries to allocate them)."""
-    size = images * math.prod(d for d in shape if d is not None) * 4
-    if size > MAX_BATCH_BYTES:
-        raise UserError(f"--batch-size: one step's {images} real images of shape {shape} would take "
-                        f"{size / 2**30:.1f} GiB (at most {MAX_BATCH_BYTES / 2**30:.0f} GiB); pass a smaller --batch-size")
-
 
 MAX_IMAGE_SIZE = 256  # pixels a side: the recipes are small convnets for small images (the presets: 28 and 32 px);
 # DCGAN's first dense layer maps z onto a (side/4)² × 128 map: 52 M weights at 256 px (0.8 GB with its gradient and

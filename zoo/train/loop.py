@@ -19,7 +19,7 @@ from zoo.files import LOCK_FILE, locked_directory, remove_new_entries
 from zoo.train import run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
 from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, StepProgress, TrainingMonitor
-from zoo.train.config import check_batch_fits, domains_of, validate
+from zoo.train.config import domains_of, validate
 from zoo.train.run_directory import (check_same_run, checkpoint_manager, generator_step, previous_state, previous_xla,
                                      restore_latest, run_description)
 from zoo.train.strategy import (check_workers_agree, cross_replica, is_chief, make_strategy, set_mixed_precision,
@@ -201,7 +201,6 @@ def train_in_directory(config, stop):
     with strategy.scope():
         shape = tuple(image_spec(examples).shape)
         recipe = recipe_from_preset(config, shape) if config.init_from else build_recipe(config, shape)
-    check_batch_fits(config.batch_size * recipe.real_batches_per_step, shape)
     if recipe.conditional and not isinstance(examples.element_spec, tuple):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
     chief = is_chief(strategy)
