@@ -37,8 +37,8 @@ from zoo.data import datasets  # noqa: E402
 from zoo.train.build import build_recipe  # noqa: E402
 from zoo.train.callbacks import TrainingMonitor  # noqa: E402
 from zoo.train.config import TrainConfig  # noqa: E402
-from zoo.train.loop import load_examples, run_steps, training_batches  # noqa: E402
-from zoo.train import run_directory  # noqa: E402
+from zoo.train.loop import load_examples, measured_xla, run_steps, training_batches  # noqa: E402
+from zoo.train import autotune, run_directory  # noqa: E402
 from zoo.train.run_directory import generator_step  # noqa: E402
 from zoo.train.strategy import use_xla  # noqa: E402
 
@@ -160,6 +160,11 @@ class Ours:
             recipe_args={"ema_decay": ema_decay} if ema_decay else {}, log_every=never, sample_every=never,
             checkpoint_every=never, verbose=0, jit_compile=use_xla(jit_compile, 1, recipes.DCGAN))
         keras.config.set_dtype_policy(policy)
+        self.path = None
+        if self.config.jit_compile is None:  # the default: measured, as `gan-zoo train` does (cached per machine)
+            xla, self.path = measured_xla(self.config, tf.distribute.get_strategy(), load_examples(self.config),
+                                          (28, 28, 1))
+            self.config.jit_compile = xla
         self.recipe = build_recipe(self.config, (28, 28, 1))
         keras.config.set_dtype_policy("float32")
         examples = load_examples(self.config)
@@ -184,7 +189,8 @@ class Ours:
 
 VARIANTS = {  # name → (description, constructor)
     "baseline": ("plain Keras DCGAN, float32", lambda b: Baseline(b)),
-    "ours": ("`gan-zoo train dcgan`: the default path (float32, XLA on one device)", lambda b: Ours(b)),
+    "ours": ("`gan-zoo train dcgan`: the default path (float32; XLA or the graph, whichever measured faster)",
+             lambda b: Ours(b)),
     "ours_no_xla": ("`gan-zoo train dcgan --no-xla`", lambda b: Ours(b, jit_compile=False)),
     "ours_ema": ("default + EMA generator (the preset's setting)", lambda b: Ours(b, ema_decay=0.999)),
     "ours_bf16": ("default with --mixed-precision (mixed_bfloat16)", lambda b: Ours(b, policy="mixed_bfloat16")),
@@ -232,6 +238,13 @@ def main():
     wall = time.time() - started
     step = {name: statistics.median(timers[name].times) for name in names}
     flops = {name: built[name].flops(args.batch_size) for name in names if name in ("baseline", "ours")}
+    flags = autotune.cpu_flags()
+    vector = sorted(flag for flag in flags if flag.startswith(("avx", "amx", "fma")))
+    print(f"CPU: {autotune.cpu_model()}; {', '.join(vector) or 'no AVX flags'}; native bfloat16: "
+          f"{autotune.native_bfloat16(flags)}")
+    for name in names:
+        if getattr(built[name], "path", None):
+            print(f"{name}: training path {built[name].path['path']} ({built[name].path['why']})")
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores; batch "
           f"{args.batch_size}; {args.repeats} rotations × {args.steps} steps per variant ({wall:.0f} s); matmul peak "
           f"(2048², best of 10): float32 {peaks[tf.float32]:.1f}, bfloat16 {peaks[tf.bfloat16]:.1f} GFLOP/s\n")

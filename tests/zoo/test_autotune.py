@@ -79,3 +79,45 @@ def test_the_fingerprint_depends_on_the_workload_and_is_stable():
     workload = {"recipe": "dcgan", "shape": [28, 28, 1], "batch": 64, "strategy": "default"}
     assert autotune.fingerprint(workload) == autotune.fingerprint(dict(workload))
     assert autotune.fingerprint({**workload, "batch": 128}) != autotune.fingerprint(workload)
+
+
+def test_a_new_run_measures_its_path_records_it_and_trains_as_if_nothing_was_measured(tmp_path, monkeypatch):
+    """With no path forced, a new run times TensorFlow's graph and XLA on throwaway copies of its step (here
+    each probe really runs its steps; the clock is fake so XLA wins), trains on the winner, records why, and
+    ends with the weights of a run told --xla from the start. A resumed run keeps its path, unmeasured."""
+    import keras
+    import numpy as np
+
+    from zoo import files
+    from zoo.train.config import TrainConfig
+    from zoo.train.loop import train
+
+    monkeypatch.setenv("GAN_ZOO_XLA", "auto")
+    monkeypatch.setattr(files, "CACHE_DIR", str(tmp_path / "cache"))
+    probes = []
+
+    def fake_seconds(advance, warmup, steps, clock=None):
+        advance(2)  # the probe's recipe really steps: its graph is traced, or XLA-compiled
+        probes.append(warmup)
+        return 0.05 if len(probes) == 1 else 0.02  # graph first, then XLA (autotune.candidates' order)
+
+    monkeypatch.setattr(autotune, "seconds_per_step", fake_seconds)
+    tiny = dict(recipe="dcgan", steps=2, batch_size=8, sample_every=100, log_every=1, verbose=0,
+                recipe_args={"width": 8, "latent_dim": 8})
+    state = train(TrainConfig(out=str(tmp_path / "measured"), **tiny))
+    session = state["sessions"][-1]
+    assert len(probes) == 2 and session["xla"] is True
+    assert session["path"]["path"] == "xla" and session["path"]["why"] == \
+        "fastest of 2 measured: xla 20.0 ms, graph 50.0 ms"
+    forced = train(TrainConfig(out=str(tmp_path / "forced"), jit_compile=True, **tiny))
+    assert "path" not in forced["sessions"][-1] and len(probes) == 2
+
+    def generator_weights(run):
+        from zoo.train.run_directory import recipe_from_run
+
+        return [keras.ops.convert_to_numpy(w) for w in recipe_from_run(run)[0].generator.weights]
+
+    for a, b in zip(generator_weights(str(tmp_path / "measured")), generator_weights(str(tmp_path / "forced"))):
+        np.testing.assert_array_equal(a, b)
+    resumed = train(TrainConfig(out=str(tmp_path / "measured"), **{**tiny, "steps": 3}))
+    assert len(probes) == 2 and resumed["sessions"][-1]["xla"] is True and "path" not in resumed["sessions"][-1]

@@ -16,7 +16,7 @@ from recipes.capabilities import SAMPLE, TRANSLATE
 from zoo.data import datasets
 from zoo.errors import StopRequest, TrainingDiverged, UserError, sigterm_as_interrupt
 from zoo.files import LOCK_FILE, locked_directory, remove_new_entries
-from zoo.train import run_directory
+from zoo.train import autotune, run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
 from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, StepProgress, TrainingMonitor
 from zoo.train.config import domains_of, validate
@@ -89,6 +89,38 @@ def distributed_train_function(recipe, strategy, replica_batch, stop_votes=False
         return logs, strategy.reduce("SUM", strategy.run(tf.identity, args=stop_vote), axis=None)
 
     return train_function
+
+
+PROBE_WARMUP_STEPS, PROBE_TIMED_STEPS = 3, 10  # per path: tracing/compiling, then the median of these
+
+
+def measured_xla(config, strategy, examples, shape):
+    """(XLA or not, record): the faster of TensorFlow's graph and XLA for this run's step on this machine, timed
+    on throwaway copies of the recipe fed the run's own batches (zoo.train.autotune.choose_path: cached per
+    machine and workload, so paid once). Float32 paths only: bfloat16 changes the numerics, so it runs only
+    when asked (--mixed-precision)."""
+    workload = {"recipe": config.recipe, "recipe_args": config.recipe_args, "optimizer_args": config.optimizer_args,
+                "init_from": config.init_from, "shape": shape, "batch_size": config.batch_size,
+                "replicas": strategy.num_replicas_in_sync, "dtype_policy": keras.config.dtype_policy().name}
+
+    def time_path(path):
+        keras.utils.set_random_seed(config.seed)
+        probe = dataclasses.replace(config, jit_compile=path.xla)
+        with strategy.scope():
+            recipe = recipe_from_preset(probe, shape) if probe.init_from else build_recipe(probe, shape)
+        batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, 0)
+        iterator = iter(strategy.experimental_distribute_dataset(batches))
+        step = distributed_train_function(recipe, strategy, config.batch_size // strategy.num_replicas_in_sync)
+
+        def advance(count):
+            for _ in range(count):
+                logs = step(iterator)
+                [float(value) for value in logs.values()]  # waits for the step to finish
+
+        return autotune.seconds_per_step(advance, PROBE_WARMUP_STEPS, PROBE_TIMED_STEPS)
+
+    path, record = autotune.choose_path(autotune.fingerprint(workload), autotune.candidates(True, set()), time_path)
+    return path.xla, record
 
 
 def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, total_steps, steps_per_epoch, verbose,
@@ -186,6 +218,7 @@ def train_in_directory(config, stop):
     replicas = strategy.num_replicas_in_sync
     config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe),
                                                              cross_replica(strategy), previous_xla(config.out)))
+    path_choice = None
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
@@ -197,6 +230,14 @@ def train_in_directory(config, stop):
             print(f"{config.recipe} takes {fitted['image_size']}x{fitted['image_size']} images: --image-size "
                   f"{fitted['image_size']} --crop {fitted['crop']} (pass --image-size to choose)", flush=True)
         config = dataclasses.replace(config, **fitted)
+        examples = load_examples(config, unpaired)
+    if config.jit_compile is None:  # a new run, XLA possible, no path forced: measure which is faster here
+        xla, path_choice = measured_xla(config, strategy, examples, tuple(image_spec(examples).shape))
+        config = dataclasses.replace(config, jit_compile=xla)
+        if config.verbose:
+            print(f"Training path: {path_choice['path']} ({path_choice['why']}; --xla or --no-xla to choose)",
+                  flush=True)
+        keras.utils.set_random_seed(config.seed)  # the run starts as if nothing had been measured
         examples = load_examples(config, unpaired)
     with strategy.scope():
         shape = tuple(image_spec(examples).shape)
@@ -223,6 +264,8 @@ def train_in_directory(config, stop):
     samples = SAMPLE in recipe_class(config.recipe).capabilities
     real_batch = None if samples else next(iter(examples.batch(8)))  # grids of real inputs → outputs
     monitor = TrainingMonitor(config.out, manager, config.steps, config, chief, real_batch, start_step)
+    if path_choice:
+        monitor.provenance["sessions"][-1]["path"] = path_choice  # which path ran, and why
     callbacks = [monitor]
     if config.eval_every and chief:
         if not samples:

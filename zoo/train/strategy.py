@@ -103,11 +103,12 @@ def warn_unsynchronized_batch_norm(recipe, replicas, verbose):
 
 
 def use_xla(requested, replicas, recipe_cls=recipes.GAN, cross_replica=False, previous=None):
-    """XLA-compile the step? True insists (refused where it cannot run), False declines. By default (None):
-    what the run used before (`previous`, a resumed run keeps its numerics), else wherever it can run (one
-    device, not a cross-replica strategy even with one replica, a recipe whose step XLA compiles) and was
-    measured faster (`xla_by_default`): the fastest correct setting on these CPUs (benchmarks/xla_speedup.py),
-    unless the environment says GAN_ZOO_XLA=0."""
+    """XLA-compile the step? True insists (refused where it cannot run), False declines. By default (`requested`
+    None): not where XLA cannot run (several devices, a cross-replica strategy even with one replica, a recipe
+    whose step has ops without an XLA kernel); what the run used before (`previous`: a resumed run keeps its
+    numerics); not when the environment says GAN_ZOO_XLA=0, nor for a recipe whose XLA compile is too slow to
+    try (`xla_by_default` False); else None: measure it (zoo.train.autotune: XLA was 1.57× TensorFlow's graph
+    on an AVX2 machine and 0.77× on an AVX-512 one)."""
     supported, one_device = recipe_cls.xla_compatible, replicas == 1 and not cross_replica
     if requested and not supported:
         raise UserError(f"--xla: {recipe_cls.__name__}'s train step has ops without an XLA kernel; drop --xla")
@@ -115,10 +116,13 @@ def use_xla(requested, replicas, recipe_cls=recipes.GAN, cross_replica=False, pr
         raise UserError(f"--xla runs on one device for now: under a {replicas}-replica distribution strategy the "
                         "cross-replica all-reduces (gradients, synchronized batch norm) cannot run inside the "
                         "XLA-compiled step; drop --xla or use --strategy default")
-    if requested is None:
-        default = recipe_cls.xla_by_default and xla_allowed_by_environment()
-        return bool(default if previous is None else previous) and supported and one_device
-    return bool(requested)
+    if requested is not None:
+        return bool(requested)
+    if not (supported and one_device):
+        return False
+    if previous is not None:
+        return bool(previous)
+    return None if xla_allowed_by_environment() and recipe_cls.xla_by_default else False
 
 
 def xla_allowed_by_environment():
