@@ -32,6 +32,14 @@ def minimax_discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
     With one-sided `label_smoothing` s (Salimans et al. 2016), real targets are 1 - s:
     L_D = (1 - s)·softplus(-D(x)) + s·softplus(D(x)) + softplus(D(G(z))).
     Note: TF-GAN's default smoothing is 0.25; ours is 0.
+
+    Args:
+        real_logits: D's raw outputs on real images, [batch, ...].
+        fake_logits: D's raw outputs on generated images, [batch, ...].
+        label_smoothing: one-sided smoothing s in [0, 1) of the real targets.
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
     """
     real = tf.cast(real_logits, tf.float32)
     target = 1.0 - label_smoothing
@@ -41,7 +49,14 @@ def minimax_discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
 
 def minimax_generator_loss(fake_logits):
     """L_G = log(1 - σ(D(G(z)))) = -softplus(D(G(z))): the original, saturating
-    generator objective of Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661)."""
+    generator objective of Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661).
+
+    Args:
+        fake_logits: D's raw outputs on generated images, [batch, ...].
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     return -_per_example(tf.nn.softplus(tf.cast(fake_logits, tf.float32)))
 
 
@@ -50,25 +65,57 @@ modified_discriminator_loss = minimax_discriminator_loss
 
 def modified_generator_loss(fake_logits):
     """L_G = -log σ(D(G(z))) = softplus(-D(G(z))): the non-saturating generator loss
-    of Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661), used by DCGAN."""
+    of Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661), used by DCGAN.
+
+    Args:
+        fake_logits: D's raw outputs on generated images, [batch, ...].
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     return _per_example(tf.nn.softplus(-tf.cast(fake_logits, tf.float32)))
 
 
 def wasserstein_discriminator_loss(real_outputs, fake_outputs):
     """L_D = D(G(z)) - D(x): the critic's loss of WGAN, Arjovsky et al. 2017
     (https://arxiv.org/abs/1701.07875). Its negation estimates the Wasserstein-1
-    distance when D is 1-Lipschitz."""
+    distance when D is 1-Lipschitz.
+
+    Args:
+        real_outputs: the critic's values on real images, [batch, ...].
+        fake_outputs: the critic's values on generated images, [batch, ...].
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     return _per_example(fake_outputs) - _per_example(real_outputs)
 
 
 def wasserstein_generator_loss(fake_outputs):
-    """L_G = -D(G(z)), Arjovsky et al. 2017 (https://arxiv.org/abs/1701.07875)."""
+    """L_G = -D(G(z)), Arjovsky et al. 2017 (https://arxiv.org/abs/1701.07875).
+
+    Args:
+        fake_outputs: the critic's values on generated images, [batch, ...].
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     return -_per_example(fake_outputs)
 
 
 def least_squares_discriminator_loss(real_outputs, fake_outputs, real_label=1.0, fake_label=0.0):
     """L_D = ½(D(x) - b)² + ½(D(G(z)) - a)², LSGAN, Mao et al. 2016
-    (https://arxiv.org/abs/1611.04076), with b = `real_label`, a = `fake_label`."""
+    (https://arxiv.org/abs/1611.04076), with b = `real_label`, a = `fake_label`.
+
+    Args:
+        real_outputs: D's outputs on real images, [batch, ...].
+        fake_outputs: D's outputs on generated images, [batch, ...].
+        real_label: b, the target for real images.
+        fake_label: a, the target for generated images.
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     real = tf.cast(real_outputs, tf.float32)
     fake = tf.cast(fake_outputs, tf.float32)
     return 0.5 * _per_example(tf.square(real - real_label)) + 0.5 * _per_example(tf.square(fake - fake_label))
@@ -76,20 +123,43 @@ def least_squares_discriminator_loss(real_outputs, fake_outputs, real_label=1.0,
 
 def least_squares_generator_loss(fake_outputs, real_label=1.0):
     """L_G = ½(D(G(z)) - c)², LSGAN, Mao et al. 2016 (https://arxiv.org/abs/1611.04076),
-    with c = `real_label`."""
+    with c = `real_label`.
+
+    Args:
+        fake_outputs: D's outputs on generated images, [batch, ...].
+        real_label: c, the value G wants D to give its images.
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     return 0.5 * _per_example(tf.square(tf.cast(fake_outputs, tf.float32) - real_label))
 
 
 def hinge_discriminator_loss(real_outputs, fake_outputs):
     """L_D = max(0, 1 - D(x)) + max(0, 1 + D(G(z))), Lim & Ye 2017
-    (https://arxiv.org/abs/1705.02894), as used by SNGAN and BigGAN."""
+    (https://arxiv.org/abs/1705.02894), as used by SNGAN and BigGAN.
+
+    Args:
+        real_outputs: D's outputs on real images, [batch, ...].
+        fake_outputs: D's outputs on generated images, [batch, ...].
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     real = tf.cast(real_outputs, tf.float32)
     fake = tf.cast(fake_outputs, tf.float32)
     return _per_example(tf.nn.relu(1.0 - real)) + _per_example(tf.nn.relu(1.0 + fake))
 
 
 def hinge_generator_loss(fake_outputs):
-    """L_G = -D(G(z)), the generator's side of the hinge loss (Lim & Ye 2017)."""
+    """L_G = -D(G(z)), the generator's side of the hinge loss (Lim & Ye 2017).
+
+    Args:
+        fake_outputs: D's outputs on generated images, [batch, ...].
+
+    Returns:
+        float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
+    """
     return -_per_example(fake_outputs)
 
 
@@ -119,7 +189,18 @@ def wasserstein_gradient_penalty(discriminator, real, fake, alpha, target=1.0, o
     """(‖∇D(x̂)‖₂ - t)² / t², x̂ = x + α(G(z) - x), α ~ U(0, 1) per example: WGAN-GP,
     Gulrajani et al. 2017 (https://arxiv.org/abs/1704.00028). `alpha` has shape
     [batch] and is drawn by the caller. `one_sided` uses max(0, ‖∇‖ - t)² instead.
-    `discriminator` is a callable of the images alone (close over labels if any)."""
+    `discriminator` is a callable of the images alone (close over labels if any).
+
+    Args:
+        discriminator: a callable of images alone, [batch, H, W, C] → outputs.
+        real, fake: real and generated images, [batch, H, W, C].
+        alpha: the interpolation weights, [batch], U(0, 1).
+        target: t, the gradient norm aimed at (1: WGAN-GP).
+        one_sided: penalise only norms above t.
+
+    Returns:
+        float32 tensor [batch]: the penalty per example.
+    """
     slopes = gradient_norm(discriminator, _interpolate(real, fake, alpha))
     excess = tf.nn.relu(slopes - target) if one_sided else slopes - target
     return tf.square(excess) / (target * target)
@@ -129,7 +210,18 @@ def dragan_gradient_penalty(discriminator, real, noise, alpha, scale=0.5):
     """(‖∇D(x̂)‖₂ - 1)² around the data: DRAGAN, Kodali et al. 2017
     (https://arxiv.org/abs/1705.07215). The perturbed point is
     x_p = x + `scale`·std(x)·u with u ~ U(0, 1) (`noise`, shaped like `real`),
-    std over the (replica's) batch, and x̂ = x + α(x_p - x) with α ~ U(0, 1) per example."""
+    std over the (replica's) batch, and x̂ = x + α(x_p - x) with α ~ U(0, 1) per example.
+
+    Args:
+        discriminator: a callable of images alone.
+        real: real images, [batch, H, W, C].
+        noise: u ~ U(0, 1), shaped like `real`.
+        alpha: the interpolation weights, [batch], U(0, 1).
+        scale: the perturbation's size in units of the batch's standard deviation.
+
+    Returns:
+        float32 tensor [batch]: the penalty per example.
+    """
     real = tf.convert_to_tensor(real)
     std = tf.math.reduce_std(real)
     perturbed = real + scale * std * tf.cast(noise, real.dtype)
@@ -139,7 +231,15 @@ def dragan_gradient_penalty(discriminator, real, noise, alpha, scale=0.5):
 
 def r1_penalty(discriminator, real):
     """‖∇ₓ D(x)‖₂² on real data: the R1 regulariser of Mescheder et al. 2018
-    (https://arxiv.org/abs/1801.04406). The loss term is (γ/2)·R1."""
+    (https://arxiv.org/abs/1801.04406). The loss term is (γ/2)·R1.
+
+    Args:
+        discriminator: a callable of images alone.
+        real: real images, [batch, H, W, C].
+
+    Returns:
+        float32 tensor [batch]: ‖∇ₓ D(x)‖₂² per example.
+    """
     return squared_gradient_norm(discriminator, real)
 
 
@@ -181,7 +281,14 @@ LOSSES = {
 
 
 def objective(name):
-    """The `Objective` registered in `LOSSES` under `name`."""
+    """The `Objective` registered in `LOSSES` under `name`.
+
+    Args:
+        name: a key of LOSSES (the registry names `DCGAN(loss=...)` and `gan-zoo study --losses` take).
+
+    Returns:
+        Objective: its discriminator and generator losses and optional penalty with its weight.
+    """
     if name not in LOSSES:
         raise ValueError(f"Unknown loss {name!r}. Known losses: {', '.join(LOSSES)}")
     return LOSSES[name]

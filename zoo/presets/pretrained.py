@@ -111,8 +111,18 @@ class Generator(keras.Model):
         return integers_in(labels, 0, self.num_classes - 1, accepted).astype(np.int32)
 
     def sample(self, n, seed=0, labels=None, truncation=1.0):
-        """n images as uint8 NHWC; conditional models take `labels` (default: the classes in turn).
-        One array: a request above MAX_SAMPLE_BYTES is refused (use `sample_chunks`)."""
+        """n images as uint8 NHWC, samples 0..n-1 of seed `seed`'s stream (what `gan-zoo evaluate` scores).
+
+        Args:
+            n: how many images, ≥ 1. One array: a request above MAX_SAMPLE_BYTES is refused (use
+                `sample_chunks`).
+            seed: integer in [0, 2**63); the same seed gives the same images on every runtime.
+            labels: conditional models only: class ids, repeated in turn (default: the classes in turn).
+            truncation: StyleGAN-lite's ψ in [0, 2] (1: none; 0: the mean image).
+
+        Returns:
+            uint8 array [n, height, width, channels].
+        """
         n = whole_number("the number of samples", n, 1)
         size = n * int(np.prod(self.image_shape))  # bytes of the uint8 result
         if size > MAX_SAMPLE_BYTES:
@@ -138,19 +148,31 @@ class Generator(keras.Model):
                 yield to_uint8(chunk(start, count))
 
     def latents(self, seeds):
-        """z [len(seeds), latent_dim] float32 of `sample_seeds(seeds)`: feed it to an exported TFLite or
-        ONNX file (they take z) to get the same images there."""
-        self.require(SAMPLE, "latents")
-        return seed_latents(self.checked_seeds(seeds), self.latent_dim)
+        """The z of `sample_seeds(seeds)`: feed it to an exported TFLite or ONNX file (they take z) to get the
+        same images there.
 
-    def checked_seeds(self, seeds):
-        """The user's seeds as int64: one or a 1-D sequence of integers in [0, 2**63)."""
-        return checks.checked_seeds(seeds)
+        Args:
+            seeds: one integer or a 1-D sequence of integers in [0, 2**63).
+
+        Returns:
+            float32 array [len(seeds), latent_dim].
+        """
+        self.require(SAMPLE, "latents")
+        return seed_latents(checks.checked_seeds(seeds), self.latent_dim)
 
     def sample_seeds(self, seeds, labels=None, truncation=1.0):
-        """One uint8 image per seed (sample 0 of each seed's stream, = `sample(1, seed)[0]`): what a
-        served `{"seed": s}` returns. Conditional models take one label, or one per seed (default:
-        class 0, as `sample(1, seed)`)."""
+        """One image per seed (sample 0 of each seed's stream, = `sample(1, seed)[0]`): what a served
+        `{"seed": s}` and the SavedModel's `sample` signature return.
+
+        Args:
+            seeds: one integer or a 1-D sequence of integers in [0, 2**63).
+            labels: conditional models only: one class id, or one per seed (default: class 0, as
+                `sample(1, seed)`).
+            truncation: StyleGAN-lite's ψ in [0, 2].
+
+        Returns:
+            uint8 array [len(seeds), height, width, channels].
+        """
         self.require(SAMPLE, "sample_seeds")
         z = self.latents(seeds)
         generate = sampling.generating(self.recipe, truncation)
@@ -163,9 +185,19 @@ class Generator(keras.Model):
         return to_uint8(generate([z, np.resize(chosen, len(z))]))
 
     def interpolate(self, seed_a, seed_b, steps=8, label=None, truncation=1.0):
-        """`steps` uint8 frames [steps, H, W, C] from seed_a's image to seed_b's (seeds as `sample_seeds` and
-        the server read them: frame 0 is `sample_seeds([seed_a])[0]`): spherical interpolation in z, linear
-        in W after truncation for StyleGAN-lite; conditional models keep one class (`label`, default 0)."""
+        """Frames from seed_a's image to seed_b's: spherical interpolation in z (linear in w after truncation
+        for StyleGAN-lite).
+
+        Args:
+            seed_a, seed_b: seeds as `sample_seeds` and the server read them (frame 0 is
+                `sample_seeds([seed_a])[0]`).
+            steps: frames, 2 to MAX_INTERPOLATION_STEPS, both ends included.
+            label: conditional models only: the one class every frame keeps (default 0).
+            truncation: StyleGAN-lite's ψ in [0, 2].
+
+        Returns:
+            uint8 array [steps, height, width, channels].
+        """
         self.require(SAMPLE, "interpolate")
         steps = whole_number("steps", steps, 2, MAX_INTERPOLATION_STEPS)
         z_a, z_b = self.latents([seed_a, seed_b])
@@ -181,13 +213,24 @@ class Generator(keras.Model):
         return to_uint8(self.recipe.interpolate(z_a, z_b, np.linspace(0.0, 1.0, steps), labels, truncation))
 
     def project(self, images, steps=500, labels=None, space=None, restarts=1, frames=0, seed=0, progress=None):
-        """Latent codes whose images match `images` (uint8 or [-1, 1], NHWC or one HWC image, of the model's
-        shape; for a model trained on padded images also of the dataset's own size, padded as in training):
-        Adam on z, or on w ("w", default) / w+ ("w+") and the noise images for StyleGAN-lite, minimising
-        pixel MSE + the evaluator's feature distance (zoo.projection). Conditional models take one label per
-        image (default: the evaluator's class). Returns a zoo.projection.Projection: codes, labels, uint8
-        reconstructions, PSNR, feature distance, loss, and `frames` snapshots of the search when asked.
-        `progress(steps done, total)` is called between frames (the CLI's progress line)."""
+        """Latent codes whose images match `images`: Adam minimising pixel MSE + the evaluator's feature
+        distance (zoo.projection).
+
+        Args:
+            images: uint8 or [-1, 1], NHWC or one HWC image, of the model's shape (for a model trained on
+                padded images also of the dataset's own size, padded as in training).
+            steps: Adam steps per restart.
+            labels: conditional models: one class id per image (default: the evaluator's class).
+            space: what is searched: "z", or for StyleGAN-lite "w" (default) / "w+" with its noise images.
+            restarts: independent searches per image; the best is kept.
+            frames: snapshots of the search to keep (0: none).
+            seed: seed of the starting codes.
+            progress: called as progress(steps done, total) between frames (the CLI's progress line).
+
+        Returns:
+            zoo.projection.Projection: codes, labels, uint8 reconstructions, PSNR, feature distance, loss,
+            and the frames.
+        """
         from zoo import projection
         from zoo.metrics import features
 
@@ -213,7 +256,15 @@ class Generator(keras.Model):
         return sampling.style_mixing_grid(self.recipe, rows, columns, crossover, truncation)
 
     def translate(self, images, direction="a2b"):
-        """Translate uint8 or [-1, 1] images of the model's size A→B ("a2b") or B→A ("b2a"); uint8 out."""
+        """Translate images between the model's two domains (CycleGAN).
+
+        Args:
+            images: uint8 or [-1, 1], NHWC or one HWC image, of the model's size and channels.
+            direction: "a2b" (domain A → B) or "b2a".
+
+        Returns:
+            uint8 images of the same shape (in chunks of at most MAX_OUTPUT_PIXELS pixels per call).
+        """
         self.require(TRANSLATE, "translate")
         if direction not in ("a2b", "b2a"):
             raise UserError(f"direction must be 'a2b' or 'b2a'; received {direction!r}")
@@ -221,8 +272,15 @@ class Generator(keras.Model):
                               self.image_shape, scale=1)
 
     def upscale(self, low_res):
-        """Super-resolve uint8 or [-1, 1] images of any size with the model's channels, `scale`× larger;
-        uint8 out. At most MAX_OUTPUT_PIXELS output pixels per image (larger: upscale tiles)."""
+        """Super-resolve images (SRGAN).
+
+        Args:
+            low_res: uint8 or [-1, 1], NHWC or one HWC image, any height and width, the model's channels; at
+                most MAX_OUTPUT_PIXELS output pixels per image (larger: upscale tiles).
+
+        Returns:
+            uint8 images `scale`× larger on each side.
+        """
         self.require(UPSCALE, "upscale")
         upscale = sampling.generating(self.recipe)  # the SR network as a tf.function: half the eager call's memory
         return self.in_chunks("upscale", upscale, low_res, self.image_shape[-1:], scale=self.recipe.scale)
@@ -247,7 +305,15 @@ class Generator(keras.Model):
 
 
 def load(name):
-    """The preset's generator (a keras.Model, weights verified): see Generator."""
+    """A pretrained generator, offline, every file checked against the sha256 its card records.
+
+    Args:
+        name: a shipped preset's name (`zoo.list_models()`) or a preset directory (`gan-zoo make-preset`).
+
+    Returns:
+        Generator: a keras.Model with `sample`, `sample_seeds`, `interpolate`, `latents`, `project`,
+        `mix_styles` (z → image models), `translate` or `upscale` (image → image models), and `card`.
+    """
     directory = store.preset_path(name)
     model_card = store.verified_card(directory)
     recipe = store.build_recipe(directory)

@@ -30,7 +30,14 @@ def is_preset_dir(path):
 
 
 def list_models(pattern="*"):
-    """Names of the shipped presets matching the shell-style `pattern`, sorted."""
+    """Names of the shipped presets, sorted.
+
+    Args:
+        pattern: a shell-style pattern (fnmatch), e.g. "*fashion*"; default: every preset.
+
+    Returns:
+        list of names `zoo.load` takes.
+    """
     if not isinstance(pattern, str):
         raise UserError(f"pattern must be a shell-style string, e.g. '*fashion*'; received {pattern!r}")
     if not os.path.isdir(PRESETS_DIR):
@@ -65,7 +72,15 @@ def unknown_model_message(name):
 
 
 def card(name):
-    """The model card of a preset: metadata, training provenance, metrics."""
+    """The model card of a preset: metadata, training provenance, metrics.
+
+    Args:
+        name: a preset's name or directory.
+
+    Returns:
+        dict: card.json (recipe, image shape, training command, seed, steps and wall time across sessions,
+        evaluation results with their protocol, the sha256 of every file).
+    """
     return read_card(preset_path(name))
 
 
@@ -137,8 +152,15 @@ def shipped_networks(recipe, roles=("g", "d", "fixed")):
 
 
 def load_recipe(name, compile=True):
-    """The preset's whole recipe (generators, discriminators, fixed networks) with its weights,
-    compiled with the recipe's default optimizers unless `compile=False`: ready to `fit`."""
+    """The preset's whole recipe with its weights: ready to `fit`.
+
+    Args:
+        name: a preset's name or directory.
+        compile: compile with the recipe's default optimizers (False: leave it to the caller).
+
+    Returns:
+        the recipe (a keras.Model holding generators, discriminators and fixed networks).
+    """
     directory = preset_path(name)
     model_card = verified_card(directory)
     recipe = build_recipe(directory)

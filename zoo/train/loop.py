@@ -168,13 +168,22 @@ def run_steps(recipe, strategy, batches, global_batch, callbacks, start_step, to
 
 
 def train(config):
-    """Train (or resume) the run in `config.out`; return its final train_state dict.
+    """Train (or resume) the run in `config.out`: what `gan-zoo train` does.
 
-    Raises UserError for bad input (and when another process works in `config.out`: its lock is held for
-    the whole run), TrainingDiverged when a loss turns NaN/inf, Terminated on SIGTERM (after saving, as
-    for Ctrl-C's KeyboardInterrupt; a multi-worker run after the step every worker stops at, any worker's
-    signal stopping them all). A run that fails before its first checkpoint leaves nothing behind
-    (no run.json to lock the directory)."""
+    Args:
+        config: a zoo.train.config.TrainConfig (recipe, data, steps, batch, seed, strategy, path, cadences);
+            rerunning the same config resumes from the last checkpoint.
+
+    Returns:
+        dict: the run's final train_state.json (step, status, checkpoint, last logs, sessions).
+
+    Raises:
+        UserError: bad input, or another process works in `config.out` (its lock is held for the whole run).
+        TrainingDiverged: a loss turned NaN/inf (the last good checkpoint is kept).
+        Terminated: SIGTERM, after saving, as for Ctrl-C's KeyboardInterrupt (a multi-worker run after the step
+            every worker stops at, any worker's signal stopping them all).
+
+    A run that fails before its first checkpoint leaves nothing behind (no run.json to lock the directory)."""
     validate(config)
     stop = StopRequest()  # multi-worker: a stop signal waits for a step every worker stops after
     signals = stop.recording() if config.strategy == "multi_worker" else sigterm_as_interrupt()
