@@ -65,9 +65,11 @@ SCOPES = {
         "recipes/cgan.py": ["CGAN.train_step"],
         "recipes/cyclegan.py": ["ImagePool.query", "CycleGAN.pooled", "CycleGAN.train_step", "l1"],
         "recipes/srgan.py": ["SRGAN.content_loss", "SRGAN.train_step", "squared_error"],
-        "recipes/stylegan_lite.py": ["TrackedMean.track", "StyleGANLite.noise", "StyleGANLite.mixed_styles",
-                                     "StyleGANLite.generate", "StyleGANLite.fake", "StyleGANLite.discriminator_terms",
-                                     "StyleGANLite.train_step", "mix"],
+        "recipes/stylegan_lite/layers.py": ["TrackedMean.track"],
+        "recipes/stylegan_lite/networks.py": ["mix"],
+        "recipes/stylegan_lite/recipe.py": ["StyleGANLite.noise", "StyleGANLite.mixed_styles", "StyleGANLite.generate",
+                                            "StyleGANLite.fake", "StyleGANLite.discriminator_terms",
+                                            "StyleGANLite.generator_terms", "StyleGANLite.train_step"],
     },
     "metrics": {f"zoo/metrics/{name}": EVERY_FUNCTION for name in sorted(os.listdir(os.path.join(REPO, "zoo", "metrics")))
                 if name.endswith(".py") and name != "__init__.py"},
@@ -131,23 +133,25 @@ EQUIVALENT = {
                                           "gives them all)",
     "recipes.base.xǁGANǁapply_update__mutmut_2": "a persistent tape for one player too: the same gradients (the tape "
                                                  "is deleted after the step either way)",
-    **{f"recipes.stylegan_lite.xǁStyleGANLiteǁ{name}__mutmut_{n}": _NO_TRAINING_FLAG
+    **{f"recipes.stylegan_lite.recipe.xǁStyleGANLiteǁ{name}__mutmut_{n}": _NO_TRAINING_FLAG
        for name, numbers in (("mixed_styles", (3, 5, 7, 10, 12, 14)), ("generate", (4, 6, 8)),
-                             ("discriminator_terms", (4, 6, 8)), ("train_step", (35, 37, 39))) for n in numbers},
+                             ("discriminator_terms", (4, 6, 8)), ("generator_terms", (5, 7, 9))) for n in numbers},
     **{f"recipes.cyclegan.xǁCycleGANǁtrain_step__mutmut_{n}": "training=None/False or left out: no layer of CycleGAN's "
        "generators or discriminators reads `training` (convolutions, instance norm as GroupNormalization, ReLU, tanh)"
-       for n in (10, 12, 13, 15, 17, 18, 26, 28, 31, 37, 39, 42, 50, 52, 53, 59, 61, 62, 66, 68, 71, 75, 77, 80, 135, 137,
-                 138, 140, 142, 143, 157, 159, 160, 162, 164, 165)},
+       for n in (5, 7, 8, 10, 12, 13, 21, 23, 24, 30, 32, 33, 41, 43, 44, 50, 52, 53, 57, 59, 60, 64, 66, 67, 127, 129,
+                 130, 132, 134, 135, 149, 151, 152, 154, 156, 157)},
     **{f"recipes.srgan.xǁSRGANǁcontent_loss__mutmut_{n}": "φ called with training=None or without it: outside any "
        "layer's call Keras takes the layer's default, inference, as training=False does" for n in (11, 13, 16, 18)},
     "recipes.cyclegan.xǁCycleGANǁpooled__mutmut_21": "a clamp at size + 1 instead of size - 1: it never binds, as "
                                                      "⌊u·size⌋ ≤ size - 1 for every float32 u < 1 (u·size rounds "
                                                      "below size)",
-    "recipes.stylegan_lite.xǁStyleGANLiteǁmixed_styles__mutmut_35": "a clamp at L + 1 instead of L - 1: it never "
-                                                                    "binds, as 1 + ⌊u·(L - 1)⌋ ≤ L - 1 for every "
-                                                                    "float32 u < 1 (checked for L - 1 < 2²⁰)",
-    "recipes.stylegan_lite.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite takes "
-                                                             "square images only (checked in its constructor)",
+    "recipes.stylegan_lite.recipe.xǁStyleGANLiteǁmixed_styles__mutmut_35": "a clamp at L + 1 instead of L - 1: it "
+                                                                           "never binds, as 1 + ⌊u·(L - 1)⌋ ≤ L - 1 "
+                                                                           "for every float32 u < 1 (checked for "
+                                                                           "L - 1 < 2²⁰)",
+    "recipes.stylegan_lite.recipe.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite "
+                                                                    "takes square images only (checked in its "
+                                                                    "constructor)",
 }
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}

@@ -117,7 +117,7 @@ class GAN(keras.Model):
         self.build_networks()
         self.ema_generator = None
         if self.ema_decay is not None:
-            self.ema_generator = keras.models.clone_model(self.generator)
+            self.ema_generator = self.generator_copy()
             self.ema_generator.set_weights(self.generator.get_weights())
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
         self.built = True
@@ -132,6 +132,12 @@ class GAN(keras.Model):
 
     def build_discriminator(self):
         raise NotImplementedError
+
+    def generator_copy(self):
+        """A new network of `generator`'s architecture (the EMA generator; its weights are copied after):
+        `clone_model`. A generator that is a functional subclass built from its own arguments is rebuilt
+        instead (`clone_model` returns a plain functional model, without the subclass's attributes)."""
+        return keras.models.clone_model(self.generator)
 
     def call(self, inputs, training=False):
         """The generator: latent z (and labels for conditional recipes) → images in [-1, 1]."""
@@ -260,18 +266,21 @@ class GAN(keras.Model):
 
         `loss_fn` returns per-example losses, or a dict of per-example terms whose
         "loss" entry is minimised (the others are only reported). Returns the
-        global-batch means of the terms."""
+        global-batch means of the terms. A `loss_fn` may also return (losses or terms,
+        extras): extras (a dict of tensors it computed, e.g. the generated images) come
+        back as they are, and `update` returns (means, extras)."""
         return self.apply_update([(optimizer, network.trainable_variables)], loss_fn)
 
     def update_jointly(self, optimizer_names, loss_fn):
         """One step of several players on one shared loss (e.g. CycleGAN's two generators),
-        each through its own optimizer."""
+        each through its own optimizer; `loss_fn` and the result as for `update`."""
         return self.apply_update([(getattr(self, name), self.player_variables(name)) for name in optimizer_names],
                                  loss_fn)
 
     def apply_update(self, optimizers_and_variables, loss_fn):
         with tf.GradientTape(persistent=len(optimizers_and_variables) > 1) as tape:
-            terms = loss_fn()
+            returned = loss_fn()
+            terms, extras = returned if isinstance(returned, tuple) else (returned, None)
             if not isinstance(terms, dict):
                 terms = {"loss": terms}
             means = {name: global_batch_mean(value) for name, value in terms.items()}
@@ -279,7 +288,7 @@ class GAN(keras.Model):
         for (optimizer, variables), loss in zip(optimizers_and_variables, scaled):
             optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         del tape
-        return means
+        return means if extras is None else (means, extras)
 
     def current_ema_decay(self):
         """d of this step: `ema_decay`, or with `ema_rampup` r, min(ema_decay, 0.5^(1 / (r·t))) after the

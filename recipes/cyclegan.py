@@ -159,19 +159,19 @@ class CycleGAN(GAN):
         D_B: min ½(D_B(b) - 1)² + ½ D_B(pool(G(a)))²; D_A likewise with F(b)."""
         a, b = data
         G, F, D_A, D_B = self.generator, self.generator_b2a, self.discriminator_a, self.discriminator
-        fakes = {}
 
         def generator_terms():
-            fakes["b"], fakes["a"] = G(a, training=True), F(b, training=True)
-            cycle = l1(F(fakes["b"], training=True), a) + l1(G(fakes["a"], training=True), b)
+            fake_b, fake_a = G(a, training=True), F(b, training=True)
+            cycle = l1(F(fake_b, training=True), a) + l1(G(fake_a, training=True), b)
             identity = l1(G(b, training=True), b) + l1(F(a, training=True), a)
-            adversarial_g = losses.least_squares_generator_loss(D_B(fakes["b"], training=True))
-            adversarial_f = losses.least_squares_generator_loss(D_A(fakes["a"], training=True))
+            adversarial_g = losses.least_squares_generator_loss(D_B(fake_b, training=True))
+            adversarial_f = losses.least_squares_generator_loss(D_A(fake_a, training=True))
             total = (adversarial_g + adversarial_f + self.cycle_weight * cycle
                      + self.identity_weight * self.cycle_weight * identity)
-            return {"loss": total, "g": adversarial_g, "f": adversarial_f, "cycle": cycle, "identity": identity}
+            terms = {"loss": total, "g": adversarial_g, "f": adversarial_f, "cycle": cycle, "identity": identity}
+            return terms, {"b": fake_b, "a": fake_a}
 
-        g = self.update_jointly(("g_optimizer", "f_optimizer"), generator_terms)
+        g, fakes = self.update_jointly(("g_optimizer", "f_optimizer"), generator_terms)
         fake_b, fake_a = self.pooled(self.pool_b, tf.stop_gradient(fakes["b"])), self.pooled(self.pool_a, tf.stop_gradient(fakes["a"]))
         d_b = self.update(D_B, self.d_optimizer, lambda: losses.least_squares_discriminator_loss(
             D_B(b, training=True), D_B(fake_b, training=True)))

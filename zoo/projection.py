@@ -109,14 +109,11 @@ class StyleCodes:
     and the noise images from the generator's fixed noise."""
 
     def __init__(self, recipe, space):
-        from recipes import stylegan_lite
-
         self.recipe, self.space, self.layers = recipe, space, recipe.num_layers
-        generator = recipe.sampling_generator
-        self.synthesis = stylegan_lite.synthesis_of(generator)
-        self.w_avg = tf.convert_to_tensor(stylegan_lite.w_avg_of(generator).mean)
-        self.mapping = stylegan_lite.mapping_of(generator)
-        self.noise = [tf.convert_to_tensor(generator.get_layer(f"const_noise{i}").noise) for i in range(self.layers)]
+        generator = recipe.sampling_generator  # a StyleGenerator: its parts are attributes
+        self.synthesis, self.mapping = generator.synthesis, generator.mapping
+        self.w_avg = tf.convert_to_tensor(generator.w_avg.mean)
+        self.noise = [tf.convert_to_tensor(layer.noise) for layer in generator.fixed_noise]
 
     def initial(self, count, restarts, rng):
         """The first start of every image at w̄; further starts at the w of random z."""

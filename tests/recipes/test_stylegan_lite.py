@@ -12,7 +12,7 @@ from recipe_checks import (check_config_round_trip, check_keras_reload, check_mi
 from recipes import losses
 from recipes.latents import stream_latents
 from recipes.stylegan_lite import (EqualizedConv2D, EqualizedDense, MinibatchStddev, ModulatedConv2D, StyleGANLite,
-                                   broadcast, num_style_layers, synthesize, w_avg_of)
+                                   StyleGenerator, broadcast, num_style_layers, synthesize, w_avg_of)
 
 TINY = {"latent_dim": 8, "w_dim": 8, "width": 8, "mapping_layers": 2, "image_shape": (8, 8, 1), "seed": 3}
 
@@ -103,6 +103,37 @@ def test_config_round_trip_and_keras_file_reload(tmp_path):
     train_eagerly(reloaded, steps=1)  # the restored optimizers still train
     assert int(reloaded.g_optimizer.iterations) == int(reloaded.d_optimizer.iterations) == 2
     assert changed(reloaded.discriminator, before)
+
+
+def check_parts(generator, z):
+    """`generator`'s attributes are the parts of its own graph, and synthesize(broadcast(mapping(z))) is G(z)."""
+    assert isinstance(generator, StyleGenerator)
+    assert generator.mapping is generator.get_layer("mapping") and generator.synthesis is generator.get_layer("synthesis")
+    assert generator.w_avg is generator.mapping.get_layer("w_avg") is generator.mapping.w_avg
+    assert list(generator.fixed_noise) == [generator.get_layer(f"const_noise{i}") for i in range(generator.num_layers)]
+    ws = broadcast(generator.mapping(z), generator.num_layers)
+    np.testing.assert_allclose(generator.synthesize(ws), generator(z), atol=1e-6)
+
+
+def test_the_generators_parts_are_attributes_of_the_ema_copy_and_after_keras_reloads(tmp_path):
+    """mapping, synthesis, w_avg and fixed_noise of the generator, of its EMA copy (its own parts), of both after
+    a .keras reload of the recipe, and of a generator saved and reloaded alone (config: its constructor's)."""
+    recipe = trained(steps=1)
+    z = stream_latents(2, 0, 4, 8)
+    for generator in (recipe.generator, recipe.ema_generator):
+        check_parts(generator, z)
+    assert recipe.ema_generator.w_avg is not recipe.generator.w_avg
+    assert recipe.ema_generator.weights[0] is not recipe.generator.weights[0]
+    recipe.save(tmp_path / "recipe.keras")
+    reloaded = keras.models.load_model(tmp_path / "recipe.keras")
+    for name in ("generator", "ema_generator"):
+        check_parts(getattr(reloaded, name), z)
+        np.testing.assert_array_equal(getattr(reloaded, name).w_avg.mean, getattr(recipe, name).w_avg.mean)
+    recipe.ema_generator.save(tmp_path / "generator.keras")
+    alone = keras.models.load_model(tmp_path / "generator.keras")
+    check_parts(alone, z)
+    assert alone.get_config() == recipe.ema_generator.get_config()
+    np.testing.assert_allclose(alone(z), recipe.ema_generator(z), atol=1e-6)
 
 
 def test_invalid_arguments_say_what_is_accepted():
