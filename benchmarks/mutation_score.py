@@ -135,7 +135,7 @@ EQUIVALENT = {
                                                  "is deleted after the step either way)",
     **{f"recipes.stylegan_lite.recipe.xǁStyleGANLiteǁ{name}__mutmut_{n}": _NO_TRAINING_FLAG
        for name, numbers in (("mixed_styles", (3, 5, 7, 10, 12, 14)), ("generate", (4, 6, 8)),
-                             ("discriminator_terms", (4, 6, 8)), ("generator_terms", (5, 7, 9))) for n in numbers},
+                             ("discriminator_terms", (4, 6, 8)), ("generator_terms", (6, 8, 10))) for n in numbers},
     **{f"recipes.cyclegan.xǁCycleGANǁtrain_step__mutmut_{n}": "training=None/False or left out: no layer of CycleGAN's "
        "generators or discriminators reads `training` (convolutions, instance norm as GroupNormalization, ReLU, tanh)"
        for n in (5, 7, 8, 10, 12, 13, 21, 23, 24, 30, 32, 33, 41, 43, 44, 50, 52, 53, 57, 59, 60, 64, 66, 67, 127, 129,

@@ -143,7 +143,8 @@ class StyleGANLite(GAN):
     def generator_terms(self, local_batch):
         """(L_G = softplus(-D(T(G(z)))) with style mixing, {"w": the unmixed w}): the loss and what w̄ tracks."""
         images, w = self.generate(local_batch)
-        return losses.modified_generator_loss(self.discriminator(self.augmented(images), training=True)), {"w": w}
+        loss = losses.modified_generator_loss(self.discriminator(self.augmented(images), training=True))
+        return loss, {"w": w}
 
     def train_step(self, data):
         """D: min E[softplus(D(G(z)))] + E[softplus(-D(x))] + [k mod interval = 0]·interval·(γ/2)·E‖∇ₓD(x)‖²
