@@ -3,8 +3,8 @@ import os
 import sys
 
 from zoo import cli as zoo_cli
+from zoo.cli import declared
 from zoo.errors import UserError
-from zoo.files import atomic_output, check_output, check_plain_name
 
 FORMATS = ("saved_model", "hub", "tflite", "onnx")
 
@@ -27,28 +27,30 @@ def add_export_parser(subparsers):
 
 
 def run_export(args):
-    from zoo.presets.pretrained import load_generator
     from hub_export import convert, saved_model
+    from zoo import files
+    from zoo.presets.pretrained import load_generator
 
     if args.quantization != "none" and args.format != "tflite":
         raise UserError(f"--quantization applies to --format tflite; received --format {args.format}")
     if args.format == "saved_model":
         if args.name is not None:
-            check_plain_name(args.name, "--name")
+            files.check_plain_name(args.name, "--name")
         if args.version is not None and args.version < 1:
             raise UserError(f"--version must be a positive integer (TF Serving's version directories); received "
                             f"{args.version}")
-        check_output(args.out, kind="base")  # a base directory of models: exports are added to it
+        files.check_output(args.out, kind="base")  # a base directory of models: exports are added to it
         if args.name and args.version is not None:  # else export_serving checks it once the model names it
-            check_output(os.path.join(args.out, args.name, str(args.version)), args.overwrite, "dir", "--version")
+            files.check_output(os.path.join(args.out, args.name, str(args.version)), args.overwrite, "dir",
+                               "--version")
     else:
-        output = check_output(args.out, args.overwrite, "dir" if args.format == "hub" else "file")
+        output = files.check_output(args.out, args.overwrite, "dir" if args.format == "hub" else "file")
     generator, _ = load_generator(args.model)
     if args.format == "saved_model":
         path = saved_model.export_serving(generator, args.out, args.name, args.version, args.overwrite,
                                           version_checked=bool(args.name))
     elif args.format == "hub":
-        with atomic_output(output) as directory:
+        with files.atomic_output(output) as directory:
             saved_model.write_saved_model(generator, directory)
         path = args.out
     else:
@@ -58,20 +60,18 @@ def run_export(args):
 
 
 def add_serve_parser(subparsers):
-    from hub_export.server import (DEFAULT_MAX_BATCH, DEFAULT_MAX_PIXELS, DEFAULT_MAX_REQUEST_BYTES,
-                                   DEFAULT_TIMEOUT_SECONDS)
-
+    server = declared.constants("hub_export.server")
     parser = subparsers.add_parser("serve", help="serve exported SavedModels with TF Serving's REST API")
     parser.add_argument("models", help="directory of <name>/<version>/ exports (or one <name>/ directory)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
     parser.add_argument("--port", type=int, default=8501)
-    parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH,
+    parser.add_argument("--max-batch", type=int, default=server["DEFAULT_MAX_BATCH"],
                         help="rows per model call (concurrent requests are merged up to it) and per request")
-    parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES)
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+    parser.add_argument("--max-request-bytes", type=int, default=server["DEFAULT_MAX_REQUEST_BYTES"])
+    parser.add_argument("--max-pixels", type=int, default=server["DEFAULT_MAX_PIXELS"],
                         help="output pixels per request and per model call (SRGAN ×4: 16 per input pixel); "
                              "bounds the server's memory")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
+    parser.add_argument("--timeout", type=float, default=server["DEFAULT_TIMEOUT_SECONDS"],
                         help="seconds a client has to send a whole request; idle connections close after it too")
     parser.set_defaults(handler=run_serve)
 
@@ -87,13 +87,11 @@ def run_serve(args):
 
 
 def add_demo_parser(subparsers):
-    from hub_export.demo import DEFAULT_PORT
-
     parser = subparsers.add_parser("demo", help="a local web page to try presets: seeds, classes, truncation, style "
                                                 "mixing, interpolation, your own images (no network needed)")
     parser.add_argument("names", nargs="*", help="presets to show (default: every shipped preset)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--port", type=int, default=declared.constants("hub_export.demo")["DEFAULT_PORT"])
     parser.set_defaults(handler=run_demo)
 
 
@@ -109,8 +107,16 @@ def run_demo(args):
     return serve_demo(args.names or shipped, args.host, args.port)
 
 
+PARSERS = (add_export_parser, add_serve_parser, add_demo_parser)
+
+
+def build_parser():
+    """The whole `gan-zoo` parser: zoo's verbs, then export, serve and demo."""
+    return zoo_cli.build_parser(PARSERS)
+
+
 def main(argv=None):
-    return zoo_cli.main(argv, extra_parsers=(add_export_parser, add_serve_parser, add_demo_parser))
+    return zoo_cli.main(argv, extra_parsers=PARSERS)
 
 
 if __name__ == "__main__":

@@ -275,3 +275,49 @@ class Search:
         if frames:
             result["frames"] = np.stack([to_uint8(tf.gather(frame, best)) for frame in kept])
         return result
+
+
+# --- a projection's files (`gan-zoo project`) ----------------------------------------------
+PROJECTION_LOSS = "pixel MSE + evaluator feature distance (zoo.projection)"
+
+
+def picture_stem(path):
+    """What a picture's outputs are named after: its file name without the extension."""
+    import os
+
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def projection_rows(result, pictures):
+    """projection.json's "images": per picture its absolute path, PSNR (dB), feature distance, loss and class."""
+    import os
+
+    return [{"picture": os.path.abspath(picture), "psnr_db": round(float(result.psnr[index]), 3),
+             "feature_distance": round(float(result.feature_distance[index]), 4),
+             "loss": round(float(result.loss[index]), 5),
+             "label": None if result.labels is None else int(result.labels[index])}
+            for index, picture in enumerate(pictures)]
+
+
+def write_projection(directory, result, pictures, targets, search, **record):
+    """A projection's outputs in `directory`, per picture NAME_target.png (`targets`: uint8, as the generator sees
+    them), NAME_projection.png and NAME_steps.png/.gif (the search's frames); codes.npz; projection.json: `record`,
+    "images" (`projection_rows`) and "search" (`search`, the space searched and the loss). Returns the rows."""
+    import os
+
+    from zoo.files import write_json
+    from zoo.images import make_grid, save_gif, save_png
+
+    for index, picture in enumerate(pictures):
+        stem = os.path.join(directory, picture_stem(picture))
+        save_png(f"{stem}_target.png", targets[index])
+        save_png(f"{stem}_projection.png", result.images[index])
+        steps = np.concatenate([targets[index:index + 1], result.frames[:, index]])
+        save_png(f"{stem}_steps.png", make_grid(steps, columns=len(steps)))
+        save_gif(f"{stem}_steps.gif", result.frames[:, index], milliseconds=150)
+    np.savez(os.path.join(directory, "codes.npz"), **result.codes)
+    rows = projection_rows(result, pictures)
+    space = next(name for name in SPACES if name in result.codes)
+    write_json(os.path.join(directory, "projection.json"),
+               {**record, "images": rows, "search": {**search, "space": space, "loss": PROJECTION_LOSS}})
+    return rows

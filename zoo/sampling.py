@@ -216,3 +216,38 @@ def style_mixing_grid(recipe, rows, columns, crossover, truncation=1.0):
     cells = [np.concatenate([blank, fine])]
     cells += [np.concatenate([coarse[i:i + 1], mixed[i]]) for i in range(len(rows))]
     return make_grid(to_uint8(np.concatenate(cells)), columns=len(columns) + 1)
+
+
+def save_png_folder(directory, chunks, total, progress):
+    """Each image of `chunks` (uint8 batches, `total` images in all) as DIRECTORY/000000.png, 000001.png, …;
+    progress(done, total) after each chunk. Returns how many were written."""
+    from zoo.images import save_png
+
+    index = 0
+    for chunk in chunks:
+        for image in chunk:
+            save_png(os.path.join(directory, f"{index:06d}.png"), image)
+            index += 1
+        progress(index, total)
+    return index
+
+
+def interpolation_path(generator, seeds, steps, label=None, truncation=1.0):
+    """uint8 frames walking seeds[0] → seeds[1] → … with `generator.interpolate`: each pair's `steps` frames, the
+    first frame of every pair after the first dropped (the pair before ended on it)."""
+    pairs = [generator.interpolate(a, b, steps, label, truncation) for a, b in zip(seeds, seeds[1:])]
+    return np.concatenate([pairs[0], *[pair[1:] for pair in pairs[1:]]])
+
+
+def interpolation_grid(rows):
+    """One image of the interpolation paths `rows` (e.g. one per class), a path per row."""
+    from zoo.images import make_grid
+
+    return make_grid(np.concatenate(rows), columns=len(rows[0]))
+
+
+def interpolation_animation(rows):
+    """The GIF frames of the interpolation paths `rows`: frame i shows every path's i-th image side by side."""
+    from zoo.images import make_grid
+
+    return [make_grid(np.stack([row[i] for row in rows]), columns=len(rows)) for i in range(len(rows[0]))]

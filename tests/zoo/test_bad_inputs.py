@@ -353,9 +353,9 @@ def test_overwrite_replaces_the_file(tmp_path, capsys):
 
 
 def test_a_long_folder_sample_shows_progress(tmp_path, capsys, monkeypatch):
-    from zoo import cli as zoo_cli
+    from zoo import progress
 
-    monkeypatch.setattr(zoo_cli, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
     assert cli.main(["sample", "dcgan_fashion_mnist_28", "--num", "1200", "--format", "folder",
                      "--out", str(tmp_path / "many")]) == 0
     lines = capsys.readouterr().err.splitlines()

@@ -10,7 +10,7 @@ import pytest
 
 import recipes
 from recipes.latents import stream_latents
-from zoo import cli, sampling
+from zoo import cli, progress, sampling
 from zoo.eval import scoring
 from zoo.eval.classifier import build_evaluator
 from zoo.images import to_uint8
@@ -99,7 +99,7 @@ def test_evaluate_cli_end_to_end(tmp_path, capsys, monkeypatch):
     train(TrainConfig(recipe="dcgan", out=str(run), steps=2, batch_size=16, verbose=0,
                       recipe_args={"width": 8, "latent_dim": 8}, sample_every=100))
     report_path = tmp_path / "report.json"
-    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
     code = cli.main(["evaluate", str(run), "--num-samples", "300", "--seeds", "2", "--batch-size", "150",
                      "--metrics", "fid,kid,is,precision_recall,mode_coverage", "--out", str(report_path)])
     assert code == 0

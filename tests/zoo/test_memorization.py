@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import zoo
-from zoo import cli
+from zoo import cli, progress
 from zoo.eval import memorization as check
 from zoo.eval.scoring import real_images
 from zoo.metrics import memorization
@@ -81,7 +81,7 @@ def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_pa
     (preset / "memorization.png").unlink()
     (preset / "card.json").write_text(json.dumps(unchecked))
     assert "Not checked yet" in card_markdown(store.card(str(preset)))
-    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
     assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--data-dir", small_fashion_mnist,
                      "--out", str(out), "--attach"]) == 0
     printed, errors = capsys.readouterr()

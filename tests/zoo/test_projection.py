@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 import zoo
-from zoo import cli
+from zoo import cli, progress
 from zoo.errors import UserError
 from zoo.latent_search import adam, adam_moments, adam_step
 
@@ -102,7 +102,7 @@ def test_cli_writes_target_projection_steps_and_report(tmp_path, capsys, monkeyp
     picture = tmp_path / "shirt.png"
     Image.fromarray(zoo.load("dcgan_fashion_mnist_28").sample_seeds([5])[0, :, :, 0]).resize((56, 56)).save(picture)
     out = tmp_path / "proj"
-    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
     assert cli.main(["project", "dcgan_fashion_mnist_28", str(picture), "--steps", "6", "--frames", "3",
                      "--out", str(out)]) == 0
     printed, errors = capsys.readouterr()

@@ -47,7 +47,10 @@ def presets(tmp_path_factory):
 
 @pytest.fixture
 def shipped(presets, monkeypatch):
-    monkeypatch.setattr(store, "PRESETS_DIR", str(presets / "presets"))
+    from zoo.cli import presets as cli_presets  # `gan-zoo list` reads the cards without the store (TensorFlow)
+
+    for module in (store, cli_presets):
+        monkeypatch.setattr(module, "PRESETS_DIR", str(presets / "presets"))
     return presets
 
 

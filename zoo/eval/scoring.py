@@ -264,3 +264,36 @@ def markdown_table(report):
 def write_report(report, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     files.write_json(path, report)
+
+
+# --- what `gan-zoo evaluate` and `memorization` score ------------------------------------
+def sampling_rows(recipe, truncations=(1.0,), untrained_baseline=True):
+    """{row label: sample function} scored for a z → image recipe: "generator" (one row per truncation ψ when
+    other ψ are asked) and, unless `untrained_baseline` is False, "untrained generator (baseline)" for a recipe
+    that can be initialised (not a SavedModel)."""
+    from recipes.capabilities import TRAIN
+    from zoo import sampling
+    from zoo.plots import truncation_label
+
+    if list(truncations) == [1.0]:
+        rows = {"generator": sampling.sampler(recipe)}
+    else:
+        rows = {truncation_label(psi): sampling.sampler(recipe, psi) for psi in truncations}
+    if untrained_baseline and TRAIN in recipe.capabilities:  # a SavedModel has no initialisation
+        rows["untrained generator (baseline)"] = sampling.sampler(sampling.untrained_like(recipe))
+    return rows
+
+
+def dataset_frame(recipe, description, split, data_dir):
+    """(frame, image_size): how a generator's samples meet Fashion-MNIST's images. `frame(sample_fn)` is
+    the sample function scored (center-cropped to the dataset's frame for a generator trained on padded
+    images); `image_size` the size the real images are resized to (None: their own)."""
+    from zoo import sampling
+    from zoo.data import datasets
+
+    native = tuple(datasets.load("fashion_mnist", split, data_dir=data_dir).element_spec[0].shape[:2])
+    if tuple(recipe.image_shape[:2]) == native:
+        return (lambda sample_fn: sample_fn), None
+    if description.get("data", {}).get("crop") == "pad":  # trained on padded images: compare the real frame
+        return (lambda sample_fn: sampling.center_cropped(sample_fn, native)), None
+    return (lambda sample_fn: sample_fn), recipe.image_shape[0]

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from zoo.files import write_json
 from zoo.images import make_grid, save_png, to_uint8
+from zoo.progress import elapsed_and_left
 from zoo.train import run_directory
 from zoo.train.run_directory import generator_step, previous_best, session_provenance
 
@@ -153,10 +154,10 @@ class StepProgress(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def line(self, logs):
-        elapsed = time.monotonic() - self.started
-        left = elapsed / max(1, self.step - self.start_step) * (self.total_steps - self.step)
+        timing = elapsed_and_left(time.monotonic() - self.started, max(1, self.step - self.start_step),
+                                  self.total_steps - self.step)
         values = "".join(f" - {name}: {float(value):.4f}" for name, value in (logs or {}).items())
-        return f"step {self.step}/{self.total_steps} - {elapsed:.0f} s (about {left:.0f} s left){values}"
+        return f"step {self.step}/{self.total_steps} - {timing}{values}"
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
