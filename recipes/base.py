@@ -70,7 +70,7 @@ class GAN(keras.Model):
     task, conditional = task_of(capabilities), CONDITION in capabilities  # subclasses: __init_subclass__
     real_batches_per_step = 1  # real batches one train_step consumes (WGAN-GP: n_critic)
     xla_compatible = True  # every op of train_step has an XLA kernel (jit_compile can run it)
-    xla_by_default = True  # XLA measured faster than TensorFlow's graph for this recipe's step (zoo.train's default)
+    xla_by_default = True  # XLA is a candidate zoo.train measures by default (False: its compile is too slow to try)
     fixed_arguments = ()  # constructor arguments of a base class that this recipe sets itself (WGANGP: loss, ...)
 
     def __init_subclass__(cls, **kwargs):

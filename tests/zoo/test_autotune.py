@@ -62,6 +62,21 @@ def test_a_damaged_cache_is_measured_again(tmp_path, content):
     assert read_json(str(cache))["k"]["path"] == "xla"
 
 
+def test_bfloat16_is_timed_for_the_record_and_a_hint_never_chosen_unasked(tmp_path):
+    """A float32 run on a CPU with native bfloat16 times the bfloat16 paths too; it keeps float32 (bfloat16
+    changes the numerics) and says how much faster --mixed-precision measured."""
+    from zoo.train.loop import bfloat16_hint
+
+    seconds = {"graph": 0.1364, "xla": 0.4075, "graph+bfloat16": 0.0976, "xla+bfloat16": 0.3226}
+    paths = autotune.candidates(True, AVX512_BF16)
+    chosen, record = autotune.choose_path("k", paths, lambda path: seconds[path.name], str(tmp_path / "paths.json"),
+                                          eligible=[path for path in paths if not path.bfloat16])
+    assert chosen == Path(xla=False) and record["seconds_per_step"] == seconds
+    assert record["why"] == "fastest of 2 measured: graph 136.4 ms, xla 407.5 ms"
+    assert bfloat16_hint(record) == "; bfloat16 (--mixed-precision) measured 1.40× faster: graph+bfloat16 97.6 ms"
+    assert bfloat16_hint({**record, "seconds_per_step": {**seconds, "graph+bfloat16": 0.2}}) == ""
+
+
 def test_one_candidate_is_taken_without_timing(tmp_path):
     chosen, record = autotune.choose_path("k", [Path(xla=False)], None, str(tmp_path / "paths.json"))
     assert chosen == Path(xla=False) and record == {"path": "graph", "why": "the only path that can run here"}
@@ -102,6 +117,7 @@ def test_a_new_run_measures_its_path_records_it_and_trains_as_if_nothing_was_mea
         return 0.05 if len(probes) == 1 else 0.02  # graph first, then XLA (autotune.candidates' order)
 
     monkeypatch.setattr(autotune, "seconds_per_step", fake_seconds)
+    monkeypatch.setattr(autotune, "cpu_flags", set)  # float32 candidates only, on any CPU
     tiny = dict(recipe="dcgan", steps=2, batch_size=8, sample_every=100, log_every=1, verbose=0,
                 recipe_args={"width": 8, "latent_dim": 8})
     state = train(TrainConfig(out=str(tmp_path / "measured"), **tiny))

@@ -105,23 +105,24 @@ def cached_choices(cache_file):
     return table if isinstance(table, dict) else {}
 
 
-def choose_path(key, paths, time_path, cache_file=None):
+def choose_path(key, paths, time_path, cache_file=None, eligible=None):
     """(chosen Path, record) for the workload `key`: the cached choice when there is one for `key` and it
-    is still a candidate, else each of `paths` timed by `time_path(path)` (seconds per step), the fastest
-    chosen and cached. The record says which path, why, and every measurement."""
-    names = [path.name for path in paths]
+    is still eligible, else each of `paths` timed by `time_path(path)` (seconds per step), the fastest of the
+    `eligible` ones (default: all) chosen and cached; the others are timed for the record only (bfloat16,
+    which changes the numerics). The record says which path, why, and every measurement."""
+    eligible = [path.name for path in (eligible or paths)]
     if len(paths) == 1:
-        return paths[0], {"path": names[0], "why": "the only path that can run here"}
+        return paths[0], {"path": eligible[0], "why": "the only path that can run here"}
     cache_file = cache_file or cache_path(CACHE_FILE)
     with exclusive(cache_file):
         table = cached_choices(cache_file)
         cached = table.get(key)
-        if isinstance(cached, dict) and cached.get("path") in names:
+        if isinstance(cached, dict) and cached.get("path") in eligible:
             return Path.from_name(cached["path"]), {**cached, "why": f"measured before on this machine ({cache_file})"}
         measured = {path.name: time_path(path) for path in paths}
-        fastest = min(measured, key=measured.get)
+        fastest = min(eligible, key=measured.get)
         record = {"path": fastest, "seconds_per_step": measured,
-                  "why": f"fastest of {len(paths)} measured: " + ", ".join(
-                      f"{name} {seconds * 1000:.1f} ms" for name, seconds in sorted(measured.items(), key=lambda x: x[1]))}
+                  "why": f"fastest of {len(eligible)} measured: " + ", ".join(
+                      f"{name} {measured[name] * 1000:.1f} ms" for name in sorted(eligible, key=measured.get))}
         write_json(cache_file, {**table, key: {key_: record[key_] for key_ in ("path", "seconds_per_step")}})
     return Path.from_name(fastest), record
