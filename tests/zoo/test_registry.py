@@ -47,10 +47,7 @@ def presets(tmp_path_factory):
 
 @pytest.fixture
 def shipped(presets, monkeypatch):
-    from zoo.cli import presets as cli_presets  # `gan-zoo list` reads the cards without the store (TensorFlow)
-
-    for module in (store, cli_presets):
-        monkeypatch.setattr(module, "PRESETS_DIR", str(presets / "presets"))
+    monkeypatch.setattr(store, "PRESETS_DIR", str(presets / "presets"))
     return presets
 
 

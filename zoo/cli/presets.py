@@ -1,10 +1,6 @@
 """gan-zoo's verbs about the shipped presets: list, card and cards (regenerate the Markdown cards)."""
-import fnmatch
 import json
 import os
-
-PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "presets")
-
 
 def add_list(subparsers):
     parser = subparsers.add_parser("list", help="the pretrained models shipped with the package")
@@ -12,19 +8,11 @@ def add_list(subparsers):
     parser.set_defaults(handler=run_list)
 
 
-def shipped_cards(pattern="*"):
-    """{name: card} of the shipped presets matching `pattern`, sorted by name: what zoo.presets.store lists and
-    reads, without importing it (it imports the recipes, and so TensorFlow)."""
-    from zoo.files import read_json
-
-    names = [name for name in os.listdir(PRESETS_DIR)
-             if all(os.path.isfile(os.path.join(PRESETS_DIR, name, file)) for file in ("config.json", "card.json"))]
-    return {name: read_json(os.path.join(PRESETS_DIR, name, "card.json"))
-            for name in sorted(fnmatch.filter(names, pattern))}
-
-
 def run_list(args):
-    for name, card in shipped_cards(args.pattern).items():
+    from zoo.presets import store
+
+    for name in store.list_models(args.pattern):
+        card = store.card(name)
         print(f"{name:36s} {card['recipe']:14s} {card['task']:17s} {'x'.join(map(str, card['image_shape']))}")
     return 0
 

@@ -13,7 +13,6 @@ import difflib
 import fnmatch
 import os
 
-import recipes
 from zoo.errors import UserError
 from zoo.files import read_json, verified
 
@@ -127,6 +126,8 @@ def verified_card(directory):
 def build_recipe(directory):
     """The preset's recipe with freshly initialised weights (call after `verified_card`)."""
     config = read_json(os.path.join(directory, CONFIG_FILE))
+    import recipes  # here: listing and reading cards import no TensorFlow (`gan-zoo list`)
+
     return recipes.get_recipe(config["recipe"]).from_config(config["recipe_config"])
 
 
