@@ -11,7 +11,7 @@ def elapsed_and_left(elapsed, done, remaining):
 
 
 def progress_reporter(what, print_fn=print):
-    """report(done, total): a line "done/total what (s, ETA)" to stderr at most every PROGRESS_SECONDS (none
+    """report(done, total): a line "done/total what - 41 s (about 96 s left)" to stderr at most every PROGRESS_SECONDS (none
     once done reaches total): what `sample --format folder`, `evaluate`, `memorization` and `project` show."""
     started = last = time.monotonic()
 
@@ -21,7 +21,7 @@ def progress_reporter(what, print_fn=print):
         if now - last < PROGRESS_SECONDS or done >= total:
             return
         last = now
-        print_fn(f"{done}/{total} {what} ({elapsed_and_left(now - started, done, total - done)})", file=sys.stderr,
+        print_fn(f"{done}/{total} {what} - {elapsed_and_left(now - started, done, total - done)}", file=sys.stderr,
                  flush=True)
 
     return report

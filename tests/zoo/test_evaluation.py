@@ -105,7 +105,7 @@ def test_evaluate_cli_end_to_end(tmp_path, capsys, monkeypatch):
     assert code == 0
     printed, errors = capsys.readouterr()
     # a progress line per batch of 150 (3 rows × 2 seeds × 300 images), none once all are scored
-    assert [line.split(" (")[0] for line in errors.splitlines() if "images sampled and scored" in line] == [
+    assert [line.split(" - ")[0] for line in errors.splitlines() if "images sampled and scored" in line] == [
         f"{done}/1800 images sampled and scored" for done in range(150, 1800, 150)]
     assert "| generator |" in printed and "| real train (baseline) |" in printed and "±" in printed
     report = json.load(open(report_path))

@@ -107,7 +107,7 @@ def test_cli_writes_target_projection_steps_and_report(tmp_path, capsys, monkeyp
                      "--out", str(out)]) == 0
     printed, errors = capsys.readouterr()
     assert "shirt: PSNR " in printed
-    assert "3/6 search steps (" in errors  # a line between frames, none once the search is done
+    assert "3/6 search steps - " in errors  # a line between frames, none once the search is done
     assert np.asarray(Image.open(out / "shirt_target.png")).shape == (28, 28)  # resized to the model's size
     assert Image.open(out / "shirt_projection.png").size == (28, 28)
     assert Image.open(out / "shirt_steps.png").size == (2 + 4 * 30, 2 + 30)  # the target, then 3 frames
