@@ -5,5 +5,6 @@
   metric_registry   the metrics `--metrics` accepts, one entry each; their definitions are in zoo.metrics
   memorization      does a generator copy its training images (`gan-zoo memorization`)
   tasks             image-to-image generators: translation and super-resolution
-  classifier        the Fashion-MNIST evaluator network whose features and logits the metrics use
+  classifier        training the Fashion-MNIST evaluator (`gan-zoo train-evaluator`); the network whose
+                    features and logits the metrics use is zoo.metrics.evaluator_network
 """

@@ -1,9 +1,7 @@
-"""The Fashion-MNIST evaluator: a small CNN classifier whose logits feed the Inception
-Score and whose penultimate (128-d, post-ReLU) features feed FID, KID, precision/recall,
-density/coverage and 1-NN. Trained by `gan-zoo train-evaluator`; the shipped weights
-live in `zoo/evaluators/fashion_mnist/` with their sha256 and measured test accuracy.
-Metrics computed with it are named for it ("FID (fashion-mnist evaluator features)"):
-they are not comparable to Inception-based numbers in papers.
+"""Training the Fashion-MNIST evaluator (`gan-zoo train-evaluator`): Fashion-MNIST train with the last images held
+out to keep the best epoch, test accuracy measured, weights and card written. The network and the loading of its
+shipped weights are zoo.metrics.evaluator_network (the metrics' layer, which reads no dataset); their names stay
+importable from here.
 """
 import os
 import time
@@ -11,51 +9,12 @@ import time
 import keras
 import numpy as np
 
-from zoo.errors import UserError
-from zoo.files import read_json, sha256_of, verified, write_json
+from zoo.files import sha256_of, write_json
+from zoo.metrics.evaluator_network import (CARD_FILE, SHIPPED_DIR, WEIGHTS_FILE, build_evaluator, load_evaluator,
+                                           read_card)
 
-SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "evaluators", "fashion_mnist")
-WEIGHTS_FILE = "model.weights.h5"
-CARD_FILE = "evaluator.json"
-
-
-def build_evaluator(image_shape=(28, 28, 1), num_classes=10, width=32, feature_dim=128, norm_momentum=0.99,
-                    name="evaluator"):
-    """images in [-1, 1] → {"features": [n, feature_dim], "logits": [n, num_classes]}.
-
-    Two VGG-style blocks (two 3×3 conv → BN → ReLU, then 2×2 max-pool; width and 2·width
-    filters), dropout, a dense ReLU feature layer and a linear classifier behind dropout.
-    `norm_momentum` is batch norm's moving-average momentum: lower it for short trainings
-    (GAN-train) so the inference statistics catch up."""
-    images = keras.Input(image_shape, name="images")
-    x = images
-    for block in range(2):
-        for conv in range(2):
-            x = keras.layers.Conv2D(width * 2**block, 3, padding="same", use_bias=False, name=f"conv{block}_{conv}")(x)
-            norm = keras.layers.BatchNormalization(momentum=norm_momentum, name=f"conv{block}_{conv}_norm")
-            x = keras.layers.ReLU()(norm(x))
-        x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Dropout(0.3)(keras.layers.Flatten()(x))
-    features = keras.layers.Dense(feature_dim, activation="relu", name="features")(x)
-    logits = keras.layers.Dense(num_classes, name="logits")(keras.layers.Dropout(0.3)(features))
-    return keras.Model(images, {"features": features, "logits": logits}, name=name)
-
-
-def read_card(directory):
-    path = os.path.join(directory, CARD_FILE)
-    if not os.path.exists(path):
-        raise UserError(f"No evaluator in {directory} ({CARD_FILE} missing); train one with `gan-zoo train-evaluator`")
-    return read_json(path)
-
-
-def load_evaluator(directory=SHIPPED_DIR):
-    """The evaluator in `directory` (the shipped one by default), its weights verified by sha256."""
-    card = read_card(directory)
-    weights = verified(os.path.join(directory, WEIGHTS_FILE), card["sha256"], CARD_FILE,
-                       "reinstall the package or rerun `gan-zoo train-evaluator`")
-    model = build_evaluator(**card["architecture"])
-    model.load_weights(weights)
-    return model, card
+__all__ = ["train_evaluator", "CARD_FILE", "SHIPPED_DIR", "WEIGHTS_FILE", "build_evaluator", "load_evaluator",
+           "read_card"]
 
 
 def train_evaluator(out, epochs=15, batch_size=128, seed=0, data_dir=None, validation=5000, verbose=1):

@@ -1,8 +1,8 @@
 """Feature extractors: networks that map image batches (float NHWC in [-1, 1]) to
 {"features": [n, d], "logits": [n, k] or absent}.
 
-- `fashion_mnist_evaluator()`: the project's own classifier (zoo/eval/classifier.py), shipped
-  with its sha256. Its numbers are named for it and are not comparable to Inception's.
+- `fashion_mnist_evaluator()`: the project's own classifier (zoo/metrics/evaluator_network.py),
+  shipped with its sha256. Its numbers are named for it and are not comparable to Inception's.
 - `inception_tfhub(path)`: TF-GAN's Inception module (`tfgan/eval/inception/1`), the
   network behind published FIDs: `pool_3` (2048-d) and `logits` (1008), input resized
   bilinearly to 299×299, grayscale repeated to 3 channels.
@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import UserError, first_line
+from zoo.metrics import evaluator_network
 
 INCEPTION_TFHUB = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 INCEPTION_SIZE = 299
@@ -48,16 +49,14 @@ def to_inception_input(images, size=INCEPTION_SIZE):
 
 
 def fashion_mnist_evaluator(directory=None):
-    from zoo.eval import classifier
-
-    model, card = classifier.load_evaluator(directory or classifier.SHIPPED_DIR)
+    model, card = evaluator_network.load_evaluator(directory or evaluator_network.SHIPPED_DIR)
     call = tf.function(lambda images: model(images, training=False))
     return FeatureExtractor(
         "fashion_mnist_evaluator", call,
         f"project-trained Fashion-MNIST CNN (test accuracy {card['test_accuracy']:.4f}); "
         "features: 128-d penultimate layer; not comparable to Inception-based metrics",
         sha256=card["sha256"], num_classes=card["architecture"]["num_classes"],
-        builder=lambda: classifier.build_evaluator(**card["architecture"], norm_momentum=0.9))
+        builder=lambda: evaluator_network.build_evaluator(**card["architecture"], norm_momentum=0.9))
 
 
 def _load_hub_module(path):

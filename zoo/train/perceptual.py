@@ -58,9 +58,9 @@ def fixed_pointwise(inputs, kernel, bias, name):
 
 def evaluator_features(channels, directory=None):
     """The shipped evaluator's conv trunk up to its last conv block's ReLU (before pooling)."""
-    from zoo.eval import classifier
+    from zoo.metrics import evaluator_network
 
-    trained, card = classifier.load_evaluator(directory or classifier.SHIPPED_DIR)
+    trained, card = evaluator_network.load_evaluator(directory or evaluator_network.SHIPPED_DIR)
     images = keras.Input((None, None, channels), name="images")
     x = images
     if channels == 3:

@@ -13,7 +13,7 @@ import tensorflow as tf
 from zoo.data import datasets
 from zoo.errors import UserError
 from zoo.eval import classifier
-from zoo.metrics import features
+from zoo.metrics import evaluator_network, features
 
 
 def test_shipped_evaluator_reaches_its_recorded_test_accuracy():
@@ -71,7 +71,8 @@ def test_evaluator_builder_follows_the_cards_architecture(monkeypatch):
     """An evaluator trained with another architecture (its card says which) gets GAN-train networks like it."""
     model, card = classifier.load_evaluator()
     architecture = {"image_shape": [12, 12, 1], "num_classes": 4, "width": 4, "feature_dim": 6}
-    monkeypatch.setattr(classifier, "load_evaluator", lambda directory: (model, {**card, "architecture": architecture}))
+    monkeypatch.setattr(evaluator_network, "load_evaluator",
+                        lambda directory: (model, {**card, "architecture": architecture}))
     fresh = features.fashion_mnist_evaluator().builder()
     outputs = fresh(np.zeros((2, 12, 12, 1), np.float32))
     assert outputs["features"].shape == (2, 6) and outputs["logits"].shape == (2, 4)
