@@ -85,7 +85,7 @@ def test_cli_writes_the_report_and_the_grid_and_attaches_them_to_the_card(tmp_pa
     assert cli.main(["memorization", str(preset), "--num-samples", "1000", "--data-dir", small_fashion_mnist,
                      "--out", str(out), "--attach"]) == 0
     printed, errors = capsys.readouterr()
-    assert "500/1000 samples scored (" in errors  # a line per batch of 500, none once all are scored
+    assert "500/1000 samples scored - " in errors  # a line per batch of 500, none once all are scored
     assert "generator: C_T = " in printed
     report = json.loads((out / "memorization.json").read_text())
     assert set(report["results"]) == {"generator", "real test images (reference)"}
