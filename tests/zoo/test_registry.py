@@ -309,3 +309,24 @@ def test_a_run_continued_from_a_preset_counts_on_from_its_history_once(shipped, 
         assert after["commands"] == before["commands"] + ["gan-zoo train dcgan --tiny"]
         assert [(s["from_step"], s["to_step"]) for s in after["sessions"]] == \
             [(s["from_step"], s["to_step"]) for s in before["sessions"]] + [(before["steps"], before["steps"] + 1)]
+
+
+def test_config_json_names_the_keras_class_and_a_mismatch_is_refused(shipped, tmp_path):
+    """A preset's config.json records its recipe's registered Keras class; loading refuses one that is not the
+    class of the recipe it names (an edited file, or another version's recipe), in one line."""
+    import shutil
+
+    from zoo.files import sha256_of
+
+    config = json.load(open(shipped / "presets" / "dcgan_tiny_28" / "config.json"))
+    assert config["class_name"] == "gan_zoo>DCGAN"
+    edited = tmp_path / "edited"
+    shutil.copytree(shipped / "presets" / "dcgan_tiny_28", edited)
+    (edited / "config.json").write_text(json.dumps({**config, "class_name": "gan_zoo>CGAN"}))
+    card = json.load(open(edited / "card.json"))
+    card["files"]["config.json"] = sha256_of(str(edited / "config.json"))  # a consistent edit: the sha256 passes
+    (edited / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UserError, match=r"names the Keras class 'gan_zoo>CGAN', but recipe 'dcgan' is "
+                                        r"'gan_zoo>DCGAN' here") as refused:
+        zoo.load(str(edited))
+    assert "\n" not in str(refused.value)

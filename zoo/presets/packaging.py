@@ -3,6 +3,7 @@ report (built beside and renamed in, under the run's lock), and render model car
 import os
 import shutil
 
+import keras
 import numpy as np
 
 import recipes
@@ -133,7 +134,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
 
 def write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization):
     """The preset's files in `directory` (see make_preset)."""
-    config = {"recipe": description["recipe"],
+    config = {"recipe": description["recipe"], "class_name": keras.saving.get_registered_name(type(recipe)),
               "recipe_config": {k: v for k, v in recipe.get_config().items() if k != "name"}}
     write_json(os.path.join(directory, store.CONFIG_FILE), config)
     files = [store.CONFIG_FILE]

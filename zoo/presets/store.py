@@ -124,11 +124,22 @@ def verified_card(directory):
 
 
 def build_recipe(directory):
-    """The preset's recipe with freshly initialised weights (call after `verified_card`)."""
-    config = read_json(os.path.join(directory, CONFIG_FILE))
-    import recipes  # here: listing and reading cards import no TensorFlow (`gan-zoo list`)
+    """The preset's recipe with freshly initialised weights (call after `verified_card`). config.json names the
+    recipe and, in presets made since it was recorded, its Keras class ("gan_zoo>DCGAN"): a class that is not
+    the registered recipe's is refused rather than built from another class's settings."""
+    path = os.path.join(directory, CONFIG_FILE)
+    config = read_json(path)
+    import keras  # here: listing and reading cards import no TensorFlow (`gan-zoo list`)
 
-    return recipes.get_recipe(config["recipe"]).from_config(config["recipe_config"])
+    import recipes
+
+    recipe_class = recipes.get_recipe(config["recipe"])
+    registered, declared = keras.saving.get_registered_name(recipe_class), config.get("class_name")
+    if declared is not None and declared != registered:
+        raise UserError(f"{path} names the Keras class {declared!r}, but recipe {config['recipe']!r} is {registered!r} "
+                        "here: the preset was made by another version of the recipe or edited; re-make it with "
+                        "`gan-zoo make-preset`")
+    return recipe_class.from_config(config["recipe_config"])
 
 
 def restore_networks(recipe, directory, model_card, roles):
