@@ -52,7 +52,8 @@ def test_the_fastest_path_is_chosen_recorded_and_cached(tmp_path):
     assert chosen == Path(xla=False) and timed == ["graph", "graph+bfloat16"]
 
 
-@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"k": "graph"}', '{"k": {"path": "tpu"}}'])
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"k": "graph"}', '{"k": {"path": "tpu"}}',
+                                     '{"k": {"path": "graph", "seconds_per_step": {"xla+bfloat16": 0.01}}}'])
 def test_a_damaged_cache_is_measured_again(tmp_path, content):
     cache = tmp_path / "paths.json"
     cache.write_text(content)
@@ -75,6 +76,14 @@ def test_bfloat16_is_timed_for_the_record_and_a_hint_never_chosen_unasked(tmp_pa
     assert record["why"] == "fastest of 2 measured: graph 136.4 ms, xla 407.5 ms"
     assert bfloat16_hint(record) == "; bfloat16 (--mixed-precision) measured 1.40× faster: graph+bfloat16 97.6 ms"
     assert bfloat16_hint({**record, "seconds_per_step": {**seconds, "graph+bfloat16": 0.2}}) == ""
+
+
+def test_an_unusable_cache_is_measured_and_not_written(tmp_path):
+    """A read-only or broken cache directory (an HPC node's home, a pod) costs the probe each time, never the run."""
+    (tmp_path / "file").write_text("")
+    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], lambda path: 0.03 if path.xla else 0.05,
+                                          str(tmp_path / "file" / "paths.json"))
+    assert chosen == Path(xla=True) and record["why"].startswith("fastest of 2 measured")
 
 
 def test_one_candidate_is_taken_without_timing(tmp_path):
@@ -137,3 +146,20 @@ def test_a_new_run_measures_its_path_records_it_and_trains_as_if_nothing_was_mea
         np.testing.assert_array_equal(a, b)
     resumed = train(TrainConfig(out=str(tmp_path / "measured"), **{**tiny, "steps": 3}))
     assert len(probes) == 2 and resumed["sessions"][-1]["xla"] is True and "path" not in resumed["sessions"][-1]
+
+
+def test_data_the_recipe_cannot_take_is_refused_before_anything_is_measured(tmp_path, monkeypatch, capsys):
+    """Found by review: with the measured default, a class-conditional recipe on a folder without labels traced
+    throwaway recipes first and died with a traceback."""
+    import numpy as np
+    from PIL import Image
+
+    from zoo import cli
+
+    monkeypatch.setenv("GAN_ZOO_XLA", "auto")
+    monkeypatch.setattr(autotune, "seconds_per_step", lambda *args, **kwargs: pytest.fail("measured"))
+    (tmp_path / "pictures").mkdir()
+    for index in range(4):
+        Image.fromarray(np.full((28, 28), 40 * index, np.uint8)).save(tmp_path / "pictures" / f"{index}.png")
+    assert cli.main(["train", "cgan", "--dataset", str(tmp_path / "pictures"), "--out", str(tmp_path / "run")]) == 2
+    assert "cgan is class-conditional but dataset" in capsys.readouterr().err

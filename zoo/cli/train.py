@@ -35,8 +35,8 @@ def add_train(subparsers):
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU")
     parser.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
-                        help="XLA-compile the train step (jit_compile); the default wherever it can run (one replica), "
-                             "--no-xla turns it off (GAN_ZOO_XLA=0 in the environment: off unless --xla)")
+                        help="XLA-compile the train step (--xla) or use TensorFlow's graph (--no-xla); default: the "
+                             "faster, measured once per machine and workload (GAN_ZOO_XLA=0: the graph unless --xla)")
     parser.add_argument("--set", dest="settings", action="append", type=parse_setting, default=[], metavar="KEY=VALUE",
                         help="recipe setting (e.g. width=32, n_critic=5, ema_decay=0.999) or optimizer setting "
                              "(lr, g_lr, d_lr, beta_1, beta_2); repeatable")

@@ -113,16 +113,30 @@ def choose_path(key, paths, time_path, cache_file=None, eligible=None):
     eligible = [path.name for path in (eligible or paths)]
     if len(paths) == 1:
         return paths[0], {"path": eligible[0], "why": "the only path that can run here"}
-    cache_file = cache_file or cache_path(CACHE_FILE)
-    with exclusive(cache_file):
-        table = cached_choices(cache_file)
-        cached = table.get(key)
-        if isinstance(cached, dict) and cached.get("path") in eligible:
-            return Path.from_name(cached["path"]), {**cached, "why": f"measured before on this machine ({cache_file})"}
-        measured = {path.name: time_path(path) for path in paths}
-        fastest = min(eligible, key=measured.get)
-        record = {"path": fastest, "seconds_per_step": measured,
-                  "why": f"fastest of {len(eligible)} measured: " + ", ".join(
-                      f"{name} {measured[name] * 1000:.1f} ms" for name in sorted(eligible, key=measured.get))}
-        write_json(cache_file, {**table, key: {key_: record[key_] for key_ in ("path", "seconds_per_step")}})
+    try:
+        cache_file = cache_file or cache_path(CACHE_FILE)
+        cached = cached_choice(cache_file, key, eligible)
+    except (UserError, OSError):  # an unusable cache: measure, and do not cache
+        cache_file, cached = None, None
+    if cached:
+        return Path.from_name(cached["path"]), {**cached, "why": f"measured before on this machine ({cache_file})"}
+    measured = {path.name: time_path(path) for path in paths}  # not under the cache's lock: it may take minutes
+    fastest = min(eligible, key=measured.get)
+    record = {"path": fastest, "seconds_per_step": measured,
+              "why": f"fastest of {len(eligible)} measured: " + ", ".join(
+                  f"{name} {measured[name] * 1000:.1f} ms" for name in sorted(eligible, key=measured.get))}
+    if cache_file:
+        with exclusive(cache_file):
+            write_json(cache_file, {**cached_choices(cache_file), key: {k: record[k] for k in ("path", "seconds_per_step")}})
     return Path.from_name(fastest), record
+
+
+def cached_choice(cache_file, key, eligible):
+    """The cache's choice for `key` when it is well formed (an eligible path, with a time for it), else None."""
+    with exclusive(cache_file):
+        cached = cached_choices(cache_file).get(key)
+    seconds = cached.get("seconds_per_step") if isinstance(cached, dict) else None
+    if not isinstance(seconds, dict) or cached.get("path") not in eligible \
+            or not isinstance(seconds.get(cached["path"]), (int, float)):
+        return None
+    return cached

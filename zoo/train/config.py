@@ -39,7 +39,7 @@ class TrainConfig:
     seed: int = 0
     strategy: str = "auto"
     mixed_precision: bool = False
-    jit_compile: bool = None  # XLA-compile each replica's train step; None: wherever it can run (one replica)
+    jit_compile: bool = None  # XLA-compile each replica's train step; None: the faster path, measured (autotune)
     recipe_args: dict = dataclasses.field(default_factory=dict)
     optimizer_args: dict = dataclasses.field(default_factory=dict)
     log_every: int = 100

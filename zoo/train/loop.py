@@ -5,6 +5,7 @@ SIGTERM stops a run as Ctrl-C does (a multi-worker run: every worker after the s
 checkpoint), and a full disk ends it with one line; both leave it resumable."""
 import dataclasses
 import errno
+import gc
 import json
 import math
 import os
@@ -105,6 +106,12 @@ def measured_xla(config, strategy, examples, shape):
                 "replicas": strategy.num_replicas_in_sync, "dtype_policy": keras.config.dtype_policy().name}
 
     def time_path(path):
+        try:
+            return seconds_per_step(path)
+        finally:
+            gc.collect()  # the throwaway recipe (reference cycles), its optimizer slots, before the next is built
+
+    def seconds_per_step(path):
         keras.utils.set_random_seed(config.seed)
         probe = dataclasses.replace(config, jit_compile=path.xla)
         policy = keras.config.dtype_policy()
@@ -125,8 +132,8 @@ def measured_xla(config, strategy, examples, shape):
 
         return autotune.seconds_per_step(advance, PROBE_WARMUP_STEPS, PROBE_TIMED_STEPS)
 
-    float32 = keras.config.dtype_policy().name == "float32"
-    paths = autotune.candidates(True, autotune.cpu_flags() if float32 else set())
+    float32_on_cpu = keras.config.dtype_policy().name == "float32" and not tf.config.list_logical_devices("GPU")
+    paths = autotune.candidates(True, autotune.cpu_flags() if float32_on_cpu else set())
     path, record = autotune.choose_path(autotune.fingerprint(workload), paths, time_path,
                                         eligible=[path for path in paths if not path.bfloat16])
     return path.xla, {**record, "why": record["why"] + bfloat16_hint(record)}
@@ -136,8 +143,9 @@ def bfloat16_hint(record):
     """"; bfloat16 (--mixed-precision) measured 1.40× faster: graph+bfloat16 97.6 ms" when a bfloat16 path
     timed for the record beat the chosen one, else ""."""
     measured = record.get("seconds_per_step", {})
+    chosen = measured.get(record["path"])
     faster = {name: seconds for name, seconds in measured.items()
-              if name.endswith("+bfloat16") and seconds < measured[record["path"]]}
+              if name.endswith("+bfloat16") and chosen is not None and seconds < chosen}
     if not faster:
         return ""
     best = min(faster, key=faster.get)
@@ -242,6 +250,23 @@ def disk_full(error):
                                                      or "Disk quota exceeded" in str(error))
 
 
+def check_data(config, examples):
+    """Refuse, before anything is built or measured, data the recipe cannot train on (a class-conditional recipe
+    without labels) or that --eval-every cannot score."""
+    cls = recipe_class(config.recipe)
+    if cls.conditional and not isinstance(examples.element_spec, tuple):
+        raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
+    if not config.eval_every:
+        return
+    if SAMPLE not in cls.capabilities:
+        raise UserError(f"--eval-every measures sampling generators; {config.recipe} does "
+                        f"{cls.task.replace('_', '-')}: evaluate it after training with `gan-zoo evaluate`")
+    padded_fashion_mnist = config.crop == "pad" and config.dataset == "fashion_mnist"
+    if image_spec(examples).shape[-3:] != (*EVALUATOR_SIZE, 1) and not padded_fashion_mnist:
+        raise UserError("--eval-every uses the Fashion-MNIST evaluator: it needs 28x28 grayscale images "
+                        "(or Fashion-MNIST padded with --crop pad)")
+
+
 def train_in_directory(config, stop):
     os.makedirs(config.out, exist_ok=True)
     strategy = make_strategy(config.strategy)
@@ -262,19 +287,21 @@ def train_in_directory(config, stop):
                   f"{fitted['image_size']} --crop {fitted['crop']} (pass --image-size to choose)", flush=True)
         config = dataclasses.replace(config, **fitted)
         examples = load_examples(config, unpaired)
+    check_data(config, examples)
     if config.jit_compile is None:  # a new run, XLA possible, no path forced: measure which is faster here
+        if config.verbose:
+            print("Measuring the training path (once per machine and workload; --xla or --no-xla skip it)",
+                  flush=True)
         xla, path_choice = measured_xla(config, strategy, examples, tuple(image_spec(examples).shape))
         config = dataclasses.replace(config, jit_compile=xla)
         if config.verbose:
             print(f"Training path: {path_choice['path']} ({path_choice['why']}; --xla or --no-xla to choose)",
                   flush=True)
-        keras.utils.set_random_seed(config.seed)  # the run starts as if nothing had been measured
-        examples = load_examples(config, unpaired)
+        keras.utils.set_random_seed(config.seed)  # the run starts as if nothing had been measured (the data's
+        # shuffle seeds were fixed when it was loaded; each iterator starts its own order)
     with strategy.scope():
         shape = tuple(image_spec(examples).shape)
         recipe = recipe_from_preset(config, shape) if config.init_from else build_recipe(config, shape)
-    if recipe.conditional and not isinstance(examples.element_spec, tuple):
-        raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
     chief = is_chief(strategy)
     warn_unsynchronized_batch_norm(recipe, replicas, config.verbose and chief)
     description = run_description(config, recipe)
@@ -299,14 +326,6 @@ def train_in_directory(config, stop):
         monitor.provenance["sessions"][-1]["path"] = path_choice  # which path ran, and why
     callbacks = [monitor]
     if config.eval_every and chief:
-        if not samples:
-            raise UserError(f"--eval-every measures sampling generators; {config.recipe} does "
-                            f"{recipe.task.replace('_', '-')}: "
-                            "evaluate it after training with `gan-zoo evaluate`")
-        padded_fashion_mnist = config.crop == "pad" and config.dataset == "fashion_mnist"
-        if image_spec(examples).shape[-3:] != (*EVALUATOR_SIZE, 1) and not padded_fashion_mnist:
-            raise UserError("--eval-every uses the Fashion-MNIST evaluator: it needs 28x28 grayscale images "
-                            "(or Fashion-MNIST padded with --crop pad)")
         callbacks.append(PeriodicEvaluation(config.out, checkpoint, config.eval_every, config.eval_samples, config))
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(config.out, run_directory.LOGS), update_freq=config.log_every,

@@ -194,9 +194,12 @@ def earlier_sessions(state):
 
 def previous_xla(out):
     """Whether the run in `out` last trained XLA-compiled (None for a new run; runs from before the
-    sessions recorded it trained without, unless asked)."""
+    sessions recorded it, and runs whose train_state.json is gone but whose checkpoints are there, trained
+    without, unless asked: a resumed run is never measured again)."""
     sessions = earlier_sessions(previous_state(out))
-    return bool(sessions[-1].get("xla", False)) if sessions else None
+    if sessions:
+        return bool(sessions[-1].get("xla", False))
+    return False if tf.train.latest_checkpoint(os.path.join(out, CHECKPOINTS)) else None
 
 
 def previous_state(out):
