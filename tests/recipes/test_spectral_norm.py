@@ -1,6 +1,7 @@
 """Spectral normalization (Miyato et al. 2018) as a discriminator norm: σ(W) by power iteration, the
 gradient through σ, and every named loss training with it (its serialization and its replicas: the DCGAN
 family's recipe contracts in tests/recipes/test_recipes.py)."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -23,7 +24,9 @@ def largest_singular_value(kernel):
 
 def test_conv_computes_with_the_kernel_divided_by_its_largest_singular_value():
     x = np.random.default_rng(0).normal(size=(2, 6, 6, 4)).astype("float32")
-    layer = converged(SpectralConv2D(8, 3, padding="same"), x)
+    seeded = keras.initializers.GlorotUniform(seed=0)  # unseeded, the top two singular values were sometimes so
+    # close that 40 power iterations left σ about 1e-4 off (a flaky failure)
+    layer = converged(SpectralConv2D(8, 3, padding="same", kernel_initializer=seeded), x)
     kernel = layer.kernel.numpy()
     expected = tf.nn.conv2d(x, kernel / largest_singular_value(kernel), 1, "SAME").numpy() + layer.bias.numpy()
     np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-4, atol=1e-5)
