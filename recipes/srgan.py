@@ -19,7 +19,7 @@ import tensorflow as tf
 from recipes import losses
 from recipes.base import GAN, split_labels
 from recipes.capabilities import TRAIN, UPSCALE
-from recipes.layers import check_image_shape
+from recipes.layers import check_choice, check_image_shape, normalization
 from recipes.registry import register_recipe
 
 
@@ -63,19 +63,22 @@ def upsampling_stages(scale):
     return stages
 
 
-def build_srresnet(channels=1, scale=4, width=32, num_blocks=4, name="generator"):
+SR_NORMS = ("batch", "sync_batch")  # the paper's batch norm; sync_batch: one normalisation across replicas
+
+
+def build_srresnet(channels=1, scale=4, width=32, num_blocks=4, name="generator", norm="batch"):
     """LR images [n, h, w, C] in [-1, 1] → SR images [n, scale·h, scale·w, C]; fully convolutional
-    (any h, w)."""
+    (any h, w). `norm`: "batch" or "sync_batch" (the same on one device)."""
     lr = keras.Input((None, None, channels), name="low_resolution")
     head = prelu("head_prelu")(keras.layers.Conv2D(width, 9, padding="same", name="head")(lr))
     x = head
     for block in range(num_blocks):
         y = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"res{block}_a")(x)
-        y = prelu(f"res{block}_prelu")(keras.layers.BatchNormalization(name=f"res{block}_a_norm")(y))
+        y = prelu(f"res{block}_prelu")(normalization(norm, f"res{block}_a_norm")(y))
         y = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"res{block}_b")(y)
-        x = keras.layers.Add()([x, keras.layers.BatchNormalization(name=f"res{block}_b_norm")(y)])
+        x = keras.layers.Add()([x, normalization(norm, f"res{block}_b_norm")(y)])
     x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name="trunk")(x)
-    x = keras.layers.Add()([head, keras.layers.BatchNormalization(name="trunk_norm")(x)])
+    x = keras.layers.Add()([head, normalization(norm, "trunk_norm")(x)])
     for stage in range(upsampling_stages(scale)):
         x = keras.layers.Conv2D(4 * width, 3, padding="same", name=f"up{stage}")(x)
         x = prelu(f"up{stage}_prelu")(PixelShuffle(2, name=f"up{stage}_shuffle")(x))
@@ -83,7 +86,8 @@ def build_srresnet(channels=1, scale=4, width=32, num_blocks=4, name="generator"
     return keras.Model(lr, keras.layers.Activation("tanh", dtype="float32", name="tanh")(x), name=name)
 
 
-def build_vgg_discriminator(image_shape=(28, 28, 1), width=32, num_stages=2, dense_units=256, name="discriminator"):
+def build_vgg_discriminator(image_shape=(28, 28, 1), width=32, num_stages=2, dense_units=256, name="discriminator",
+                            norm="batch"):
     """HR images → one logit. Stage i: 3×3 conv (width·2^i, stride 1) and 3×3 conv (stride 2),
     BN + LeakyReLU(0.2) (no BN on the very first conv), then dense + LeakyReLU and a dense logit."""
     images = keras.Input(check_image_shape(image_shape), name="images")
@@ -92,7 +96,7 @@ def build_vgg_discriminator(image_shape=(28, 28, 1), width=32, num_stages=2, den
         for stride in (1, 2):
             x = keras.layers.Conv2D(width * 2**stage, 3, stride, padding="same", name=f"conv{stage}_s{stride}")(x)
             if stage or stride == 2:
-                x = keras.layers.BatchNormalization(name=f"conv{stage}_s{stride}_norm")(x)
+                x = normalization(norm, f"conv{stage}_s{stride}_norm")(x)
             x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(dense_units, name="dense")(keras.layers.Flatten()(x)))
     return keras.Model(images, keras.layers.Dense(1, dtype="float32", name="logit")(x), name=name)
@@ -112,9 +116,11 @@ class SRGAN(GAN):
 
     def __init__(self, scale=4, width=32, num_blocks=4, discriminator_width=32, discriminator_stages=2,
                  discriminator_dense=256, content_network=None, content_weight=1.0, adversarial_weight=1e-3,
-                 warmup_steps=1000, **kwargs):
+                 warmup_steps=1000, norm="batch", **kwargs):
         kwargs.pop("latent_dim", None)  # SR takes images, not latents
         upsampling_stages(scale)
+        check_choice("norm", norm, SR_NORMS)
+        self.norm = norm
         if int(warmup_steps) < 0:
             raise ValueError(f"`warmup_steps` must be ≥ 0. Received: warmup_steps={warmup_steps!r}")
         self.scale, self.width, self.num_blocks = int(scale), int(width), int(num_blocks)
@@ -134,11 +140,11 @@ class SRGAN(GAN):
                              f"Received: image_shape={self.image_shape}")
 
     def build_generator(self):
-        return build_srresnet(self.image_shape[-1], self.scale, self.width, self.num_blocks)
+        return build_srresnet(self.image_shape[-1], self.scale, self.width, self.num_blocks, norm=self.norm)
 
     def build_discriminator(self):
         return build_vgg_discriminator(self.image_shape, self.discriminator_width, self.discriminator_stages,
-                                       self.discriminator_dense)
+                                       self.discriminator_dense, norm=self.norm)
 
     def get_config(self):
         config = {key: value for key, value in super().get_config().items() if key != "latent_dim"}
@@ -147,7 +153,7 @@ class SRGAN(GAN):
                 "discriminator_width": self.discriminator_width, "discriminator_stages": self.discriminator_stages,
                 "discriminator_dense": self.discriminator_dense, "content_network": content,
                 "content_weight": self.content_weight, "adversarial_weight": self.adversarial_weight,
-                "warmup_steps": self.warmup_steps}
+                "warmup_steps": self.warmup_steps, "norm": self.norm}
 
     def step_input_shapes(self, name):
         """The generator sees the low-resolution crops of the high-resolution training images."""
