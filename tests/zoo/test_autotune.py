@@ -86,6 +86,13 @@ def test_an_unusable_cache_is_measured_and_not_written(tmp_path):
     assert chosen == Path(xla=True) and record["why"].startswith("fastest of 2 measured")
 
 
+def test_a_path_that_fails_in_the_probe_is_recorded_and_not_chosen(tmp_path):
+    seconds = {"graph": 0.05, "xla": None}  # XLA failed to compile, say
+    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], lambda path: seconds[path.name],
+                                          str(tmp_path / "paths.json"))
+    assert chosen == Path(xla=False) and record["why"] == "fastest of 2 measured: graph 50.0 ms, xla failed"
+
+
 def test_one_candidate_is_taken_without_timing(tmp_path):
     chosen, record = autotune.choose_path("k", [Path(xla=False)], None, str(tmp_path / "paths.json"))
     assert chosen == Path(xla=False) and record == {"path": "graph", "why": "the only path that can run here"}
@@ -99,10 +106,13 @@ def test_seconds_per_step_is_the_median_after_warmup():
     assert calls == [3, 1, 1, 1] and median == pytest.approx(0.2)
 
 
-def test_the_fingerprint_depends_on_the_workload_and_is_stable():
+def test_the_fingerprint_depends_on_the_workload_and_is_stable(monkeypatch):
     workload = {"recipe": "dcgan", "shape": [28, 28, 1], "batch": 64, "strategy": "default"}
     assert autotune.fingerprint(workload) == autotune.fingerprint(dict(workload))
     assert autotune.fingerprint({**workload, "batch": 128}) != autotune.fingerprint(workload)
+    key = autotune.fingerprint(workload)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # another kernel library: another machine, as far as speed goes
+    assert autotune.fingerprint(workload) != key
 
 
 def test_a_new_run_measures_its_path_records_it_and_trains_as_if_nothing_was_measured(tmp_path, monkeypatch):

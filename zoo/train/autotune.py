@@ -71,14 +71,32 @@ def candidates(xla_possible, flags):
     return paths
 
 
+SPEED_SETTINGS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "TF_ENABLE_ONEDNN_OPTS",
+                  "XLA_FLAGS", "TF_XLA_FLAGS")  # environment variables that change which path is faster
+
+
+def usable_cores():
+    """The cores this process may run on (a Slurm or taskset share of a larger node), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def gpu_models(tf):
+    """Each GPU's model and compute capability (an A100 node and a V100 node are different machines)."""
+    return [str(tf.config.experimental.get_device_details(gpu)) for gpu in tf.config.list_physical_devices("GPU")]
+
+
 def fingerprint(workload):
     """A stable key of the machine and the `workload` (recipe, its settings, shapes, batch, strategy):
-    CPU model and flags, core count, GPUs, TensorFlow and Keras versions."""
+    CPU model and flags, usable cores, GPU models, the environment variables that change speed, TensorFlow
+    and Keras versions."""
     import keras
     import tensorflow as tf
 
-    machine = {"cpu": cpu_model(), "flags": sorted(cpu_flags()), "cores": os.cpu_count(),
-               "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
+    machine = {"cpu": cpu_model(), "flags": sorted(cpu_flags()), "cores": usable_cores(), "gpus": gpu_models(tf),
+               "environment": {name: os.environ.get(name) for name in SPEED_SETTINGS},
                "tensorflow": tf.__version__, "keras": keras.__version__}
     text = json.dumps({"machine": machine, "workload": workload}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -109,7 +127,8 @@ def choose_path(key, paths, time_path, cache_file=None, eligible=None):
     """(chosen Path, record) for the workload `key`: the cached choice when there is one for `key` and it
     is still eligible, else each of `paths` timed by `time_path(path)` (seconds per step), the fastest of the
     `eligible` ones (default: all) chosen and cached; the others are timed for the record only (bfloat16,
-    which changes the numerics). The record says which path, why, and every measurement."""
+    which changes the numerics). `time_path` returns None for a path that failed to run (an XLA compile
+    error, memory): it is not chosen. The record says which path, why, and every measurement."""
     eligible = [path.name for path in (eligible or paths)]
     if len(paths) == 1:
         return paths[0], {"path": eligible[0], "why": "the only path that can run here"}
@@ -121,10 +140,12 @@ def choose_path(key, paths, time_path, cache_file=None, eligible=None):
     if cached:
         return Path.from_name(cached["path"]), {**cached, "why": f"measured before on this machine ({cache_file})"}
     measured = {path.name: time_path(path) for path in paths}  # not under the cache's lock: it may take minutes
-    fastest = min(eligible, key=measured.get)
+    ran = [name for name in eligible if measured[name] is not None]  # None: the path failed to run
+    fastest = min(ran, key=measured.get) if ran else eligible[0]
     record = {"path": fastest, "seconds_per_step": measured,
               "why": f"fastest of {len(eligible)} measured: " + ", ".join(
-                  f"{name} {measured[name] * 1000:.1f} ms" for name in sorted(eligible, key=measured.get))}
+                  f"{name} {measured[name] * 1000:.1f} ms" if measured[name] is not None else f"{name} failed"
+                  for name in sorted(eligible, key=lambda name: (measured[name] is None, measured[name] or 0)))}
     if cache_file:
         with exclusive(cache_file):
             write_json(cache_file, {**cached_choices(cache_file), key: {k: record[k] for k in ("path", "seconds_per_step")}})

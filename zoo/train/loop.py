@@ -9,13 +9,14 @@ import gc
 import json
 import math
 import os
+import sys
 
 import keras
 import tensorflow as tf
 
 from recipes.capabilities import SAMPLE, TRANSLATE
 from zoo.data import datasets
-from zoo.errors import StopRequest, TrainingDiverged, UserError, sigterm_as_interrupt
+from zoo.errors import StopRequest, TrainingDiverged, UserError, first_line, sigterm_as_interrupt
 from zoo.files import LOCK_FILE, locked_directory, remove_new_entries
 from zoo.train import autotune, run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
@@ -101,13 +102,15 @@ def measured_xla(config, strategy, examples, shape):
     machine and workload, so paid once). On a CPU with native bfloat16 a float32 run also times both in
     mixed bfloat16, for the record and a hint only: bfloat16 changes the numerics, so it runs when asked
     (--mixed-precision)."""
-    workload = {"recipe": config.recipe, "recipe_args": config.recipe_args, "optimizer_args": config.optimizer_args,
-                "init_from": config.init_from, "shape": shape, "batch_size": config.batch_size,
+    workload = {"recipe": config.recipe, "recipe_args": config.recipe_args, "init_from": config.init_from, "shape": shape, "batch_size": config.batch_size,
                 "replicas": strategy.num_replicas_in_sync, "dtype_policy": keras.config.dtype_policy().name}
 
     def time_path(path):
         try:
             return seconds_per_step(path)
+        except tf.errors.OpError as error:  # e.g. an XLA compile error or out of memory: the other paths may run
+            print(f"Training path {path.name} failed in the probe: {first_line(error)}", file=sys.stderr, flush=True)
+            return None
         finally:
             gc.collect()  # the throwaway recipe (reference cycles), its optimizer slots, before the next is built
 
@@ -145,7 +148,7 @@ def bfloat16_hint(record):
     measured = record.get("seconds_per_step", {})
     chosen = measured.get(record["path"])
     faster = {name: seconds for name, seconds in measured.items()
-              if name.endswith("+bfloat16") and chosen is not None and seconds < chosen}
+              if name.endswith("+bfloat16") and None not in (chosen, seconds) and seconds < chosen}
     if not faster:
         return ""
     best = min(faster, key=faster.get)
