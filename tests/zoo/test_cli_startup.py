@@ -88,3 +88,34 @@ def test_the_readme_sample_command_prints_no_tensorflow_start_up_lines(verbose, 
     assert os.path.isfile(tmp_path / argv[argv.index("--out") + 1])
     if not verbose:
         assert [line for line in done.stderr.splitlines() if TENSORFLOW_LINE.search(line)] == [], done.stderr
+
+
+def test_a_fatal_message_while_tensorflow_loads_still_reaches_the_user(tmp_path):
+    """Found by review: with descriptor 2 on /dev/null, a message TensorFlow prints before it aborts (a CPU
+    without the instructions it was built for) vanished and the user saw only exit status 134. A stand-in
+    `tensorflow` prints a start-up line and a fatal one on descriptor 2, then aborts."""
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import os\n"
+        "os.write(2, b'I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\\n')\n"
+        "os.write(2, b'The TensorFlow library was compiled to use AVX instructions, but these are not available\\n')\n"
+        "os.abort()\n")
+    code = "from zoo.cli import quiet; quiet.hide_tensorflow_lines(False); quiet.start_tensorflow_quietly()"
+    environment = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL",
+                                                                                  "GAN_ZOO_QUIET_TENSORFLOW")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**environment, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
+    assert done.returncode != 0
+    assert "compiled to use AVX instructions, but these are not available" in done.stderr, done.stderr
+    assert "oneDNN custom operations" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("argv, verbose", [(["sample", "m", "--out", "x.png"], False),
+                                           (["--verbose", "sample", "m", "--out", "x.png"], True),
+                                           (["sample", "m", "--out", "x.png", "--verbose"], True),  # was refused
+                                           (["serve", "models", "--verbose"], True)])
+def test_verbose_goes_before_or_after_the_verb(argv, verbose):
+    from hub_export.cli import build_parser
+
+    assert build_parser().parse_args(argv).verbose is verbose

@@ -20,14 +20,19 @@ def build_parser(extra_parsers=()):
     (hub_export's export and serve: imports go hub_export → zoo, never back)."""
     parser = argparse.ArgumentParser(prog="gan-zoo", description="GAN Zoo: train, sample and evaluate GANs",
                                      formatter_class=DefaultsHelpFormatter)
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's C++ start-up and log lines (hidden unless TF_CPP_MIN_LOG_LEVEL is set)")
+    add_verbose(parser, False)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for add_parser in (*SUBCOMMANDS, *extra_parsers):
         add_parser(subparsers)
     for subcommand in subparsers.choices.values():
         subcommand.formatter_class = DefaultsHelpFormatter
+        add_verbose(subcommand, argparse.SUPPRESS)  # also after the verb: `gan-zoo sample ... --verbose`
     return parser
+
+
+def add_verbose(parser, default):
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="show TensorFlow's C++ start-up and log lines (hidden unless TF_CPP_MIN_LOG_LEVEL is set)")
 
 
 def interrupted_message(command):

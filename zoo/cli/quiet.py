@@ -1,8 +1,9 @@
 """TensorFlow's C++ start-up lines (oneDNN, CUDA, absl's "before absl::InitializeLog()"): hidden unless asked.
 
 TensorFlow's libraries write them to file descriptor 2 while they load and find devices, through absl logging
-that is not set up yet: TF_CPP_MIN_LOG_LEVEL does not reach them. So TensorFlow starts with descriptor 2 on
-/dev/null, and TF_CPP_MIN_LOG_LEVEL=2 keeps its later info and warning lines out."""
+that is not set up yet: TF_CPP_MIN_LOG_LEVEL does not reach them. So TensorFlow starts with descriptor 2 through a
+filter that drops those lines (and passes anything else on), and TF_CPP_MIN_LOG_LEVEL=2 keeps its later info and
+warning lines out."""
 import os
 import sys
 
@@ -27,20 +28,36 @@ def hide_tensorflow_lines(verbose):
     return hidden
 
 
+START_UP_LINES = (r"absl::InitializeLog|\] oneDNN custom operations are on|cudart_stub|Could not find cuda drivers|"
+                  r"cuda_platform|cuInit|Unable to register cu(DNN|FFT|BLAS) factory|cpu_feature_guard|"
+                  r"This TensorFlow binary is optimized|To enable the following instructions|computation_placer|"
+                  r"TF-TRT Warning|rebuild TensorFlow")  # what TensorFlow's libraries print as they load, harmless
+FILTER = ("import re, sys\n"
+          "for line in sys.stdin.buffer:\n"
+          "    if not re.search(sys.argv[1].encode(), line):\n"
+          "        sys.stderr.buffer.write(line); sys.stderr.buffer.flush()\n")
+
+
 def start_tensorflow_quietly():
-    """Import TensorFlow and list its devices with file descriptor 2 on /dev/null (nothing once it is imported).
-    An import error still shows: it is raised after descriptor 2 is back."""
+    """Import TensorFlow and list its devices with file descriptor 2 going through a filter process that drops
+    the START_UP_LINES and passes every other line on. A process of its own, so a fatal message TensorFlow
+    prints before it aborts (a CPU without the instructions it was built for) still reaches the user."""
     if "tensorflow" in sys.modules:
         return
+    import subprocess
+
     sys.stderr.flush()
     saved = os.dup(2)
+    sieve = subprocess.Popen([sys.executable, "-c", FILTER, START_UP_LINES], stdin=subprocess.PIPE, stdout=saved,
+                             stderr=saved)
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            import tensorflow as tf
+        os.dup2(sieve.stdin.fileno(), 2)
+        import tensorflow as tf
 
-            tf.config.list_physical_devices()
+        tf.config.list_physical_devices()
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
+        sieve.stdin.close()  # the filter ends once it has passed everything on
+        sieve.wait()
