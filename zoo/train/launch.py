@@ -144,6 +144,13 @@ def watch(processes, stop_request, poll_seconds, timeout, straggler_seconds, run
     finished_at = None
     while True:
         codes = [process.poll() for process in processes]
+        failed = [(index, code) for index, code in enumerate(codes) if code not in (None, 0, *INTERRUPTED)]
+        if failed:  # first: its peers may be blocked in a collective, and would never stop together (from review)
+            stop(processes)
+            print(f"gan-zoo launch: {'; '.join(f'worker {i} {describe_exit(c)}' for i, c in failed)}; the other "
+                  "workers were stopped. Rerun the same command to resume from the last checkpoint.",
+                  file=sys.stderr)
+            return max(1, max(code for _, code in failed))
         if stop_request.signum:
             return wind_down(processes, stop_request.signum, grace_seconds, run,
                              f"interrupted by {SIGNAL_NAMES[stop_request.signum]}", 128 + stop_request.signum)
@@ -151,13 +158,6 @@ def watch(processes, stop_request, poll_seconds, timeout, straggler_seconds, run
         if stopped:  # its peers stop after the same step and are exiting too: wait for them (a signal would kill them)
             return wind_down(processes, None, grace_seconds, run, f"a worker was stopped by {SIGNAL_NAMES[stopped]}",
                              128 + stopped)
-        failed = [(index, code) for index, code in enumerate(codes) if code not in (None, 0)]
-        if failed:
-            stop(processes)
-            print(f"gan-zoo launch: {'; '.join(f'worker {i} {describe_exit(c)}' for i, c in failed)}; the other "
-                  "workers were stopped. Rerun the same command to resume from the last checkpoint.",
-                  file=sys.stderr)
-            return max(1, max(code for _, code in failed))
         if all(code == 0 for code in codes):
             return 0
         now = time.monotonic()
