@@ -92,10 +92,11 @@ def check_same_run(out, description):
 
 def record_base_card(out, init_from):
     """Keep the card of the preset a run starts from as it is now: the preset may be replaced later (by this
-    run's own make-preset --overwrite), and the run's history continues the one it started from."""
+    run's own make-preset --overwrite), and the run's history continues the one it started from. `init_from`: a
+    preset's name or directory (the run has loaded it already)."""
     from zoo.presets import store
 
-    if init_from and store.is_preset_dir(init_from):
+    if init_from:
         write_json(os.path.join(out, BASE_CARD_FILE), store.card(init_from))
 
 
