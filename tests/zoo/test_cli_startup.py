@@ -56,7 +56,8 @@ def test_the_store_lists_and_reads_cards_without_tensorflow():
 @pytest.mark.parametrize("verbose, user_level, inherited, hidden", [
     (False, None, None, True),  # a user's gan-zoo
     (True, None, None, False),
-    (False, "0", None, False),  # the user's own TF_CPP_MIN_LOG_LEVEL
+    (False, "0", None, False),  # the user's own TF_CPP_MIN_LOG_LEVEL asks for TensorFlow's lines
+    (False, "3", None, True),  # ... or for fewer: they stay hidden (was: shown, found by review)
     (False, "2", "1", True),  # launch's worker of a quiet gan-zoo (it set the level itself)
     (False, None, "0", False),  # launch's worker of a gan-zoo --verbose
 ])
@@ -68,7 +69,7 @@ def test_tensorflow_lines_are_hidden_unless_asked(verbose, user_level, inherited
             monkeypatch.setenv(variable, value)
     assert quiet.hide_tensorflow_lines(verbose) is hidden
     assert os.environ[quiet.HIDDEN] == ("1" if hidden else "0")  # what the processes it starts follow
-    assert os.environ.get(quiet.LOG_LEVEL) == ("2" if hidden else user_level)
+    assert os.environ.get(quiet.LOG_LEVEL) == (user_level or "2" if hidden else user_level)
 
 
 def readme_sample_command():

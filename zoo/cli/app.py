@@ -32,7 +32,7 @@ def build_parser(extra_parsers=()):
 
 def add_verbose(parser, default):
     parser.add_argument("--verbose", action="store_true", default=default,
-                        help="show TensorFlow's C++ start-up and log lines (hidden unless TF_CPP_MIN_LOG_LEVEL is set)")
+                        help="show TensorFlow's C++ start-up and log lines (hidden unless TF_CPP_MIN_LOG_LEVEL is 0 or 1)")
 
 
 def interrupted_message(command):

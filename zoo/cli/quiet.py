@@ -13,15 +13,15 @@ HIDDEN = "GAN_ZOO_QUIET_TENSORFLOW"  # "1" or "0": this gan-zoo's choice, which 
 
 def hide_tensorflow_lines(verbose):
     """Whether TensorFlow's lines are hidden in this process: not with --verbose, nor when the user set
-    TF_CPP_MIN_LOG_LEVEL; a process gan-zoo started (launch's workers) does as its parent did. Sets the
-    environment this process and its children read."""
+    TF_CPP_MIN_LOG_LEVEL below 2 (0, 1: they asked for TensorFlow's info lines; 2, 3: for fewer); a process gan-zoo
+    started (launch's workers) does as its parent did. Sets the environment this process and its children read."""
     inherited = os.environ.get(HIDDEN)
     if verbose:
         hidden = False
     elif inherited in ("0", "1"):
         hidden = inherited == "1"
     else:
-        hidden = LOG_LEVEL not in os.environ
+        hidden = os.environ.get(LOG_LEVEL, "2") not in ("0", "1")
     os.environ[HIDDEN] = "1" if hidden else "0"
     if hidden:
         os.environ.setdefault(LOG_LEVEL, "2")
