@@ -93,6 +93,11 @@ def distributed_train_function(recipe, strategy, replica_batch, stop_votes=False
     return train_function
 
 
+def run_recipe(config, shape):
+    """The compiled recipe a run trains: the preset's (`--init-from`), else a new one."""
+    return recipe_from_preset(config, shape) if config.init_from else build_recipe(config, shape)
+
+
 PROBE_WARMUP_STEPS, PROBE_TIMED_STEPS = 3, 10  # per path: tracing/compiling, then the median of these
 
 
@@ -121,7 +126,7 @@ def measured_xla(config, strategy, examples, shape):
         keras.config.set_dtype_policy("mixed_bfloat16" if path.bfloat16 else policy)
         try:
             with strategy.scope():
-                recipe = recipe_from_preset(probe, shape) if probe.init_from else build_recipe(probe, shape)
+                recipe = run_recipe(probe, shape)
         finally:
             keras.config.set_dtype_policy(policy)
         batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, 0)
@@ -304,7 +309,7 @@ def train_in_directory(config, stop):
         # shuffle seeds were fixed when it was loaded; each iterator starts its own order)
     with strategy.scope():
         shape = tuple(image_spec(examples).shape)
-        recipe = recipe_from_preset(config, shape) if config.init_from else build_recipe(config, shape)
+        recipe = run_recipe(config, shape)
     chief = is_chief(strategy)
     warn_unsynchronized_batch_norm(recipe, replicas, config.verbose and chief)
     description = run_description(config, recipe)
