@@ -205,6 +205,8 @@ def workspace(tmp_path):
     (["train", "srgan", "--dataset", "{folder300}", "--image-size", "256", "--crop", "center", "--channels", "3",
       "--batch-size", "1024", "--out", "{run}", "--quiet"],  # its any-size generator counted at the 64x64 crops
      "--batch-size 1024: one step's activations (generator, discriminator at (256, 256, 3)) would take at least 168.8 GiB"),
+    (["train", "srgan", "--set", "norm=layer", "--out", "{run}", "--quiet"],
+     "`norm` must be one of ['batch', 'sync_batch']. Received: norm='layer'"),
     (["train", "dcgan", "--image-size", "100000", "--out", "{run}", "--quiet"],
      "--image-size of 100000x100000 pixels: the recipes take at most 256 pixels a side"),
     (["train", "dcgan", "--dataset", "{folder300}", "--out", "{run}", "--quiet"],
