@@ -8,8 +8,9 @@
   (started at the generator's fixed noise), as StyleGAN2's projector (Karras et al. 2020, §5 and
   Appendix D, https://arxiv.org/abs/1912.04958).
 - f̂ is the project's Fashion-MNIST evaluator's 128-d feature vector scaled to unit length (the role
-  LPIPS plays in StyleGAN2's projector), on the dataset's frame of the image (the 28×28 centre of a
-  generator trained on padded images).
+  LPIPS plays in StyleGAN2's projector), on the dataset's frame of the image (the native-size centre of a
+  generator trained on padded images, as its data record says: 28×28 in StyleGAN-lite's 32×32), resized to the
+  evaluator's input.
 - R is StyleGAN2's noise regulariser: at every scale of each noise image (halved down to 8×8), the
   squared autocorrelation at a one-pixel shift in x and in y; after each step every noise image is
   renormalised to zero mean and unit variance.
@@ -17,7 +18,7 @@
   is searched from several starts (z ~ N(0, I); for StyleGAN-lite w̄, then the w of random z) and the
   start with the lowest final loss is kept.
 
-Reported per image, in the dataset's frame (the 28×28 centre of a padded canvas): PSNR = 10·log10(2² / MSE)
+Reported per image, in the dataset's frame (the native-size centre of a padded canvas): PSNR = 10·log10(2² / MSE)
 with images in [-1, 1] (peak-to-peak 2: the PSNR of 0..255 pixels, before rounding) and the feature distance ‖f(G(c)) − f(x)‖ in the evaluator's raw
 128-d features.
 """
@@ -66,17 +67,23 @@ def in_frame(images, padded_from=None):
     return images[:, top:top + padded_from[0], left:left + padded_from[1]]
 
 
-def evaluator_view(images, padded_from=None):
-    """Images as the evaluator sees them (28×28, one channel): `in_frame`, resized bilinearly if not 28×28;
-    colour averaged to gray."""
+def evaluator_view(extractor, images, padded_from=None):
+    """Images as `extractor` takes them (its `input_shape`; the Fashion-MNIST evaluator's: 28×28, one channel):
+    `in_frame`, resized bilinearly to its size; colour averaged to gray for a one-channel extractor."""
     images = in_frame(images, padded_from)
-    if tuple(images.shape[1:3]) != (28, 28):
-        images = tf.image.resize(images, (28, 28), method="bilinear")
-    return tf.reduce_mean(images, axis=-1, keepdims=True) if images.shape[-1] != 1 else images
+    height, width, channels = extractor.input_shape
+    if (height, width) != tuple(images.shape[1:3]) and None not in (height, width):
+        images = tf.image.resize(images, (height, width), method="bilinear")
+    return tf.reduce_mean(images, axis=-1, keepdims=True) if channels == 1 and images.shape[-1] != 1 else images
+
+
+def extracted(extractor, images, padded_from):
+    """The extractor's outputs ({"features", "logits"}) for images in the dataset's frame."""
+    return extractor.fn(evaluator_view(extractor, images, padded_from))
 
 
 def unit_features(extractor, images, padded_from):
-    features = extractor.fn(evaluator_view(images, padded_from))["features"]
+    features = extracted(extractor, images, padded_from)["features"]
     return features / (tf.norm(features, axis=1, keepdims=True) + 1e-8)
 
 
@@ -206,7 +213,7 @@ def conditioning_labels(recipe, targets, labels, extractor, padded_from):
             raise UserError(f"{type(recipe).__name__} is unconditional: projection takes no labels")
         return None
     if labels is None:  # the evaluator's class for each target
-        logits = extractor.fn(evaluator_view(tf.constant(targets), padded_from))["logits"]
+        logits = extracted(extractor, tf.constant(targets), padded_from)["logits"]
         return np.argmax(np.asarray(logits), axis=1).astype(np.int32)
     labels = np.atleast_1d(np.asarray(labels))
     if labels.dtype.kind not in "iu" or labels.ndim != 1 or len(labels) != len(targets) or labels.min() < 0 \
@@ -264,8 +271,8 @@ class Search:
         if frames:
             kept.append(images)
         images = tf.gather(images, best)
-        features = self.extractor.fn(evaluator_view(images, self.padded_from))["features"]
-        target_raw = self.extractor.fn(evaluator_view(tf.constant(targets), self.padded_from))["features"]
+        features = extracted(self.extractor, images, self.padded_from)["features"]
+        target_raw = extracted(self.extractor, tf.constant(targets), self.padded_from)["features"]
         target_frame = in_frame(np.asarray(targets, np.float64), self.padded_from)
         mse = np.mean((in_frame(np.asarray(images, np.float64), self.padded_from) - target_frame) ** 2, axis=(1, 2, 3))
         result = {"codes": {name: np.asarray(tf.gather(value, best)) for name, value in self.codes.named(params).items()},

@@ -11,6 +11,7 @@ import recipes
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE, task_of
 from recipes.latents import stream_latents
 from zoo.checks import checked_seeds, checked_truncation
+from zoo.data import record
 from zoo.errors import UserError, first_line
 from zoo.files import read_json
 from zoo.train.run_directory import recipe_from_run
@@ -27,7 +28,16 @@ def untrained_like(recipe, seed=UNTRAINED_SEED):
 
 
 def load_target(target):
-    """(recipe, description) for a run directory, a preset (name or directory) or a .keras file of a recipe."""
+    """(recipe, description) for a run directory, a preset (name or directory) or a .keras file of a recipe. The
+    description carries the record of the generator's data (zoo.data.record, under RECORD_KEY); a .keras file or
+    a SavedModel records none: a Fashion-MNIST generator is assumed, as before records were kept."""
+    recipe, description = _load_target(target)
+    if record.RECORD_KEY not in description:
+        description[record.RECORD_KEY] = record.from_description(description, recipe.image_shape).to_json()
+    return recipe, description
+
+
+def _load_target(target):
     from zoo.presets import store
 
     store.check_name(target)
@@ -37,7 +47,8 @@ def load_target(target):
         card = store.card(directory)
         return store.load_recipe(directory, compile=False), {
             "kind": "preset", "preset": card["name"], "path": os.path.abspath(directory),
-            "recipe": card["recipe"], "data": card["training"]["data"]}
+            "recipe": card["recipe"], "data": card["training"]["data"],
+            record.RECORD_KEY: record.of_card(card).to_json()}
     if os.path.isfile(os.path.join(target, "saved_model.pb")):
         return SavedModelGenerator(target), {"kind": "saved_model", "path": os.path.abspath(target)}
     if os.path.isdir(target):
@@ -163,15 +174,13 @@ def sampler(recipe, truncation=1.0):
 
 def padded_frame(recipe, data, data_dir=None):
     """(h, w) of the dataset's own images inside the generator's canvas when it trained on images padded to
-    its size (`data`: a run's or card's data description with crop="pad"), else None."""
-    if not data or data.get("crop") != "pad":
-        return None
-    from zoo.data import datasets
-
-    native = datasets.load(data["dataset"], data.get("split") or "train", data_dir=data_dir).element_spec[0].shape[:2]
-    if None in tuple(native) or tuple(native) == tuple(recipe.image_shape[:2]):
-        return None
-    return tuple(int(side) for side in native)
+    its size, else None. `data`: the generator's DataRecord (zoo.data.record), or a run's or card's training
+    configuration ("data", as callers from before records passed it)."""
+    if not isinstance(data, record.DataRecord):
+        if not data or data.get("crop") != "pad":
+            return None
+        data = record.resolve(data, recipe.image_shape, data_dir)
+    return data.padded_from
 
 
 def center_cropped(sample_fn, size):

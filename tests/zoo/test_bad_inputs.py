@@ -305,6 +305,16 @@ def workspace(tmp_path):
     (["study", "--losses", "hinge", "--dataset", "{folder28}", "--out", "{run}"], "Unknown study dataset"),
     (["evaluate", "dcgan_fashion_mnist_28", "--features", "inception_tfhub", "--inception", "{dir}/nowhere",
       "--out", "{dir}/e.json"], "--inception {dir}/nowhere is not a directory"),
+    # issue 31: --features PATH, a Keras classifier the user trusts
+    (["evaluate", "dcgan_fashion_mnist_28", "--features", "{dir}/missing.keras", "--out", "{dir}/e.json"],
+     "--features {dir}/missing.keras: no such file; pass a .keras classifier file or one of fashion_mnist_evaluator, "
+     "inception, inception_tfhub, inception_keras"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--features", "{not_keras}", "--out", "{dir}/e.json"],
+     "--features {not_keras} is not a Keras model file Keras can load ("),
+    (["evaluate", "dcgan_fashion_mnist_28", "--features", "{lambda_keras}", "--out", "{dir}/e.json"],
+     "--features {lambda_keras} is not a Keras model file Keras can load (Requested the deserialization"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--features", "{plain_keras}", "--out", "{dir}/e.json"],
+     "--features {plain_keras} takes [(None, 2)] with 1 layer(s); pass a classifier of one image input"),
     (["project", "dcgan_fashion_mnist_28", "{picture}", "{picture}", "--out", "{dir}/p"], "the pictures' names must differ"),
     (["project", "cgan_fashion_mnist_28", "{picture}", "--labels", "1,2", "--out", "{dir}/p"],
      "labels must be one class id in [0, 10) per image (1); received [1, 2]"),

@@ -14,12 +14,17 @@ def add_evaluate(subparsers):
                                        "directory (serving_default: z [, labels] → images) or a .keras file")
     parser.add_argument("--num-samples", type=int, default=10000)
     parser.add_argument("--seeds", type=int, default=3, help="sampling seeds; results are mean ± std over them")
-    parser.add_argument("--reference", default="test", choices=("train", "test"), help="real split to compare with")
+    parser.add_argument("--reference", choices=("train", "test"),
+                        help="real split to compare with (default: test; a folder without a test/ subfolder: train)")
     parser.add_argument("--metrics", type=parse_names, default=[name for name, default in metrics.items() if default],
                         help=f"comma-separated, from: {', '.join(metrics)}")
-    parser.add_argument("--features", default="fashion_mnist_evaluator",
-                        choices=("fashion_mnist_evaluator", "inception_tfhub", "inception_keras"))
-    parser.add_argument("--inception", help="TF-Hub Inception directory (inception_tfhub) or .h5 weights (inception_keras)")
+    parser.add_argument("--features", default="fashion_mnist_evaluator", metavar="{" + ",".join(FEATURES) + "} or PATH",
+                        help="the network whose features the metrics compare: fashion_mnist_evaluator (28x28 "
+                             "grayscale Fashion-MNIST only), inception (Keras InceptionV3, ImageNet weights: any "
+                             "images), inception_tfhub, inception_keras, or PATH to a .keras classifier you trust "
+                             "(its penultimate layer)")
+    parser.add_argument("--inception", help="TF-Hub Inception directory (inception_tfhub) or .h5 weights (inception, "
+                                            "inception_keras)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--gan-train-steps", type=int, default=600,
                         help="training steps (batch 128) of each GAN-train classifier and its real-data baseline")
@@ -38,21 +43,32 @@ def add_evaluate(subparsers):
     parser.set_defaults(handler=run_evaluate)
 
 
+FEATURES = ("fashion_mnist_evaluator", "inception", "inception_tfhub", "inception_keras")
+OTHER_FEATURES = ": pass --features inception (Keras InceptionV3, ImageNet weights) or --features PATH (a .keras " \
+                 "classifier you trust, taking the data's images)"
+
+
 def feature_extractor(name, weights):
+    """The extractor --features names (FEATURES), else the .keras classifier at that path."""
     from zoo.metrics import features
 
+    if name == "inception":
+        return features.inception(weights)
     if name == "inception_tfhub":
         return features.inception_tfhub(weights)
     if name == "inception_keras":
         if not weights:
             raise UserError("--features inception_keras needs --inception PATH to local ImageNet weights (.h5)")
         return features.inception_keras(weights)
-    return features.fashion_mnist_evaluator()
+    if name == "fashion_mnist_evaluator":
+        return features.fashion_mnist_evaluator()
+    return features.keras_classifier(name)
 
 
 def run_evaluate(args):
     from recipes.capabilities import SAMPLE, UPSCALE
     from zoo import files, sampling
+    from zoo.data import record
     from zoo.eval import scoring, tasks
     from zoo.progress import progress_reporter
     from zoo.provenance import command_line
@@ -63,16 +79,19 @@ def run_evaluate(args):
                (("--out", args.out, "--out"), ("--plot", plot, plot_flag)) if path}
     recipe, description = sampling.load_target(args.target)
     refuse_sampling_options(recipe, args.target, None, args.truncation)
+    data = record.from_description(description, recipe.image_shape)
     extractor = feature_extractor(args.features, args.inception)
+    scoring.check_fits(extractor, data, args.target, OTHER_FEATURES)  # before anything is sampled
+    reference = scoring.reference_split(data, args.reference)
     if SAMPLE in recipe.capabilities:
-        report = evaluate_sampling(args, recipe, extractor, description)
+        report = evaluate_sampling(args, recipe, extractor, data, reference)
     elif UPSCALE in recipe.capabilities:
         report = tasks.evaluate_super_resolution(
-            recipe, extractor, reference=args.reference, num_samples=args.num_samples, batch_size=args.batch_size,
-            data_dir=args.data_dir, progress=progress_reporter("images upscaled"))
+            recipe, extractor, dataset=data.dataset, reference=reference, num_samples=args.num_samples,
+            batch_size=args.batch_size, data_dir=args.data_dir, progress=progress_reporter("images upscaled"))
     else:
         report = tasks.evaluate_translation(
-            recipe, extractor, evaluation_domains(args, description), reference=args.reference,
+            recipe, extractor, evaluation_domains(args, description), dataset=data.dataset, reference=reference,
             batch_size=args.batch_size, data_dir=args.data_dir, progress=progress_reporter("images translated"))
     report["target"] = description
     report["command"] = command_line(args.argv)
@@ -106,18 +125,18 @@ def evaluation_domains(args, description):
     return [args.domain_a or domains[0], args.domain_b or domains[1]]
 
 
-def evaluate_sampling(args, recipe, extractor, description):
+def evaluate_sampling(args, recipe, extractor, data, reference):
     from zoo.eval import scoring
     from zoo.progress import progress_reporter
 
     sample_fns = scoring.sampling_rows(recipe, args.truncation, untrained_baseline=not args.no_untrained_baseline)
-    frame, image_size = scoring.dataset_frame(recipe, description, args.reference, args.data_dir)
+    frame, load = scoring.real_frame(data)
     sample_fns = {label: frame(fn) for label, fn in sample_fns.items()}
     return scoring.evaluate(
-        sample_fns, extractor, reference=args.reference, num_samples=args.num_samples, seeds=args.seeds,
-        batch_size=args.batch_size, metrics=args.metrics, data_dir=args.data_dir, image_size=image_size,
-        num_classes=recipe.num_classes if recipe.conditional else None, gan_train_steps=args.gan_train_steps,
-        progress=progress_reporter("images sampled and scored"))
+        sample_fns, extractor, dataset=data.dataset,
+        reference=reference, num_samples=args.num_samples, seeds=args.seeds, batch_size=args.batch_size,
+        metrics=args.metrics, data_dir=args.data_dir, num_classes=recipe.num_classes if recipe.conditional else None,
+        gan_train_steps=args.gan_train_steps, progress=progress_reporter("images sampled and scored"), **load)
 
 
 def add_memorization(subparsers):
@@ -138,8 +157,9 @@ def add_memorization(subparsers):
 def run_memorization(args):
     from recipes.capabilities import SAMPLE
     from zoo import files, sampling
+    from zoo.data import record
     from zoo.eval import memorization
-    from zoo.eval.scoring import dataset_frame
+    from zoo.eval.scoring import check_fits, real_frame
     from zoo.images import save_png
     from zoo.metrics import features
     from zoo.progress import progress_reporter
@@ -155,9 +175,12 @@ def run_memorization(args):
     if isinstance(args.num_samples, bool) or args.num_samples < 2 * memorization.memorization.MIN_PER_CELL:
         raise UserError(f"--num-samples must be at least {2 * memorization.memorization.MIN_PER_CELL}; "
                         f"received {args.num_samples}")
-    frame, image_size = dataset_frame(recipe, description, "train", args.data_dir)
-    sample_fn, extractor = frame(sampling.sampler(recipe)), features.fashion_mnist_evaluator()
-    options = {"batch_size": args.batch_size, "data_dir": args.data_dir, "image_size": image_size}
+    data, extractor = record.from_description(description, recipe.image_shape), features.fashion_mnist_evaluator()
+    check_fits(extractor, data, args.target, " (memorization compares in its features)")  # before any sampling
+    frame, load = real_frame(data)
+    sample_fn = frame(sampling.sampler(recipe))
+    options = {"batch_size": args.batch_size, "data_dir": args.data_dir, "image_size": load["image_size"],
+               "dataset": data.dataset}
     report = memorization.memorization_report({"generator": sample_fn}, extractor, num_samples=args.num_samples,
                                               seed=args.seed, progress=progress_reporter("samples scored"),
                                               **options)

@@ -57,6 +57,7 @@ class _Raw:
     num_classes: Optional[int]
     shuffle_buffer: int
     min_size: Optional[tuple] = None  # smallest (h, w) when known up front
+    sizes_vary: bool = False  # the images differ in size (a folder's; tfds's without a static size)
 
 
 def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
@@ -87,6 +88,21 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds
+
+
+NATIVE_SIZES = {"fashion_mnist": (28, 28), "triangles": (triangles.SIZE, triangles.SIZE)}  # known without reading
+
+
+def describe(name, split="train", *, data_dir=None, image_size=None):
+    """(native, class_names) of a dataset's split, read from its source without a pipeline: `native` the (h, w)
+    of its own images (None when they differ in size), `class_names` a tuple (None: no labels or no names).
+    `image_size`: the size a run resizes to (a folder of mixed sizes needs one). Fashion-MNIST and the triangles
+    are known without reading them."""
+    if name in NATIVE_SIZES and not os.path.isdir(str(name)):
+        return NATIVE_SIZES[name], FASHION_MNIST_CLASSES if name == "fashion_mnist" else None
+    raw = _open_source(str(name), split, data_dir, "auto", checks.image_size(image_size))
+    native = None if raw.sizes_vary or not raw.min_size else tuple(int(side) for side in raw.min_size)
+    return native, (tuple(raw.class_names) if raw.class_names else None)
 
 
 def _shuffle(ds, buffer, seed, repeat):
@@ -320,7 +336,8 @@ def _folder_source(root, split, size):
     ds = tf.data.Dataset.from_tensor_slices((files, np.array(labels, np.int32)))
     min_size = (min(h for h, _ in sizes), min(w for _, w in sizes))
     return _Raw(ds, decode, class_names is not None, class_names,
-                len(class_names) if class_names else 0, shuffle_buffer=len(files), min_size=min_size)
+                len(class_names) if class_names else 0, shuffle_buffer=len(files), min_size=min_size,
+                sizes_vary=other is not None)
 
 
 # ---------------------------------------------------------------- tensorflow-datasets
@@ -385,7 +402,7 @@ def _tfds_source(name, split, data_dir):
     image_shape = info.features["image"].shape
     min_size = tuple(image_shape[:2]) if None not in image_shape[:2] else None
     return _Raw(ds.map(split_features), _decoded, label_feature is not None, class_names,
-                num_classes, shuffle_buffer=TFDS_SHUFFLE_BUFFER, min_size=min_size)
+                num_classes, shuffle_buffer=TFDS_SHUFFLE_BUFFER, min_size=min_size, sizes_vary=min_size is None)
 
 
 # ---------------------------------------------------------------- classes, preprocessing

@@ -13,8 +13,9 @@ import time
 import numpy as np
 
 from recipes import latents
-from zoo import files
+from zoo import checks, files
 from zoo.checks import whole_number
+from zoo.data import record
 from zoo.errors import UserError
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
                                      PRDC_K, column_labels, compute_metrics, random_subset)
@@ -34,14 +35,15 @@ def extract_features(extractor, batches):
     return {key: np.concatenate(values) for key, values in parts.items()}
 
 
-def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000):
-    """All images (float [-1, 1]) and labels (or None) of a real split, as numpy arrays."""
+def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000, *, channels=None, crop="none"):
+    """All images (float [-1, 1]) and labels (or None) of a real split, as numpy arrays (`image_size`,
+    `channels`, `crop`: as datasets.load takes them; a DataRecord's `load_options` give a generator's)."""
     from zoo.data import datasets
 
     whole_number("--batch-size", batch_size, 1)  # every evaluation reads real images or features here
 
-    data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, batch_size=batch_size,
-                         drop_remainder=False)
+    data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, channels=channels, crop=crop,
+                         batch_size=batch_size, drop_remainder=False)
     batches = [batch if isinstance(batch, tuple) else (batch, None) for batch in data]
     images = np.concatenate([np.asarray(image) for image, _ in batches])
     labels = None if batches[0][1] is None else np.concatenate([np.asarray(label) for _, label in batches])
@@ -91,17 +93,19 @@ def data_source_key(dataset, data_dir=None):
     return f"{os.path.basename(os.path.normpath(dataset))}-{digest}"
 
 
-def reference_features(extractor, dataset, split, batch_size, data_dir=None, image_size=None, cache_dir=None):
+def reference_features(extractor, dataset, split, batch_size, data_dir=None, image_size=None, cache_dir=None, *,
+                       channels=None, crop="none"):
     """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256 (`files.cached_arrays`:
     a cache whose checksum does not match is recomputed; a study's parallel runs compute it once)."""
     whole_number("--batch-size", batch_size, 1)  # every evaluation reads real images or features here
+    size = "x".join(map(str, checks.image_size(image_size) or ())) or "native"
     key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{data_source_key(dataset, data_dir)}-{split}-" \
-          f"{image_size or 'native'}"
+          f"{size}" + ("" if crop == "none" else f"-{crop}") + (f"-{channels}ch" if channels else "")
     name = key + ".npz"
     path = os.path.join(cache_dir, "reference", name) if cache_dir else files.cache_path("reference", name)
 
     def compute():
-        images, labels = real_images(dataset, split, data_dir, image_size, batch_size)
+        images, labels = real_images(dataset, split, data_dir, image_size, batch_size, channels=channels, crop=crop)
         result = extract_features(extractor, in_batches(images, batch_size))
         return result if labels is None else {**result, "labels": labels}
 
@@ -158,31 +162,33 @@ class GanTrainTest:
 
 def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test", num_samples=10000, seeds=3,
              batch_size=500, metrics=DEFAULT_METRICS, data_dir=None, image_size=None, cache_dir=None,
-             baselines=True, num_classes=None, gan_train_steps=600, progress=None):
+             baselines=True, num_classes=None, gan_train_steps=600, progress=None, channels=None, crop="none"):
     """Evaluate generators given as {label: sample_fn(seed) -> (start, count) -> images}.
 
     Every generator is sampled with seeds 0..seeds-1. With `baselines`, real train images
     (a seeded random subset of the same size per seed) are evaluated the same way.
     `num_classes` marks conditional generators (labels from `balanced_labels`); GAN-train
     classifiers train for `gan_train_steps` steps of batch 128. `progress(done, total)` is called after each
-    batch of images scored."""
+    batch of images scored. Real images are `dataset`'s, loaded with `image_size`, `channels` and `crop` (a
+    DataRecord's `load_options`: in the frame its generator's samples are scored in)."""
     metrics = check_metrics(metrics)
     check_sample_counts(metrics, num_samples, seeds)
     if "gan_train_test" in metrics:
         whole_number("--gan-train-steps", gan_train_steps, 1)
     started = time.time()
-    ref, cache = reference_features(extractor, dataset, reference, batch_size, data_dir, image_size, cache_dir)
+    real = {"channels": channels, "crop": crop}
+    ref, cache = reference_features(extractor, dataset, reference, batch_size, data_dir, image_size, cache_dir, **real)
     distribution = None
     if "labels" in ref and extractor.num_classes:
         distribution = np.bincount(ref["labels"], minlength=extractor.num_classes) / len(ref["labels"])
     copying_test = None  # the training split's cells and the reference's distances to it, fitted once
     if "data_copying" in metrics:
-        train, _ = reference_features(extractor, dataset, "train", batch_size, data_dir, image_size, cache_dir)
+        train, _ = reference_features(extractor, dataset, "train", batch_size, data_dir, image_size, cache_dir, **real)
         copying_test = memorization.CopyingTest(train["features"], ref["features"])
     gan_train_test = None
     if "gan_train_test" in metrics and num_classes:
-        gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size),
-                                      gan_train_steps)
+        gan_train_test = GanTrainTest(extractor, *real_images(dataset, reference, data_dir, image_size, batch_size,
+                                                              **real), gan_train_steps)
     scored = Progress(progress, (len(sample_fns) + bool(baselines)) * seeds * num_samples)
 
     def row(batches_for_seed, labels):
@@ -205,7 +211,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
         rows[label] = row(lambda seed: generated_batches(sample_fn(seed), num_samples, batch_size),
                           lambda seed: balanced_labels(0, num_samples, num_classes or 1))
     if baselines:
-        train_images, train_labels = real_images(dataset, "train", data_dir, image_size, batch_size)
+        train_images, train_labels = real_images(dataset, "train", data_dir, image_size, batch_size, **real)
         subsets = [random_subset(len(train_images), num_samples, seed) for seed in range(seeds)]
         rows["real train (baseline)"] = row(lambda seed: in_batches(train_images[subsets[seed]], batch_size),
                                             lambda seed: None if train_labels is None else train_labels[subsets[seed]])
@@ -284,16 +290,39 @@ def sampling_rows(recipe, truncations=(1.0,), untrained_baseline=True):
     return rows
 
 
-def dataset_frame(recipe, description, split, data_dir):
-    """(frame, image_size): how a generator's samples meet Fashion-MNIST's images. `frame(sample_fn)` is
-    the sample function scored (center-cropped to the dataset's frame for a generator trained on padded
-    images); `image_size` the size the real images are resized to (None: their own)."""
-    from zoo import sampling
-    from zoo.data import datasets
+def dataset_frame(recipe, description, split=None, data_dir=None):
+    """(frame, image_size) of `real_frame` for the description's data record (as callers from before the record
+    took it: `split` and `data_dir` are no longer needed): the sample function's frame and the size real images
+    are resized to (None: their own)."""
+    frame, load = real_frame(record.from_description(description, recipe.image_shape))
+    return frame, load["image_size"]
 
-    native = tuple(datasets.load("fashion_mnist", split, data_dir=data_dir).element_spec[0].shape[:2])
-    if tuple(recipe.image_shape[:2]) == native:
-        return (lambda sample_fn: sample_fn), None
-    if description.get("data", {}).get("crop") == "pad":  # trained on padded images: compare the real frame
-        return (lambda sample_fn: sampling.center_cropped(sample_fn, native)), None
-    return (lambda sample_fn: sample_fn), recipe.image_shape[0]
+
+def real_frame(data):
+    """(frame, load): how a generator's samples meet its data's real images, as its data record `data`
+    (zoo.data.record) says. `frame(sample_fn)` is the sample function scored (center-cropped to the dataset's own
+    size for a generator trained on padded images); `load` the datasets.load options (image_size, channels, crop)
+    that give the real images in that frame."""
+    from zoo import sampling
+
+    if data.padding:  # trained on padded images: compare the real frame
+        return (lambda sample_fn: sampling.center_cropped(sample_fn, data.native)), data.load_options()
+    return (lambda sample_fn: sample_fn), data.load_options()
+
+
+def check_fits(extractor, data, target, remedy=""):
+    """Refuse, before anything is sampled, features that cannot take the data's images (`data`: the target's
+    DataRecord, `target` its name): one line saying what the data is, what the extractor takes, and `remedy`."""
+    frame = (*data.frame, data.channels)
+    if all(takes in (None, has) for takes, has in zip(extractor.input_shape, frame)):
+        return
+    takes = "×".join("any" if side is None else str(side) for side in extractor.input_shape)
+    what = ("the Fashion-MNIST evaluator fits only 28×28 grayscale Fashion-MNIST"
+            if extractor.name == "fashion_mnist_evaluator" else f"{extractor.name} takes {takes} images")
+    raise UserError(f"{target} trained on {data.describe()}; {what}{remedy}")
+
+
+def reference_split(data, wanted=None):
+    """The real split generated images are compared with: `wanted`, else "test" where the data has one (a folder
+    without a test/ subfolder has only its images: "train")."""
+    return wanted or ("test" if data.has_split("test") else "train")

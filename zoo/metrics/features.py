@@ -8,7 +8,13 @@
   bilinearly to 299×299, grayscale repeated to 3 channels.
 - `inception_keras(weights)`: Keras's InceptionV3 with ImageNet weights from a local
   file: different weights from TF-GAN's, so its FIDs are not comparable to papers.
+- `inception(weights)`: Keras's InceptionV3 without its classifier (2048-d average-pool features), its
+  ImageNet weights fetched by Keras (or from a local .h5): features for any image data, no logits.
+- `keras_classifier(path)`: a classifier the user trusts, from a .keras file: its penultimate layer's output.
 - `from_classifier_fn(fn, name)`: any user function, as TF-GAN's `classifier_fn`.
+
+Each extractor states the images it takes (`input_shape`, (h, w, c), None for any): evaluation checks it
+against the data before anything is sampled.
 """
 import os
 
@@ -16,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import UserError, first_line
+from zoo.files import sha256_of
 from zoo.metrics import evaluator_network
 
 INCEPTION_TFHUB = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
@@ -25,10 +32,12 @@ INCEPTION_SIZE = 299
 class FeatureExtractor:
     """A named function from image batches to {"features", "logits"} numpy arrays."""
 
-    def __init__(self, name, fn, description, sha256=None, num_classes=None, builder=None):
+    def __init__(self, name, fn, description, sha256=None, num_classes=None, builder=None,
+                 input_shape=(None, None, None)):
         self.name, self.fn, self.description, self.sha256 = name, fn, description, sha256
         self.num_classes = num_classes
         self.builder = builder  # makes a fresh, untrained network of the same architecture (GAN-train)
+        self.input_shape = tuple(input_shape)  # (h, w, c) of the images it takes; None: any (it resizes/converts)
 
     def __call__(self, images):
         outputs = self.fn(tf.convert_to_tensor(images, tf.float32))
@@ -56,7 +65,8 @@ def fashion_mnist_evaluator(directory=None):
         f"project-trained Fashion-MNIST CNN (test accuracy {card['test_accuracy']:.4f}); "
         "features: 128-d penultimate layer; not comparable to Inception-based metrics",
         sha256=card["sha256"], num_classes=card["architecture"]["num_classes"],
-        builder=lambda: evaluator_network.build_evaluator(**card["architecture"], norm_momentum=0.9))
+        builder=lambda: evaluator_network.build_evaluator(**card["architecture"], norm_momentum=0.9),
+        input_shape=card["architecture"]["image_shape"])
 
 
 def _load_hub_module(path):
@@ -114,6 +124,56 @@ def inception_keras(weights):
     return FeatureExtractor("inception_keras", call,
                             f"Keras InceptionV3, {label}: avg_pool features, pre-softmax logits; "
                             "not TF-GAN's Inception, so FIDs are not comparable to papers", num_classes=1000)
+
+
+INCEPTION_NOTOP_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"  # Keras's file name
+
+
+def inception(weights=None):
+    """Keras InceptionV3 without its classifier (include_top=False, pooling="avg"): 2048-d features of images
+    resized to 299×299 bilinearly, gray repeated to 3 channels (its preprocess_input maps pixels to [-1, 1], the
+    range images already have here). `weights`: a local .h5 of its no-top ImageNet weights; None fetches Keras's
+    "imagenet" file (kept in ~/.keras/models), which fails in one line where the network does not allow."""
+    import keras
+
+    try:
+        model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights or "imagenet")
+    except Exception as error:  # noqa: BLE001  a failed download, a missing or wrong file: all "cannot load"
+        what = f"from {weights}" if weights else "could not be fetched"
+        raise UserError(f"the Keras InceptionV3 ImageNet weights {what} ({first_line(error)}); pass --inception PATH "
+                        f"with local .h5 weights ({INCEPTION_NOTOP_WEIGHTS}, downloaded where there is network)") \
+            from None
+    call = tf.function(lambda images: {"features": model(to_inception_input(images), training=False)})
+    source = weights or "imagenet (fetched by Keras)"
+    return FeatureExtractor("inception", call,
+                            f"Keras InceptionV3 ({source}): 2048-d average-pool features, 299x299 bilinear; not "
+                            "TF-GAN's Inception, so FIDs are not comparable to papers",
+                            sha256=sha256_of(weights) if weights else None)
+
+
+def keras_classifier(path):
+    """A classifier the user trusts, from a .keras file (loaded in Keras's safe mode: no Python lambdas run):
+    features = its penultimate layer's output, flattened, for float NHWC images in [-1, 1] of its input shape."""
+    import keras
+
+    if not os.path.isfile(path):
+        raise UserError(f"--features {path}: no such file; pass a .keras classifier file or one of "
+                        "fashion_mnist_evaluator, inception, inception_tfhub, inception_keras")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001  Keras raises ValueError, OSError, zipfile's errors...
+        raise UserError(f"--features {path} is not a Keras model file Keras can load ({first_line(error)}); pass a "
+                        ".keras classifier saved with model.save") from None
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    shape = tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else ()
+    if len(shape) != 3 or len(layers) < 2:
+        raise UserError(f"--features {path} takes {[tuple(x.shape) for x in model.inputs]} with {len(layers)} "
+                        "layer(s); pass a classifier of one image input [batch, height, width, channels] with at "
+                        "least two layers (its penultimate layer gives the features)")
+    trunk = keras.Model(model.inputs, layers[-2].output)
+    call = tf.function(lambda images: {"features": trunk(images, training=False)})
+    return FeatureExtractor("keras_classifier", call, f"user classifier {os.path.abspath(path)}: features of its "
+                            f"penultimate layer {layers[-2].name!r}", sha256=sha256_of(path), input_shape=shape)
 
 
 def from_classifier_fn(fn, name="classifier_fn"):

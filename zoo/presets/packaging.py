@@ -133,7 +133,9 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
 
 
 def write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization):
-    """The preset's files in `directory` (see make_preset)."""
+    """The preset's files in `directory` (see make_preset); the card carries the record of the data (zoo.data.record)."""
+    from zoo.data import record
+
     config = {"recipe": description["recipe"], "class_name": keras.saving.get_registered_name(type(recipe)),
               "recipe_config": {k: v for k, v in recipe.get_config().items() if k != "name"}}
     write_json(os.path.join(directory, store.CONFIG_FILE), config)
@@ -155,6 +157,7 @@ def write_preset(directory, name, recipe, description, training, evaluation, not
         "num_classes": recipe.num_classes if recipe.conditional else None,
         "ema": recipe.ema_generator is not None, "notes": notes,
         "figures": [{"file": os.path.basename(path), "caption": caption} for path, caption in figures],
+        "data": record.from_description(description, recipe.image_shape).to_json(),  # what the images are of
         "training": training,
         "evaluation": evaluation_summary(read_json(evaluation)) if evaluation else None,
         "files": {filename: sha256_of(os.path.join(directory, filename)) for filename in files},

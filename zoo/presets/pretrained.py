@@ -21,6 +21,7 @@ from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, task_of
 from recipes.latents import MAX_SEED, seed_latents, stream_latents
 from zoo import checks, sampling
 from zoo.checks import integers_in, whole_number
+from zoo.data import record
 from zoo.errors import UserError
 from zoo.images import to_uint8
 from zoo.presets import store
@@ -68,13 +69,24 @@ def as_float_images(images):
     return np.clip(images, -1.0, 1.0).astype(np.float32)
 
 
+def data_record(recipe, card, data=None):
+    """The DataRecord of a generator: `data` (a record, or a training configuration as run.json's "data"), else
+    the card's (card["data"], or resolved from the card's training data for a card made before records)."""
+    if isinstance(data, record.DataRecord):
+        return data
+    if data is not None:
+        return record.from_description({"data": data}, recipe.image_shape)
+    return record.of_card(card, recipe.image_shape)
+
+
 class Generator(keras.Model):
-    """The generator side of a preset's recipe, with its card (`g.card`)."""
+    """The generator side of a preset's recipe, with its card (`g.card`) and the record of the data it trained on
+    (`g.data`, a zoo.data.record.DataRecord: dataset, native size, channels, canvas and padding, class names)."""
 
     def __init__(self, recipe, card, data=None, **kwargs):
         super().__init__(name=card.get("name", "generator"), **kwargs)
         self._holder = _Holder(recipe)
-        self.data = data if data is not None else card.get("training", {}).get("data")  # what it trained on
+        self.data = data_record(recipe, card, data)
         self.network = recipe.sampling_generator
         self.capabilities = recipe.capabilities
         self.reverse_network = recipe.generator_b2a if TRANSLATE in self.capabilities else None
@@ -238,13 +250,13 @@ class Generator(keras.Model):
         return projection.project(self.recipe, self.in_canvas(images), features.fashion_mnist_evaluator(),
                                   steps=steps, labels=None if labels is None else self.checked_labels(labels),
                                   space=space, restarts=restarts, frames=frames, seed=seed,
-                                  padded_from=sampling.padded_frame(self.recipe, self.data), progress=progress)
+                                  padded_from=self.data.padded_from, progress=progress)
 
     def in_canvas(self, images):
         """uint8 or [-1, 1] images as float [-1, 1] on the generator's canvas: images of the dataset's own size
         are centred on a black canvas when the model trained on padded images (as training padded them)."""
         images = as_float_images(images)
-        padded_from = sampling.padded_frame(self.recipe, self.data)
+        padded_from = self.data.padded_from
         if padded_from is None or images.shape[1:3] != padded_from:
             return images
         top, left = ((side - own) // 2 for side, own in zip(self.image_shape[:2], padded_from))
@@ -329,5 +341,5 @@ def load_generator(target):
     if description["kind"] == "saved_model":
         raise UserError(f"{target} is an exported SavedModel; pass the preset, run or .keras file it came from")
     card = store.card(target) if description["kind"] == "preset" else {"name": os.path.basename(os.path.normpath(target))}
-    return Generator(recipe, card, data=description.get("data")), description
+    return Generator(recipe, card, data=record.DataRecord.from_json(description[record.RECORD_KEY])), description
 

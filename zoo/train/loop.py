@@ -314,7 +314,7 @@ def train_in_directory(config, stop):
     warn_unsynchronized_batch_norm(recipe, replicas, config.verbose and chief)
     description = run_description(config, recipe)
     if chief:
-        check_same_run(config.out, description)
+        check_same_run(config.out, description, recipe.image_shape, config.data_dir)
     checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints, task_name(strategy))
     restored = restore_latest(checkpoint, config.out)
     start_step = generator_step(recipe)

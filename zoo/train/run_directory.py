@@ -1,6 +1,8 @@
 """The run directory of `gan-zoo train` (`out`): its layout, written and read only through this module.
 
-  run.json           what was asked (recipe config, optimizer, data, batch, seed); a rerun must match it
+  run.json           what was asked (recipe config, optimizer, data, batch, seed); a rerun must match it. Also
+                     "data_record" (zoo.data.record), what the data is, written once with the run (runs from
+                     before it was kept resolve it from "data")
   init_from_card.json  a run started `--init-from` a preset: that preset's card as it was when the run began
   train_state.json   the step reached, status, last logs and the resume history (rewritten atomically)
   losses.jsonl       {"step", loss: value} every --log-every steps (a rerun may repeat a step: the last wins)
@@ -25,6 +27,7 @@ import keras
 import tensorflow as tf
 
 import recipes
+from zoo.data import record
 from zoo.errors import UserError, first_line
 from zoo.files import read_json, write_json
 
@@ -74,16 +77,20 @@ def with_constructor_defaults(previous, current):
     return {**previous, "recipe_config": {**added, **previous["recipe_config"]}}
 
 
-def check_same_run(out, description):
-    """Write run.json on the first run (and the card of the preset it starts from); on a rerun, refuse a
-    different configuration."""
+def check_same_run(out, description, image_shape=None, data_dir=None):
+    """Write run.json on the first run (and the card of the preset it starts from), with the record of its data
+    for a generator of `image_shape` (zoo.data.record); on a rerun, refuse a different configuration (the record
+    follows from it: not compared, so runs from before it was kept resume)."""
     path = os.path.join(out, RUN_FILE)
     if not os.path.exists(path):
         record_base_card(out, description.get("init_from"))
-        write_json(path, description)
+        data_record = {} if image_shape is None else {
+            record.RECORD_KEY: record.resolve(description["data"], image_shape, data_dir).to_json()}
+        write_json(path, {**description, **data_record})
         return
     current = json.loads(json.dumps(description, default=str))
     previous = with_constructor_defaults(read_json(path), current)
+    previous.pop(record.RECORD_KEY, None)
     changed = sorted(key for key in set(previous) | set(current) if previous.get(key) != current.get(key))
     if changed:
         raise UserError(f"{out} holds a run with a different configuration ({', '.join(changed)} changed); "
@@ -228,7 +235,8 @@ def recipe_from_run(out, checkpoint="latest"):
     tf.train.Checkpoint(recipe=recipe).read(path).expect_partial()
     return recipe, {"kind": "run", "run": os.path.abspath(out), "checkpoint": path,
                     "recipe": description["recipe"], "recipe_config": description["recipe_config"],
-                    "data": description.get("data", {})}
+                    "data": description.get("data", {}),
+                    record.RECORD_KEY: record.from_description(description, recipe.image_shape).to_json()}
 
 
 def read_steps(path):
