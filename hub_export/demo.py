@@ -2,7 +2,7 @@
 aiohttp (no CDN, nothing fetched from the network; the page is demo_page.html beside this module).
 
     GET  /                                                       the page
-    GET  /api/models                                             [{name, kind, capabilities, headline, ...}]
+    GET  /api/models                                             [{name, task, takes, capabilities, headline, ...}]
     GET  /cards/<name>                                           the model card (Markdown, plain text)
     GET  /api/<name>/sample?seed=&count=&label=&truncation=      PNG: seeds seed … seed+count-1 in a row
     GET  /api/<name>/interpolate?a=&b=&steps=&label=&truncation= PNG: the strip from seed a's image to b's
@@ -18,15 +18,13 @@ and warmed up at start, and run one request at a time in a worker thread: the ev
 """
 import asyncio
 import base64
-import functools
 import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 from aiohttp import web
 
-from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRANSLATE, TRUNCATE, UPSCALE, kind_of
+from recipes.capabilities import MIX_STYLES, SAMPLE
 from recipes.latents import MAX_SEED
 from zoo.checks import MAX_TRUNCATION, whole_number
 from zoo.errors import UserError
@@ -36,42 +34,28 @@ PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo_page.html"
 DEFAULT_PORT = 7860
 MAX_UPLOAD_BYTES = 4 * 2**20
 MAX_SEEDS, MAX_STEPS, MAX_MIX = 16, 16, 6  # images per grid, frames per strip, rows/columns of a mix
-MAX_UPSCALE_SIDE = 64  # longer side of an image to upscale (larger uploads are shrunk to it first)
 DEFAULT_PROJECTION_STEPS, MAX_PROJECTION_STEPS = 200, 1000  # a projection is a search: seconds, not a call
 
 
 class DemoModel:
-    """One preset as the page uses it: its Generator, what it can do, and its card's headline."""
+    """One preset as the page uses it: its Generator, its task (zoo.tasks: what the page offers, the example
+    and upload handlers), and its card's headline."""
 
     def __init__(self, name):
         import zoo
         from zoo.presets.packaging import card_markdown, headline
+        from zoo.tasks import task_for
 
         self.generator = zoo.load(name)
+        self.task = task_for(self.generator)
         card = self.generator.card
-        self.name, self.card_text, self.kind = name, card_markdown(card), kind_of(self.generator.capabilities)
-        protocol = (card.get("evaluation") or {}).get("protocol", {})
-        self.domains = protocol.get("domains") or ["A", "B"]
+        self.name, self.card_text = name, card_markdown(card)
         self.description = {
-            "name": name, "recipe": card["recipe"], "kind": self.kind, "headline": headline(card),
-            "card": f"/cards/{name}", "capabilities": sorted(self.generator.capabilities),
-            "image_shape": list(self.generator.image_shape), "classes": self.class_names(card),
-            "num_layers": getattr(self.generator.recipe, "num_layers", None) if MIX_STYLES in self.generator.capabilities
-            else None,
-            "directions": {"a2b": f"{self.domains[0]} → {self.domains[1]}", "b2a": f"{self.domains[1]} → {self.domains[0]}"}
-            if self.kind == TRANSLATE else None,
-            "memorization": {row: round(values["c_t"], 2) for row, values in card["memorization"]["results"].items()}
-            if card.get("memorization") else None}
-
-    def class_names(self, card):
-        if CONDITION not in self.generator.capabilities:
-            return None
-        from zoo.data.datasets import FASHION_MNIST_CLASSES
-
-        count = self.generator.num_classes
-        if card["training"]["data"].get("dataset") == "fashion_mnist" and count == len(FASHION_MNIST_CLASSES):
-            return list(FASHION_MNIST_CLASSES)
-        return [f"class {index}" for index in range(count)]
+            "name": name, "recipe": card["recipe"], "task": self.task.name, "takes": self.task.takes,
+            "title": self.task.demo_title, "headline": headline(card), "card": f"/cards/{name}",
+            "capabilities": sorted(self.generator.capabilities), "image_shape": list(self.generator.image_shape),
+            "classes": None, "num_layers": None, "directions": None, "memorization": None,
+            **self.task.demo_details(self.generator)}
 
     # --- sampling models ------------------------------------------------------------------------------
     def sample(self, seed, count, label, truncation):
@@ -102,76 +86,26 @@ class DemoModel:
     def project(self, upload, steps):
         """(target PNG, projection PNG, PSNR dB, class or None) of an uploaded picture (zoo.projection)."""
         from zoo.images import read_image
-        from zoo.sampling import padded_frame
 
         self.generator.require(SAMPLE, "projection")
-        frame = padded_frame(self.generator.recipe, self.generator.data) or self.generator.image_shape[:2]
-        image = read_image(io.BytesIO(upload), self.generator.image_shape[-1], frame, "the upload")
+        image = read_image(io.BytesIO(upload), self.generator.image_shape[-1], self.generator.data.frame, "the upload")
         found = self.generator.project(image[None], steps=steps)
         label = None if found.labels is None else int(found.labels[0])
         return encode_png(image), encode_png(found.images[0]), float(found.psnr[0]), label
 
-    # --- image-to-image models ------------------------------------------------------------------------
+    # --- image-to-image models (the task's handlers) --------------------------------------------------
     def example(self, index):
-        """A test image of the model's input: domain A's class (translation) or a downscaled test image."""
-        from zoo.data.datasets import FASHION_MNIST_CLASSES
-        from zoo.images import to_uint8
-
-        images, labels = test_images()
-        if self.kind == TRANSLATE and self.domains[0] in FASHION_MNIST_CLASSES:
-            images = images[labels == FASHION_MNIST_CLASSES.index(self.domains[0])]
-        image = images[index % len(images)][None]
-        if self.kind == UPSCALE:
-            from recipes.srgan import downscale
-
-            image = np.asarray(downscale(image, self.generator.recipe.scale))
-        return encode_png(to_uint8(image)[0])
+        """PNG of a test image of the model's input (the task's example)."""
+        return encode_png(self.task.example(self.generator, index))
 
     def transform(self, upload, direction):
-        """(input PNG, output PNG) of an uploaded picture, fitted to the model's input first."""
-        from zoo.images import read_image
-
-        if self.kind not in (TRANSLATE, UPSCALE):
-            raise UserError(f"{self.name} makes images from seeds; upload pictures to a translation or "
-                            "super-resolution model")
-        directions = ("a2b", "b2a") if self.kind == TRANSLATE else ("a2b",)  # the page sends a2b to SRGAN too
-        if direction not in directions:
-            raise UserError(f"direction must be {' or '.join(directions)} for {self.name}; received {direction!r}")
-        channels = self.generator.image_shape[-1]
-        if self.kind == TRANSLATE:  # its training size
-            image = read_image(io.BytesIO(upload), channels, self.generator.image_shape[:2], "the upload")
-            output = self.generator.translate(image[None], direction)
-        else:  # any size up to MAX_UPSCALE_SIDE on the longer side
-            image = read_image(io.BytesIO(upload), channels, name="the upload")
-            longer = max(image.shape[:2])
-            if longer > MAX_UPSCALE_SIDE:
-                size = tuple(max(1, round(side * MAX_UPSCALE_SIDE / longer)) for side in image.shape[:2])
-                image = read_image(io.BytesIO(upload), channels, size, "the upload")
-            output = self.generator.upscale(image[None])
-        return encode_png(image), encode_png(output[0])
-
+        """(input PNG, output PNG) of an uploaded picture, fitted to the model's input by its task first."""
+        source, output = self.task.transform(self.generator, upload, direction)
+        return encode_png(source), encode_png(output)
 
     def warm_up(self):
         """Call what the page calls once, so that no user waits for a first trace."""
-        has = self.generator.capabilities.__contains__
-        if self.kind == SAMPLE:
-            label = 0 if has(CONDITION) else None
-            for truncation in (1.0, 0.7) if has(TRUNCATE) else (1.0,):
-                self.sample(0, 8, label, truncation)
-                self.interpolate(0, 1, 8, label, truncation)
-            if has(MIX_STYLES):
-                self.mix([0, 1, 2], [3, 4, 5], 1, 1.0)
-        else:
-            for direction in ("a2b", "b2a") if self.kind == TRANSLATE else ("a2b",):
-                self.transform(self.example(0), direction)
-
-
-@functools.lru_cache(maxsize=1)
-def test_images():
-    """Fashion-MNIST's test split (float images, labels): the examples' source, decoded once."""
-    from zoo.eval.scoring import real_images
-
-    return real_images("fashion_mnist", "test")
+        self.task.warm_up(self)
 
 
 # --- request parameters ----------------------------------------------------------------------------------
@@ -284,10 +218,7 @@ def make_app(names, max_upload_bytes=MAX_UPLOAD_BYTES):
         return png(await run(model_of(request).mix, rows, columns, crossover, truncation))
 
     async def example(request):
-        model = model_of(request)
-        if model.kind == SAMPLE:
-            raise UserError(f"{model.name} makes images from seeds: it takes no example input")
-        return png(await run(model.example, integer(request.query, "index", 0, 0, 10**6)))
+        return png(await run(model_of(request).example, integer(request.query, "index", 0, 0, 10**6)))
 
     async def transform(request):
         model = model_of(request)

@@ -28,13 +28,11 @@ import os
 
 import tensorflow as tf
 
-from recipes.capabilities import SAMPLE, TRUNCATE, UPSCALE
-from recipes.latents import first_latents
 from zoo.errors import UserError
 from zoo.files import check_output, discard, replace_directory, sibling, write_json
+from zoo.tasks import task_for
 
 UINT8_OUTPUT, FLOAT_OUTPUT = "images", "images_float"
-SEED_RANGE = "seeds must be integers in [0, 2**63), as g.sample_seeds takes them"
 
 
 def to_uint8(images):
@@ -47,87 +45,25 @@ def outputs(images):
 
 
 class GeneratorExport(tf.Module):
-    """The exported object: the generator networks and one tf.function per signature."""
+    """The exported object: the generator networks and one tf.function per signature of its task (zoo.tasks),
+    each with the uint8 and the float output."""
 
     def __init__(self, generator):
         super().__init__(name="gan_zoo_generator")
         self.generator = generator  # zoo.presets.pretrained.Generator: tracks its networks' variables
-        self.capabilities, self.conditional = generator.capabilities, generator.conditional
-        self.truncatable = TRUNCATE in self.capabilities
-        self.latent_dim = generator.latent_dim
-
-    @property
-    def _recipe(self):
-        """The recipe, reached through the generator: an attribute would make the SavedModel track
-        (and save) the discriminators and optimizers too."""
-        return self.generator.recipe
-
-    # --- the forward pass of each task -----------------------------------------------------
-    def generate(self, z, labels=None, truncation=None):
-        if self.truncatable:
-            return self._recipe.generate_truncated(z, truncation)
-        network = self._recipe.sampling_generator
-        return network([z, labels], training=False) if self.conditional else network(z, training=False)
-
-    def sampling_specs(self):
-        specs = {"labels": tf.TensorSpec([None], tf.int32, name="labels")} if self.conditional else {}
-        if self.truncatable:
-            specs["truncation"] = tf.TensorSpec([None], tf.float32, name="truncation")
-        return specs
-
-    def sampling_signatures(self):
-        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
-        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
-        extra = self.sampling_specs()
-
-        def by_latent(z, **kwargs):
-            return outputs(self.generate(z, **kwargs))
-
-        def by_seed(seed, **kwargs):
-            check = tf.debugging.assert_non_negative(seed, message=SEED_RANGE)  # InvalidArgument for seed < 0
-            with tf.control_dependencies([check]):
-                return outputs(self.generate(first_latents(seed, self.latent_dim), **kwargs))
-
-        return {"serving_default": keyword_function(by_latent, {"z": z_spec, **extra}),
-                "sample": keyword_function(by_seed, {"seed": seed_spec, **extra})}
-
-    def image_signatures(self):
-        height, width, channels = self.generator.image_shape
-        if UPSCALE in self.capabilities:
-            spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="images")
-            return {"serving_default": tf.function(lambda images: outputs(self._recipe.upscale(images)),
-                                                   input_signature=[spec])}
-        spec = tf.TensorSpec([None, height, width, channels], tf.float32, name="images")
-
-        def translation(direction):
-            return tf.function(lambda images: outputs(self._recipe.translate(images, direction)),
-                               input_signature=[spec])
-
-        return {"serving_default": translation("a2b"), "translate_b2a": translation("b2a")}
+        self.task = task_for(generator)
 
     def signatures(self):
-        functions = self.sampling_signatures() if SAMPLE in self.capabilities else self.image_signatures()
-        return {name: function.get_concrete_function() for name, function in functions.items()}
+        """{name: concrete function} of the task's signatures, each returning `outputs` of its images."""
+        def with_outputs(function):
+            return tf.function(lambda *args: outputs(function(*args)), input_signature=function.input_signature)
+
+        return {name: with_outputs(function).get_concrete_function()
+                for name, function in self.task.signatures(self.generator).items()}
 
     def call_specs(self):
         """Input structure of `__call__`, the Keras generator's own call."""
-        if SAMPLE in self.capabilities:
-            z = tf.TensorSpec([None, self.latent_dim], tf.float32)
-            return [z, tf.TensorSpec([None], tf.int32)] if self.conditional else z
-        channels = self.generator.image_shape[-1]
-        if UPSCALE in self.capabilities:
-            return tf.TensorSpec([None, None, None, channels], tf.float32)
-        return tf.TensorSpec([None, *self.generator.image_shape], tf.float32)
-
-
-def keyword_function(fn, specs):
-    """A tf.function whose concrete signature takes the named inputs `specs` (a dict)."""
-    names = list(specs)
-
-    def positional(*args):
-        return fn(**dict(zip(names, args)))
-
-    return tf.function(positional, input_signature=[specs[name] for name in names])
+        return self.task.call_spec(self.generator)
 
 
 def tf_variables(network, trainable_only=False):

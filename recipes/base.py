@@ -75,7 +75,9 @@ class GAN(keras.Model):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.task, cls.conditional = task_of(cls.capabilities), CONDITION in cls.capabilities
+        if "task" not in cls.__dict__:  # a recipe of a task registered outside recipes/ names it itself
+            cls.task = task_of(cls.capabilities) or cls.task
+        cls.conditional = CONDITION in cls.capabilities
 
     @classmethod
     def constructor_arguments(cls):

@@ -8,14 +8,10 @@ MIX_STYLES = "mix_styles"  # per-layer style mixing: `mix_styles(seeds_a, seeds_
 TRANSLATE = "translate"    # image → image between two domains, trained on unpaired examples: `translate`
 UPSCALE = "upscale"        # low resolution → high resolution: `upscale`
 TRAIN = "train"            # can be built fresh and trained (an exported SavedModel cannot)
-TASKS = {SAMPLE: "sampling", TRANSLATE: "translation", UPSCALE: "super_resolution"}  # a card's "task"
-
-
-def kind_of(capabilities):
-    """What the generator maps from and to: SAMPLE, TRANSLATE or UPSCALE (exactly one of them)."""
-    return next(capability for capability in TASKS if capability in capabilities)
+TASKS = {SAMPLE: "sampling", TRANSLATE: "translation", UPSCALE: "super_resolution"}  # default `task` of a recipe
 
 
 def task_of(capabilities):
-    """The card's task name of a set of capabilities."""
-    return TASKS[kind_of(capabilities)]
+    """The task name (zoo.tasks) of the built-in kinds: "sampling", "translation" or "super_resolution" for
+    capabilities holding SAMPLE, TRANSLATE or UPSCALE; None for none of them (the recipe names its `task`)."""
+    return next((task for capability, task in TASKS.items() if capability in capabilities), None)

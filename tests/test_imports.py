@@ -32,6 +32,9 @@ LAYERS = (
     # training runs: config, strategy, build (from settings or a preset), callbacks (samples, checkpoints,
     # periodic FID), loop, launch, autotune, perceptual networks
     ("zoo.train",),
+    # tasks, one module each (sampling, translation, super-resolution): preview grids, evaluation rows and
+    # baselines, card text and headlines, export signatures, demo handlers; the Task object and its registry
+    ("zoo.tasks",),
     # pretrained (zoo.load's Generator) and packaging (presets and cards from runs); loss studies
     ("zoo.presets", "zoo.study"),
     ("zoo", "zoo.cli"),  # the package's façade (zoo.load, zoo.card, zoo.list_models, ...); `gan-zoo`

@@ -13,7 +13,8 @@ MOVED = {  # old module → the module(s) that now define its names
     "zoo.datasets": ("zoo.data.datasets",), "zoo.triangles": ("zoo.data.triangles",),
     "zoo.training": _TRAIN, "zoo.launch": ("zoo.train.launch",), "zoo.perceptual": ("zoo.train.perceptual",),
     "zoo.evaluation": ("zoo.eval.scoring",), "zoo.evaluator": ("zoo.eval.classifier",),
-    "zoo.task_evaluation": ("zoo.eval.tasks",), "zoo.registry": ("zoo.presets.store",),
+    "zoo.task_evaluation": ("zoo.tasks.translation", "zoo.tasks.super_resolution"),
+    "zoo.eval.tasks": ("zoo.tasks.translation", "zoo.tasks.super_resolution"), "zoo.registry": ("zoo.presets.store",),
     "zoo.pretrained": ("zoo.presets.pretrained",), "zoo.packaging": ("zoo.presets.packaging",),
     "zoo.generators": ("zoo.sampling", "zoo.train.run_directory"), "zoo.study_report": ("zoo.study.analysis",),
 }

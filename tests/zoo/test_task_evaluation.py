@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zoo import cli
-from zoo.eval import tasks
+from zoo.tasks import super_resolution, translation
 from zoo.eval.scoring import real_images
 from zoo.metrics import image_quality
 from zoo.train.config import TrainConfig
@@ -38,7 +38,7 @@ class SwapRecipe:
 
 def test_super_resolution_rows_match_when_the_model_is_bicubic(evaluator_features):
     reported = []
-    report = tasks.evaluate_super_resolution(BicubicRecipe(), evaluator_features, num_samples=300,
+    report = super_resolution.evaluate_super_resolution(BicubicRecipe(), evaluator_features, num_samples=300,
                                              batch_size=100, progress=lambda *done: reported.append(done))
     assert reported == [(100, 300), (200, 300), (300, 300)]  # what `gan-zoo evaluate` prints its progress from
     model, baseline = report["results"]["generator"], report["results"]["bicubic (baseline)"]
@@ -50,7 +50,7 @@ def test_super_resolution_rows_match_when_the_model_is_bicubic(evaluator_feature
 
 def test_translation_success_is_measured_against_the_target_class(evaluator_features):
     reported = []
-    report = tasks.evaluate_translation(SwapRecipe([7, 9]), evaluator_features,  # sneaker, ankle boot
+    report = translation.evaluate_translation(SwapRecipe([7, 9]), evaluator_features,  # sneaker, ankle boot
                                         ["sneaker", "ankle boot"], batch_size=500,
                                         progress=lambda *done: reported.append(done))
     assert reported == [(done, 2000) for done in range(500, 2001, 500)]  # both directions, there and back
@@ -67,7 +67,7 @@ def test_translation_success_is_measured_against_the_target_class(evaluator_feat
 
 def test_translation_needs_classes_of_the_evaluator(evaluator_features):
     with pytest.raises(Exception, match="unknown class 'boots'"):
-        tasks.domain_classes("fashion_mnist", ["sneaker", "boots"])
+        translation.domain_classes("fashion_mnist", ["sneaker", "boots"])
 
 
 @pytest.mark.parametrize("recipe, columns", [("srgan", ["PSNR dB", "SSIM", "FID"]),

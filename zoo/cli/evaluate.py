@@ -66,12 +66,12 @@ def feature_extractor(name, weights):
 
 
 def run_evaluate(args):
-    from recipes.capabilities import SAMPLE, UPSCALE
     from zoo import files, sampling
     from zoo.data import record
-    from zoo.eval import scoring, tasks
+    from zoo.eval import scoring
     from zoo.progress import progress_reporter
     from zoo.provenance import command_line
+    from zoo.tasks import EvaluationRequest, task_for
 
     plot = evaluation_plot(args)
     plot_flag = "--plot" if args.plot else "the default --plot (beside --out)"
@@ -79,20 +79,16 @@ def run_evaluate(args):
                (("--out", args.out, "--out"), ("--plot", plot, plot_flag)) if path}
     recipe, description = sampling.load_target(args.target)
     refuse_sampling_options(recipe, args.target, None, args.truncation)
-    data = record.from_description(description, recipe.image_shape)
+    data, task = record.from_description(description, recipe.image_shape), task_for(recipe)
     extractor = feature_extractor(args.features, args.inception)
     scoring.check_fits(extractor, data, args.target, OTHER_FEATURES)  # before anything is sampled
-    reference = scoring.reference_split(data, args.reference)
-    if SAMPLE in recipe.capabilities:
-        report = evaluate_sampling(args, recipe, extractor, data, reference)
-    elif UPSCALE in recipe.capabilities:
-        report = tasks.evaluate_super_resolution(
-            recipe, extractor, dataset=data.dataset, reference=reference, num_samples=args.num_samples,
-            batch_size=args.batch_size, data_dir=args.data_dir, progress=progress_reporter("images upscaled"))
-    else:
-        report = tasks.evaluate_translation(
-            recipe, extractor, evaluation_domains(args, description), dataset=data.dataset, reference=reference,
-            batch_size=args.batch_size, data_dir=args.data_dir, progress=progress_reporter("images translated"))
+    request = EvaluationRequest(
+        reference=scoring.reference_split(data, args.reference), num_samples=args.num_samples, seeds=args.seeds,
+        batch_size=args.batch_size, metrics=tuple(args.metrics), data_dir=args.data_dir,
+        gan_train_steps=args.gan_train_steps, truncation=tuple(args.truncation),
+        untrained_baseline=not args.no_untrained_baseline, domains=(args.domain_a, args.domain_b),
+        progress=progress_reporter(f"images {task.progress_verb}"))
+    report = task.evaluate(recipe, extractor, data, request)
     report["target"] = description
     report["command"] = command_line(args.argv)
     print(scoring.markdown_table(report))
@@ -114,29 +110,6 @@ def evaluation_plot(args):
         return args.plot
     return os.path.join(os.path.dirname(os.path.abspath(args.out)), "fid_vs_truncation.png") if args.out \
         else "fid_vs_truncation.png"
-
-
-def evaluation_domains(args, description):
-    """Translation domains: --domain-a/--domain-b, else the training run's, else the dataset default."""
-    from zoo.train.config import domains_of
-
-    data = description.get("data", {})
-    domains = domains_of(data.get("dataset", "fashion_mnist"), data.get("domains"))
-    return [args.domain_a or domains[0], args.domain_b or domains[1]]
-
-
-def evaluate_sampling(args, recipe, extractor, data, reference):
-    from zoo.eval import scoring
-    from zoo.progress import progress_reporter
-
-    sample_fns = scoring.sampling_rows(recipe, args.truncation, untrained_baseline=not args.no_untrained_baseline)
-    frame, load = scoring.real_frame(data)
-    sample_fns = {label: frame(fn) for label, fn in sample_fns.items()}
-    return scoring.evaluate(
-        sample_fns, extractor, dataset=data.dataset,
-        reference=reference, num_samples=args.num_samples, seeds=args.seeds, batch_size=args.batch_size,
-        metrics=args.metrics, data_dir=args.data_dir, num_classes=recipe.num_classes if recipe.conditional else None,
-        gan_train_steps=args.gan_train_steps, progress=progress_reporter("images sampled and scored"), **load)
 
 
 def add_memorization(subparsers):

@@ -22,23 +22,24 @@ def add_sample(subparsers):
 
 
 def run_sample(args):
-    from recipes.capabilities import SAMPLE
     from zoo import files
     from zoo.images import MAX_GRID_IMAGES, save_png
     from zoo.presets.packaging import preview_grid, sample_grid
     from zoo.presets.pretrained import load_generator
     from zoo.progress import progress_reporter
     from zoo.sampling import save_png_folder
+    from zoo.tasks import task_for
 
     output = files.check_output(args.out, args.overwrite, "dir" if args.format == "folder" else "file")
     generator, description = load_generator(args.model)
     recipe = generator.recipe
     refuse_sampling_options(recipe, args.model, args.labels, [args.truncation])
-    if SAMPLE not in recipe.capabilities:  # image-to-image: its own preview of real test inputs
+    task = task_for(recipe)
+    if task.takes != "seeds":  # image-to-image: its task's preview of real test inputs
         if args.format == "folder":
-            raise UserError(f"--format folder samples z → image models; {args.model} does "
-                            f"{recipe.task.replace('_', '-')}: use the Python API (translate / upscale)")
-        print(f"samples: {files.write_output(output, save_png, preview_grid(recipe, description, args.seed))}")
+            raise UserError(f"--format folder samples z → image models; {args.model} does {task.label}: use the "
+                            f"Python API (g.{task.method})")
+        print(f"samples: {files.write_output(output, save_png, preview_grid(recipe, generator.data, args.seed))}")
         return 0
     if args.format == "folder":
         with files.atomic_output(output) as directory:

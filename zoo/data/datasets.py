@@ -166,10 +166,15 @@ def _open_source(name, split, data_dir, source, size):
 
 # ---------------------------------------------------------------- IDX (Fashion-MNIST)
 
-def _idx_dirs(data_dir):
-    if data_dir and not os.path.isdir(data_dir):  # else the system's copy would be read, silently
+def check_data_dir(data_dir):
+    """Refuse a `data_dir` that is not a directory (else the system's copy would be read, silently)."""
+    if data_dir and not os.path.isdir(data_dir):
         raise UserError(f"data_dir {data_dir} is not a directory; pass the directory that holds the dataset's files "
                         "(CLI: --data-dir)")
+
+
+def _idx_dirs(data_dir):
+    check_data_dir(data_dir)
     return ([data_dir] if data_dir else []) + list(IDX_SEARCH_PATHS)
 
 

@@ -136,9 +136,16 @@ def data_copying(f):
 # GAN-train / GAN-test train and test classifiers on the images themselves: zoo.eval.scoring.GanTrainTest.
 METRICS["gan_train_test"] = Metric("gan_train_test", {"gan_test": "GAN-test ↑", "gan_train": "GAN-train ↑"})
 DEFAULT_METRICS = tuple(name for name, metric in METRICS.items() if metric.default)
-# Columns of the image-to-image evaluations (zoo.eval.tasks), for their report tables.
-TASK_COLUMNS = {"psnr": "PSNR dB ↑", "ssim": "SSIM ↑", "target_accuracy": "Target-class acc ↑",
-                "cycle_l1": "Cycle L1 ↓"}
+# Columns a task's evaluation adds (its Task.columns, registered with the task: zoo.tasks), for report tables.
+TASK_COLUMNS = {}
+
+
+def register_columns(columns):
+    """Add {result key: table label} columns of a task's evaluation rows to the report tables."""
+    for key, label in columns.items():
+        if TASK_COLUMNS.get(key, label) != label or key in column_labels() and key not in TASK_COLUMNS:
+            raise ValueError(f"Column {key!r} is taken (as {column_labels()[key]!r}); received {label!r}")
+        TASK_COLUMNS[key] = label
 
 
 def column_labels():

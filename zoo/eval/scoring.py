@@ -15,7 +15,7 @@ import numpy as np
 from recipes import latents
 from zoo import checks, files
 from zoo.checks import whole_number
-from zoo.data import record
+from zoo.data import datasets, record
 from zoo.errors import UserError
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
                                      PRDC_K, column_labels, compute_metrics, random_subset)
@@ -38,7 +38,6 @@ def extract_features(extractor, batches):
 def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000, *, channels=None, crop="none"):
     """All images (float [-1, 1]) and labels (or None) of a real split, as numpy arrays (`image_size`,
     `channels`, `crop`: as datasets.load takes them; a DataRecord's `load_options` give a generator's)."""
-    from zoo.data import datasets
 
     whole_number("--batch-size", batch_size, 1)  # every evaluation reads real images or features here
 
@@ -98,6 +97,7 @@ def reference_features(extractor, dataset, split, batch_size, data_dir=None, ima
     """Features (+ logits, labels) of a whole real split, cached as .npz with its sha256 (`files.cached_arrays`:
     a cache whose checksum does not match is recomputed; a study's parallel runs compute it once)."""
     whole_number("--batch-size", batch_size, 1)  # every evaluation reads real images or features here
+    datasets.check_data_dir(data_dir)  # also when the features are cached: a wrong --data-dir is never ignored
     size = "x".join(map(str, checks.image_size(image_size) or ())) or "native"
     key = f"{extractor.name}-{(extractor.sha256 or 'nohash')[:16]}-{data_source_key(dataset, data_dir)}-{split}-" \
           f"{size}" + ("" if crop == "none" else f"-{crop}") + (f"-{channels}ch" if channels else "")
@@ -230,6 +230,18 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
             "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1),
         },
     }
+
+
+def single_run(results):
+    """One deterministic pass (image-to-image evaluations) in the {"mean", "std", "values"} shape of seed summaries."""
+    return summarize([results])
+
+
+def pass_protocol(dataset, reference, num_images, extractor, cache, started, **extra):
+    """The protocol of a one-pass evaluation of `num_images` real inputs (image-to-image tasks)."""
+    return {"num_samples": num_images, "seeds": [0], "dataset": dataset, "reference_split": reference,
+            "reference_size": num_images, "feature_extractor": extractor.describe(), "reference_cache": cache,
+            "versions": library_versions(), "wall_time_seconds": round(time.time() - started, 1), **extra}
 
 
 def library_versions():

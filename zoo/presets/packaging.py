@@ -7,35 +7,24 @@ import keras
 import numpy as np
 
 import recipes
-from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, kind_of
+from recipes.capabilities import SAMPLE
+from zoo.data import record
 from zoo.errors import UserError
-from zoo.eval.scoring import markdown_table, real_images
+from zoo.eval.scoring import markdown_table
 from zoo.files import (atomic_output, check_output, check_plain_name, copy_atomically, locked_directory, read_json,
                        sha256_of, write_atomically, write_json)
 from zoo.images import make_grid, save_png, to_uint8
 from zoo.presets import store
 from zoo.provenance import describe_machine
+from zoo.tasks import task_for
 from zoo.train import run_directory
 
 
-def preview_grid(recipe, description, seed=0):
-    """uint8 grid: 64 samples (conditional: 8 per class, a column per class); for image-to-image
-    recipes the recipe's own preview of real test images (CycleGAN: a, G(a), F(G(a)), b, ...)."""
-    if SAMPLE in recipe.capabilities:
-        images, columns = recipe.preview(recipe.preview_inputs(seed))
-        return make_grid(to_uint8(images), columns)
-    test_images, labels = real_images(description["data"].get("dataset", "fashion_mnist"), "test")
-    if TRANSLATE in recipe.capabilities:
-        from zoo.eval.tasks import domain_classes
-        from zoo.train.config import domains_of
-
-        dataset = description["data"].get("dataset", "fashion_mnist")
-        domains = domains_of(dataset, description["data"].get("domains"))
-        batch = tuple(test_images[labels == class_id][:8] for class_id in domain_classes(dataset, domains))
-    else:
-        batch = test_images[:8]
-    images, columns = recipe.preview(batch)
-    return make_grid(to_uint8(images), columns)
+def preview_grid(recipe, data, seed=0):
+    """uint8 grid of the recipe's task preview (zoo.tasks) on its data (`data`: its DataRecord): 64 samples
+    (conditional: 8 per class, a column per class) for sampling recipes, the recipe's own preview of real test
+    images for image-to-image ones."""
+    return task_for(recipe).preview_grid(recipe, data, seed)
 
 
 def training_provenance(run, allow_incomplete=False):
@@ -55,12 +44,6 @@ def training_provenance(run, allow_incomplete=False):
             "dtype_policy": description["dtype_policy"], **({"sessions": state["sessions"]} if "sessions" in state else {})}
 
 
-INTENDED_USE = {
-    SAMPLE: "Research and teaching: sampling Fashion-MNIST-like 28×28 grayscale clothing images, "
-                "a baseline for GAN metrics, a starting point for fine-tuning on small grayscale images.",
-    TRANSLATE: "Research and teaching: unpaired translation between two Fashion-MNIST classes.",
-    UPSCALE: "Research and teaching: 4× super-resolution of small grayscale images like Fashion-MNIST.",
-}
 LIMITATIONS = ("Trained briefly on 2 CPU cores: quality is far from the state of the art. Metrics use the project's "
                "Fashion-MNIST evaluator features and are not comparable to Inception-based numbers in papers. "
                "Outputs only resemble the training data (60k Fashion-MNIST training images); they are not real "
@@ -134,8 +117,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
 
 def write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization):
     """The preset's files in `directory` (see make_preset); the card carries the record of the data (zoo.data.record)."""
-    from zoo.data import record
-
+    data = record.from_description(description, recipe.image_shape)
     config = {"recipe": description["recipe"], "class_name": keras.saving.get_registered_name(type(recipe)),
               "recipe_config": {k: v for k, v in recipe.get_config().items() if k != "name"}}
     write_json(os.path.join(directory, store.CONFIG_FILE), config)
@@ -143,7 +125,7 @@ def write_preset(directory, name, recipe, description, training, evaluation, not
     for network_name, network in store.shipped_networks(recipe).items():
         network.save_weights(os.path.join(directory, store.weights_file(network_name)))
         files.append(store.weights_file(network_name))
-    save_png(os.path.join(directory, store.SAMPLES_FILE), preview_grid(recipe, description))
+    save_png(os.path.join(directory, store.SAMPLES_FILE), preview_grid(recipe, data))
     files.append(store.SAMPLES_FILE)
     for path, _ in figures:
         shutil.copyfile(path, os.path.join(directory, os.path.basename(path)))
@@ -157,7 +139,7 @@ def write_preset(directory, name, recipe, description, training, evaluation, not
         "num_classes": recipe.num_classes if recipe.conditional else None,
         "ema": recipe.ema_generator is not None, "notes": notes,
         "figures": [{"file": os.path.basename(path), "caption": caption} for path, caption in figures],
-        "data": record.from_description(description, recipe.image_shape).to_json(),  # what the images are of
+        "data": data.to_json(),  # what the images are of
         "training": training,
         "evaluation": evaluation_summary(read_json(evaluation)) if evaluation else None,
         "files": {filename: sha256_of(os.path.join(directory, filename)) for filename in files},
@@ -181,25 +163,6 @@ def attach_memorization(directory, report_dir):
     card["files"][MEMORIZATION_GRID] = sha256_of(os.path.join(directory, MEMORIZATION_GRID))
     write_json(os.path.join(directory, store.CARD_FILE), card)
     return card
-
-
-def memorization_section(card):
-    """The card's "Memorization" lines: C_T per row, what it means, the nearest-neighbour grid."""
-    memorization = card.get("memorization")
-    if not memorization:
-        return ["## Memorization", "", "Not checked yet (`gan-zoo memorization NAME --out DIR --attach`).", ""]
-    rows = [f"| {label} | {result['c_t']:.2f} | {result['cells_used']} of {result['cells']} |"
-            for label, result in memorization["results"].items()]
-    return ["## Memorization", "", "```", memorization.get("command", ""), "```", "",
-            "| | data-copying C_T | cells used |", "|---|---:|---:|", *rows, "",
-            "C_T (Meehan, Chaudhuri & Dasgupta 2020, https://arxiv.org/abs/2004.05675): in each k-means cell of the "
-            "training images' evaluator features, a Mann-Whitney test of how close samples lie to their nearest "
-            "training image compared with real test images the generator never saw, averaged over the cells. "
-            "Below -3 flags copying; unseen real images score about 0 (the reference row); above 0 means samples "
-            "lie farther from the training data than real images do.", "",
-            f"![nearest training images]({card['name']}_memorization.png)", "",
-            "*Each row: a sample (seed 0), its 3 nearest training images in evaluator features, then its 3 "
-            "nearest in pixels.*", ""]
 
 
 def evaluation_summary(report):
@@ -229,8 +192,9 @@ def card_markdown(card):
              "", f"Parameters: {parameters}." if parameters else "", ""]
     if card.get("notes"):
         lines += [card["notes"], ""]
-    lines += [f"![samples]({name}_samples.png)", "", f"*{CAPTIONS[kind(card)]}*", "",
-              "```python", "import zoo", f"g = zoo.load({name!r})", USAGE[kind(card)], "```", "",
+    task = task_for(card)
+    lines += [f"![samples]({name}_samples.png)", "", f"*{task.caption}*", "",
+              "```python", "import zoo", f"g = zoo.load({name!r})", task.usage, "```", "",
               "## Training", "", "```", *training["commands"], "```", "",
               f"Seed {training['seed']}, {training['steps']} generator steps at batch {training['batch_size']} "
               f"({training['dtype_policy']}), {'%.1f min' % (minutes / 60) if minutes else 'wall time not recorded'} "
@@ -252,29 +216,11 @@ def card_markdown(card):
         lines += ["## Evaluation", "", "Not evaluated yet.", ""]
     for figure in card.get("figures", []):
         lines += [f"![{figure['caption']}]({name}_{figure['file']})", "", f"*{figure['caption']}*", ""]
-    if kind(card) == SAMPLE:
-        lines += memorization_section(card)
-    lines += ["## Intended use", "", INTENDED_USE[kind(card)], "", "## Limitations", "", LIMITATIONS, "",
+    lines += task.card_sections(card)
+    lines += ["## Intended use", "", task.intended_use, "", "## Limitations", "", LIMITATIONS, "",
               "## License", "", LICENSE, "", "## Files (sha256)", ""]
     lines += [f"- `{file}` {digest}" for file, digest in card["files"].items()]
     return "\n".join(lines) + "\n"
-
-
-CAPTIONS = {
-    SAMPLE: "Samples of the shipped generator from fixed latents (seed 0; conditional: one column per class).",
-    TRANSLATE: "Test images. Rows: a, G(a), F(G(a)), b, F(b), G(F(b)).",
-    UPSCALE: "Test images. Rows: low resolution (nearest-neighbour), bicubic, SRGAN, high resolution.",
-}
-USAGE = {
-    SAMPLE: "images = g.sample(16, seed=0)        # uint8 [16, H, W, C]; same seed, same images",
-    TRANSLATE: "b = g.translate(images_a, \"a2b\")   # uint8 in, uint8 out; \"b2a\" for the reverse",
-    UPSCALE: "high = g.upscale(low_res)          # uint8 in, uint8 out, 4× larger, any size",
-}
-
-
-def kind(card):
-    """SAMPLE, TRANSLATE or UPSCALE: what the card's recipe declares it does."""
-    return kind_of(recipes.get_recipe(card["recipe"]).capabilities)
 
 
 def describe_protocol(protocol):
@@ -290,21 +236,7 @@ def headline(card):
     evaluation = card.get("evaluation")
     if not evaluation:
         return "not evaluated"
-    rows = evaluation["results"]
-    if kind(card) == UPSCALE:
-        model, bicubic = rows["generator"], rows["bicubic (baseline)"]
-        return (f"PSNR {model['psnr']['mean']:.2f} dB (bicubic {bicubic['psnr']['mean']:.2f}), "
-                f"SSIM {model['ssim']['mean']:.3f} (bicubic {bicubic['ssim']['mean']:.3f})")
-    if kind(card) == TRANSLATE:
-        accuracies = [f"{label.split(':')[0]} {row['target_accuracy']['mean']:.1%}" for label, row in rows.items()
-                      if "target_accuracy" in row and "cycle_l1" in row]
-        return "target-class accuracy " + ", ".join(accuracies)
-    row = rows.get("generator") or next(iter(rows.values()))
-    cells = [f"FID {row['fid']['mean']:.1f}"] if "fid" in row else []
-    cells += [f"{key} {row[key]['mean']:.3f}" for key in ("precision", "recall") if key in row]
-    cells += [f"{label} {row[key]['mean']:.1%}" for key, label in (("gan_test", "GAN-test"), ("gan_train", "GAN-train"))
-              if key in row]
-    return ", ".join(cells)
+    return task_for(card).headline(evaluation["results"])
 
 
 def write_card_docs(name, docs_dir):
@@ -381,7 +313,7 @@ def preset_samples(directory):
     """The samples.png grid the current code draws for the preset in `directory` (make_preset's preview of
     its verified weights): what its shipped samples.png must show."""
     card = store.verified_card(directory)
-    return preview_grid(store.load_recipe(directory, compile=False), {"data": card["training"]["data"]})
+    return preview_grid(store.load_recipe(directory, compile=False), record.of_card(card))
 
 
 def redraw_samples(directory):

@@ -17,7 +17,7 @@ and ONNX files, which take z.
 import keras
 import numpy as np
 
-from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE, task_of
+from recipes.capabilities import SAMPLE, TRANSLATE, UPSCALE
 from recipes.latents import MAX_SEED, seed_latents, stream_latents
 from zoo import checks, sampling
 from zoo.checks import integers_in, whole_number
@@ -25,9 +25,10 @@ from zoo.data import record
 from zoo.errors import UserError
 from zoo.images import to_uint8
 from zoo.presets import store
+from zoo.tasks import TASKS, task_for
 
 
-TASK_METHODS = {SAMPLE: "sample(n, seed)", TRANSLATE: "translate(images)", UPSCALE: "upscale(low_res)"}
+NEEDS = {SAMPLE: "sampling", TRANSLATE: "translation", UPSCALE: "super_resolution"}  # capability → the task having it
 SAMPLE_CHUNK = 500  # = `gan-zoo evaluate`'s default batch: sample(n, s) are the images it scores for seed s
 MAX_INTERPOLATION_STEPS = 1024  # frames of one interpolation (one array)
 MAX_SAMPLE_BYTES = 2**31  # `sample` returns one uint8 array: larger requests go to sample_chunks
@@ -101,16 +102,14 @@ class Generator(keras.Model):
         return self._holder.recipe
 
     def call(self, inputs, training=False):
-        if UPSCALE in self.capabilities:
-            return self.recipe.upscale(inputs, training=training)
-        return self.network(inputs, training=training)
+        return task_for(self).call(self.recipe, inputs, training=training)
 
     def require(self, capability, method):
-        """Refuse `method` unless the model has `capability` (SAMPLE, TRANSLATE or UPSCALE), naming its own."""
+        """Refuse `method` unless the model has `capability` (SAMPLE, TRANSLATE or UPSCALE), naming its own task's."""
         if capability not in self.capabilities:
-            hint = next(hint for own, hint in TASK_METHODS.items() if own in self.capabilities)
-            raise UserError(f"{method} needs a {task_of({capability}).replace('_', '-')} model; {self.name} does "
-                            f"{self.task.replace('_', '-')}: use {hint}")
+            task = task_for(self)
+            raise UserError(f"{method} needs a {TASKS[NEEDS[capability]].label} model; {self.name} does "
+                            f"{task.label}: use {task.method}")
 
     def checked_labels(self, labels):
         """The user's conditioning labels as int32 class ids (one id or a 1-D sequence, never truncated), or
