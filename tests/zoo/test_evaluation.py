@@ -170,6 +170,32 @@ def test_periodic_evaluation_logs_fid_and_keeps_the_best_checkpoint(tmp_path):
     assert any(name.startswith("events") for name in os.listdir(out / "logs" / "eval"))
 
 
+def test_periodic_evaluation_of_a_folder_run_scores_against_the_folder(tmp_path, monkeypatch):
+    """A 28×28 grayscale folder fits the evaluator: its periodic FID compares with the folder's own images (the
+    run's data record), not with Fashion-MNIST."""
+    from PIL import Image
+
+    folder = tmp_path / "gray"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(32):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(folder / f"{index}.png")
+    references = []
+    real_reference_features = scoring.reference_features
+
+    def spy(extractor, dataset, split, *args, **kwargs):
+        found = real_reference_features(extractor, dataset, split, *args, **kwargs)
+        references.append((dataset, split, len(found[0]["features"])))
+        return found
+
+    monkeypatch.setattr(scoring, "reference_features", spy)
+    train(TrainConfig(recipe="dcgan", dataset=str(folder), out=str(tmp_path / "run"), steps=2, batch_size=16,
+                      verbose=0, recipe_args={"width": 8, "latent_dim": 8}, sample_every=100, eval_every=2,
+                      eval_samples=100))
+    assert references == [(str(folder), "train", 32)]  # the folder's 32 images (it has no test/ subfolder)
+    assert len([json.loads(line) for line in open(tmp_path / "run" / "eval.jsonl")]) == 1
+
+
 def test_gan_train_and_gan_test_for_a_conditional_generator(tmp_path, evaluator_features):
     from zoo import sampling
 

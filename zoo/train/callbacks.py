@@ -8,7 +8,7 @@ import time
 import keras
 import tensorflow as tf
 
-from zoo.files import write_json
+from zoo.files import read_json, write_json
 from zoo.images import make_grid, save_png, to_uint8
 from zoo.progress import elapsed_and_left
 from zoo.train import run_directory
@@ -104,24 +104,26 @@ class PeriodicEvaluation(keras.callbacks.Callback):
     out/eval.jsonl; the checkpoint with the best FID so far is kept in out/best/."""
 
     def __init__(self, out, checkpoint, every, num_samples, config):
-        from zoo.eval import scoring
         from zoo.metrics import features
 
         super().__init__()
         self.out, self.checkpoint, self.every, self.num_samples = out, checkpoint, every, num_samples
-        self.extractor = features.fashion_mnist_evaluator()
-        self.reference, _ = scoring.reference_features(self.extractor, config.dataset, "test", 500, config.data_dir)
+        self.extractor, self.data_dir = features.fashion_mnist_evaluator(), config.data_dir
         self.writer = tf.summary.create_file_writer(os.path.join(out, run_directory.LOGS, "eval"))
-        self.crop_to = EVALUATOR_SIZE if config.crop == "pad" and config.image_size != EVALUATOR_SIZE[0] else None
         self.best = previous_best(out)
 
     def on_train_begin(self, logs=None):
-        from zoo.sampling import center_cropped, sampler
+        """The run's own data (its data record) as the reference, in the frame its samples are scored in."""
+        from zoo.data import record
+        from zoo.eval import scoring
+        from zoo.sampling import sampler
 
-        sample_fn = sampler(self.model)
-        if self.crop_to:  # trained on padded images: score the dataset's own frame
-            sample_fn = center_cropped(sample_fn, self.crop_to)
-        self.sample = sample_fn(0)
+        description = read_json(os.path.join(self.out, run_directory.RUN_FILE))
+        data = record.from_description(description, self.model.image_shape, self.data_dir)
+        frame, load = scoring.real_frame(data)
+        self.reference, _ = scoring.reference_features(self.extractor, data.dataset, scoring.reference_split(data),
+                                                       500, self.data_dir, **load)
+        self.sample = frame(sampler(self.model))(0)
 
     def on_train_batch_end(self, batch, logs=None):
         from zoo.eval import metric_registry, scoring
