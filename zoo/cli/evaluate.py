@@ -152,8 +152,7 @@ def run_memorization(args):
     check_fits(extractor, data, args.target, " (memorization compares in its features)")  # before any sampling
     frame, load = real_frame(data)
     sample_fn = frame(sampling.sampler(recipe))
-    options = {"batch_size": args.batch_size, "data_dir": args.data_dir, "image_size": load["image_size"],
-               "dataset": data.dataset}
+    options = {"batch_size": args.batch_size, "data_dir": args.data_dir, "dataset": data.dataset, **load}
     report = memorization.memorization_report({"generator": sample_fn}, extractor, num_samples=args.num_samples,
                                               seed=args.seed, progress=progress_reporter("samples scored"),
                                               **options)

@@ -25,15 +25,18 @@ def split_test(count, seed=0):
 
 
 def memorization_report(sample_fns, extractor, *, dataset="fashion_mnist", num_samples=10000, seed=0,
-                        batch_size=500, data_dir=None, image_size=None, cache_dir=None, progress=None):
+                        batch_size=500, data_dir=None, image_size=None, cache_dir=None, progress=None, channels=None,
+                        crop="none"):
     """{"results": {row: {"c_t", "cells_used", "cells"}}, "protocol"}: a row per generator of `sample_fns`
     ({label: sample_fn(seed)}, as `gan-zoo evaluate` samples), all scored against one partition of the
     training split, and a row for real test images none of them saw (the reference). `progress(done, total)` is
-    called after each batch of samples scored."""
+    called after each batch of samples scored. `image_size`, `channels`, `crop`: how real images are loaded (a
+    DataRecord's `load_options`)."""
     whole_number("--seed", seed, 0, MAX_SEED)
     started = time.time()
-    features = {split: reference_features(extractor, dataset, split, batch_size, data_dir, image_size, cache_dir)[0]
-                for split in ("train", "test")}
+    real = {"channels": channels, "crop": crop}
+    features = {split: reference_features(extractor, dataset, split, batch_size, data_dir, image_size, cache_dir,
+                                          **real)[0] for split in ("train", "test")}
     held_out, fresh = split_test(len(features["test"]["features"]))
     train, test = features["train"]["features"], features["test"]["features"]
     test_of_copying = memorization.CopyingTest(train, test[held_out])
@@ -54,12 +57,14 @@ def memorization_report(sample_fns, extractor, *, dataset="fashion_mnist", num_s
 
 
 def nearest_neighbour_grid(sample_fn, extractor, *, dataset="fashion_mnist", seed=0, count=GRID_SAMPLES,
-                           batch_size=500, data_dir=None, image_size=None, cache_dir=None):
+                           batch_size=500, data_dir=None, image_size=None, cache_dir=None, channels=None, crop="none"):
     """uint8 grid, one row per sample: the sample, its NEIGHBOURS nearest training images in the
     evaluator's features, then its NEIGHBOURS nearest in pixels (Euclidean)."""
     samples = sample_fn(seed)(0, count)
-    train_images, _ = real_images(dataset, "train", data_dir, image_size, batch_size)
-    train = reference_features(extractor, dataset, "train", batch_size, data_dir, image_size, cache_dir)[0]["features"]
+    real = {"channels": channels, "crop": crop}
+    train_images, _ = real_images(dataset, "train", data_dir, image_size, batch_size, **real)
+    train = reference_features(extractor, dataset, "train", batch_size, data_dir, image_size, cache_dir,
+                               **real)[0]["features"]
     by_features = memorization.nearest(extractor(samples)["features"], train, NEIGHBOURS)[1]
     by_pixels = memorization.nearest(samples.reshape(count, -1), train_images.reshape(len(train_images), -1),
                                      NEIGHBOURS)[1]
