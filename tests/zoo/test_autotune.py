@@ -9,6 +9,11 @@ AVX2 = {"avx2", "fma"}
 AVX512_BF16 = AVX2 | {"avx512f", "avx512_bf16"}
 
 
+def each_path(time_path):
+    """A `measure` for choose_path from a per-path fake timer."""
+    return lambda paths: {path.name: time_path(path) for path in paths}
+
+
 @pytest.mark.parametrize("xla_possible, flags, expected", [
     (True, AVX2, ["graph", "xla"]),
     (False, AVX2, ["graph"]),
@@ -31,7 +36,7 @@ def test_the_fastest_path_is_chosen_recorded_and_cached(tmp_path):
         return seconds[path.name]
 
     paths = [Path.from_name(name) for name in seconds]
-    chosen, record = autotune.choose_path("machine-a", paths, time_path, cache)
+    chosen, record = autotune.choose_path("machine-a", paths, each_path(time_path), cache)
     assert chosen == Path(xla=False) and timed == list(seconds)
     assert record["path"] == "graph" and record["seconds_per_step"] == seconds
     assert record["why"] == "fastest of 3 measured: graph 40.0 ms, graph+bfloat16 46.0 ms, xla 52.0 ms"
@@ -40,15 +45,15 @@ def test_the_fastest_path_is_chosen_recorded_and_cached(tmp_path):
     def must_not_time(path):
         raise AssertionError("the cached choice is used without timing")
 
-    again, record = autotune.choose_path("machine-a", paths, must_not_time, cache)
+    again, record = autotune.choose_path("machine-a", paths, each_path(must_not_time), cache)
     assert again == chosen and record["why"].startswith("measured before on this machine")
     seconds["xla"] = 0.020  # another machine (another key): timed again, both kept
-    other, _ = autotune.choose_path("machine-b", paths, time_path, cache)
+    other, _ = autotune.choose_path("machine-b", paths, each_path(time_path), cache)
     assert other == Path(xla=True) and sorted(read_json(cache)) == ["machine-a", "machine-b"]
     # a cached path that is no longer a candidate (here: XLA cannot run) is measured again
     timed.clear()
     graph_only = [Path(xla=False), Path(xla=False, bfloat16=True)]
-    chosen, _ = autotune.choose_path("machine-b", graph_only, time_path, cache)
+    chosen, _ = autotune.choose_path("machine-b", graph_only, each_path(time_path), cache)
     assert chosen == Path(xla=False) and timed == ["graph", "graph+bfloat16"]
 
 
@@ -57,7 +62,7 @@ def test_the_fastest_path_is_chosen_recorded_and_cached(tmp_path):
 def test_a_damaged_cache_is_measured_again(tmp_path, content):
     cache = tmp_path / "paths.json"
     cache.write_text(content)
-    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], lambda path: 0.03 if path.xla else 0.05,
+    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], each_path(lambda path: 0.03 if path.xla else 0.05),
                                           str(cache))
     assert chosen == Path(xla=True) and record["why"].startswith("fastest of 2 measured")
     assert read_json(str(cache))["k"]["path"] == "xla"
@@ -70,7 +75,7 @@ def test_bfloat16_is_timed_for_the_record_and_a_hint_never_chosen_unasked(tmp_pa
 
     seconds = {"graph": 0.1364, "xla": 0.4075, "graph+bfloat16": 0.0976, "xla+bfloat16": 0.3226}
     paths = autotune.candidates(True, AVX512_BF16)
-    chosen, record = autotune.choose_path("k", paths, lambda path: seconds[path.name], str(tmp_path / "paths.json"),
+    chosen, record = autotune.choose_path("k", paths, each_path(lambda path: seconds[path.name]), str(tmp_path / "paths.json"),
                                           eligible=[path for path in paths if not path.bfloat16])
     assert chosen == Path(xla=False) and record["seconds_per_step"] == seconds
     assert record["why"] == "fastest of 2 measured: graph 136.4 ms, xla 407.5 ms"
@@ -81,14 +86,14 @@ def test_bfloat16_is_timed_for_the_record_and_a_hint_never_chosen_unasked(tmp_pa
 def test_an_unusable_cache_is_measured_and_not_written(tmp_path):
     """A read-only or broken cache directory (an HPC node's home, a pod) costs the probe each time, never the run."""
     (tmp_path / "file").write_text("")
-    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], lambda path: 0.03 if path.xla else 0.05,
+    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], each_path(lambda path: 0.03 if path.xla else 0.05),
                                           str(tmp_path / "file" / "paths.json"))
     assert chosen == Path(xla=True) and record["why"].startswith("fastest of 2 measured")
 
 
 def test_a_path_that_fails_in_the_probe_is_recorded_and_not_chosen(tmp_path):
     seconds = {"graph": 0.05, "xla": None}  # XLA failed to compile, say
-    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], lambda path: seconds[path.name],
+    chosen, record = autotune.choose_path("k", [Path(xla=False), Path(xla=True)], each_path(lambda path: seconds[path.name]),
                                           str(tmp_path / "paths.json"))
     assert chosen == Path(xla=False) and record["why"] == "fastest of 2 measured: graph 50.0 ms, xla failed"
 
@@ -99,11 +104,23 @@ def test_one_candidate_is_taken_without_timing(tmp_path):
     assert not (tmp_path / "paths.json").exists()
 
 
-def test_seconds_per_step_is_the_median_after_warmup():
-    calls = []
-    ticks = iter([0.0, 0.5, 10.0, 10.1, 20.0, 20.2])  # steps of 0.5, 0.1, 0.2 s
-    median = autotune.seconds_per_step(calls.append, warmup=3, steps=3, clock=lambda: next(ticks))
-    assert calls == [3, 1, 1, 1] and median == pytest.approx(0.2)
+def test_paths_are_timed_in_turn_after_warmup_and_the_median_kept():
+    """One step of each path in turn, the order reversed every other round; a failing path drops out as None."""
+    calls, ticks = [], iter([0.0, 0.5, 1.0, 1.1, 2.0, 2.2, 3.0, 3.3, 4.0, 4.1, 5.0, 5.4])
+
+    def steps(name, fail_at=None):
+        def run(count):
+            calls.append((name, count))
+            if fail_at is not None and len([c for c in calls if c[0] == name]) == fail_at:
+                raise autotune.PathFailed(name)
+        return run
+
+    seconds = autotune.interleaved_seconds({"graph": steps("graph"), "xla": steps("xla"), "bad": steps("bad", 1)},
+                                           warmup=3, steps=3, clock=lambda: next(ticks))
+    assert calls[:3] == [("graph", 3), ("xla", 3), ("bad", 3)]  # warm-up; "bad" fails there
+    assert calls[3:] == [("graph", 1), ("xla", 1), ("xla", 1), ("graph", 1), ("graph", 1), ("xla", 1)]
+    # graph's steps took 0.5, 0.3, 0.1 s; xla's 0.1, 0.2, 0.4 s
+    assert seconds == {"graph": pytest.approx(0.3), "xla": pytest.approx(0.2), "bad": None}
 
 
 def test_the_fingerprint_depends_on_the_workload_and_is_stable(monkeypatch):
@@ -130,22 +147,23 @@ def test_a_new_run_measures_its_path_records_it_and_trains_as_if_nothing_was_mea
     monkeypatch.setattr(files, "CACHE_DIR", str(tmp_path / "cache"))
     probes = []
 
-    def fake_seconds(advance, warmup, steps, clock=None):
-        advance(2)  # the probe's recipe really steps: its graph is traced, or XLA-compiled
-        probes.append(warmup)
-        return 0.05 if len(probes) == 1 else 0.02  # graph first, then XLA (autotune.candidates' order)
+    def fake_seconds(runs, warmup, steps, clock=None):
+        for run_steps in runs.values():
+            run_steps(2)  # the probe's recipes really step: their graph is traced, or XLA-compiled
+        probes.append(list(runs))
+        return {"graph": 0.05, "xla": 0.02}
 
-    monkeypatch.setattr(autotune, "seconds_per_step", fake_seconds)
+    monkeypatch.setattr(autotune, "interleaved_seconds", fake_seconds)
     monkeypatch.setattr(autotune, "cpu_flags", set)  # float32 candidates only, on any CPU
     tiny = dict(recipe="dcgan", steps=2, batch_size=8, sample_every=100, log_every=1, verbose=0,
                 recipe_args={"width": 8, "latent_dim": 8})
     state = train(TrainConfig(out=str(tmp_path / "measured"), **tiny))
     session = state["sessions"][-1]
-    assert len(probes) == 2 and session["xla"] is True
+    assert probes == [["graph", "xla"]] and session["xla"] is True
     assert session["path"]["path"] == "xla" and session["path"]["why"] == \
         "fastest of 2 measured: xla 20.0 ms, graph 50.0 ms"
     forced = train(TrainConfig(out=str(tmp_path / "forced"), jit_compile=True, **tiny))
-    assert "path" not in forced["sessions"][-1] and len(probes) == 2
+    assert "path" not in forced["sessions"][-1] and len(probes) == 1
 
     def generator_weights(run):
         from zoo.train.run_directory import recipe_from_run
@@ -155,7 +173,7 @@ def test_a_new_run_measures_its_path_records_it_and_trains_as_if_nothing_was_mea
     for a, b in zip(generator_weights(str(tmp_path / "measured")), generator_weights(str(tmp_path / "forced"))):
         np.testing.assert_array_equal(a, b)
     resumed = train(TrainConfig(out=str(tmp_path / "measured"), **{**tiny, "steps": 3}))
-    assert len(probes) == 2 and resumed["sessions"][-1]["xla"] is True and "path" not in resumed["sessions"][-1]
+    assert len(probes) == 1 and resumed["sessions"][-1]["xla"] is True and "path" not in resumed["sessions"][-1]
 
 
 def test_data_the_recipe_cannot_take_is_refused_before_anything_is_measured(tmp_path, monkeypatch, capsys):
@@ -167,7 +185,7 @@ def test_data_the_recipe_cannot_take_is_refused_before_anything_is_measured(tmp_
     from zoo import cli
 
     monkeypatch.setenv("GAN_ZOO_XLA", "auto")
-    monkeypatch.setattr(autotune, "seconds_per_step", lambda *args, **kwargs: pytest.fail("measured"))
+    monkeypatch.setattr(autotune, "interleaved_seconds", lambda *args, **kwargs: pytest.fail("measured"))
     (tmp_path / "pictures").mkdir()
     for index in range(4):
         Image.fromarray(np.full((28, 28), 40 * index, np.uint8)).save(tmp_path / "pictures" / f"{index}.png")

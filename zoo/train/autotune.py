@@ -102,16 +102,33 @@ def fingerprint(workload):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def seconds_per_step(run_steps, warmup, steps, clock=time.perf_counter):
-    """Median seconds per step of `run_steps(n)` calls of one step each after `warmup` untimed steps
-    (compilation, tracing, the input pipeline's start)."""
-    run_steps(warmup)
-    times = []
-    for _ in range(steps):
-        started = clock()
-        run_steps(1)
-        times.append(clock() - started)
-    return statistics.median(times)
+class PathFailed(Exception):
+    """A path's step could not run (an XLA compile error, out of memory): it drops out of the measurement."""
+
+
+def interleaved_seconds(runs, warmup, steps, clock=time.perf_counter):
+    """{name: median seconds per step} of each `runs[name](n)` (n steps of one path), after `warmup` untimed steps
+    of each (compilation, tracing, the input pipeline's start), timing one step of every path in turn, `steps`
+    rounds, the order reversed every other round: a machine whose speed drifts (shared cores, clock boost)
+    slows every path alike instead of the one that happened to run last. A path whose steps raise PathFailed
+    gets None."""
+    seconds = {name: [] for name in runs}
+    for name, run_steps in runs.items():
+        try:
+            run_steps(warmup)
+        except PathFailed:
+            seconds[name] = None
+    for round_number in range(steps):
+        order = [name for name in runs if seconds[name] is not None]
+        for name in order if round_number % 2 == 0 else order[::-1]:
+            started = clock()
+            try:
+                runs[name](1)
+            except PathFailed:
+                seconds[name] = None
+                continue
+            seconds[name].append(clock() - started)
+    return {name: statistics.median(times) if times else None for name, times in seconds.items()}
 
 
 def cached_choices(cache_file):
@@ -123,12 +140,12 @@ def cached_choices(cache_file):
     return table if isinstance(table, dict) else {}
 
 
-def choose_path(key, paths, time_path, cache_file=None, eligible=None):
+def choose_path(key, paths, measure, cache_file=None, eligible=None):
     """(chosen Path, record) for the workload `key`: the cached choice when there is one for `key` and it
-    is still eligible, else each of `paths` timed by `time_path(path)` (seconds per step), the fastest of the
-    `eligible` ones (default: all) chosen and cached; the others are timed for the record only (bfloat16,
-    which changes the numerics). `time_path` returns None for a path that failed to run (an XLA compile
-    error, memory): it is not chosen. The record says which path, why, and every measurement."""
+    is still eligible, else `paths` timed by `measure(paths)` ({name: seconds per step}, e.g. interleaved_seconds
+    of each path's steps), the fastest of the `eligible` ones (default: all) chosen and cached; the others are
+    timed for the record only (bfloat16, which changes the numerics). A path that failed to run (an XLA compile
+    error, memory) measures None: it is not chosen. The record says which path, why, and every measurement."""
     eligible = [path.name for path in (eligible or paths)]
     if len(paths) == 1:
         return paths[0], {"path": eligible[0], "why": "the only path that can run here"}
@@ -139,7 +156,7 @@ def choose_path(key, paths, time_path, cache_file=None, eligible=None):
         cache_file, cached = None, None
     if cached:
         return Path.from_name(cached["path"]), {**cached, "why": f"measured before on this machine ({cache_file})"}
-    measured = {path.name: time_path(path) for path in paths}  # not under the cache's lock: it may take minutes
+    measured = measure(paths)  # not under the cache's lock: it may take minutes
     ran = [name for name in eligible if measured[name] is not None]  # None: the path failed to run
     fastest = min(ran, key=measured.get) if ran else eligible[0]
     record = {"path": fastest, "seconds_per_step": measured,

@@ -110,16 +110,16 @@ def measured_xla(config, strategy, examples, shape):
     workload = {"recipe": config.recipe, "recipe_args": config.recipe_args, "init_from": config.init_from, "shape": shape, "batch_size": config.batch_size,
                 "replicas": strategy.num_replicas_in_sync, "dtype_policy": keras.config.dtype_policy().name}
 
-    def time_path(path):
+    def measure(paths):
         try:
-            return seconds_per_step(path)
-        except tf.errors.OpError as error:  # e.g. an XLA compile error or out of memory: the other paths may run
-            print(f"Training path {path.name} failed in the probe: {first_line(error)}", file=sys.stderr, flush=True)
-            return None
+            runs = {path.name: steps_of(path) for path in paths}
+            return autotune.interleaved_seconds(runs, PROBE_WARMUP_STEPS, PROBE_TIMED_STEPS)
         finally:
-            gc.collect()  # the throwaway recipe (reference cycles), its optimizer slots, before the next is built
+            runs = None
+            gc.collect()  # the throwaway recipes (reference cycles), their optimizer slots
 
-    def seconds_per_step(path):
+    def steps_of(path):
+        """run_steps(n) of a throwaway recipe on `path`; an OpError on the way is PathFailed."""
         keras.utils.set_random_seed(config.seed)
         probe = dataclasses.replace(config, jit_compile=path.xla)
         policy = keras.config.dtype_policy()
@@ -134,15 +134,20 @@ def measured_xla(config, strategy, examples, shape):
         step = distributed_train_function(recipe, strategy, config.batch_size // strategy.num_replicas_in_sync)
 
         def advance(count):
-            for _ in range(count):
-                logs = step(iterator)
-                [float(value) for value in logs.values()]  # waits for the step to finish
+            try:
+                for _ in range(count):
+                    logs = step(iterator)
+                    [float(value) for value in logs.values()]  # waits for the step to finish
+            except tf.errors.OpError as error:  # e.g. an XLA compile error or out of memory: the others may run
+                print(f"Training path {path.name} failed in the probe: {first_line(error)}", file=sys.stderr,
+                      flush=True)
+                raise autotune.PathFailed(path.name) from None
 
-        return autotune.seconds_per_step(advance, PROBE_WARMUP_STEPS, PROBE_TIMED_STEPS)
+        return advance
 
     float32_on_cpu = keras.config.dtype_policy().name == "float32" and not tf.config.list_logical_devices("GPU")
     paths = autotune.candidates(True, autotune.cpu_flags() if float32_on_cpu else set())
-    path, record = autotune.choose_path(autotune.fingerprint(workload), paths, time_path,
+    path, record = autotune.choose_path(autotune.fingerprint(workload), paths, measure,
                                         eligible=[path for path in paths if not path.bfloat16])
     return path.xla, {**record, "why": record["why"] + bfloat16_hint(record)}
 
