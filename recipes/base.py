@@ -38,6 +38,19 @@ def global_batch_mean(per_example):
     return tf.reduce_sum(per_example) / tf.cast(tf.shape(per_example)[0] * replicas, tf.float32)
 
 
+
+def cross_replica_mean(per_example):
+    """Σᵢ valueᵢ / global batch size over every replica's examples: the global batch's mean, the same on
+    every replica (one device: the batch mean). For statistics a loss needs inside its formula (the
+    relativistic average GANs' E[C(x)]); the sum is all-reduced, and so is its gradient, so each replica's
+    examples get the gradient of every replica's loss terms (summed over replicas: the one-device gradient)."""
+    per_example = tf.cast(per_example, tf.float32)
+    _, replicas = replica_context()
+    total = tf.reduce_sum(per_example)
+    if replicas > 1:
+        total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, total)
+    return total / tf.cast(tf.shape(per_example)[0] * replicas, tf.float32)
+
 def split_labels(data):
     """Keras hands `train_step` either `images` or `(images, labels)`."""
     if isinstance(data, (tuple, list)):

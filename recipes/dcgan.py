@@ -3,6 +3,8 @@
 Transposed-conv generator with batch norm + ReLU and a tanh output; strided-conv
 discriminator with LeakyReLU(0.2); the non-saturating loss of Goodfellow et al. 2014.
 """
+import math
+
 import keras
 import tensorflow as tf
 
@@ -56,7 +58,9 @@ class DCGAN(DCGANNetworks):
     """DCGAN, by default with the non-saturating loss. `loss` names any objective of
     `losses.LOSSES` (the "same architecture, different loss" arms of a `gan-zoo study`);
     `n_disc` discriminator steps per generator step; `penalty_weight` λ of the loss's gradient
-    penalty (None: the loss's default; only for losses with a penalty).
+    penalty (None: the loss's default; only for losses with a penalty); `clip` c of the loss's weight
+    clipping (None: the loss's default, 0.01 for "wasserstein"; only for losses that clip). An objective
+    that declares an optimizer (WGAN's RMSProp(5e-5)) is the default of both players (`default_optimizer`).
 
     A train step consumes `n_disc` real batches: images shaped [batch, n_disc, H, W, C] (what
     `zoo.train` feeds) give each discriminator step a fresh batch; plain [batch, H, W, C]
@@ -66,7 +70,7 @@ class DCGAN(DCGANNetworks):
     loss and its settings) and keep their papers' names for them."""
 
     def __init__(self, loss="non_saturating", n_disc=1, penalty_weight: float = None, discriminator_norm="batch",
-                 **kwargs):
+                 clip: float = None, **kwargs):
         self.objective = losses.objective(loss)
         if isinstance(n_disc, bool) or not isinstance(n_disc, int) or n_disc < 1:
             raise ValueError(f"`n_disc` must be a positive integer. Received: n_disc={n_disc!r}")
@@ -80,7 +84,29 @@ class DCGAN(DCGANNetworks):
         self.loss_name, self.n_disc = loss, n_disc  # `self.loss` is Keras's compile argument
         self.penalty_weight = None if penalty_weight is None else check_weight("penalty_weight", penalty_weight)
         self.penalty_scale = self.objective.penalty_weight if penalty_weight is None else self.penalty_weight
+        self.clip = self.check_clip(clip)
+        self.clip_value = self.objective.clip if clip is None else self.clip
         super().__init__(discriminator_norm=discriminator_norm, **kwargs)
+
+    def check_clip(self, clip):
+        """`clip` as a float: None, or a finite c > 0 for a loss that clips the critic's weights."""
+        if clip is None:
+            return None
+        if not self.objective.clip:
+            raise ValueError(f"loss {self.loss_name!r} does not clip the critic's weights: drop `clip` (losses that "
+                             f"do: {', '.join(name for name, o in losses.LOSSES.items() if o.clip)})")
+        if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not math.isfinite(clip) or clip <= 0:
+            raise ValueError(f"`clip` must be a finite number > 0 (the critic's weights are clipped to [-clip, clip]). "
+                             f"Received: clip={clip!r}")
+        return float(clip)
+
+    def default_optimizer(self, **overrides):
+        """The objective's optimizer when it declares one (WGAN: RMSprop(5e-5)), with a `learning_rate` override;
+        Adam's settings (`beta_1`, `beta_2`) ask for the recipe's Adam instead (Lucic et al. 2018 train every
+        loss, WGAN's too, with Adam)."""
+        if self.objective.optimizer is None or set(overrides) - {"learning_rate"}:
+            return super().default_optimizer(**overrides)
+        return self.objective.optimizer(**overrides)
 
     @property
     def loss_names(self):
@@ -92,7 +118,7 @@ class DCGAN(DCGANNetworks):
 
     def get_config(self):
         config = {**super().get_config(), "loss": self.loss_name, "n_disc": self.n_disc,
-                  "penalty_weight": self.penalty_weight}
+                  "penalty_weight": self.penalty_weight, "clip": self.clip}
         return {key: value for key, value in config.items() if key not in self.fixed_arguments}
 
     def discriminator_terms(self, real):
@@ -106,15 +132,26 @@ class DCGAN(DCGANNetworks):
                                          lambda *shape: self.uniform(n, *shape))
         return {"loss": loss + self.penalty_scale * penalty, "penalty": penalty, "unpenalized": loss}
 
+    def generator_terms(self, real):
+        """L_G(D(T(G(z)))), or L_G(D(T(G(z))), D(T(x))) for an objective whose generator loss compares with
+        real images (the relativistic ones)."""
+        D = self.discriminator
+        fake = D(self.augmented(self.fake(batch_size(real))), training=True)
+        if not self.objective.generator_uses_real:
+            return self.objective.generator_loss(fake)
+        return self.objective.generator_loss(fake, D(self.augmented(real), training=True))
+
     def train_step(self, data):
-        """n_disc × min_D L_D on fresh real batches, then min_G L_G(D(G(z))), with (L_D, L_G) the
-        chosen loss; the default: max_D E[log σ(D(x))] + E[log(1 - σ(D(G(z))))];  min_G E[-log σ(D(G(z)))]."""
+        """n_disc × (min_D L_D on a fresh real batch, then the objective's weight clipping if any), then
+        min_G L_G (against the last real batch for relativistic losses), with (L_D, L_G) the chosen loss; the
+        default: max_D E[log σ(D(x))] + E[log(1 - σ(D(G(z))))];  min_G E[-log σ(D(G(z)))]."""
         real, _ = split_labels(data)
         real_batches = tf.unstack(real, axis=1) if real.shape.rank == 5 else [real] * self.n_disc
         for real in real_batches:
             d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real))
-        g = self.update(self.generator, self.g_optimizer, lambda: self.objective.generator_loss(
-            self.discriminator(self.augmented(self.fake(batch_size(real))), training=True)))
+            if self.clip_value:
+                losses.clip_weights(self.discriminator.trainable_variables, self.clip_value)
+        g = self.update(self.generator, self.g_optimizer, lambda: self.generator_terms(real))
         return self.finish_step(**self.step_logs(d, g))
 
     def step_logs(self, d, g):

@@ -78,16 +78,51 @@ def test_split_labels_takes_every_form_keras_hands_a_train_step():
         assert split[0] is images and split[1] is expected
 
 
-# (L_D(r, f), L_G(f)) per example on raw outputs r = D(x), f = D(G(z)), from the papers
-DCGAN_LOSSES = {
-    "non_saturating": (lambda r, f: softplus(-r) + softplus(f), lambda f: softplus(-f)),  # Goodfellow et al. 2014
-    "minimax": (lambda r, f: softplus(-r) + softplus(f), lambda f: -softplus(f)),
-    "least_squares": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f ** 2, lambda f: 0.5 * (f - 1) ** 2),  # Mao et al.
-    "hinge": (lambda r, f: tf.nn.relu(1 - r) + tf.nn.relu(1 + f), lambda f: -f),  # Lim & Ye 2017
-    "wasserstein_gp": (lambda r, f: f - r, lambda f: -f),  # Gulrajani et al. 2017
-    "dragan": (lambda r, f: softplus(-r) + softplus(f), lambda f: softplus(-f)),  # Kodali et al. 2017
+# Table 2 of Nowozin et al. 2016 (f-GAN): output activation g_f and conjugate f*, as the paper writes them
+F_GAN_TABLE = {
+    "kl": (lambda v: v, lambda t: tf.exp(t - 1)),
+    "reverse_kl": (lambda v: -tf.exp(-v), lambda t: -1 - tf.math.log(-t)),
+    "pearson": (lambda v: v, lambda t: t ** 2 / 4 + t),
+    "squared_hellinger": (lambda v: 1 - tf.exp(-v), lambda t: t / (1 - t)),
+    "jensen_shannon": (lambda v: np.log(2.0) - tf.math.log(1 + tf.exp(-v)), lambda t: -tf.math.log(2 - tf.exp(t))),
 }
 
+
+def f_gan(name):
+    """(L_D, L_G): D maximises E_P[g(V(x))] - E_Q[f*(g(V(G(z))))]; G maximises E_Q[g(V(G(z)))] (the paper's
+    experiments' generator objective)."""
+    g, conjugate = F_GAN_TABLE[name]
+    return lambda r, f: -g(r) + conjugate(g(f)), lambda f, r: -g(f)
+
+
+def log_sigmoid(t):
+    return tf.math.log(tf.sigmoid(t))
+
+
+mean = tf.reduce_mean  # the batch's mean (one device: the global batch)
+
+# (L_D(r, f), L_G(f, r)) per example on raw outputs r = D(x), f = D(G(z)), from the papers; L_G reads r only for
+# the relativistic losses (RELATIVISTIC: their generator step runs D on the real batch too)
+DCGAN_LOSSES = {
+    "non_saturating": (lambda r, f: softplus(-r) + softplus(f), lambda f, r: softplus(-f)),  # Goodfellow et al. 2014
+    "minimax": (lambda r, f: softplus(-r) + softplus(f), lambda f, r: -softplus(f)),
+    "least_squares": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f ** 2, lambda f, r: 0.5 * (f - 1) ** 2),  # Mao et al.
+    "hinge": (lambda r, f: tf.nn.relu(1 - r) + tf.nn.relu(1 + f), lambda f, r: -f),  # Lim & Ye 2017
+    "wasserstein_gp": (lambda r, f: f - r, lambda f, r: -f),  # Gulrajani et al. 2017
+    "dragan": (lambda r, f: softplus(-r) + softplus(f), lambda f, r: softplus(-f)),  # Kodali et al. 2017
+    "wasserstein": (lambda r, f: f - r, lambda f, r: -f),  # Arjovsky et al. 2017, with the clip (WGAN_CLIP)
+    **{f"f_{name}": f_gan(name) for name in F_GAN_TABLE},  # Nowozin et al. 2016
+    # Jolicoeur-Martineau 2018: RSGAN, RaSGAN, RaLSGAN, RaHingeGAN
+    "relativistic": (lambda r, f: -log_sigmoid(r - f), lambda f, r: -log_sigmoid(f - r)),
+    "relativistic_average": (lambda r, f: -log_sigmoid(r - mean(f)) - tf.math.log(1 - tf.sigmoid(f - mean(r))),
+                             lambda f, r: -log_sigmoid(f - mean(r)) - tf.math.log(1 - tf.sigmoid(r - mean(f)))),
+    "relativistic_average_ls": (lambda r, f: (r - mean(f) - 1) ** 2 + (f - mean(r) + 1) ** 2,
+                                lambda f, r: (f - mean(r) - 1) ** 2 + (r - mean(f) + 1) ** 2),
+    "relativistic_average_hinge": (lambda r, f: tf.nn.relu(1 - (r - mean(f))) + tf.nn.relu(1 + (f - mean(r))),
+                                   lambda f, r: tf.nn.relu(1 - (f - mean(r))) + tf.nn.relu(1 + (r - mean(f)))),
+}
+RELATIVISTIC = ("relativistic", "relativistic_average", "relativistic_average_ls", "relativistic_average_hinge")
+WGAN_CLIP = 0.05  # not the default 0.01: at 0.01 every weight of the tiny critic would end at ±c, whatever the gradient
 
 def wgan_gp_penalty(critic, real, fake, alpha):
     """(‖∇D(x̂)‖ - 1)², x̂ = x + α(G(z) - x)."""
@@ -104,13 +139,14 @@ def dragan_penalty(critic, real, noise, alpha):
 
 @pytest.mark.parametrize("loss", list(DCGAN_LOSSES))
 def test_dcgan_step_is_its_named_objective(loss):
-    """n_disc = 1: min_D E[L_D + λ·penalty], then min_G E[L_G(D(G(z')))] against the updated D; EMA."""
-    penalised = loss in ("wasserstein_gp", "dragan")
+    """n_disc = 1: min_D E[L_D + λ·penalty] (WGAN: then the critic's weights clipped to [-c, c]), then
+    min_G E[L_G(D(G(z')), D(x))] against the updated D (D(x) only for the relativistic losses); EMA."""
+    penalised, clipped = loss in ("wasserstein_gp", "dragan"), loss == "wasserstein"
     recipe = recipes.DCGAN(latent_dim=4, width=4, image_shape=DEEP, loss=loss, ema_decay=EMA, seed=1,
                            # norms that read `training` (batch statistics; the power iteration), but no batch
                            # norm under a gradient penalty
                            discriminator_norm={"wasserstein_gp": "layer", "dragan": "spectral"}.get(loss, "batch"),
-                           **({"penalty_weight": 3.0} if penalised else {}))
+                           **({"penalty_weight": 3.0} if penalised else {}), **({"clip": WGAN_CLIP} if clipped else {}))
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
     real = real_images(shape=DEEP)
     logs, after = golden.run(real)
@@ -133,10 +169,20 @@ def test_dcgan_step_is_its_named_objective(loss):
         return tf.reduce_mean(terms + 3.0 * penalty.get("d_penalty", 0.0))
 
     d_loss = sgd_step(d_objective, D.trainable_variables)
+    if clipped:
+        updated = np.concatenate([np.ravel(w) for w in D.trainable_variables])
+        assert 0 < np.mean(np.abs(updated) > WGAN_CLIP) < 1  # the clip moves some weights and leaves others
+        for w in D.trainable_variables:
+            w.assign(np.clip(w.numpy(), -WGAN_CLIP, WGAN_CLIP))
     draws = draws[{"wasserstein_gp": 1, "dragan": 2}.get(loss, 0):]
     z_g = draws.pop(0)
-    g_loss = sgd_step(lambda: tf.reduce_mean(generator_loss(per_example_mean(D(G(z_g, training=True), training=True)))),
-                      G.trainable_variables)
+
+    def g_objective():
+        f = per_example_mean(D(G(z_g, training=True), training=True))
+        return tf.reduce_mean(generator_loss(f, per_example_mean(D(real, training=True)) if loss in RELATIVISTIC
+                                             else None))
+
+    g_loss = sgd_step(g_objective, G.trainable_variables)
     assert not draws
     np.testing.assert_allclose([logs["d_loss"], logs["g_loss"]], [d_loss, g_loss], rtol=1e-5, atol=1e-6)
     assert sorted(logs) == sorted(["d_loss", "g_loss", *penalty])  # the penalty is logged when there is one
@@ -144,7 +190,6 @@ def test_dcgan_step_is_its_named_objective(loss):
         np.testing.assert_allclose(logs["d_penalty"], float(tf.reduce_mean(penalty["d_penalty"])), rtol=1e-5)
     golden.assert_weights(after, ["generator", "discriminator"])
     golden.assert_ema(after, EMA)
-
 
 def test_lsgan_step_regresses_to_its_labels():
     """min_D ½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²]; min_G ½E[(D(G(z')) - c)²], with a = -1, b = 1, c = 0

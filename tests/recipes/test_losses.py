@@ -200,3 +200,91 @@ def test_an_unknown_loss_is_refused_with_the_known_ones_listed():
     message = str(error.value)
     assert message.startswith("Unknown loss 'nope'. Known losses: ")
     assert message.split("Known losses: ")[1].split(", ") == list(losses.LOSSES)
+
+
+# --- f-GAN, relativistic, WGAN's clip ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(losses.F_DIVERGENCES))
+def test_f_gan_safe_conjugate_equals_the_papers_composition_where_it_is_finite(name):
+    """f*(g_f(v)) as the recipes compute it equals Table 2's f* applied to g_f (float64, v in [-5, 5]); where the
+    paper's composition in float32 takes log 0 or divides by 0 (v = 30, 120), the safe form stays finite and
+    equals the float64 value of its closed form."""
+    divergence = losses.F_DIVERGENCES[name]
+    v = tf.constant(np.linspace(-5.0, 5.0, 41))
+    np.testing.assert_allclose(divergence.conjugate_of_activation(v), divergence.conjugate(divergence.activation(v)),
+                               rtol=1e-9, atol=1e-12)
+    large = {"reverse_kl": 120.0, "squared_hellinger": 30.0, "jensen_shannon": 30.0}
+    if name in large:
+        v = tf.constant([large[name]], tf.float32)
+        assert not np.isfinite(divergence.conjugate(divergence.activation(v)).numpy()).all()
+        closed = {"reverse_kl": large[name] - 1, "squared_hellinger": np.expm1(large[name]),
+                  "jensen_shannon": softplus(large[name]) - LN2}[name]
+        np.testing.assert_allclose(divergence.conjugate_of_activation(v).numpy(), [closed], rtol=1e-6)
+
+
+def test_relativistic_average_losses_pair_examples_and_average_the_batch():
+    """Real outputs r = [0, 2] (mean 1), fake f = [1, -1] (mean 0): RaSGAN's L_D per example is
+    softplus(-(rᵢ - 0)) + softplus(fᵢ - 1); its L_G swaps real and fake; RSGAN's is softplus(fᵢ - rᵢ)."""
+    np.testing.assert_allclose(losses.relativistic_average_discriminator_loss(REAL, FAKE).numpy(),
+                               [softplus(0) + softplus(0), softplus(-2) + softplus(-2)], rtol=1e-6)
+    np.testing.assert_allclose(losses.relativistic_average_generator_loss(FAKE, REAL).numpy(),
+                               [softplus(-(1 - 1)) + softplus(0 - 0), softplus(-(-1 - 1)) + softplus(2 - 0)], rtol=1e-6)
+    np.testing.assert_allclose(losses.relativistic_discriminator_loss(REAL, FAKE).numpy(), [softplus(1), softplus(-3)],
+                               rtol=1e-6)
+
+
+def test_the_relativistic_average_is_over_the_global_batch_on_two_replicas():
+    """Under MirroredStrategy each replica's per-example losses and the input gradients of the global-batch
+    mean equal the one-device ones (E[C(x)] all-reduced, and its gradient too)."""
+    from recipe_checks import two_cpus
+
+    from recipes.base import global_batch_mean
+
+    rng = np.random.default_rng(0)
+    real, fake = (tf.constant(rng.normal(size=(4, 2)).astype(np.float32)) for _ in range(2))
+
+    def loss_and_gradients(r, f):
+        with tf.GradientTape() as tape:
+            tape.watch([r, f])
+            per_example = losses.relativistic_average_discriminator_loss(r, f, kind="least_squares")
+            mean = global_batch_mean(per_example)
+        return (per_example, *tape.gradient(mean, [r, f]))
+
+    expected = loss_and_gradients(real, fake)
+    strategy = tf.distribute.MirroredStrategy(two_cpus())
+    halves = [strategy.experimental_distribute_values_from_function(
+        lambda context, x=x: x[2 * context.replica_id_in_sync_group: 2 * context.replica_id_in_sync_group + 2])
+        for x in (real, fake)]
+    mirrored = strategy.run(tf.function(loss_and_gradients), args=halves)
+    for ours, single in zip(mirrored, expected):
+        # the gradient summed over replicas is the one-device gradient: each replica holds its rows' part
+        np.testing.assert_allclose(tf.concat(strategy.experimental_local_results(ours), 0), single, rtol=1e-5,
+                                   atol=1e-7)
+
+
+def test_a_clip_is_a_positive_number_for_a_loss_that_clips():
+    for clip in (0, -0.01, float("nan"), float("inf"), True, "0.01"):
+        with pytest.raises(ValueError, match=rf"^`clip` must be a finite number > 0 \(the critic's weights are "
+                                             rf"clipped to \[-clip, clip\]\)\. Received: clip={clip!r}$"):
+            recipes.DCGAN(loss="wasserstein", clip=clip, latent_dim=4, width=4, image_shape=(8, 8, 1))
+    with pytest.raises(ValueError, match=r"^loss 'hinge' does not clip the critic's weights: drop `clip` \(losses that "
+                                         r"do: wasserstein\)$"):
+        recipes.DCGAN(loss="hinge", clip=0.01, latent_dim=4, width=4, image_shape=(8, 8, 1))
+    recipe = recipes.DCGAN(loss="wasserstein", latent_dim=4, width=4, image_shape=(8, 8, 1))
+    assert recipe.clip is None and recipe.clip_value == 0.01 and recipe.get_config()["clip"] is None
+    assert recipes.DCGAN(loss="wasserstein", clip=1, latent_dim=4, width=4, image_shape=(8, 8, 1)).clip_value == 1.0
+
+
+def test_wasserstein_trains_with_rmsprop_unless_adam_settings_are_given():
+    """WGAN's RMSProp(5e-5) for both players by default (Arjovsky et al. 2017); a learning rate keeps RMSProp;
+    Adam's β1/β2 ask for Adam; other losses keep the recipe's Adam."""
+    recipe = recipes.DCGAN(loss="wasserstein", latent_dim=4, width=4, image_shape=(8, 8, 1))
+    recipe.compile()
+    for optimizer in (recipe.g_optimizer, recipe.d_optimizer):
+        assert isinstance(optimizer, keras.optimizers.RMSprop)
+        assert float(optimizer.learning_rate) == pytest.approx(5e-5)
+    faster = recipe.default_optimizer(learning_rate=1e-4)
+    assert isinstance(faster, keras.optimizers.RMSprop) and float(faster.learning_rate) == pytest.approx(1e-4)
+    adam = recipe.default_optimizer(beta_1=0.0, learning_rate=1e-4)
+    assert isinstance(adam, keras.optimizers.Adam) and float(adam.beta_1) == 0.0
+    assert isinstance(recipes.DCGAN(loss="hinge", latent_dim=4, width=4, image_shape=(8, 8, 1)).default_optimizer(),
+                      keras.optimizers.Adam)

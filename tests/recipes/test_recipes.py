@@ -30,6 +30,14 @@ def test_dcgan_recipe_contract():
     run_recipe_test(recipes.DCGAN, {**CONTRACT, "loss": "hinge", "augment": ALL_AUGMENTATIONS}, tiny_data()[0])
 
 
+
+@pytest.mark.parametrize("loss", ["relativistic_average_ls", "wasserstein"])
+def test_dcgan_contract_with_batch_coupled_losses(loss):
+    """Losses whose step reaches past the replica's examples: the relativistic average's E[C(x)] over the global
+    batch (in D's and G's steps), and WGAN's weight clipping after the critic's update; two replicas must take
+    the one-device step."""
+    run_recipe_test(recipes.DCGAN, {**CONTRACT, "loss": loss}, tiny_data()[0])
+
 def test_wgan_gp_recipe_contract():
     """Two critic steps, each on its own real batch ([batch, n_critic, H, W, C]), with DiffAugment."""
     run_recipe_test(recipes.WGANGP, {**CONTRACT, "n_critic": 2, "augment": ALL_AUGMENTATIONS},

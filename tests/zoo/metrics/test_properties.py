@@ -87,7 +87,7 @@ def test_every_loss_is_per_example_for_any_output_shape(name, batch, dims, seed)
     real, fake = (tf.constant(rng.normal(size=(batch, *dims)).astype(np.float32)) for _ in range(2))
     objective = losses.LOSSES[name]
     assert objective.discriminator_loss(real, fake).shape == (batch,)
-    assert objective.generator_loss(fake).shape == (batch,)
+    assert objective.generator_loss(fake, *[real] * objective.generator_uses_real).shape == (batch,)
 
 
 @pytest.mark.parametrize("dims", [(), (3,), (2, 2, 1)])
