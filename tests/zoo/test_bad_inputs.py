@@ -120,6 +120,13 @@ def workspace(tmp_path):
     (["train", "dcgan", "--set", "loss=wasserstein_gp", "--set", "discriminator_norm=layer", "--set", "penalty_weight=-1",
       "--out", "{run}", "--quiet"], "`penalty_weight` must be a finite number ≥ 0. Received: penalty_weight=-1"),
     (["train", "wgan_gp", "--set", "gp_weight=-10", "--out", "{run}", "--quiet"], "`gp_weight` must be a finite number ≥ 0"),
+    (["train", "dcgan", "--set", "loss=wasserstein", "--set", "clip=0", "--out", "{run}", "--quiet"],
+     "Invalid setting for dcgan: `clip` must be a finite number > 0 (the critic's weights are clipped to [-clip, clip]). "
+     "Received: clip=0"),
+    (["train", "dcgan", "--set", "loss=wasserstein", "--set", "clip=-0.01", "--out", "{run}", "--quiet"],
+     "`clip` must be a finite number > 0 (the critic's weights are clipped to [-clip, clip]). Received: clip=-0.01"),
+    (["train", "dcgan", "--set", "clip=0.01", "--out", "{run}", "--quiet"],
+     "loss 'non_saturating' does not clip the critic's weights: drop `clip` (losses that do: wasserstein)"),
     (["train", "dcgan", "--batch-size", "100000000", "--out", "{run}", "--quiet"],
      "--batch-size 100000000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least "
      "85575.1 GiB (at most 16 GiB)"),
