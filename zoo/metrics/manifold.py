@@ -21,7 +21,7 @@ def squared_distances(a, b):
     return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
 
 
-def _row_blocks(count):
+def row_blocks(count):
     return ((start, min(start + BLOCK, count)) for start in range(0, count, BLOCK))
 
 
@@ -31,7 +31,7 @@ def kth_neighbour_radii(features, k):
     if not 1 <= k < len(features):
         raise ValueError(f"`k` must be in [1, {len(features) - 1}] for {len(features)} points. Received: k={k}")
     radii = np.empty(len(features))
-    for start, end in _row_blocks(len(features)):
+    for start, end in row_blocks(len(features)):
         distances = squared_distances(features[start:end], features)
         # the k+1-th smallest includes the point itself at distance 0
         radii[start:end] = np.partition(distances, k, axis=1)[:, k]
@@ -43,7 +43,7 @@ def ball_counts(centres, radii, points):
     centres, points = np.asarray(centres, np.float64), np.asarray(points, np.float64)
     counts = np.zeros(len(points), np.int64)
     covered = np.zeros(len(centres), bool)
-    for start, end in _row_blocks(len(points)):
+    for start, end in row_blocks(len(points)):
         inside = squared_distances(points[start:end], centres) <= radii[None, :]
         counts[start:end] = inside.sum(axis=1)
         covered |= inside.any(axis=0)
@@ -68,7 +68,7 @@ def one_nn_accuracy(real, fake):
     pooled = np.concatenate([np.asarray(real, np.float64), np.asarray(fake, np.float64)])
     is_real = np.arange(len(pooled)) < len(real)
     correct = 0
-    for start, end in _row_blocks(len(pooled)):
+    for start, end in row_blocks(len(pooled)):
         distances = squared_distances(pooled[start:end], pooled)
         distances[np.arange(end - start), np.arange(start, end)] = np.inf  # leave each point out
         correct += int(np.sum(is_real[distances.argmin(axis=1)] == is_real[start:end]))
