@@ -23,6 +23,7 @@ setup(
         "matplotlib>=3.7",  # report figures
         "importlib_resources",  # tensorflow-datasets downloads need it but do not declare it
         "aiohttp>=3.9",  # gan-zoo serve
+        "pot>=0.9",  # exact optimal transport for the wasserstein_distance metric (ot.emd2)
     ],
     extras_require={
         "onnx": ["tf2onnx>=1.16", "onnxruntime>=1.17"],  # gan-zoo export --format onnx
