@@ -24,6 +24,8 @@ setup(
         "importlib_resources",  # tensorflow-datasets downloads need it but do not declare it
         "aiohttp>=3.9",  # gan-zoo serve
         "pot>=0.9",  # exact optimal transport for the wasserstein_distance metric (ot.emd2)
+        "gudhi>=3.8",  # witness complexes and persistence for the geometry_score metric
+        "scipy>=1.10",  # cdist for the transport and topology metrics (POT needs it too)
     ],
     extras_require={
         "onnx": ["tf2onnx>=1.16", "onnxruntime>=1.17"],  # gan-zoo export --format onnx

@@ -1,0 +1,59 @@
+"""Geometry Score: relative living times against their definition integrated on a fine grid, a circle's one
+hole and a blob's none found by the witness complexes, and the score between them."""
+import numpy as np
+import pytest
+
+from zoo.metrics import topology
+
+TOY = {"landmarks": 32, "gamma": 1 / 8}  # the authors' setting for 2-D point clouds
+
+
+def by_grid(intervals, alpha_max, max_betti, steps=200000):
+    """RLT(i) = |{α ∈ [0, α_max]: β₁(α) = i}| / α_max with β₁(α) = #{[b, d): b ≤ α < d}, on a grid of α."""
+    alphas = (np.arange(steps) + 0.5) * alpha_max / steps
+    betti = [sum(birth <= alpha < death for birth, death in intervals) for alpha in alphas]
+    return np.bincount(betti, minlength=max_betti)[:max_betti] / steps
+
+
+def circle(n, seed, noise=0.05):
+    rng = np.random.default_rng(seed)
+    angles = rng.uniform(0, 2 * np.pi, n)
+    return np.stack([np.cos(angles), np.sin(angles)], 1) + rng.normal(scale=noise, size=(n, 2))
+
+
+def blob(n, seed):
+    return np.random.default_rng(seed).normal(scale=0.5, size=(n, 2))
+
+
+def test_relative_living_times_are_the_share_of_the_filtration_with_i_holes():
+    intervals = [[0.0, 0.3], [0.1, 0.5], [0.2, np.inf], [0.45, 0.46], [0.7, 0.9]]  # ∞: alive until α_max = 1
+    rlt = topology.relative_living_times(intervals, 1.0, max_betti=6)
+    np.testing.assert_allclose(rlt, by_grid(intervals, 1.0, 6), atol=2e-5)  # the grid's resolution
+    np.testing.assert_allclose(rlt, [0.0, 0.4, 0.49, 0.11, 0.0, 0.0], atol=1e-12)  # worked by hand
+    assert rlt.sum() == pytest.approx(1.0)
+    assert topology.relative_living_times([], 2.0, max_betti=3).tolist() == [1.0, 0.0, 0.0]  # no hole ever
+    assert topology.relative_living_times(intervals, 1.0, max_betti=2).sum() == pytest.approx(0.4)  # β₁ ≥ 2 cut
+
+
+def test_a_circle_has_one_hole_and_a_blob_none():
+    for points, holes in ((circle(400, 1), 1), (blob(400, 2), 0)):
+        rng = np.random.default_rng(0)
+        rlts = np.array([topology.rlt(points, rng, **TOY) for _ in range(5)])
+        np.testing.assert_allclose(rlts.sum(axis=1), 1.0, rtol=1e-12)
+        assert np.argmax(rlts.mean(axis=0)) == holes
+
+
+def test_geometry_score_separates_topologies_and_is_seeded():
+    ring, other_ring, disc = circle(400, 1), circle(400, 3), blob(400, 2)
+    assert topology.geometry_score(ring, ring.copy(), repetitions=10, **TOY) == 0.0
+    alike = topology.geometry_score(ring, other_ring, repetitions=10, **TOY)
+    unlike = topology.geometry_score(ring, disc, repetitions=10, **TOY)
+    # measured over seeds 0-4 (10 repetitions): two circles 0.0001-0.0037, a circle and a blob 1.16-1.45
+    assert alike < 0.02 and unlike > 0.5
+    assert topology.geometry_score(ring, disc, repetitions=5, seed=4, **TOY) == pytest.approx(
+        topology.geometry_score(ring, disc, repetitions=5, seed=4, **TOY), abs=0)
+
+
+def test_the_authors_gamma_scales_with_the_number_of_points():
+    assert topology.default_gamma(5000) == 1 / 128
+    assert topology.default_gamma(10000) == 1 / 64
