@@ -47,12 +47,61 @@ def normalization(norm, name):
     layer norm over (H, W, C), or identity (also for "spectral", which normalises weights instead)."""
     check_choice("norm", norm, DISCRIMINATOR_NORMS)
     if norm == "batch":
-        return keras.layers.BatchNormalization(name=name)
+        return BatchNormalization(name=name)
     if norm == "sync_batch":
         return keras.layers.BatchNormalization(synchronized=True, name=name)
     if norm == "layer":
         return keras.layers.LayerNormalization(axis=[-3, -2, -1], name=name)
     return keras.layers.Identity(name=name)
+
+
+# TensorFlow's fused kernel raises a smaller epsilon to this (cuDNN's minimum): below it, the layer is Keras's
+_FUSED_MIN_EPSILON = 1.001e-5
+
+
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` whose training step runs TensorFlow's fused kernel: the same layer,
+    weights and numbers (to float rounding), several times fewer ops.
+
+    Keras 3 normalises a batch with ~10 small ops per layer and as many again for the gradient (`Mean`,
+    `SquaredDifference`, `Mul`, `Sum`, `Tile`, ...); under mixed_bfloat16 it also casts the input up to float32
+    and the output back. In training (`training=True`, a trainable layer) on the TensorFlow backend, with a
+    4-D channels-last input (`axis=-1`) in float32, bfloat16 or float16, this layer computes the batch moments
+    and the normalisation with one `FusedBatchNormV3` (oneDNN's on CPU; cuDNN's on GPU) and its gradient with one
+    `FusedBatchNormGradV3`, on the input in its own dtype (the kernel accumulates in float32: no casts). The
+    moving statistics are updated as Keras does, with the *biased* batch variance
+    (`moving = moving · momentum + batch · (1 - momentum)`): the kernel returns the Bessel-corrected variance
+    n/(n-1)·σ², which is scaled back by (n-1)/n. Inference and every other case (masks, synchronized, renorm,
+    other ranks or axes, epsilon below the kernel's 1.001e-5, other backends) is Keras's own `call`, unchanged.
+
+    Named `BatchNormalization` on purpose: Keras addresses a layer's weights in `.weights.h5` files by its class
+    name (`layers/batch_normalization_1/vars/0`), so weights saved from Keras's layer load into this one.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable and self._fusable(inputs, mask)):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        channels = inputs.shape[-1]
+        scale = ops.cast(self.gamma, "float32") if self.scale else tf.ones([channels], "float32")
+        offset = ops.cast(self.beta, "float32") if self.center else tf.zeros([channels], "float32")
+        outputs, mean, corrected_variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs, scale, offset, epsilon=self.epsilon, data_format="NHWC", is_training=True)
+        count = tf.cast(tf.size(inputs, out_type=tf.int64) // channels, "float32")  # n: examples × pixels
+        variance = corrected_variance * ((count - 1.0) / count)  # n = 1: both 0
+        moving_mean = ops.cast(self.moving_mean, "float32")
+        moving_variance = ops.cast(self.moving_variance, "float32")
+        self.moving_mean.assign(moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return ops.cast(outputs, self.compute_dtype)
+
+    def _fusable(self, inputs, mask):
+        return (keras.backend.backend() == "tensorflow" and mask is None and not self.synchronized
+                and not self.renorm and len(inputs.shape) == 4 and self.axis in (-1, 3)
+                and self.epsilon >= _FUSED_MIN_EPSILON
+                and keras.backend.standardize_dtype(inputs.dtype) in ("float32", "bfloat16", "float16"))
 
 
 def upsampling_stack(x, image_shape, width, norm):
