@@ -421,6 +421,16 @@ def evaluate_with(**options):
     return scoring.evaluate({"g": lambda seed: None}, None, **{"num_samples": 10, "seeds": 1, "metrics": ["fid"], **options})
 
 
+def two_sample(name, real, fake):
+    """A two-sample metric of zoo.metrics (kernel_mmd, wasserstein_distance, ...) on two feature arrays."""
+    import zoo.metrics
+
+    return getattr(zoo.metrics, name)(real, fake)
+
+
+TWO_SAMPLE_MINIMUM = {"kernel_mmd": 2, "wasserstein_distance": 1, "geometry_score": 64, "wasserstein_critic": 4}
+
+
 def memorization_with(**options):
     from zoo.eval import memorization
 
@@ -517,6 +527,15 @@ API_ROWS = [
     (lambda g, inputs: evaluate_with(metrics=["fid", "FID"]), r"Unknown metric\(s\) \['FID'\]"),
     (lambda g, inputs: evaluate_with(seeds=0), r"--seeds must be an integer ≥ 1"),
     (lambda g, inputs: evaluate_with(num_samples=1), r"--num-samples 1 is too few for fid: it needs at least 2"),
+    *[row for name, least in TWO_SAMPLE_MINIMUM.items() for row in (
+        (lambda g, inputs, name=name, least=least: two_sample(name, np.ones((least - 1, 4)), np.ones((80, 4))),
+         rf"{name} needs at least {least} samples per set; received {least - 1} real and 80 generated"),
+        (lambda g, inputs, name=name: two_sample(name, np.ones((80, 4)), np.array([])),
+         rf"{name} takes two feature arrays of shape \[n, d\] with d ≥ 1; received real \[80, 4\] and generated \[0\]"),
+        (lambda g, inputs, name=name: two_sample(name, np.ones((80, 4)), np.ones((80, 3))),
+         rf"{name} compares features of one width; received real \[n, 4\] and generated \[n, 3\]"),
+        (lambda g, inputs, name=name: two_sample(name, np.ones((80, 4)), np.full((80, 4), np.nan)),
+         rf"{name}: the generated features hold NaN or infinite values \(320 of 320\)"))],
     (lambda g, inputs: memorization_with(batch_size=0), r"--batch-size must be an integer ≥ 1; received 0"),
     (lambda g, inputs: memorization_with(batch_size=-5), r"--batch-size must be an integer ≥ 1; received -5"),
     (lambda g, inputs: memorization_with(seed=-1), r"--seed must be an integer in \[0, 9223372036854775807\]; received -1"),

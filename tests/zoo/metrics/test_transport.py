@@ -50,3 +50,6 @@ def test_identical_sets_are_at_distance_zero_and_a_shift_adds_up():
     assert transport.wasserstein_distance(real, real.copy()).distance == pytest.approx(0.0, abs=1e-12)
     # translating every point by v moves each unit of mass by ‖v‖ and no plan does better: W₁ = ‖v‖
     assert transport.wasserstein_distance(real, real + [3.0, 4.0, 0.0]).distance == pytest.approx(5.0, rel=1e-9)
+    # one generated point takes all the mass: W₁ is the mean distance to it
+    point = np.array([[1.0, -2.0, 0.5]])
+    assert transport.wasserstein_distance(real, point).distance == pytest.approx(cdist(real, point).mean(), rel=1e-9)
