@@ -57,7 +57,8 @@ class DCGANNetworks(GAN):
 class DCGAN(DCGANNetworks):
     """DCGAN, by default with the non-saturating loss. `loss` names any objective of
     `losses.LOSSES` (the "same architecture, different loss" arms of a `gan-zoo study`);
-    `n_disc` discriminator steps per generator step; `penalty_weight` λ of the loss's gradient
+    `n_disc` discriminator steps per generator step (None: the loss's paper's, 5 for "wasserstein", else 1);
+    `penalty_weight` λ of the loss's gradient
     penalty (None: the loss's default; only for losses with a penalty); `clip` c of the loss's weight
     clipping (None: the loss's default, 0.01 for "wasserstein"; only for losses that clip). An objective
     that declares an optimizer (WGAN's RMSProp(5e-5)) is the default of both players (`default_optimizer`).
@@ -69,9 +70,10 @@ class DCGAN(DCGANNetworks):
     WGANGP and LSGAN are configurations of this class: they fix `fixed_arguments` (a
     loss and its settings) and keep their papers' names for them."""
 
-    def __init__(self, loss="non_saturating", n_disc=1, penalty_weight: float = None, discriminator_norm="batch",
-                 clip: float = None, **kwargs):
+    def __init__(self, loss="non_saturating", n_disc: int = None, penalty_weight: float = None,
+                 discriminator_norm="batch", clip: float = None, **kwargs):
         self.objective = losses.objective(loss)
+        n_disc = self.objective.n_critic if n_disc is None else n_disc  # the loss's paper's (WGAN: 5), else 1
         if isinstance(n_disc, bool) or not isinstance(n_disc, int) or n_disc < 1:
             raise ValueError(f"`n_disc` must be a positive integer. Received: n_disc={n_disc!r}")
         if penalty_weight is not None and not self.objective.penalty:

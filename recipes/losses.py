@@ -407,7 +407,8 @@ class Objective:
     `clip` c > 0: the critic's weights are clipped to [-c, c] after every discriminator update
     (`clip_weights`: WGAN's Lipschitz constraint, part of the objective so a recipe cannot forget it).
     `optimizer`: a factory of the optimizer the objective's paper trains both players with (called with
-    the recipe's overrides, e.g. learning_rate); None: the recipe's Adam."""
+    the recipe's overrides, e.g. learning_rate); None: the recipe's Adam. `n_critic`: the discriminator steps
+    per generator step its paper takes (a recipe's default when the user sets none)."""
 
     discriminator_loss: Callable
     generator_loss: Callable
@@ -416,6 +417,7 @@ class Objective:
     generator_uses_real: bool = False
     clip: Optional[float] = None
     optimizer: Optional[Callable] = None
+    n_critic: int = 1
 
 def interpolate_gradient_penalty(discriminator, real, fake, uniform):
     """WGAN-GP's penalty at x̂ = x + α(G(z) - x), α ~ U(0, 1) per example."""
@@ -452,7 +454,7 @@ LOSSES = {
     "dragan": Objective(modified_discriminator_loss, modified_generator_loss,
                         perturbed_data_gradient_penalty, penalty_weight=10.0),
     # WGAN, Arjovsky et al. 2017 (https://arxiv.org/abs/1701.07875): clipping c = 0.01, RMSProp(5e-5)
-    "wasserstein": Objective(wasserstein_discriminator_loss, wasserstein_generator_loss, clip=0.01,
+    "wasserstein": Objective(wasserstein_discriminator_loss, wasserstein_generator_loss, clip=0.01, n_critic=5,
                              optimizer=functools.partial(keras.optimizers.RMSprop, learning_rate=5e-5)),
     **{f"f_{name}": f_gan(name) for name in F_DIVERGENCES},
     "relativistic": Objective(relativistic_discriminator_loss, relativistic_generator_loss, generator_uses_real=True),

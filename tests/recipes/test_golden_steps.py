@@ -146,7 +146,7 @@ def test_dcgan_step_is_its_named_objective(loss):
                            # norms that read `training` (batch statistics; the power iteration), but no batch
                            # norm under a gradient penalty
                            discriminator_norm={"wasserstein_gp": "layer", "dragan": "spectral"}.get(loss, "batch"),
-                           **({"penalty_weight": 3.0} if penalised else {}), **({"clip": WGAN_CLIP} if clipped else {}))
+                           **({"penalty_weight": 3.0} if penalised else {}), **({"clip": WGAN_CLIP, "n_disc": 1} if clipped else {}))
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
     real = real_images(shape=DEEP)
     logs, after = golden.run(real)

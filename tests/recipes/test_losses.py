@@ -274,10 +274,13 @@ def test_a_clip_is_a_positive_number_for_a_loss_that_clips():
     assert recipes.DCGAN(loss="wasserstein", clip=1, latent_dim=4, width=4, image_shape=(8, 8, 1)).clip_value == 1.0
 
 
-def test_wasserstein_trains_with_rmsprop_unless_adam_settings_are_given():
-    """WGAN's RMSProp(5e-5) for both players by default (Arjovsky et al. 2017); a learning rate keeps RMSProp;
-    Adam's β1/β2 ask for Adam; other losses keep the recipe's Adam."""
+def test_wasserstein_trains_with_rmsprop_and_five_critic_steps_unless_told_otherwise():
+    """WGAN's RMSProp(5e-5) for both players and n_critic = 5 by default (Arjovsky et al. 2017); a learning rate
+    keeps RMSProp; Adam's β1/β2 ask for Adam; other losses keep the recipe's Adam and one discriminator step."""
     recipe = recipes.DCGAN(loss="wasserstein", latent_dim=4, width=4, image_shape=(8, 8, 1))
+    assert recipe.n_disc == 5 and recipe.real_batches_per_step == 5
+    assert recipes.DCGAN(loss="wasserstein", n_disc=2, latent_dim=4, width=4, image_shape=(8, 8, 1)).n_disc == 2
+    assert recipes.DCGAN(loss="hinge", latent_dim=4, width=4, image_shape=(8, 8, 1)).n_disc == 1
     recipe.compile()
     for optimizer in (recipe.g_optimizer, recipe.d_optimizer):
         assert isinstance(optimizer, keras.optimizers.RMSprop)

@@ -183,7 +183,7 @@ def workspace(tmp_path):
     (["project", "dcgan_fashion_mnist_28", "{truncated_png}", "--out", "{dir}/p"], "{truncated_png} is not an image PIL can read"),
     (["train", "dcgan", "--set", "width=32.5", "--out", "{run}", "--quiet"], "--set width=32.5: width takes an integer (default 64)"),
     (["train", "dcgan", "--set", "width=true", "--out", "{run}", "--quiet"], "--set width=true: width takes an integer (default 64)"),
-    (["train", "dcgan", "--set", "n_disc=1.5", "--out", "{run}", "--quiet"], "--set n_disc=1.5: n_disc takes an integer (default 1)"),
+    (["train", "dcgan", "--set", "n_disc=1.5", "--out", "{run}", "--quiet"], "--set n_disc=1.5: n_disc takes an integer"),
     (["train", "dcgan", "--set", "generator_norm=1", "--out", "{run}", "--quiet"],
      '--set generator_norm=1: generator_norm takes a string (default "batch")'),
     (["train", "dcgan", "--set", "ema_decay=abc", "--out", "{run}", "--quiet"], '--set ema_decay="abc": ema_decay takes a finite number'),

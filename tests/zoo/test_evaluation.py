@@ -101,7 +101,7 @@ def test_evaluate_cli_end_to_end(tmp_path, capsys, monkeypatch):
     report_path = tmp_path / "report.json"
     monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
     code = cli.main(["evaluate", str(run), "--num-samples", "300", "--seeds", "2", "--batch-size", "150",
-                     "--metrics", "fid,kid,is,precision_recall,mode_coverage", "--out", str(report_path)])
+                     "--metrics", "fid,kid,is,precision_recall,mode_coverage,kernel_mmd", "--out", str(report_path)])
     assert code == 0
     printed, errors = capsys.readouterr()
     # a progress line per batch of 150 (3 rows × 2 seeds × 300 images), none once all are scored
@@ -119,6 +119,8 @@ def test_evaluate_cli_end_to_end(tmp_path, capsys, monkeypatch):
     protocol = report["protocol"]
     assert protocol["num_samples"] == 300 and protocol["seeds"] == [0, 1] and protocol["reference_split"] == "test"
     assert protocol["feature_extractor"]["name"] == "fashion_mnist_evaluator" and protocol["feature_extractor"]["sha256"]
+    assert list(protocol["metric_protocols"]) == ["kernel_mmd"]  # the metrics asked for that state parameters
+    assert np.isfinite(rows["generator"]["kernel_mmd"]["mean"])
     assert report["target"]["kind"] == "run" and report["command"].startswith("gan-zoo evaluate")
 
 

@@ -18,7 +18,7 @@ from zoo.checks import whole_number
 from zoo.data import datasets, record
 from zoo.errors import UserError
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
-                                     PRDC_K, column_labels, compute_metrics, random_subset)
+                                     PRDC_K, column_labels, compute_metrics, metric_protocols, random_subset)
 from zoo.metrics import classification, memorization
 from zoo.sampling import balanced_labels
 
@@ -224,6 +224,7 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
             "pairwise_subsample": MAX_PAIRWISE, "kid_block_size": KID_BLOCK_SIZE, "is_splits": IS_SPLITS,
             "prdc_k": PRDC_K,
             "gan_train_steps": gan_train_steps if gan_train_test else None,
+            **({"metric_protocols": metric_protocols(metrics)} if metric_protocols(metrics) else {}),
             **({"data_copying": {"training_split": "train", "cells": memorization.CELLS,
                                  "min_per_cell": memorization.MIN_PER_CELL}} if copying_test is not None else {}),
             "feature_extractor": extractor.describe(), "reference_cache": cache,
