@@ -33,7 +33,6 @@ def negation_error(outputs, inputs):
     return float(np.mean(np.abs(np.asarray(outputs) + inputs)))
 
 
-@register_task
 class Negation(Task):
     name, takes, method = TASK, "images", "negate(images)"
     caption = "Rows: x, G(x)."
@@ -68,7 +67,6 @@ class Negation(Task):
         return image, to_uint8(generator(image[None].astype(np.float32) / 127.5 - 1.0))[0]
 
 
-@register_recipe(TASK, paper="none: the toy recipe of tests/zoo/test_toy_task.py")
 class ToyNegation(GAN):
     """One 1×1 convolution learning x → -x by L1."""
     task = TASK
@@ -93,6 +91,26 @@ class ToyNegation(GAN):
         g = self.update(self.generator, self.g_optimizer,
                         lambda: tf.reduce_mean(tf.abs(self.generator(images, training=True) + images), axis=[1, 2, 3]))
         return self.finish_step(l1=g["loss"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    """The toy task and recipe registered for this module's tests only (the registries are global: the other test
+    files must see the zoo's own recipes and tasks), as a user's module would register them on import."""
+    import keras
+
+    from recipes import registry
+    from zoo.eval import metric_registry
+    from zoo.tasks import base
+
+    register_task(Negation)
+    register_recipe(TASK, paper="none: the toy recipe of tests/zoo/test_toy_task.py")(ToyNegation)
+    yield
+    base._TASKS.pop(TASK)
+    registry._CLASSES.pop(TASK)
+    for column in Negation.columns:
+        metric_registry.TASK_COLUMNS.pop(column)
+    keras.saving.get_custom_objects().pop(keras.saving.get_registered_name(ToyNegation))
 
 
 class NoFeatures:
