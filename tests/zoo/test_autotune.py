@@ -128,7 +128,12 @@ def test_the_fingerprint_depends_on_the_workload_and_is_stable(monkeypatch):
     assert autotune.fingerprint(workload) == autotune.fingerprint(dict(workload))
     assert autotune.fingerprint({**workload, "batch": 128}) != autotune.fingerprint(workload)
     key = autotune.fingerprint(workload)
-    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # another kernel library: another machine, as far as speed goes
+    with monkeypatch.context() as patched:
+        patched.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # another kernel library: another machine, as far as speed goes
+        assert autotune.fingerprint(workload) != key
+    assert autotune.fingerprint(workload) == key
+    assert len(autotune.modelling_code()) == 16
+    monkeypatch.setattr(autotune, "modelling_code", lambda: "another step")  # e.g. a fused layer: measured again
     assert autotune.fingerprint(workload) != key
 
 

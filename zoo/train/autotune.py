@@ -4,6 +4,7 @@ choice cached per machine fingerprint so the probe is paid once (the idea of cuD
 `torch.backends.cudnn.benchmark`). XLA's CPU convolutions beat oneDNN's on some CPUs and lose on others
 (1.57× the graph on an AVX2 machine, 0.77× on an AVX-512 one): no fixed default is right everywhere."""
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -91,15 +92,30 @@ def gpu_models(tf):
 def fingerprint(workload):
     """A stable key of the machine and the `workload` (recipe, its settings, shapes, batch, strategy):
     CPU model and flags, usable cores, GPU models, the environment variables that change speed, TensorFlow
-    and Keras versions."""
+    and Keras versions, and the modelling code (a change to recipes/, e.g. a faster layer, measures again)."""
     import keras
     import tensorflow as tf
 
     machine = {"cpu": cpu_model(), "flags": sorted(cpu_flags()), "cores": usable_cores(), "gpus": gpu_models(tf),
                "environment": {name: os.environ.get(name) for name in SPEED_SETTINGS},
                "tensorflow": tf.__version__, "keras": keras.__version__}
-    text = json.dumps({"machine": machine, "workload": workload}, sort_keys=True, default=str)
+    text = json.dumps({"machine": machine, "workload": workload, "code": modelling_code()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def modelling_code():
+    """sha256 of the recipes package's source (what a training step runs), read once per process."""
+    import recipes
+
+    digest = hashlib.sha256()
+    root = os.path.dirname(recipes.__file__)
+    for directory, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                with open(os.path.join(directory, name), "rb") as handle:
+                    digest.update(name.encode() + handle.read())
+    return digest.hexdigest()[:16]
 
 
 class PathFailed(Exception):
