@@ -1,6 +1,7 @@
 """Pure modelling: the adversarial recipes, their networks and losses (no I/O, no data, no CLI).
 Each recipe registers itself (`recipes.registry.register_recipe`); `RECIPES` is the registry's view."""
 from recipes.base import GAN
+from recipes.began import BEGAN
 from recipes.cgan import CGAN
 from recipes.cyclegan import CycleGAN
 from recipes.dcgan import DCGAN
@@ -10,5 +11,5 @@ from recipes.srgan import SRGAN
 from recipes.stylegan_lite import StyleGANLite
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "SRGAN", "StyleGANLite", "WGANGP", "RECIPES", "get_recipe",
-           "list_recipes", "register_recipe"]
+__all__ = ["GAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "SRGAN", "StyleGANLite", "WGANGP", "RECIPES",
+           "get_recipe", "list_recipes", "register_recipe"]

@@ -548,3 +548,42 @@ def test_stylegan_lite_mixes_an_example_when_its_draw_is_below_the_probability()
     np.testing.assert_allclose(ws, expected, rtol=1e-6)
     np.testing.assert_allclose(w, recipe.mapping(z), rtol=1e-6)
     assert not np.allclose(ws[1], ws[1][:1]) and np.allclose(ws[0], ws[0][:1])  # example 1 mixes, 0 does not
+
+
+def l1_reconstruction(autoencoder, images):
+    """BEGAN's L(v) = |v - D(v)|, the mean absolute pixel error per example (D's reconstruction: its first output)."""
+    return tf.reduce_mean(tf.abs(images - autoencoder(images, training=True)[0]), axis=[1, 2, 3])
+
+
+# (k_t, λ_k, γ, where k_t + λ_k(γE[L(x)] - E[L(G(z_G))]) lands): inside (0, 1), above 1, below 0 (a negative balance)
+BEGAN_CONTROL = [(0.3, 0.2, 0.7, "inside"), (0.95, 5.0, 0.7, "above"), (0.05, 5.0, 0.2, "below")]
+
+
+@pytest.mark.parametrize("k, lambda_k, gamma, lands", BEGAN_CONTROL)
+def test_began_step_is_the_equilibrium_objective_and_its_control(k, lambda_k, gamma, lands):
+    """min_D E[L(x)] - k_t·E[L(G(z_D))]; min_G E[L(G(z_G))] against the updated D; k_{t+1} = clip(k_t + λ_k(γE[L(x)] -
+    E[L(G(z_G))]), 0, 1) and M_global = E[L(x)] + |γE[L(x)] - E[L(G(z_G))]| (Berthelot et al. 2017, eq. 4-5), with
+    γ ≠ ½ (not the default: a swapped or dropped factor shows), k_t > 0 (the fake term counts), and the control
+    landing inside (0, 1) and past either bound (the clip holds k there; below 0 the balance is negative, so M's
+    absolute value shows)."""
+    recipe = recipes.get_recipe("began")(latent_dim=4, width=4, bottleneck=4, image_shape=DEEP, gamma=gamma,
+                                         lambda_k=lambda_k, ema_decay=EMA, seed=9)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    recipe.k.assign(k)
+    real = real_images(9, shape=DEEP)
+    logs, after = golden.run(real)
+    (z_d, z_g), G, D = golden.draws, recipe.generator, recipe.discriminator
+    fake = G(z_d, training=True)
+    real_loss = float(tf.reduce_mean(l1_reconstruction(D, real)))
+    d_loss = sgd_step(lambda: tf.reduce_mean(l1_reconstruction(D, real)) - k * tf.reduce_mean(l1_reconstruction(D, fake)),
+                      D.trainable_variables)
+    g_loss = sgd_step(lambda: tf.reduce_mean(l1_reconstruction(D, G(z_g, training=True))), G.trainable_variables)
+    balance = gamma * real_loss - g_loss
+    k_next = min(max(k + lambda_k * balance, 0.0), 1.0)
+    unclipped = k + lambda_k * balance
+    assert {"inside": 0 < unclipped < 1, "above": unclipped > 1, "below": unclipped < 0}[lands], unclipped
+    np.testing.assert_allclose([logs[name] for name in ("d_loss", "g_loss", "real_loss", "k", "m_global")],
+                               [d_loss, g_loss, real_loss, k_next, real_loss + abs(balance)], rtol=1e-5, atol=1e-6)
+    assert float(recipe.k) == pytest.approx(k_next, rel=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)

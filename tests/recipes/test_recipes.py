@@ -135,7 +135,7 @@ def test_capabilities_are_declared_once_and_match_what_each_recipe_does():
     from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRAIN, TRANSLATE, TRUNCATE, UPSCALE
 
     unconditional = {SAMPLE, TRAIN}
-    expected = {"dcgan": unconditional, "wgan_gp": unconditional, "lsgan": unconditional,
+    expected = {"began": unconditional, "dcgan": unconditional, "wgan_gp": unconditional, "lsgan": unconditional,
                 "cgan": {SAMPLE, CONDITION, TRAIN}, "stylegan_lite": {SAMPLE, TRUNCATE, MIX_STYLES, TRAIN},
                 "cyclegan": {TRANSLATE, TRAIN}, "srgan": {UPSCALE, TRAIN}}
     methods = {TRUNCATE: "generate_truncated", MIX_STYLES: "mix_styles", TRANSLATE: "translate", UPSCALE: "upscale"}

@@ -127,6 +127,10 @@ def workspace(tmp_path):
      "`clip` must be a finite number > 0 (the critic's weights are clipped to [-clip, clip]). Received: clip=-0.01"),
     (["train", "dcgan", "--set", "clip=0.01", "--out", "{run}", "--quiet"],
      "loss 'non_saturating' does not clip the critic's weights: drop `clip` (losses that do: wasserstein)"),
+    (["train", "began", "--set", "gamma=0", "--out", "{run}", "--quiet"],
+     "Invalid setting for began: `gamma` (BEGAN's diversity ratio) must be in (0, 1]. Received: gamma=0"),
+    (["train", "began", "--set", "gamma=1.5", "--out", "{run}", "--quiet"],
+     "`gamma` (BEGAN's diversity ratio) must be in (0, 1]. Received: gamma=1.5"),
     (["train", "dcgan", "--batch-size", "100000000", "--out", "{run}", "--quiet"],
      "--batch-size 100000000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least "
      "85575.1 GiB (at most 16 GiB)"),
