@@ -7,9 +7,10 @@ from recipes.cyclegan import CycleGAN
 from recipes.dcgan import DCGAN
 from recipes.lsgan import LSGAN
 from recipes.registry import RECIPES, get_recipe, list_recipes, register_recipe
+from recipes.sngan import SNGAN
 from recipes.srgan import SRGAN
 from recipes.stylegan_lite import StyleGANLite
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "SRGAN", "StyleGANLite", "WGANGP", "RECIPES",
+__all__ = ["GAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "SNGAN", "SRGAN", "StyleGANLite", "WGANGP", "RECIPES",
            "get_recipe", "list_recipes", "register_recipe"]

@@ -203,3 +203,83 @@ class SpectralDense(SpectralNormalized, keras.layers.Dense):
 
     def call(self, inputs, training=False):
         return self.bias_and_activation(ops.matmul(inputs, self.normalized_kernel(training)))
+
+
+# --- residual networks of SNGAN (Miyato et al. 2018, https://arxiv.org/abs/1802.05957, Appendix B.4) -------------
+# The block convolutions start as the authors' code does (Glorot uniform with gain √2; shortcuts and the rest gain 1)
+RESIDUAL_INITIALIZER = {"scale": 2.0, "mode": "fan_avg", "distribution": "uniform"}
+
+
+def class_conditional_normalization(x, labels, num_classes, norm, name):
+    """`normalization(norm, name)` of x; with `labels`, conditional batch norm (de Vries et al. 2017,
+    https://arxiv.org/abs/1707.00683, the projection-discriminator paper's generator: Miyato & Koyama 2018,
+    https://arxiv.org/abs/1802.05637): γ_y ⊙ x̂ + β_y, x̂ the normalised x without its own scale and offset,
+    γ_y, β_y row y of two [num_classes, C] embeddings started at 1 and 0 (every class starts as plain batch norm)."""
+    layer = normalization(norm, name)
+    if labels is None:
+        return layer(x)
+    check_choice("norm", norm, NORMS)
+    layer.center = layer.scale = False  # before it is built: the class's γ_y, β_y are its scale and offset
+    channels = x.shape[-1]
+    gamma, beta = (keras.layers.Reshape((1, 1, channels))(keras.layers.Embedding(
+        num_classes, channels, embeddings_initializer=init, name=f"{name}_{role}")(labels))
+        for role, init in (("gamma", "ones"), ("beta", "zeros")))
+    return keras.layers.Add()([keras.layers.Multiply()([layer(x), gamma]), beta])
+
+
+def generator_residual_block(x, filters, norm, name, labels=None, num_classes=None):
+    """SNGAN's up-sampling generator block: x ↑ + conv3×3(ReLU(BN(conv3×3(ReLU(BN(x)) ↑)))), ↑ nearest-neighbour
+    ×2; the shortcut a 1×1 conv of x ↑ (the channels change). BN: `class_conditional_normalization` (conditional
+    with `labels`)."""
+    residual = keras.initializers.VarianceScaling(**RESIDUAL_INITIALIZER)
+    h = keras.layers.ReLU()(class_conditional_normalization(x, labels, num_classes, norm, f"{name}_norm1"))
+    h = keras.layers.Conv2D(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv1")(
+        keras.layers.UpSampling2D(2)(h))
+    h = keras.layers.ReLU()(class_conditional_normalization(h, labels, num_classes, norm, f"{name}_norm2"))
+    h = keras.layers.Conv2D(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv2")(h)
+    shortcut = keras.layers.Conv2D(filters, 1, name=f"{name}_shortcut")(keras.layers.UpSampling2D(2)(x))
+    return keras.layers.Add()([h, shortcut])
+
+
+def discriminator_residual_block(x, filters, name, downsample, first=False):
+    """SNGAN's discriminator block, every conv spectrally normalised: conv3×3(ReLU(conv3×3(ReLU(x)))) [avg-pooled
+    ×½] + shortcut, the shortcut x itself when neither size nor channels change, else pool(conv1×1(x)).
+    `first`: the "optimized" block on the image (no ReLU before the first conv; shortcut conv1×1(pool(x)))."""
+    residual = keras.initializers.VarianceScaling(**RESIDUAL_INITIALIZER)
+    pool = keras.layers.AveragePooling2D(2) if downsample else keras.layers.Identity()
+    h = x if first else keras.layers.ReLU()(x)
+    h = SpectralConv2D(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv1")(h)
+    h = SpectralConv2D(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv2")(
+        keras.layers.ReLU()(h))
+    h = pool(h)
+    if first:
+        shortcut = SpectralConv2D(filters, 1, name=f"{name}_shortcut")(keras.layers.AveragePooling2D(2)(x))
+    elif downsample or x.shape[-1] != filters:
+        shortcut = pool(SpectralConv2D(filters, 1, name=f"{name}_shortcut")(x))
+    else:
+        shortcut = x
+    return keras.layers.Add()([h, shortcut])
+
+
+def projection_logit(features, labels, num_classes, name="projection"):
+    """The projection discriminator's output (Miyato & Koyama 2018, https://arxiv.org/abs/1802.05637, eq. 3):
+    ψ(φ(x)) + embed(y)ᵀφ(x), ψ the spectral `logit_layer` and embed(y) = onehot(y)ᵀV with V [num_classes, C]
+    spectrally normalised too (the authors' SNEmbedID); `labels` None: ψ(φ(x)) alone. In float32."""
+    logit = logit_layer("spectral")(features)
+    if labels is None:
+        return logit
+    one_hot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot", name=f"{name}_one_hot")(labels)
+    embedded = SpectralDense(features.shape[-1], use_bias=False, name=f"{name}_embedding")(one_hot)
+    projection = keras.layers.Dot(axes=1, dtype="float32", name=name)([embedded, features])
+    return keras.layers.Add(dtype="float32")([logit, projection])
+
+
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class GlobalSumPooling2D(keras.layers.Layer):
+    """[batch, H, W, C] → [batch, C], the sum over the pixels (SNGAN's, SAGAN's and BigGAN's discriminators)."""
+
+    def call(self, inputs):
+        return ops.sum(inputs, axis=(1, 2))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])

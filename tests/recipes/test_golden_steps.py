@@ -587,3 +587,62 @@ def test_began_step_is_the_equilibrium_objective_and_its_control(k, lambda_k, ga
     assert float(recipe.k) == pytest.approx(k_next, rel=1e-6)
     golden.assert_weights(after, ["generator", "discriminator"])
     golden.assert_ema(after, EMA)
+
+
+def power_iteration(kernel, u):
+    """(W/σ(W), u'): Algorithm 1 of Miyato et al. 2018 on W [d_out, d_in] = the kernel reshaped [d_in, d_out] and
+    transposed: ṽ = Wᵀu/‖Wᵀu‖, u' = Wṽ/‖Wṽ‖, σ(W) = u'ᵀWṽ; ṽ and u' constants for the gradient (the paper's
+    ∂σ/∂W = u'ṽᵀ)."""
+    w = tf.transpose(tf.reshape(kernel, [-1, kernel.shape[-1]]))
+    v = tf.stop_gradient(tf.linalg.l2_normalize(tf.matmul(w, u, transpose_a=True), axis=None))
+    u = tf.stop_gradient(tf.linalg.l2_normalize(tf.matmul(w, v), axis=None))
+    return kernel / tf.reduce_sum(u * tf.matmul(w, v)), u
+
+
+def spectral_layer(layer):
+    """The layer's W/σ(W) with its power iteration advanced, as a training call does."""
+    kernel, u = power_iteration(layer.kernel, layer.singular_vector)
+    layer.singular_vector.assign(u)
+    return kernel
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_sngan_step_is_n_dis_hinge_steps_on_fresh_batches_then_one_generator_step(conditional):
+    """n_dis = 2 discriminator steps, each on its own real batch and fresh z:
+    min_D E[relu(1 − D(x, y))] + E[relu(1 + D(G(z, y), y))]; then min_G −E[D(G(z', y), y)] against the updated D
+    (y the last batch's labels). D's output written out: ψ(φ(x)) + embed(y)ᵀφ(x) (Miyato & Koyama 2018, eq. 3;
+    unconditional: ψ(φ(x))), ψ(h) = h·w/σ(w) + b and embed(y) = onehot(y)ᵀV/σ(V), with σ by one power iteration
+    per call from the stored u (Miyato et al. 2018, Alg. 1), which the step advances; φ the network's residual
+    trunk. The SGD step moves the raw W through σ(W); the singular vectors are compared too (GoldenStep)."""
+    classes = 3 if conditional else None
+    recipe = recipes.SNGAN(latent_dim=4, width=4, image_shape=SHAPE, n_dis=2, num_classes=classes, ema_decay=EMA,
+                           seed=9)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    batches = [real_images(10), real_images(11)]
+    labels = [tf.constant([0, 2, 1, 2], tf.int32), tf.constant([1, 1, 0, 2], tf.int32)]
+    images = tf.stack(batches, axis=1)  # [batch, n_dis, H, W, C], as zoo.train feeds it
+    logs, after = golden.run((images, tf.stack(labels, axis=1)) if conditional else images)
+    draws, G, D = list(golden.draws), recipe.generator, recipe.discriminator
+    trunk = keras.Model(D.inputs[0], D.get_layer("sum_pool").output)  # φ, D's own layers
+    psi = D.get_layer("logit")
+
+    def critic(x, y):
+        features = trunk(x, training=True)
+        logit = tf.matmul(features, spectral_layer(psi)) + psi.bias
+        if not conditional:
+            return logit[:, 0]
+        embedded = tf.matmul(tf.one_hot(y, classes), spectral_layer(D.get_layer("projection_embedding")))
+        return logit[:, 0] + tf.reduce_sum(embedded * features, axis=1)
+
+    generate = lambda z, y: G([z, y] if conditional else z, training=True)  # noqa: E731
+    for real, y in zip(batches, labels):
+        fake = generate(draws.pop(0), y)
+        d_loss = sgd_step(lambda: tf.reduce_mean(tf.nn.relu(1 - critic(real, y)) + tf.nn.relu(1 + critic(fake, y))),
+                          D.trainable_variables)
+    z_g = draws.pop(0)
+    assert not draws
+    g_loss = sgd_step(lambda: -tf.reduce_mean(critic(generate(z_g, labels[-1]), labels[-1])), G.trainable_variables)
+    np.testing.assert_allclose([logs["d_loss"], logs["g_loss"]], [d_loss, g_loss], rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)
+    assert int(recipe.d_optimizer.iterations) == 2 and int(recipe.g_optimizer.iterations) == 1

@@ -52,6 +52,22 @@ def test_cgan_recipe_contract():
     run_recipe_test(recipes.CGAN, {**CONTRACT, "num_classes": 10}, tiny_data())
 
 
+# SNGAN: two discriminator steps, each on its own real batch ([batch, n_dis, H, W, C]; labels [batch, n_dis])
+SNGAN_CONTRACT = {"latent_dim": 8, "width": 4, "image_shape": (8, 8, 1), "seed": 3, "ema_decay": 0.9,
+                  "generator_norm": "sync_batch", "n_dis": 2}
+
+
+def test_sngan_recipe_contract():
+    run_recipe_test(recipes.SNGAN, SNGAN_CONTRACT, tiny_data(n_critic=2)[0])
+
+
+def test_conditional_sngan_recipe_contract():
+    """Conditional batch norm in the generator, the projection discriminator, each step's labels."""
+    images, _ = tiny_data(n_critic=2)
+    labels = np.random.default_rng(1).integers(0, 10, (8, 2)).astype("int32")
+    run_recipe_test(recipes.SNGAN, {**SNGAN_CONTRACT, "num_classes": 10}, (images, labels))
+
+
 def test_invalid_arguments_say_what_is_accepted():
     with pytest.raises(ValueError, match="generator_norm.*Received: generator_norm='group'"):
         recipes.DCGAN(generator_norm="group", **TINY)
@@ -137,7 +153,8 @@ def test_capabilities_are_declared_once_and_match_what_each_recipe_does():
     unconditional = {SAMPLE, TRAIN}
     expected = {"began": unconditional, "dcgan": unconditional, "wgan_gp": unconditional, "lsgan": unconditional,
                 "cgan": {SAMPLE, CONDITION, TRAIN}, "stylegan_lite": {SAMPLE, TRUNCATE, MIX_STYLES, TRAIN},
-                "cyclegan": {TRANSLATE, TRAIN}, "srgan": {UPSCALE, TRAIN}}
+                "cyclegan": {TRANSLATE, TRAIN}, "srgan": {UPSCALE, TRAIN},
+                "sngan": unconditional}  # the class; an instance with num_classes adds CONDITION (test_sngan.py)
     methods = {TRUNCATE: "generate_truncated", MIX_STYLES: "mix_styles", TRANSLATE: "translate", UPSCALE: "upscale"}
     tasks = {SAMPLE: "sampling", TRANSLATE: "translation", UPSCALE: "super_resolution"}
     for name, cls in recipes.RECIPES.items():
