@@ -1,7 +1,8 @@
 """DCGAN: Radford, Metz & Chintala 2015, https://arxiv.org/abs/1511.06434.
 
 Transposed-conv generator with batch norm + ReLU and a tanh output; strided-conv
-discriminator with LeakyReLU(0.2); the non-saturating loss of Goodfellow et al. 2014.
+discriminator with LeakyReLU(0.2); the non-saturating loss of Goodfellow et al. 2014. For 2-D points (a 1×1
+frame of 2 channels, zoo.data.points) the networks are MLPs (`network="mlp"`).
 """
 import math
 
@@ -10,6 +11,7 @@ import tensorflow as tf
 
 from recipes import losses
 from recipes.base import GAN, batch_size, split_labels
+from recipes.latents import stream_latents
 from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, check_choice, check_image_shape, check_weight,
                             downsampling_stack, logit_layer, upsampling_stack)
 from recipes.registry import register_recipe
@@ -28,29 +30,87 @@ def build_discriminator(image_shape=(28, 28, 1), width=64, norm="batch", name="d
     return keras.Model(images, logit_layer(norm)(features), name=name)
 
 
+NETWORKS = ("conv", "mlp")
+MLP_LAYERS = 2
+PREVIEW_POINTS, PREVIEW_EXTENT, PREVIEW_SIZE = 4096, 5.0, 64  # a points run's sample grid: a density image
+
+
+def network_for(network, image_shape):
+    """`network`, or for None the one the data allows: "mlp" for points (a 1×1 frame), else "conv"."""
+    if network is None:
+        return "mlp" if tuple(image_shape)[:2] == (1, 1) else "conv"
+    check_choice("network", network, NETWORKS)
+    return network
+
+
+def build_mlp_generator(latent_dim, point_shape, width=128, name="generator"):
+    """z → MLP_LAYERS × Dense(width) + ReLU → a linear point of `point_shape` (Metz et al. 2016, appendix A:
+    2 hidden layers of 128 ReLU units, a linear projection to 2-D)."""
+    z = keras.Input((latent_dim,), name="z")
+    hidden = z
+    for index in range(MLP_LAYERS):
+        hidden = keras.layers.Dense(width, activation="relu", name=f"hidden_{index}")(hidden)
+    point = keras.layers.Dense(math.prod(point_shape), name="point")(hidden)
+    return keras.Model(z, keras.layers.Reshape(point_shape)(point), name=name)
+
+
+def build_mlp_discriminator(point_shape, width=128, name="discriminator"):
+    """point → MLP_LAYERS × Dense(width) + ReLU → one logit (Metz et al. use one hidden layer of 128)."""
+    point = keras.Input(point_shape, name="images")
+    hidden = keras.layers.Flatten()(point)
+    for index in range(MLP_LAYERS):
+        hidden = keras.layers.Dense(width, activation="relu", name=f"hidden_{index}")(hidden)
+    return keras.Model(point, keras.layers.Dense(1, name="logit")(hidden), name=name)
+
+
 class DCGANNetworks(GAN):
     """The DCGAN networks, shared by the recipes built on them. `width` is the first discriminator
     layer's filters (the generator mirrors it); `generator_norm` in `layers.NORMS`, `discriminator_norm` also
     "spectral" (Miyato et al. 2018, https://arxiv.org/abs/1802.05957: every conv and the logit layer compute
-    with W/σ(W), no activation norm)."""
+    with W/σ(W), no activation norm). `network`: "conv", or "mlp" for 2-D points (`width` hidden units a layer,
+    default 128; no normalization layers, as Metz et al.: the norms are the conv networks'); None picks by the
+    data (`network_for`)."""
 
-    def __init__(self, width=64, generator_norm="batch", discriminator_norm="batch", **kwargs):
+    def __init__(self, width: int = None, generator_norm="batch", discriminator_norm="batch", network=None, **kwargs):
         check_choice("generator_norm", generator_norm, NORMS)
         check_choice("discriminator_norm", discriminator_norm, DISCRIMINATOR_NORMS)
-        self.width = int(width)
+        self.network = network_for(network, kwargs.get("image_shape", (28, 28, 1)))
+        self.width = int(width if width is not None else 128 if self.network == "mlp" else 64)
         self.generator_norm = generator_norm
         self.discriminator_norm = discriminator_norm
         super().__init__(**kwargs)
 
     def build_generator(self):
+        if self.network == "mlp":
+            return build_mlp_generator(self.latent_dim, self.image_shape, self.width)
         return build_generator(self.latent_dim, self.image_shape, self.width, self.generator_norm)
 
     def build_discriminator(self):
+        if self.network == "mlp":
+            return build_mlp_discriminator(self.image_shape, self.width)
         return build_discriminator(self.image_shape, self.width, self.discriminator_norm)
+
+    def preview_inputs(self, seed, real_batch=None):
+        if self.network != "mlp":
+            return super().preview_inputs(seed, real_batch)
+        return stream_latents(seed, 0, PREVIEW_POINTS, self.latent_dim)
+
+    def preview(self, inputs):
+        """For points: one PREVIEW_SIZE² image of where PREVIEW_POINTS samples fall in [-PREVIEW_EXTENT,
+        PREVIEW_EXTENT]² (x right, y up), log(1 + count) scaled to [-1, 1] (empty cells -1; outside points dropped)."""
+        if self.network != "mlp":
+            return super().preview(inputs)
+        points = tf.reshape(tf.cast(self.sampling_generator(inputs, training=False), tf.float32), [-1, 2])
+        points = tf.boolean_mask(points, tf.reduce_all(tf.abs(points) < PREVIEW_EXTENT, axis=1))
+        cells = tf.cast((points / PREVIEW_EXTENT + 1.0) / 2.0 * PREVIEW_SIZE, tf.int32)
+        counts = tf.scatter_nd(tf.stack([PREVIEW_SIZE - 1 - cells[:, 1], cells[:, 0]], axis=1),
+                               tf.ones_like(points[:, 0]), [PREVIEW_SIZE, PREVIEW_SIZE])
+        density = tf.math.log1p(counts) / tf.math.log1p(tf.maximum(tf.reduce_max(counts), 1.0))
+        return (2.0 * density - 1.0)[None, :, :, None], 1
 
     def get_config(self):
         return {**super().get_config(), "width": self.width, "generator_norm": self.generator_norm,
-                "discriminator_norm": self.discriminator_norm}
+                "discriminator_norm": self.discriminator_norm, "network": self.network}
 
 
 @register_recipe("dcgan", paper="Radford et al. 2015, https://arxiv.org/abs/1511.06434")
@@ -79,7 +139,8 @@ class DCGAN(DCGANNetworks):
         if penalty_weight is not None and not self.objective.penalty:
             raise ValueError(f"loss {loss!r} has no gradient penalty: drop `penalty_weight` (losses with one: "
                              f"{', '.join(name for name, o in losses.LOSSES.items() if o.penalty)})")
-        if self.objective.penalty and discriminator_norm in ("batch", "sync_batch"):
+        mlp = network_for(kwargs.get("network"), kwargs.get("image_shape", (28, 28, 1))) == "mlp"  # no norm layers
+        if self.objective.penalty and discriminator_norm in ("batch", "sync_batch") and not mlp:
             raise ValueError(f"loss {loss!r} penalises per-example gradients, which batch norm in the discriminator "
                              f"would mix: set discriminator_norm to 'layer', 'spectral' or 'none'. "
                              f"Received: discriminator_norm={discriminator_norm!r}")

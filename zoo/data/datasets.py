@@ -4,7 +4,8 @@
 dataset-fashion-mnist (offline), a folder of PNG/JPEG images, or any
 tensorflow-datasets (tfds) image dataset; "triangles" is the synthetic gray-triangles
 benchmark of zoo.data.triangles, generated in-process. Elements are `(image, label)` when
-the dataset has labels (label int32), else just the image.
+the dataset has labels (label int32), else just the image. "ring8" and "grid25" are the 2-D mixtures of
+zoo.data.points: points, not images (each a float32 [1, 1, 2] tensor, no labels, no image options).
 """
 
 import dataclasses
@@ -19,7 +20,7 @@ import tensorflow as tf
 from PIL import Image
 
 from zoo import checks
-from zoo.data import triangles
+from zoo.data import points, triangles
 from zoo.errors import UserError, first_line
 from zoo.files import entries, remove_new_entries
 
@@ -27,6 +28,8 @@ KNOWN_DATASETS = {
     "fashion_mnist": "Fashion-MNIST: 28x28 grayscale clothing, 10 classes "
     "(offline from dataset-fashion-mnist IDX files, else tfds)",
     "triangles": "gray triangles of Lucic et al. 2018: 28x28 grayscale, no labels (generated in-process)",
+    **{name: f"2-D points: {len(m.centres)} Gaussians of sigma {m.sigma} ({m.paper}), no labels (zoo.data.points)"
+       for name, m in points.MIXTURES.items()},
 }
 FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat",
                          "sandal", "shirt", "sneaker", "bag", "ankle boot")
@@ -63,7 +66,12 @@ class _Raw:
 def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
          channels=None, crop="none", classes=None, batch_size=None, shuffle=False,
          seed=None, repeat=False, drop_remainder=True, prefetch=True):
-    """Return a tf.data.Dataset of float32 images in [-1, 1] (with int32 labels if any)."""
+    """Return a tf.data.Dataset of float32 images in [-1, 1] (with int32 labels if any); for a 2-D mixture
+    (zoo.data.points) float32 points, and `shuffle` does nothing (its points are independent draws)."""
+    if str(name) in points.MIXTURES and not os.path.isdir(str(name)):
+        _check_point_options(name, source, image_size, channels, crop, classes)
+        return points.load(str(name), split, batch_size=batch_size, seed=seed, repeat=repeat,
+                           drop_remainder=drop_remainder, prefetch=prefetch)
     size = checks.image_size(image_size)
     _check_options(source, channels, crop, size)
     raw = _open_source(str(name), split, data_dir, source, size)
@@ -90,7 +98,8 @@ def load(name, split="train", *, data_dir=None, source="auto", image_size=None,
     return ds
 
 
-NATIVE_SIZES = {"fashion_mnist": (28, 28), "triangles": (triangles.SIZE, triangles.SIZE)}  # known without reading
+NATIVE_SIZES = {"fashion_mnist": (28, 28), "triangles": (triangles.SIZE, triangles.SIZE),  # known without reading
+                **{name: points.POINT_SHAPE[:2] for name in points.MIXTURES}}
 
 
 def describe(name, split="train", *, data_dir=None, image_size=None):
@@ -125,6 +134,17 @@ def _shuffle(ds, buffer, seed, repeat):
 
 
 # ---------------------------------------------------------------- options
+
+def _check_point_options(name, source, image_size, channels, crop, classes):
+    """A 2-D mixture takes none of the image options."""
+    given = {key: value for key, value in (("source", None if source == "auto" else source),
+                                            ("image_size", image_size), ("channels", channels),
+                                            ("crop", None if crop == "none" else crop), ("classes", classes))
+             if value is not None}
+    if given:
+        raise UserError(f"{name} is a dataset of 2-D points: it takes no {', '.join(given)} "
+                        f"(received {', '.join(f'{key}={value!r}' for key, value in given.items())})")
+
 
 def _check_options(source, channels, crop, size):
     """Reject bad source / channels / crop values early."""
