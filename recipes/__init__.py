@@ -5,6 +5,7 @@ from recipes.began import BEGAN
 from recipes.cgan import CGAN
 from recipes.cyclegan import CycleGAN
 from recipes.dcgan import DCGAN
+from recipes.ebgan import EBGAN
 from recipes.lsgan import LSGAN
 from recipes.registry import RECIPES, get_recipe, list_recipes, register_recipe
 from recipes.sngan import SNGAN
@@ -12,5 +13,5 @@ from recipes.srgan import SRGAN
 from recipes.stylegan_lite import StyleGANLite
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "LSGAN", "SNGAN", "SRGAN", "StyleGANLite", "WGANGP", "RECIPES",
-           "get_recipe", "list_recipes", "register_recipe"]
+__all__ = ["GAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "EBGAN", "LSGAN", "SNGAN", "SRGAN", "StyleGANLite", "WGANGP",
+           "RECIPES", "get_recipe", "list_recipes", "register_recipe"]

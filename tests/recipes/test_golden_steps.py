@@ -646,3 +646,51 @@ def test_sngan_step_is_n_dis_hinge_steps_on_fresh_batches_then_one_generator_ste
     golden.assert_weights(after, ["generator", "discriminator"])
     golden.assert_ema(after, EMA)
     assert int(recipe.d_optimizer.iterations) == 2 and int(recipe.g_optimizer.iterations) == 1
+
+
+def squared_reconstruction(autoencoder, images):
+    """EBGAN's energy D(v) = ‖Dec(Enc(v)) - v‖², as the mean squared pixel error per example, and Enc(v)."""
+    reconstruction, code = autoencoder(images, training=True)
+    return tf.reduce_mean((reconstruction - images) ** 2, axis=[1, 2, 3]), code
+
+
+def pulling_away_pairs(codes):
+    """f_PT(S) = 1/(N(N-1)) Σ_{i≠j} (S_iᵀS_j / (‖S_i‖‖S_j‖))², pair by pair."""
+    n = int(codes.shape[0])
+    pairs = [(tf.reduce_sum(codes[i] * codes[j]) / (tf.norm(codes[i]) * tf.norm(codes[j]))) ** 2
+             for i in range(n) for j in range(n) if i != j]
+    return tf.add_n(pairs) / (n * (n - 1))
+
+
+@pytest.mark.parametrize("margin", [1e-3, 10.0])
+def test_ebgan_step_is_the_margin_loss_then_energy_plus_pulling_away(margin):
+    """min_D E[D(x) + [m - D(G(z))]⁺]; min_G E[D(G(z'))] + λ_PT·f_PT(Enc(G(z'))) against the updated D (Zhao et al.
+    2016, eq. 1, 2 and 6), λ_PT = 0.3 (not the default); m = 10⁻³ (the hinge is 0 for every fake) and m = 10 (it is
+    m - D(G(z)) for every one)."""
+    recipe = recipes.get_recipe("ebgan")(latent_dim=4, width=4, bottleneck=5, image_shape=DEEP, margin=margin,
+                                         pt_weight=0.3, ema_decay=EMA, seed=10)
+    golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
+    real = real_images(10, shape=DEEP)
+    logs, after = golden.run(real)
+    (z_d, z_g), G, D = golden.draws, recipe.generator, recipe.discriminator
+    fake = G(z_d, training=True)
+    real_energy = float(tf.reduce_mean(squared_reconstruction(D, real)[0]))
+    fake_energies = squared_reconstruction(D, fake)[0]
+    assert bool(tf.reduce_all(fake_energies > margin)) == (margin < 1), fake_energies  # the hinge off; on
+    d_loss = sgd_step(lambda: tf.reduce_mean(squared_reconstruction(D, real)[0]
+                                             + tf.maximum(margin - squared_reconstruction(D, fake)[0], 0.0)),
+                      D.trainable_variables)
+    parts = {}
+
+    def generator_objective():
+        energy, codes = squared_reconstruction(D, G(z_g, training=True))
+        parts["pt"] = pulling_away_pairs(codes)
+        return tf.reduce_mean(energy) + 0.3 * parts["pt"]
+
+    g_loss = sgd_step(generator_objective, G.trainable_variables)
+    np.testing.assert_allclose([logs[name] for name in ("d_loss", "g_loss", "real_energy", "fake_energy",
+                                                        "pulling_away")],
+                               [d_loss, g_loss, real_energy, float(tf.reduce_mean(fake_energies)), float(parts["pt"])],
+                               rtol=1e-5, atol=1e-6)
+    golden.assert_weights(after, ["generator", "discriminator"])
+    golden.assert_ema(after, EMA)

@@ -151,7 +151,8 @@ def test_capabilities_are_declared_once_and_match_what_each_recipe_does():
     from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRAIN, TRANSLATE, TRUNCATE, UPSCALE
 
     unconditional = {SAMPLE, TRAIN}
-    expected = {"began": unconditional, "dcgan": unconditional, "wgan_gp": unconditional, "lsgan": unconditional,
+    expected = {"began": unconditional, "dcgan": unconditional, "ebgan": unconditional, "wgan_gp": unconditional,
+                "lsgan": unconditional,
                 "cgan": {SAMPLE, CONDITION, TRAIN}, "stylegan_lite": {SAMPLE, TRUNCATE, MIX_STYLES, TRAIN},
                 "cyclegan": {TRANSLATE, TRAIN}, "srgan": {UPSCALE, TRAIN},
                 "sngan": unconditional}  # the class; an instance with num_classes adds CONDITION (test_sngan.py)

@@ -131,6 +131,10 @@ def workspace(tmp_path):
      "Invalid setting for began: `gamma` (BEGAN's diversity ratio) must be in (0, 1]. Received: gamma=0"),
     (["train", "began", "--set", "gamma=1.5", "--out", "{run}", "--quiet"],
      "`gamma` (BEGAN's diversity ratio) must be in (0, 1]. Received: gamma=1.5"),
+    (["train", "ebgan", "--set", "margin=0", "--out", "{run}", "--quiet"],
+     "Invalid setting for ebgan: `margin` (EBGAN's m) must be a finite number > 0. Received: margin=0"),
+    (["train", "ebgan", "--set", "pt_weight=-0.1", "--out", "{run}", "--quiet"],
+     "`pt_weight` (λ_PT) must be a finite number ≥ 0. Received: pt_weight=-0.1"),
     (["train", "dcgan", "--batch-size", "100000000", "--out", "{run}", "--quiet"],
      "--batch-size 100000000: one step's activations (generator, discriminator at (28, 28, 1)) would take at least "
      "85575.1 GiB (at most 16 GiB)"),
