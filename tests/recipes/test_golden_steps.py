@@ -290,6 +290,9 @@ UNKNOWN_BATCH = {  # recipe → (a recipe with a fixed seed, its batch)
     "stylegan_lite": (lambda: recipes.get_recipe("stylegan_lite")(latent_dim=4, w_dim=4, mapping_layers=1, width=4,
                                                                   channel_base=16, image_shape=SHAPE, seed=8),
                       lambda: real_images(8)),
+    "sngan": (lambda: recipes.SNGAN(latent_dim=4, width=4, image_shape=SHAPE, n_dis=2, num_classes=3, seed=9),
+              lambda: (tf.stack([real_images(10), real_images(11)], axis=1),  # [batch, n_dis, ...], labels too
+                       tf.constant([[0, 1], [2, 1], [1, 0], [2, 2]], tf.int32))),
 }
 
 
