@@ -104,6 +104,13 @@ class GAN(keras.Model):
         return {name: parameter for name, parameter in parameters.items() if name not in cls.fixed_arguments}
 
     @classmethod
+    def settled_defaults(cls, config):
+        """`config` (constructor arguments) with each argument whose default depends on the others (None: "the
+        loss's own") replaced by the value a recipe built from `config` takes: what a run.json written before the
+        argument existed ran with."""
+        return config
+
+    @classmethod
     def fitted_data(cls, image_shape):
         """How training brings images of `image_shape` (H, W, C) to a size this recipe takes when the
         user chose none: None (as they are), or {"image_size": side, "crop": how}."""

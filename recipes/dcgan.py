@@ -130,6 +130,13 @@ class DCGAN(DCGANNetworks):
     WGANGP and LSGAN are configurations of this class: they fix `fixed_arguments` (a
     loss and its settings) and keep their papers' names for them."""
 
+    @classmethod
+    def settled_defaults(cls, config):
+        """n_disc None: the loss's paper's critic steps (WGAN: 5), else 1."""
+        if "n_disc" in config and config["n_disc"] is None:
+            return {**config, "n_disc": losses.objective(config.get("loss", "non_saturating")).n_critic}
+        return config
+
     def __init__(self, loss="non_saturating", n_disc: int = None, penalty_weight: float = None,
                  discriminator_norm="batch", clip: float = None, **kwargs):
         self.objective = losses.objective(loss)

@@ -83,7 +83,7 @@ def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pat
         (0, 2, "gan-zoo train a"), (2, 6, "gan-zoo train b")]
     assert all(s["machine"]["tensorflow"] == tf.__version__ and s["started"] for s in sessions)
     assert sum(s["wall_time_seconds"] for s in sessions) == pytest.approx(second["wall_time_seconds"], abs=0.5)
-    assert all(s["xla"] for s in sessions)  # DCGAN on one device: XLA by default, kept on resume
+    assert sessions[1]["xla"] == sessions[0]["xla"]  # the path measured for the run, kept on resume
     straight = generator_weights(tmp_path / "straight", image_folder)
     resumed = generator_weights(tmp_path / "resumed", image_folder)
     for a, b in zip(straight, resumed):

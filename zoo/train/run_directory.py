@@ -69,12 +69,12 @@ def with_constructor_defaults(previous, current):
     their default values, so fill those the current description has before comparing."""
     if previous.get("recipe") not in recipes.RECIPES or "recipe_config" not in previous:
         return previous
-    arguments = recipes.get_recipe(previous["recipe"]).constructor_arguments()
-    defaults = json.loads(json.dumps({name: p.default for name, p in arguments.items()
+    cls = recipes.get_recipe(previous["recipe"])
+    defaults = json.loads(json.dumps({name: p.default for name, p in cls.constructor_arguments().items()
                                       if p.default is not inspect.Parameter.empty}, default=str))
     added = {key: defaults[key] for key in current.get("recipe_config", {})
              if key in defaults and key not in previous["recipe_config"]}
-    return {**previous, "recipe_config": {**added, **previous["recipe_config"]}}
+    return {**previous, "recipe_config": cls.settled_defaults({**added, **previous["recipe_config"]})}
 
 
 def check_same_run(out, description, image_shape=None, data_dir=None):
