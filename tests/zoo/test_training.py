@@ -345,7 +345,7 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "gan9", "--out", "{out}"], "Unknown recipe 'gan9'. Known recipes: cgan, cyclegan, dcgan"),
+    (["train", "gan9", "--out", "{out}"], "Unknown recipe 'gan9'. Known recipes: began, cgan, cyclegan, dcgan, ebgan"),
     (["train", "dcgan", "--out", "{out}", "--set", "depth=3"], "Unknown setting(s) ['depth'] for dcgan; accepted:"),
     (["train", "dcgan", "--out", "{out}", "--set", "generator_norm=group"], "generator_norm` must be one of"),
     (["train", "dcgan", "--out", "{out}", "--dataset", "{empty}"], "no images found in"),
