@@ -354,6 +354,8 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
     (["train", "dcgan", "--out", "{out}", "--seed", str(2**32)], "received 4294967296"),
     (["train", "dcgan", "--out", "{out}", "--set", "lr=fast"], "Optimizer setting lr='fast' must be a finite number ≥ 0"),
     (["train", "cgan", "--out", "{out}", "--dataset", "{unlabelled}"], "class-conditional but dataset"),
+    (["train", "sngan", "--out", "{out}", "--dataset", "{unlabelled}", "--set", "num_classes=2"],
+     "sngan is class-conditional but dataset"),  # conditional by its settings: refused before it is built
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "mirrored", "--xla"], "--xla runs on one device for now"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "gpus"], "Unknown strategy 'gpus'; accepted: auto, default"),

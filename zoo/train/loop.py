@@ -267,7 +267,8 @@ def check_data(config, examples):
     """Refuse, before anything is built or measured, data the recipe cannot train on (a class-conditional recipe
     without labels) or that --eval-every cannot score."""
     cls = recipe_class(config.recipe)
-    if cls.conditional and not isinstance(examples.element_spec, tuple):
+    conditional = cls.conditional or config.recipe_args.get("num_classes") is not None  # SNGAN: per instance
+    if conditional and not isinstance(examples.element_spec, tuple):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
     if not config.eval_every:
         return
