@@ -11,6 +11,7 @@ import types
 
 from zoo.errors import UserError
 
+DISTRIBUTION_METRICS = ("fid", "kid")  # what image-to-image evaluations compute on their outputs' features
 _TASKS = {}  # name → Task instance, in registration order
 TASKS = types.MappingProxyType(_TASKS)
 

@@ -11,9 +11,8 @@ from zoo.eval.metric_registry import compute_metrics
 from zoo.eval.scoring import (Progress, extract_features, in_batches, pass_protocol, real_images, reference_features,
                               single_run)
 from zoo.metrics import image_quality
-from zoo.tasks.base import Task, real_inputs, register_task
+from zoo.tasks.base import DISTRIBUTION_METRICS, Task, real_inputs, register_task
 
-DISTRIBUTION_METRICS = ("fid", "kid")
 BASELINE = "bicubic (baseline)"
 MAX_UPLOAD_SIDE = 64  # longer side of an uploaded image to upscale on the demo (larger uploads are shrunk to it)
 

@@ -12,9 +12,8 @@ from zoo.errors import UserError
 from zoo.eval.metric_registry import compute_metrics
 from zoo.eval.scoring import (Progress, extract_features, in_batches, pass_protocol, real_images, reference_features,
                               single_run)
-from zoo.tasks.base import Task, real_inputs, register_task
+from zoo.tasks.base import DISTRIBUTION_METRICS, Task, real_inputs, register_task
 
-DISTRIBUTION_METRICS = ("fid", "kid")
 KID_BLOCK_SIZE = 250  # a class has ~1000 test images: blocks of 250 give KID a standard error (one of 1024 has none)
 
 
