@@ -1,5 +1,6 @@
 """Pure modelling: the adversarial recipes, their networks and losses (no I/O, no data, no CLI).
 Each recipe registers itself (`recipes.registry.register_recipe`); `RECIPES` is the registry's view."""
+from recipes.acgan import ACGAN
 from recipes.base import GAN
 from recipes.began import BEGAN
 from recipes.cgan import CGAN
@@ -13,5 +14,5 @@ from recipes.srgan import SRGAN
 from recipes.stylegan_lite import StyleGANLite
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "EBGAN", "LSGAN", "SNGAN", "SRGAN", "StyleGANLite", "WGANGP",
-           "RECIPES", "get_recipe", "list_recipes", "register_recipe"]
+__all__ = ["GAN", "ACGAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "EBGAN", "LSGAN", "SNGAN", "SRGAN", "StyleGANLite",
+           "WGANGP", "RECIPES", "get_recipe", "list_recipes", "register_recipe"]

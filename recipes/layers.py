@@ -136,9 +136,10 @@ def downsampling_stack(images, image_shape, width, norm):
     return keras.layers.Flatten()(x)
 
 
-def logit_layer(norm, name="logit"):
-    """The discriminator's final Dense(1) in float32, spectrally normalised with a `spectral` trunk."""
-    return (SpectralDense if norm == "spectral" else keras.layers.Dense)(1, dtype="float32", name=name)
+def logit_layer(norm, name="logit", units=1):
+    """The discriminator's final Dense(units) (one logit, or one per class) in float32, spectrally normalised
+    with a `spectral` trunk."""
+    return (SpectralDense if norm == "spectral" else keras.layers.Dense)(units, dtype="float32", name=name)
 
 
 def spectral_normalize(kernel, singular_vector):

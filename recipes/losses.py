@@ -169,6 +169,21 @@ def hinge_generator_loss(fake_outputs):
     """
     return -_per_example(fake_outputs)
 
+def auxiliary_classifier_loss(class_logits, labels):
+    """L = -log P(C = y | x) = -log softmax(c(x))_y: the negated log-likelihood of the correct class under the
+    discriminator's K-way class head c, one term of AC-GAN's L_C (Odena et al. 2017,
+    https://arxiv.org/abs/1610.09585, section 3), on real images and on fakes generated for class y alike.
+
+    Args:
+        class_logits: the class head's raw outputs, [batch, K].
+        labels: int class ids y in [0, K), [batch].
+
+    Returns:
+        float32 tensor [batch]: the loss per example.
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32),
+                                                          logits=tf.cast(class_logits, tf.float32))
+
 
 # --- f-GAN: Nowozin, Cseke & Tomioka 2016, https://arxiv.org/abs/1606.00709 ---------------------------------
 @dataclasses.dataclass(frozen=True)

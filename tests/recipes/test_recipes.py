@@ -152,7 +152,7 @@ def test_capabilities_are_declared_once_and_match_what_each_recipe_does():
 
     unconditional = {SAMPLE, TRAIN}
     expected = {"began": unconditional, "dcgan": unconditional, "ebgan": unconditional, "wgan_gp": unconditional,
-                "lsgan": unconditional,
+                "lsgan": unconditional, "acgan": {SAMPLE, CONDITION, TRAIN},
                 "cgan": {SAMPLE, CONDITION, TRAIN}, "stylegan_lite": {SAMPLE, TRUNCATE, MIX_STYLES, TRAIN},
                 "cyclegan": {TRANSLATE, TRAIN}, "srgan": {UPSCALE, TRAIN},
                 "sngan": unconditional}  # the class; an instance with num_classes adds CONDITION (test_sngan.py)

@@ -345,7 +345,7 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "gan9", "--out", "{out}"], "Unknown recipe 'gan9'. Known recipes: began, cgan, cyclegan, dcgan, ebgan"),
+    (["train", "gan9", "--out", "{out}"], f"Unknown recipe 'gan9'. Known recipes: {', '.join(recipes.list_recipes())}"),
     (["train", "dcgan", "--out", "{out}", "--set", "depth=3"], "Unknown setting(s) ['depth'] for dcgan; accepted:"),
     (["train", "dcgan", "--out", "{out}", "--set", "generator_norm=group"], "generator_norm` must be one of"),
     (["train", "dcgan", "--out", "{out}", "--dataset", "{empty}"], "no images found in"),
@@ -354,6 +354,9 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
     (["train", "dcgan", "--out", "{out}", "--seed", str(2**32)], "received 4294967296"),
     (["train", "dcgan", "--out", "{out}", "--set", "lr=fast"], "Optimizer setting lr='fast' must be a finite number ≥ 0"),
     (["train", "cgan", "--out", "{out}", "--dataset", "{unlabelled}"], "class-conditional but dataset"),
+    (["train", "acgan", "--out", "{out}", "--dataset", "{unlabelled}"], "acgan is class-conditional but dataset"),
+    (["train", "acgan", "--out", "{out}", "--set", "num_classes=1"], "`num_classes` must be at least 2. Received: "
+                                                                     "num_classes=1"),
     (["train", "sngan", "--out", "{out}", "--dataset", "{unlabelled}", "--set", "num_classes=2"],
      "sngan is class-conditional but dataset"),  # conditional by its settings: refused before it is built
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
