@@ -6,11 +6,8 @@ import pytest
 import tensorflow as tf
 
 import recipes
+from cli_runs import train_then_resume
 from recipes.capabilities import CONDITION, SAMPLE, TRAIN
-from zoo import cli
-from zoo.files import read_json
-
-TINY = ["--set", "width=4", "--set", "latent_dim=8", "--set", "n_dis=2"]
 
 
 def test_sngan_pads_fashion_mnist_to_the_papers_32_and_is_conditional_with_num_classes():
@@ -39,19 +36,8 @@ def test_sngan_trains_resumes_samples_and_exports_from_the_cli(conditional, imag
     from zoo.train.run_directory import checkpoint_manager, restore_latest
 
     run = str(tmp_path / "sngan")
-    settings = [*TINY, "--set", "num_classes=2"] if conditional else TINY
-
-    def train(steps):
-        return cli.main(["train", "sngan", "--dataset", image_folder, *settings, "--steps", str(steps),
-                         "--batch-size", "8", "--checkpoint-every", "2", "--sample-every", "2", "--log-every", "1",
-                         "--out", run, "--quiet"])
-
-    assert train(2) == 0 and train(3) == 0  # the second session resumes from the step-2 checkpoint
-    state = read_json(f"{run}/train_state.json")
-    assert state["step"] == 3 and [(s["from_step"], s["to_step"]) for s in state["sessions"]] == [(0, 2), (2, 3)]
-    assert all(np.isfinite(value) for value in state["logs"].values())
     args = {"width": 4, "latent_dim": 8, "n_dis": 2, **({"num_classes": 2} if conditional else {})}
-    assert {key: read_json(f"{run}/run.json")["recipe_config"][key] for key in args} == args
+    train_then_resume("sngan", image_folder, args, run)
     recipe = build_recipe(TrainConfig(recipe="sngan", out=run, recipe_args=args), (8, 8, 1))
     checkpoint, _ = checkpoint_manager(recipe, run, True, 1)
     restore_latest(checkpoint, run)
