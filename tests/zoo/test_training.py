@@ -357,6 +357,10 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
     (["train", "acgan", "--out", "{out}", "--dataset", "{unlabelled}"], "acgan is class-conditional but dataset"),
     (["train", "acgan", "--out", "{out}", "--set", "num_classes=1"], "`num_classes` must be at least 2. Received: "
                                                                      "num_classes=1"),
+    (["train", "acgan", "--out", "{out}", "--set", "num_classes=5"], "acgan has num_classes=5, fewer than the 10 "
+                                                                     "classes of dataset 'fashion_mnist': set --set "
+                                                                     "num_classes=10"),
+    (["train", "cgan", "--out", "{out}", "--dataset", "{labelled}", "--set", "num_classes=2"], "fewer than the 3"),
     (["train", "sngan", "--out", "{out}", "--dataset", "{unlabelled}", "--set", "num_classes=2"],
      "sngan is class-conditional but dataset"),  # conditional by its settings: refused before it is built
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
@@ -367,7 +371,11 @@ def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "unlabelled").mkdir()
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "unlabelled" / "x.png")
-    paths = {"out": str(tmp_path / "out"), "empty": str(tmp_path / "empty"), "unlabelled": str(tmp_path / "unlabelled")}
+    for label in "abc":  # a folder of three classes
+        (tmp_path / "labelled" / label).mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "labelled" / label / "x.png")
+    paths = {"out": str(tmp_path / "out"), "empty": str(tmp_path / "empty"), "unlabelled": str(tmp_path / "unlabelled"),
+             "labelled": str(tmp_path / "labelled")}
     code = cli.main([part.format(**paths) for part in argv] + ["--quiet"])
     error = capsys.readouterr().err.strip()
     assert code == 2

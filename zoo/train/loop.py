@@ -263,6 +263,16 @@ def disk_full(error):
                                                      or "Disk quota exceeded" in str(error))
 
 
+def check_class_count(config, cls):
+    """A class-conditional recipe's `num_classes` must cover the dataset's classes: a label past it would index
+    outside its embeddings and class head (NaN losses under XLA, an error in graph mode, not a clear refusal)."""
+    num_classes = config.recipe_args.get("num_classes", cls.constructor_arguments()["num_classes"].default)
+    _, names = datasets.describe(config.dataset, config.split, data_dir=config.data_dir, image_size=config.image_size)
+    if names and isinstance(num_classes, int) and 2 <= num_classes < len(names):  # below 2: the recipe refuses
+        raise UserError(f"{config.recipe} has num_classes={num_classes}, fewer than the {len(names)} classes of "
+                        f"dataset {config.dataset!r}: set --set num_classes={len(names)}")
+
+
 def check_data(config, examples):
     """Refuse, before anything is built or measured, data the recipe cannot train on (a class-conditional recipe
     without labels) or that --eval-every cannot score."""
@@ -270,6 +280,8 @@ def check_data(config, examples):
     conditional = cls.conditional or config.recipe_args.get("num_classes") is not None  # SNGAN: per instance
     if conditional and not isinstance(examples.element_spec, tuple):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
+    if conditional:
+        check_class_count(config, cls)
     if not config.eval_every:
         return
     if SAMPLE not in cls.capabilities:
