@@ -23,11 +23,11 @@ def build_generator(latent_dim=100, image_shape=(28, 28, 1), width=64, norm="bat
     return keras.Model(z, upsampling_stack(z, check_image_shape(image_shape), width, norm), name=name)
 
 
-def build_discriminator(image_shape=(28, 28, 1), width=64, norm="batch", name="discriminator"):
-    """images → one logit per image."""
+def build_discriminator(image_shape=(28, 28, 1), width=64, norm="batch", name="discriminator", units=1):
+    """images → `units` outputs per image, the objective's head (`losses.Head`: one logit by default)."""
     images = keras.Input(check_image_shape(image_shape), name="images")
     features = downsampling_stack(images, image_shape, width, norm)
-    return keras.Model(images, logit_layer(norm)(features), name=name)
+    return keras.Model(images, logit_layer(norm, units=units)(features), name=name)
 
 
 NETWORKS = ("conv", "mlp")
@@ -54,13 +54,14 @@ def build_mlp_generator(latent_dim, point_shape, width=128, name="generator"):
     return keras.Model(z, keras.layers.Reshape(point_shape)(point), name=name)
 
 
-def build_mlp_discriminator(point_shape, width=128, name="discriminator"):
-    """point → MLP_LAYERS × Dense(width) + ReLU → one logit (Metz et al. use one hidden layer of 128)."""
+def build_mlp_discriminator(point_shape, width=128, name="discriminator", units=1):
+    """point → MLP_LAYERS × Dense(width) + ReLU → one logit (Metz et al. use one hidden layer of 128), or the
+    objective's head of `units` outputs."""
     point = keras.Input(point_shape, name="images")
     hidden = keras.layers.Flatten()(point)
     for index in range(MLP_LAYERS):
         hidden = keras.layers.Dense(width, activation="relu", name=f"hidden_{index}")(hidden)
-    return keras.Model(point, keras.layers.Dense(1, name="logit")(hidden), name=name)
+    return keras.Model(point, keras.layers.Dense(units, name="logit")(hidden), name=name)
 
 
 class DCGANNetworks(GAN):
@@ -85,10 +86,12 @@ class DCGANNetworks(GAN):
             return build_mlp_generator(self.latent_dim, self.image_shape, self.width)
         return build_generator(self.latent_dim, self.image_shape, self.width, self.generator_norm)
 
+    head = losses.SCALAR_HEAD  # the discriminator's output per image (DCGAN: its objective's `losses.Head`)
+
     def build_discriminator(self):
         if self.network == "mlp":
-            return build_mlp_discriminator(self.image_shape, self.width)
-        return build_discriminator(self.image_shape, self.width, self.discriminator_norm)
+            return build_mlp_discriminator(self.image_shape, self.width, units=self.head.units)
+        return build_discriminator(self.image_shape, self.width, self.discriminator_norm, units=self.head.units)
 
     def preview_inputs(self, seed, real_batch=None):
         if self.network != "mlp":
@@ -122,29 +125,18 @@ class DCGAN(DCGANNetworks):
     penalty (None: the loss's default; only for losses with a penalty); `clip` c of the loss's weight
     clipping (None: the loss's default, 0.01 for "wasserstein"; only for losses that clip). An objective
     that declares an optimizer (WGAN's RMSProp(5e-5)) is the default of both players (`default_optimizer`).
+    `loss_settings`: {setting: value} of a loss that takes settings (`losses.objective`: "sphere" `features` n
+    and `moments` R, "realness" `outcomes` N and `anchors` [A0, A1]); the discriminator's head is the objective's
+    (`losses.Head`: `units` outputs per image), any of `discriminator_heads`.
 
     A train step consumes `n_disc` real batches: images shaped [batch, n_disc, H, W, C] (what
     `zoo.train` feeds) give each discriminator step a fresh batch; plain [batch, H, W, C]
     images are reused by every discriminator step.
 
     WGANGP and LSGAN are configurations of this class: they fix `fixed_arguments` (a
-    loss and its settings) and keep their papers' names for them.
+    loss and its settings) and keep their papers' names for them."""
 
-    `bfloat16_checked`: mixed bfloat16 trained the conv networks to float32's quality at the same step count
-    (Fashion-MNIST, FID of 2000 samples, Fashion-MNIST evaluator features; float32 vs bfloat16: non-saturating
-    loss after 5000 steps 217.7 vs 205.0 (seed 0) and 223.6 vs 219.3 (seed 1), WGAN-GP after 2000 steps 417.9 vs
-    415.6; docs/performance.md), so zoo.train may choose it where it measures faster, for every loss of this
-    class and its configurations (WGAN-GP, LSGAN) alike; LSGAN and the other losses were not measured
-    separately."""
-
-    bfloat16_checked = True
-
-    @classmethod
-    def trains_in_bfloat16(cls, settings, image_shape):
-        """The conv networks only: the MLP's 2-D points would come out on bfloat16's grid (8 significant bits:
-        0.016 apart between 2 and 4, coarser than ring8's σ = 0.02), which was not checked."""
-        network = network_for(settings.get("network"), image_shape)
-        return super().trains_in_bfloat16(settings, image_shape) and network == "conv"
+    discriminator_heads = tuple(losses.HEAD_KINDS)  # its builders end in the objective's head, whatever its width
 
     @classmethod
     def settled_defaults(cls, config):
@@ -154,8 +146,10 @@ class DCGAN(DCGANNetworks):
         return config
 
     def __init__(self, loss="non_saturating", n_disc: int = None, penalty_weight: float = None,
-                 discriminator_norm="batch", clip: float = None, **kwargs):
-        self.objective = losses.objective(loss)
+                 discriminator_norm="batch", clip: float = None, loss_settings: dict = None, **kwargs):
+        self.objective = losses.objective(loss, loss_settings)
+        losses.check_head(loss, self.objective.head, type(self).__name__, self.discriminator_heads)
+        self.head, self.loss_settings = self.objective.head, loss_settings
         n_disc = self.objective.n_critic if n_disc is None else n_disc  # the loss's paper's (WGAN: 5), else 1
         if isinstance(n_disc, bool) or not isinstance(n_disc, int) or n_disc < 1:
             raise ValueError(f"`n_disc` must be a positive integer. Received: n_disc={n_disc!r}")
@@ -203,7 +197,8 @@ class DCGAN(DCGANNetworks):
         return self.n_disc
 
     def get_config(self):
-        config = {**super().get_config(), "loss": self.loss_name, "n_disc": self.n_disc,
+        config = {**super().get_config(), "loss": self.loss_name, "loss_settings": self.loss_settings,
+                  "n_disc": self.n_disc,
                   "penalty_weight": self.penalty_weight, "clip": self.clip}
         return {key: value for key, value in config.items() if key not in self.fixed_arguments}
 

@@ -14,10 +14,12 @@ log(1 + e^t), so that -log σ(t) = softplus(-t) and -log(1 - σ(t)) = softplus(t
 """
 import dataclasses
 import functools
+import inspect
 import math
 from typing import Callable, Optional
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from recipes.base import cross_replica_mean
@@ -168,6 +170,7 @@ def hinge_generator_loss(fake_outputs):
         float32 tensor [batch]: the loss per example (PatchGAN maps averaged).
     """
     return -_per_example(fake_outputs)
+
 
 def auxiliary_classifier_loss(class_logits, labels):
     """L = -log P(C = y | x) = -log softmax(c(x))_y: the negated log-likelihood of the correct class under the
@@ -323,6 +326,166 @@ def relativistic_average_generator_loss(fake_outputs, real_outputs, kind="standa
     return relativistic_average_discriminator_loss(fake_outputs, real_outputs, kind)
 
 
+# --- objectives on a vector head: Sphere GAN, RealnessGAN ----------------------------------------------------
+def _float32(values):
+    """A head's outputs [batch, ..., units] as float32 (the head is the last axis; the others, positions)."""
+    return tf.cast(tf.convert_to_tensor(values), tf.float32)
+
+
+def north_pole_distance(features):
+    """d_s(N, Π⁻¹(p)): the geodesic distance on the unit sphere S^n ⊂ R^{n+1} from the north pole N = (0, …, 0, 1)
+    to the inverse stereographic projection Π⁻¹(p) = (2p / (‖p‖² + 1), (‖p‖² - 1) / (‖p‖² + 1)) of the
+    discriminator's features p ∈ R^n: Sphere GAN's geometric block (Park & Kwon 2019, CVPR, section 3,
+    https://openaccess.thecvf.com/content_CVPR_2019/papers/Park_Sphere_Generative_Adversarial_Network_Based_on_Geometric_Moment_Matching_CVPR_2019_paper.pdf).
+    arccos⟨Π⁻¹(p), N⟩ = arccos((‖p‖² - 1) / (‖p‖² + 1)) is computed as the equal 2·atan2(1, ‖p‖) (‖p‖ = cot(d/2)),
+    whose gradient stays finite where arccos's is infinite (‖p‖ → 0 or ∞, the poles) and which keeps float32's
+    relative precision near the north pole, where arccos of a value rounded to 1 gives 0.
+
+    Args:
+        features: p, [batch, ..., n].
+
+    Returns:
+        float32 tensor [batch, ...]: d in [0, π].
+    """
+    squared_norm = tf.reduce_sum(tf.square(_float32(features)), axis=-1)
+    return 2.0 * tf.atan2(1.0, tf.sqrt(tf.maximum(squared_norm, 1e-30)))  # the floor: ∇‖p‖ at p = 0 is 0, not NaN
+
+
+def sphere_moments(features, moments):
+    """Σ_{r=1}^{R} d_s^r(N, Π⁻¹(p)) per example (positions averaged): the moments Sphere GAN matches, R = `moments`."""
+    distance = north_pole_distance(features)
+    return _per_example(tf.add_n([distance ** r for r in range(1, moments + 1)]))
+
+
+def sphere_discriminator_loss(real_features, fake_features, moments=3):
+    """L_D = Σ_r d_s^r(N, D(G(z))) - Σ_r d_s^r(N, D(x)), r = 1..R: D maximises
+    Σ_r E_x[d_s^r(N, D(x))] - Σ_r E_z[d_s^r(N, D(G(z)))], Sphere GAN's min-max objective (Park & Kwon 2019):
+    real features far from the north pole, generated ones near it. D's raw outputs are the features p;
+    `north_pole_distance` projects them.
+
+    Args:
+        real_features: D's features on real images, [batch, ..., n].
+        fake_features: D's features on generated images, [batch, ..., n].
+        moments: R, the highest moment (the paper's experiments: 3).
+
+    Returns:
+        float32 tensor [batch]: the loss per example (the i-th real image with the i-th generated one).
+    """
+    return sphere_moments(fake_features, moments) - sphere_moments(real_features, moments)
+
+
+def sphere_generator_loss(fake_features, moments=3):
+    """L_G = -Σ_r d_s^r(N, D(G(z))): G minimises Sphere GAN's min-max objective, whose real term does not depend
+    on G (Park & Kwon 2019; the authors' code's generator loss): its images' features are pushed away from the
+    north pole, where D puts real ones.
+
+    Args:
+        fake_features: D's features on generated images, [batch, ..., n].
+        moments: R, as in `sphere_discriminator_loss`.
+
+    Returns:
+        float32 tensor [batch]: the loss per example.
+    """
+    return -sphere_moments(fake_features, moments)
+
+
+def kl_to_outcomes(anchor, logits):
+    """KL(A ‖ softmax(v)) = Σ_u A(u)·(log A(u) - log softmax(v)(u)) over the last axis (0·log 0 = 0), per example."""
+    anchor = tf.cast(anchor, tf.float32)
+    log_probabilities = tf.nn.log_softmax(_float32(logits), axis=-1)
+    return _per_example(tf.reduce_sum(tf.math.xlogy(anchor, anchor) - anchor * log_probabilities, axis=-1))
+
+
+def kl_between_outcomes(logits_p, logits_q):
+    """KL(softmax(v_p) ‖ softmax(v_q)) over the last axis, per example."""
+    log_p = tf.nn.log_softmax(_float32(logits_p), axis=-1)
+    log_q = tf.nn.log_softmax(_float32(logits_q), axis=-1)
+    return _per_example(tf.reduce_sum(tf.exp(log_p) * (log_p - log_q), axis=-1))
+
+
+def realness_discriminator_loss(real_logits, fake_logits, anchors):
+    """L_D = KL(A1 ‖ D(x)) + KL(A0 ‖ D(G(z))): D minimises RealnessGAN's value function
+    V(G, D) = E_x[KL(A1 ‖ D(x))] + E_z[KL(A0 ‖ D(G(z)))] (Xiangli et al. 2020, https://arxiv.org/abs/2002.05512,
+    section 3, eq. (3)); D(·) = softmax of its N outcome logits, a distribution over N outcomes of realness.
+
+    Args:
+        real_logits: D's N logits on real images, [batch, ..., N].
+        fake_logits: D's N logits on generated images, [batch, ..., N].
+        anchors: (A0, A1), the fake and real anchor distributions over the N outcomes.
+
+    Returns:
+        float32 tensor [batch]: the loss per example.
+    """
+    fake_anchor, real_anchor = anchors
+    return kl_to_outcomes(real_anchor, real_logits) + kl_to_outcomes(fake_anchor, fake_logits)
+
+
+def realness_generator_loss(fake_logits, real_logits, anchors):
+    """L_G = KL(D(x) ‖ D(G(z))) - KL(A0 ‖ D(G(z))): the generator objective Xiangli et al. 2020 train with
+    (https://arxiv.org/abs/2002.05512, eq. (19)): pull D's distribution on generated images towards its
+    distribution on real ones and away from the fake anchor A0 (the i-th generated image with the i-th real one).
+
+    Args:
+        fake_logits: D's N logits on generated images, [batch, ..., N].
+        real_logits: D's N logits on real images, [batch, ..., N].
+        anchors: (A0, A1), as in `realness_discriminator_loss`.
+
+    Returns:
+        float32 tensor [batch]: the loss per example.
+    """
+    fake_anchor, _ = anchors
+    return kl_between_outcomes(real_logits, fake_logits) - kl_to_outcomes(fake_anchor, fake_logits)
+
+
+ANCHOR_RANGE = 3.0  # A0: a standard normal's mass on [-3, 3]
+
+
+def realness_anchors(outcomes):
+    """(A0, A1) over `outcomes` outcomes: A1 (real) uniform and A0 (fake) a standard normal's mass in `outcomes` equal
+    bins over [-3, 3], renormalised: deterministic versions of the authors' anchors (their code's histograms of
+    U(-1, 1) and N(0, 0.1) samples, whose bins span the samples). At 2 outcomes both are (½, ½)."""
+    edges = np.linspace(-ANCHOR_RANGE, ANCHOR_RANGE, outcomes + 1)
+    normal = np.diff([0.5 * (1.0 + math.erf(edge / math.sqrt(2.0))) for edge in edges])
+    return [[float(mass) for mass in normal / normal.sum()], [1.0 / outcomes] * outcomes]
+
+
+def _anchor_problem(fake_anchor, real_anchor):
+    """What keeps (A0, A1) from being two different distributions over the same N ≥ 2 outcomes, or None."""
+    if fake_anchor.ndim != 1 or fake_anchor.shape != real_anchor.shape:
+        return "A0 and A1 must be lists of the same length"
+    if fake_anchor.size < 2:
+        return "at least 2 outcomes"
+    both = np.concatenate([fake_anchor, real_anchor])
+    if not np.all(np.isfinite(both)) or np.any(both < 0):
+        return "entries must be finite and ≥ 0"
+    if not np.allclose([fake_anchor.sum(), real_anchor.sum()], 1.0, rtol=0.0, atol=1e-6):
+        return f"each must sum to 1 (sums {fake_anchor.sum():.6g}, {real_anchor.sum():.6g})"
+    if np.allclose(fake_anchor, real_anchor, rtol=0.0, atol=1e-6):
+        return "A0 and A1 are equal: D would have nothing to tell apart"
+    return None
+
+
+def check_anchors(anchors):
+    """`anchors` [A0, A1] as two float32 arrays, or a ValueError saying what is wrong and what is accepted."""
+    try:
+        fake_anchor, real_anchor = (np.asarray(anchor, dtype=np.float64) for anchor in anchors)
+        problem = _anchor_problem(fake_anchor, real_anchor)
+    except (TypeError, ValueError):
+        problem = "expected two lists of numbers"
+    if problem:
+        raise ValueError(f"`anchors` of loss 'realness' must be [A0, A1], two different distributions over the same "
+                         f"N ≥ 2 outcomes: {problem}. Received: anchors={anchors!r}")
+    return fake_anchor.astype(np.float32), real_anchor.astype(np.float32)
+
+
+def _check_count(loss, name, value, minimum, meaning):
+    """An integer setting of a loss, ≥ `minimum`, or a ValueError naming it and what it means."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` of loss {loss!r} must be an integer ≥ {minimum} ({meaning}). "
+                         f"Received: {name}={value!r}")
+    return value
+
+
 def clip_weights(variables, clip):
     """w ← min(max(w, -c), c) for every variable: WGAN's weight clipping, Arjovsky et al. 2017
     (https://arxiv.org/abs/1701.07875, Algorithm 1), applied after every critic update."""
@@ -411,6 +574,26 @@ def r1_penalty(discriminator, real):
 
 
 # --- named objectives (what `DCGAN(loss=...)` and `gan-zoo study --losses` accept) ---------------
+HEAD_KINDS = {"scalar": "one value", "features": "a vector of features", "outcomes": "logits over outcomes"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """The discriminator output an objective reads per image: `kind` "scalar" (one value: a logit, a critic's value),
+    "features" (p ∈ R^n, n = `units`: Sphere GAN) or "outcomes" (`units` logits of a distribution over outcomes:
+    RealnessGAN). A recipe's discriminator ends in `units` outputs; it states the kinds it can give
+    (`GAN.discriminator_heads`)."""
+
+    kind: str = "scalar"
+    units: int = 1
+
+    def describe(self):
+        return HEAD_KINDS[self.kind] + ("" if self.kind == "scalar" else f" ({self.units})") + " per image"
+
+
+SCALAR_HEAD = Head()
+
+
 @dataclasses.dataclass(frozen=True)
 class Objective:
     """A GAN objective on D's raw outputs: per-example `discriminator_loss(real_outputs, fake_outputs)` and
@@ -423,7 +606,9 @@ class Objective:
     (`clip_weights`: WGAN's Lipschitz constraint, part of the objective so a recipe cannot forget it).
     `optimizer`: a factory of the optimizer the objective's paper trains both players with (called with
     the recipe's overrides, e.g. learning_rate); None: the recipe's Adam. `n_critic`: the discriminator steps
-    per generator step its paper takes (a recipe's default when the user sets none)."""
+    per generator step its paper takes (a recipe's default when the user sets none). `head`: the discriminator
+    output its losses read (`Head`; one value for most). `configure(**settings)`: the objective with the user's
+    settings (Sphere GAN's `features`, `moments`; RealnessGAN's `outcomes`, `anchors`), None for one without."""
 
     discriminator_loss: Callable
     generator_loss: Callable
@@ -433,6 +618,8 @@ class Objective:
     clip: Optional[float] = None
     optimizer: Optional[Callable] = None
     n_critic: int = 1
+    head: Head = SCALAR_HEAD
+    configure: Optional[Callable] = None
 
 def interpolate_gradient_penalty(discriminator, real, fake, uniform):
     """WGAN-GP's penalty at x̂ = x + α(G(z) - x), α ~ U(0, 1) per example."""
@@ -457,6 +644,35 @@ def relativistic_average(kind):
                      functools.partial(relativistic_average_generator_loss, kind=kind), generator_uses_real=True)
 
 
+def sphere(features=1024, moments=3):
+    """Sphere GAN (Park & Kwon 2019): D's head is `features` values p ∈ R^n (the paper's S^1024), projected on the
+    sphere S^n; moments r = 1..R, R = `moments` (the paper's 3); Adam(1e-4, β1 = 0, β2 = 0.9), the paper's."""
+    _check_count("sphere", "features", features, 1, "n, the width of the discriminator's feature head")
+    _check_count("sphere", "moments", moments, 1, "R: the moments r = 1..R of the distance to the north pole")
+    return Objective(functools.partial(sphere_discriminator_loss, moments=moments),
+                     functools.partial(sphere_generator_loss, moments=moments), head=Head("features", features),
+                     optimizer=functools.partial(keras.optimizers.Adam, learning_rate=1e-4, beta_1=0.0, beta_2=0.9),
+                     configure=sphere)
+
+
+def realness(outcomes=None, anchors=None):
+    """RealnessGAN (Xiangli et al. 2020): D's head is N = `outcomes` logits (default 10, or the anchors' length),
+    `anchors` [A0, A1] the fake and real anchor distributions (default `realness_anchors(N)`)."""
+    given = None if anchors is None else check_anchors(anchors)
+    outcomes = (10 if given is None else len(given[0])) if outcomes is None else outcomes
+    _check_count("realness", "outcomes", outcomes, 2, "N, the outcomes of the realness distribution")
+    if given is None and outcomes == 2:  # a discretised normal and a uniform are both (½, ½) on 2 outcomes
+        raise ValueError("`outcomes` of loss 'realness' must be ≥ 3 with the default anchors, which coincide at 2 "
+                         "outcomes; or give `anchors` [A0, A1]. Received: outcomes=2")
+    if given is not None and len(given[0]) != outcomes:
+        raise ValueError(f"`anchors` of loss 'realness' must have `outcomes` = {outcomes} entries each. "
+                         f"Received: anchors={anchors!r}")
+    anchors = check_anchors(realness_anchors(outcomes)) if given is None else given
+    return Objective(functools.partial(realness_discriminator_loss, anchors=anchors),
+                     functools.partial(realness_generator_loss, anchors=anchors), generator_uses_real=True,
+                     head=Head("outcomes", outcomes), configure=realness)
+
+
 # One line per loss: the five of Lucic et al. 2018 (https://arxiv.org/abs/1711.10337) that `gan-zoo study`
 # compares, the original minimax game and WGAN, f-GAN's divergences and the relativistic GANs.
 LOSSES = {
@@ -476,17 +692,38 @@ LOSSES = {
     **{name: relativistic_average(kind) for name, kind in (("relativistic_average", "standard"),
                                                           ("relativistic_average_ls", "least_squares"),
                                                           ("relativistic_average_hinge", "hinge"))},
+    # objectives on a vector head, Sphere GAN (Park & Kwon 2019) and RealnessGAN (Xiangli et al. 2020)
+    "sphere": sphere(),
+    "realness": realness(),
 }
 
-def objective(name):
-    """The `Objective` registered in `LOSSES` under `name`.
+def objective(name, settings=None):
+    """The `Objective` registered in `LOSSES` under `name`, with the loss's own `settings` if any.
 
     Args:
         name: a key of LOSSES (the registry names `DCGAN(loss=...)` and `gan-zoo study --losses` take).
+        settings: None, or {setting: value} for a loss that takes settings (its `configure`'s arguments).
 
     Returns:
         Objective: its discriminator and generator losses and optional penalty with its weight.
     """
     if name not in LOSSES:
         raise ValueError(f"Unknown loss {name!r}. Known losses: {', '.join(LOSSES)}")
-    return LOSSES[name]
+    if settings is None or settings == {}:
+        return LOSSES[name]
+    configure = LOSSES[name].configure
+    accepted = [] if configure is None else list(inspect.signature(configure).parameters)
+    if not isinstance(settings, dict) or set(settings) - set(accepted):
+        takes = f"takes {', '.join(accepted)}" if accepted else "takes no settings"
+        raise ValueError(f"loss {name!r} {takes} in `loss_settings` (losses with settings: "
+                         f"{', '.join(loss for loss, o in LOSSES.items() if o.configure)}). Received: "
+                         f"loss_settings={settings!r}")
+    return configure(**settings)
+
+
+def check_head(loss, head, recipe, heads):
+    """A ValueError unless the discriminator of `recipe` (a name), which gives the `Head` kinds `heads`, gives the
+    head `head` that loss `loss` reads."""
+    if head.kind not in heads:
+        raise ValueError(f"loss {loss!r} reads {head.describe()} from the discriminator; {recipe}'s discriminator "
+                         f"gives {' or '.join(HEAD_KINDS[kind] for kind in heads)} per image")

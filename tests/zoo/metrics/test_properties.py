@@ -82,10 +82,12 @@ def test_inception_score_lies_between_one_and_the_number_of_classes(seed, count,
 @given(st.sampled_from(sorted(losses.LOSSES)), st.integers(1, 5),
        st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(0, 2**32 - 1))
 def test_every_loss_is_per_example_for_any_output_shape(name, batch, dims, seed):
-    """[batch, *dims] outputs (logits, critic values, PatchGAN maps) → [batch] losses."""
+    """[batch, *dims] outputs (logits, critic values, PatchGAN maps) → [batch] losses; an objective on a vector
+    head (`losses.Head`: Sphere GAN's features, RealnessGAN's outcomes) reads [batch, *dims, units]."""
     rng = np.random.default_rng(seed)
-    real, fake = (tf.constant(rng.normal(size=(batch, *dims)).astype(np.float32)) for _ in range(2))
     objective = losses.LOSSES[name]
+    head = () if objective.head.kind == "scalar" else (objective.head.units,)
+    real, fake = (tf.constant(rng.normal(size=(batch, *dims, *head)).astype(np.float32)) for _ in range(2))
     assert objective.discriminator_loss(real, fake).shape == (batch,)
     assert objective.generator_loss(fake, *[real] * objective.generator_uses_real).shape == (batch,)
 
