@@ -37,10 +37,10 @@ from zoo.data import datasets  # noqa: E402
 from zoo.train.build import build_recipe  # noqa: E402
 from zoo.train.callbacks import TrainingMonitor  # noqa: E402
 from zoo.train.config import TrainConfig  # noqa: E402
-from zoo.train.loop import load_examples, measured_xla, run_steps, training_batches  # noqa: E402
+from zoo.train.loop import load_examples, run_steps, training_batches, training_path  # noqa: E402
 from zoo.train import autotune, run_directory  # noqa: E402
 from zoo.train.run_directory import generator_step  # noqa: E402
-from zoo.train.strategy import use_xla  # noqa: E402
+from zoo.train.strategy import kept_dtype_policy, set_mixed_precision, use_xla  # noqa: E402
 
 WARMUP_STEPS = 3
 LATENT_DIM = 100
@@ -128,7 +128,7 @@ def fashion_mnist_images():
 
 class Baseline:
     def __init__(self, batch_size, policy="float32", jit_compile=False):
-        self.batch_size = batch_size
+        self.batch_size, self.bfloat16 = batch_size, policy == "mixed_bfloat16"
         keras.config.set_dtype_policy(policy)
         self.model = PlainDCGAN()
         self.model.compile(jit_compile=jit_compile)
@@ -151,22 +151,21 @@ class Ours:
     """What `gan-zoo train dcgan` runs per step: build_recipe, load_examples + training_batches,
     run_steps with the TrainingMonitor and TensorBoard callbacks (their periodic writes off)."""
 
-    def __init__(self, batch_size, policy="float32", jit_compile=None, ema_decay=None, in_memory=False):
+    def __init__(self, batch_size, mixed_precision=None, jit_compile=None, ema_decay=None, in_memory=False):
         self.batch_size = batch_size
         self.out = tempfile.mkdtemp(prefix="baseline_dcgan_")
         never = 10**9
         self.config = TrainConfig(
-            recipe="dcgan", out=self.out, batch_size=batch_size, steps=never, mixed_precision=policy != "float32",
+            recipe="dcgan", out=self.out, batch_size=batch_size, steps=never, mixed_precision=mixed_precision,
             recipe_args={"ema_decay": ema_decay} if ema_decay else {}, log_every=never, sample_every=never,
             checkpoint_every=never, verbose=0, jit_compile=use_xla(jit_compile, 1, recipes.DCGAN))
-        keras.config.set_dtype_policy(policy)
-        self.path = None
-        if self.config.jit_compile is None:  # the default: measured, as `gan-zoo train` does (cached per machine)
-            xla, self.path = measured_xla(self.config, tf.distribute.get_strategy(), load_examples(self.config),
-                                          (28, 28, 1))
-            self.config.jit_compile = xla
-        self.recipe = build_recipe(self.config, (28, 28, 1))
-        keras.config.set_dtype_policy("float32")
+        # the path and precision `gan-zoo train` takes: measured where not forced (cached per machine)
+        path, self.path = training_path(self.config, tf.distribute.get_strategy(), load_examples(self.config),
+                                        (28, 28, 1))
+        self.config.jit_compile, self.config.mixed_precision, self.bfloat16 = path.xla, path.bfloat16, path.bfloat16
+        with kept_dtype_policy():
+            set_mixed_precision(path.bfloat16)
+            self.recipe = build_recipe(self.config, (28, 28, 1))
         examples = load_examples(self.config)
         if in_memory:  # one real batch, cached: no input pipeline
             examples = examples.take(batch_size).cache().repeat()
@@ -189,12 +188,15 @@ class Ours:
 
 VARIANTS = {  # name → (description, constructor)
     "baseline": ("plain Keras DCGAN, float32", lambda b: Baseline(b)),
-    "ours": ("`gan-zoo train dcgan`: the default path (float32; XLA or the graph, whichever measured faster)",
-             lambda b: Ours(b)),
-    "ours_no_xla": ("`gan-zoo train dcgan --no-xla`", lambda b: Ours(b, jit_compile=False)),
+    "ours": ("`gan-zoo train dcgan`: the default path (XLA or the graph, float32 or mixed bfloat16 where the CPU has "
+             "it: whichever measured fastest)", lambda b: Ours(b)),
+    "ours_no_xla": ("`gan-zoo train dcgan --no-xla` (precision still measured)", lambda b: Ours(b, jit_compile=False)),
+    "ours_f32": ("`gan-zoo train dcgan --no-mixed-precision` (float32; XLA or the graph, measured)",
+                 lambda b: Ours(b, mixed_precision=False)),
     "ours_ema": ("default + EMA generator (the preset's setting)", lambda b: Ours(b, ema_decay=0.999)),
-    "ours_bf16": ("default with --mixed-precision (mixed_bfloat16)", lambda b: Ours(b, policy="mixed_bfloat16")),
+    "ours_bf16": ("default with --mixed-precision (mixed_bfloat16)", lambda b: Ours(b, mixed_precision=True)),
     "baseline_xla": ("plain Keras DCGAN, float32, XLA", lambda b: Baseline(b, jit_compile=True)),
+    "baseline_bf16": ("plain Keras DCGAN, mixed_bfloat16", lambda b: Baseline(b, policy="mixed_bfloat16")),
     "ours_in_memory": ("zoo DCGAN, float32, one cached batch (no input pipeline)", lambda b: Ours(b, in_memory=True)),
     "ours_2x_batch": ("default at twice the batch (the next factor: bigger matmuls per core)", lambda b: Ours(2 * b)),
 }
@@ -257,7 +259,7 @@ def main():
     for name in names:
         times = np.array(timers[name].times) * 1e3
         ratio = f"{images_per_second[name] / base:.2f}" if base else "–"
-        peak = peaks[tf.bfloat16 if "bf16" in name else tf.float32]
+        peak = peaks[tf.bfloat16 if getattr(built[name], "bfloat16", False) else tf.float32]
         mfu = f"{100 * flops_per_image * images_per_second[name] / 1e9 / peak:.1f}%" if flops_per_image else "–"
         rss = peak_rss_mb(name, args.batch_size, 2 * WARMUP_STEPS + 10)
         print(f"| {name} | {VARIANTS[name][0]} | {built[name].batch_size} | {step[name] * 1e3:.1f} | "
@@ -269,8 +271,8 @@ def main():
               f"({100 * wait / step['ours']:.1f}% of the step)")
     for name, count in flops.items():
         print(f"{name}: {count / 1e9:.3f} GFLOP per train step (profiler count)")
-    print("MFU = those FLOPs per step ÷ step time ÷ the matmul peak of the variant's compute type "
-          "(bfloat16 for *_bf16, else float32)")
+    print("MFU = those FLOPs per step ÷ step time ÷ the matmul peak of the precision the variant ran in "
+          "(bfloat16 for a mixed bfloat16 path, else float32)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The four training paths a run can take on a CPU, timed on one recipe's real step: TensorFlow's graph and
 XLA, each in float32 and mixed bfloat16, alternately in rounds; prints ms per step, each path ÷ the float32
-graph, and the CPU's model and flags. What zoo.train.autotune measures (float32 chosen, bfloat16 hinted).
+graph, and the CPU's model and flags. What zoo.train.autotune measures (bfloat16 a candidate where the
+recipe's quality was checked in it, else timed for a hint).
 
     python benchmarks/training_paths.py [--recipe dcgan] [--batch-size 64] [--rounds 4] [--steps 20]
 

@@ -86,6 +86,7 @@ class GAN(keras.Model):
     xla_by_default = True  # XLA is a candidate zoo.train measures by default (False: its compile is too slow to try)
     fixed_arguments = ()  # constructor arguments of a base class that this recipe sets itself (WGANGP: loss, ...)
     discriminator_heads = ("scalar",)  # the `losses.Head` kinds its discriminator gives (one value; DCGAN: any)
+    bfloat16_checked = False  # trained in mixed bfloat16 to float32's quality (same-budget FID): zoo.train may pick it
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -116,6 +117,12 @@ class GAN(keras.Model):
         """How training brings images of `image_shape` (H, W, C) to a size this recipe takes when the
         user chose none: None (as they are), or {"image_size": side, "crop": how}."""
         return None
+
+    @classmethod
+    def trains_in_bfloat16(cls, settings, image_shape):
+        """Whether zoo.train may choose mixed bfloat16 (when it measures faster) for this recipe with constructor
+        `settings` on `image_shape` (H, W, C) images: where its quality was checked in bfloat16 (`bfloat16_checked`)."""
+        return cls.bfloat16_checked
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), ema_decay: float = None, seed=None, augment=None,
                  ema_rampup: float = None, **kwargs):

@@ -282,6 +282,8 @@ UNKNOWN_BATCH = {  # recipe → (a recipe with a fixed seed, its batch)
                 lambda: tf.stack([real_images(2), real_images(3)], axis=1)),
     "cgan": (lambda: recipes.CGAN(latent_dim=4, width=4, image_shape=DEEP, num_classes=3, embedding_dim=2, seed=4),
              lambda: (real_images(4, shape=DEEP), tf.constant([0, 2, 1, 2], tf.int32))),
+    "acgan": (lambda: recipes.ACGAN(latent_dim=4, width=4, image_shape=DEEP, num_classes=3, embedding_dim=2, seed=4),
+              lambda: (real_images(4, shape=DEEP), tf.constant([0, 2, 1, 2], tf.int32))),
     "cyclegan": (lambda: recipes.CycleGAN(width=4, num_blocks=1, discriminator_width=4, discriminator_layers=1,
                                           pool_size=0, image_shape=SHAPE, seed=5), lambda: (real_images(5), real_images(6))),
     "srgan": (lambda: recipes.get_recipe("srgan")(scale=2, width=4, num_blocks=1, discriminator_width=4,

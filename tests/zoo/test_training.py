@@ -18,7 +18,7 @@ import recipes
 from zoo import cli
 from zoo.errors import TrainingDiverged, UserError
 from zoo.files import read_json, remove_new_entries, write_json
-from zoo.train import loop
+from zoo.train import autotune, loop
 from zoo.train.build import build_recipe
 from zoo.train.config import TrainConfig
 from zoo.train.loop import load_examples, run_steps, train, training_batches
@@ -68,6 +68,8 @@ def test_run_directory_contents(tmp_path, image_folder, capsys):
 
 def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, image_folder, monkeypatch):
     monkeypatch.delenv(XLA_ENV)  # the default path users run (the suite turns XLA off elsewhere)
+    monkeypatch.setattr(autotune, "cpu_flags", set)  # in float32 (this tolerance's) on any CPU; bfloat16's resume:
+    # tests/zoo/test_autotune.py
     train(config(tmp_path / "straight", image_folder, steps=6))
     first = train(config(tmp_path / "resumed", image_folder, steps=2, command="gan-zoo train a"))
     assert first["step"] == 2
@@ -133,6 +135,8 @@ def test_resume_history_of_runs_from_before_sessions_were_recorded(tmp_path):
         use_xla(True, replicas=1, recipe_cls=recipes.SRGAN)
     parser = cli.build_parser()
     assert parser.parse_args(["train", "dcgan", "--out", "x"]).xla is None
+    assert [parser.parse_args(["train", "dcgan", "--out", "x", *flag]).mixed_precision for flag in (
+        [], ["--mixed-precision"], ["--no-mixed-precision"])] == [None, True, False]  # measured, or forced
     assert parser.parse_args(["train", "dcgan", "--out", "x", "--no-xla"]).xla is False
 
 
@@ -357,6 +361,10 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
     (["train", "acgan", "--out", "{out}", "--dataset", "{unlabelled}"], "acgan is class-conditional but dataset"),
     (["train", "acgan", "--out", "{out}", "--set", "num_classes=1"], "`num_classes` must be at least 2. Received: "
                                                                      "num_classes=1"),
+    (["train", "acgan", "--out", "{out}", "--set", "num_classes=5"], "acgan has num_classes=5, fewer than the 10 "
+                                                                     "classes of dataset 'fashion_mnist': set --set "
+                                                                     "num_classes=10"),
+    (["train", "cgan", "--out", "{out}", "--dataset", "{labelled}", "--set", "num_classes=2"], "fewer than the 3"),
     (["train", "sngan", "--out", "{out}", "--dataset", "{unlabelled}", "--set", "num_classes=2"],
      "sngan is class-conditional but dataset"),  # conditional by its settings: refused before it is built
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
@@ -367,7 +375,11 @@ def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "unlabelled").mkdir()
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "unlabelled" / "x.png")
-    paths = {"out": str(tmp_path / "out"), "empty": str(tmp_path / "empty"), "unlabelled": str(tmp_path / "unlabelled")}
+    for label in "abc":  # a folder of three classes
+        (tmp_path / "labelled" / label).mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "labelled" / label / "x.png")
+    paths = {"out": str(tmp_path / "out"), "empty": str(tmp_path / "empty"), "unlabelled": str(tmp_path / "unlabelled"),
+             "labelled": str(tmp_path / "labelled")}
     code = cli.main([part.format(**paths) for part in argv] + ["--quiet"])
     error = capsys.readouterr().err.strip()
     assert code == 2

@@ -32,11 +32,15 @@ def add_train(subparsers):
     parser.add_argument("--strategy", default="auto",
                         help="auto (mirrored when there are several GPUs, else default), default (one device), "
                              "mirrored (all local GPUs or logical CPUs), multi_worker (TF_CONFIG), tpu")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU")
+    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
+                        help="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU (--mixed-precision) or float32 "
+                             "(--no-mixed-precision); default: on a CPU with native bfloat16, for recipes whose "
+                             "quality was checked in it (README: Training), whichever measured faster; else float32. "
+                             "A resumed run keeps its precision")
     parser.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                         help="XLA-compile the train step (--xla) or use TensorFlow's graph (--no-xla); default: the "
-                             "faster, measured once per machine and workload (GAN_ZOO_XLA=0: the graph unless --xla)")
+                             "faster, measured once per machine and workload (GAN_ZOO_XLA=0: the graph in float32, "
+                             "nothing measured, unless --xla / --mixed-precision)")
     parser.add_argument("--set", dest="settings", action="append", type=parse_setting, default=[], metavar="KEY=VALUE",
                         help="recipe setting (e.g. width=32, n_critic=5, ema_decay=0.999) or optimizer setting "
                              "(lr, g_lr, d_lr, beta_1, beta_2); repeatable")

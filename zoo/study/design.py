@@ -148,6 +148,7 @@ def train_config(config, run):
     return TrainConfig.with_settings(
         settings, recipe=recipe, out=run["dir"], dataset=config.dataset, data_dir=config.data_dir, steps=config.steps,
         batch_size=config.batch_size, seed=run["seed"], strategy="default", jit_compile=config.xla,
+        mixed_precision=False,  # every arm in float32: a precision measured per arm could differ between arms
         eval_every=config.eval_every, eval_samples=config.eval_samples, log_every=min(100, config.steps),
         sample_every=config.steps, checkpoint_every=min(500, config.steps), keep_checkpoints=1, verbose=0,
         command=f"gan-zoo study --out {config.out} (run {run['dir']})")

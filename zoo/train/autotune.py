@@ -1,8 +1,9 @@
 """Which path a run's train step takes on this machine: each candidate (TensorFlow's graph, XLA, and their
 bfloat16 forms where the CPU computes bfloat16 natively) timed on the real step, the fastest chosen, and the
 choice cached per machine fingerprint so the probe is paid once (the idea of cuDNN's autotuner,
-`torch.backends.cudnn.benchmark`). XLA's CPU convolutions beat oneDNN's on some CPUs and lose on others
-(1.57× the graph on an AVX2 machine, 0.77× on an AVX-512 one): no fixed default is right everywhere."""
+`torch.backends.cudnn.benchmark`). XLA's CPU convolutions beat oneDNN's on some CPUs and lose on others (1.57×
+the graph on an AVX2 machine, 0.77× on an AVX-512 one): no fixed default is right everywhere. Which candidates a
+run may choose is zoo.train's (a forced flag, a resumed run's path, bfloat16 where the recipe was checked in it)."""
 import dataclasses
 import functools
 import hashlib
@@ -63,13 +64,10 @@ def native_bfloat16(flags):
     return bool({"avx512_bf16", "amx_bf16"} & flags)
 
 
-def candidates(xla_possible, flags):
-    """The paths worth timing: the graph always, XLA where the step can be compiled, each also in
-    bfloat16 where the CPU has native bfloat16."""
-    paths = [Path(xla=False)] + ([Path(xla=True)] if xla_possible else [])
-    if native_bfloat16(flags):
-        paths += [Path(xla=path.xla, bfloat16=True) for path in paths]
-    return paths
+def candidates(xla_options, bfloat16_options):
+    """Every path of the compile choices `xla_options` (e.g. [False, True]: the graph and XLA) and the precision
+    choices `bfloat16_options` ([False]: float32 only), float32 first."""
+    return [Path(xla=xla, bfloat16=bfloat16) for bfloat16 in bfloat16_options for xla in xla_options]
 
 
 SPEED_SETTINGS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "TF_ENABLE_ONEDNN_OPTS",
@@ -160,8 +158,9 @@ def choose_path(key, paths, measure, cache_file=None, eligible=None):
     """(chosen Path, record) for the workload `key`: the cached choice when there is one for `key` and it
     is still eligible, else `paths` timed by `measure(paths)` ({name: seconds per step}, e.g. interleaved_seconds
     of each path's steps), the fastest of the `eligible` ones (default: all) chosen and cached; the others are
-    timed for the record only (bfloat16, which changes the numerics). A path that failed to run (an XLA compile
-    error, memory) measures None: it is not chosen. The record says which path, why, and every measurement."""
+    timed for the record only (bfloat16 for a recipe whose quality was not checked in it). A path that failed to
+    run (an XLA compile error, memory) measures None: it is not chosen. The record says which path, why, and every
+    measurement."""
     eligible = [path.name for path in (eligible or paths)]
     if len(paths) == 1:
         return paths[0], {"path": eligible[0], "why": "the only path that can run here"}

@@ -38,7 +38,7 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     strategy: str = "auto"
-    mixed_precision: bool = False
+    mixed_precision: bool = None  # mixed bfloat16 (CPU) / float16 (GPU); None: measured where eligible, else float32
     jit_compile: bool = None  # XLA-compile each replica's train step; None: the faster path, measured (autotune)
     recipe_args: dict = dataclasses.field(default_factory=dict)
     optimizer_args: dict = dataclasses.field(default_factory=dict)

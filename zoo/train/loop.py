@@ -22,10 +22,11 @@ from zoo.train import autotune, run_directory
 from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
 from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, StepProgress, TrainingMonitor
 from zoo.train.config import domains_of, validate
-from zoo.train.run_directory import (check_same_run, checkpoint_manager, generator_step, previous_state, previous_xla,
-                                     restore_latest, run_description)
-from zoo.train.strategy import (check_workers_agree, cross_replica, is_chief, make_strategy, set_mixed_precision,
-                                task_name, use_xla, warn_unsynchronized_batch_norm)
+from zoo.train.run_directory import (check_same_run, checkpoint_manager, generator_step, previous_mixed_precision,
+                                     previous_state, previous_xla, restore_latest, run_description)
+from zoo.train.strategy import (check_workers_agree, cross_replica, is_chief, kept_dtype_policy, make_strategy,
+                                mixed_precision_candidates, set_mixed_precision, task_name, use_xla,
+                                warn_unsynchronized_batch_norm)
 
 
 def load_examples(config, unpaired=False):
@@ -101,14 +102,37 @@ def run_recipe(config, shape):
 PROBE_WARMUP_STEPS, PROBE_TIMED_STEPS = 3, 10  # per path: tracing/compiling, then the median of these
 
 
-def measured_xla(config, strategy, examples, shape):
-    """(XLA or not, record): the faster of TensorFlow's graph and XLA for this run's step on this machine, timed
-    on throwaway copies of the recipe fed the run's own batches (zoo.train.autotune.choose_path: cached per
-    machine and workload, so paid once). On a CPU with native bfloat16 a float32 run also times both in
-    mixed bfloat16, for the record and a hint only: bfloat16 changes the numerics, so it runs when asked
-    (--mixed-precision)."""
-    workload = {"recipe": config.recipe, "recipe_args": config.recipe_args, "init_from": config.init_from, "shape": shape, "batch_size": config.batch_size,
-                "replicas": strategy.num_replicas_in_sync, "dtype_policy": keras.config.dtype_policy().name}
+def training_path(config, strategy, examples, shape):
+    """(autotune.Path, record or None): how this run's step runs, XLA-compiled or not and in float32 or mixed
+    bfloat16. `config.jit_compile` is use_xla's answer (True, False or None: either) and `config.mixed_precision`
+    --mixed-precision / --no-mixed-precision (None: mixed_precision_candidates, e.g. a resumed run's own); where
+    more than one path may be taken, the fastest measured (`measured_path`, whose record says why)."""
+    recipe_cls = recipe_class(config.recipe)
+    one_device = strategy.num_replicas_in_sync == 1 and not cross_replica(strategy)
+    precisions, timed_only = mixed_precision_candidates(
+        config.mixed_precision, recipe_cls.trains_in_bfloat16(config.recipe_args, shape), one_device,
+        previous_mixed_precision(config.out))
+    compile_paths = [False, True] if config.jit_compile is None else [config.jit_compile]
+    eligible = autotune.candidates(compile_paths, precisions)
+    if len(eligible) == 1:
+        return eligible[0], None
+    if config.verbose:
+        print("Measuring the training path (once per machine and workload; --xla/--no-xla and "
+              "--mixed-precision/--no-mixed-precision skip it)", flush=True)
+    path, record = measured_path(config, strategy, examples, shape, eligible,
+                                 eligible + autotune.candidates(compile_paths, timed_only))
+    if config.verbose:
+        print(f"Training path: {path.name} ({record['why']})", flush=True)
+    return path, record
+
+
+def measured_path(config, strategy, examples, shape, eligible, paths):
+    """(the fastest of the `eligible` paths, record): each of `paths` timed on a throwaway copy of the recipe fed
+    the run's own batches (zoo.train.autotune.choose_path: cached per machine, workload and candidates, so paid
+    once); paths not eligible are timed for the record and a hint only (bfloat16_hint)."""
+    workload = {"recipe": config.recipe, "recipe_args": config.recipe_args, "init_from": config.init_from,
+                "shape": shape, "batch_size": config.batch_size, "replicas": strategy.num_replicas_in_sync,
+                "paths": [path.name for path in paths], "eligible": [path.name for path in eligible]}
 
     def measure(paths):
         try:
@@ -121,14 +145,11 @@ def measured_xla(config, strategy, examples, shape):
     def steps_of(path):
         """run_steps(n) of a throwaway recipe on `path`; an OpError on the way is PathFailed."""
         keras.utils.set_random_seed(config.seed)
-        probe = dataclasses.replace(config, jit_compile=path.xla)
-        policy = keras.config.dtype_policy()
-        keras.config.set_dtype_policy("mixed_bfloat16" if path.bfloat16 else policy)
-        try:
+        probe = dataclasses.replace(config, jit_compile=path.xla, mixed_precision=path.bfloat16)
+        with kept_dtype_policy():  # the networks take the policy when they are built
+            set_mixed_precision(path.bfloat16)
             with strategy.scope():
                 recipe = run_recipe(probe, shape)
-        finally:
-            keras.config.set_dtype_policy(policy)
         batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, 0)
         iterator = iter(strategy.experimental_distribute_dataset(batches))
         step = distributed_train_function(recipe, strategy, config.batch_size // strategy.num_replicas_in_sync)
@@ -145,11 +166,8 @@ def measured_xla(config, strategy, examples, shape):
 
         return advance
 
-    float32_on_cpu = keras.config.dtype_policy().name == "float32" and not tf.config.list_logical_devices("GPU")
-    paths = autotune.candidates(True, autotune.cpu_flags() if float32_on_cpu else set())
-    path, record = autotune.choose_path(autotune.fingerprint(workload), paths, measure,
-                                        eligible=[path for path in paths if not path.bfloat16])
-    return path.xla, {**record, "why": record["why"] + bfloat16_hint(record)}
+    path, record = autotune.choose_path(autotune.fingerprint(workload), paths, measure, eligible=eligible)
+    return path, {**record, "why": record["why"] + bfloat16_hint(record)}
 
 
 def bfloat16_hint(record):
@@ -226,11 +244,12 @@ def train(config):
         Terminated: SIGTERM, after saving, as for Ctrl-C's KeyboardInterrupt (a multi-worker run after the step
             every worker stops at, any worker's signal stopping them all).
 
-    A run that fails before its first checkpoint leaves nothing behind (no run.json to lock the directory)."""
+    A run that fails before its first checkpoint leaves nothing behind (no run.json to lock the directory). The
+    caller's Keras dtype policy is given back at the end (a run sets its own precision while it trains)."""
     validate(config)
     stop = StopRequest()  # multi-worker: a stop signal waits for a step every worker stops after
     signals = stop.recording() if config.strategy == "multi_worker" else sigterm_as_interrupt()
-    with signals, locked_directory(config.out, run_lock_name(config)) as before:
+    with signals, kept_dtype_policy(), locked_directory(config.out, run_lock_name(config)) as before:
         try:
             return train_in_directory(config, stop)
         except TrainingDiverged:  # its samples and logs show how: kept
@@ -263,6 +282,16 @@ def disk_full(error):
                                                      or "Disk quota exceeded" in str(error))
 
 
+def check_class_count(config, cls):
+    """A class-conditional recipe's `num_classes` must cover the dataset's classes: a label past it would index
+    outside its embeddings and class head (NaN losses under XLA, an error in graph mode, not a clear refusal)."""
+    num_classes = config.recipe_args.get("num_classes", cls.constructor_arguments()["num_classes"].default)
+    _, names = datasets.describe(config.dataset, config.split, data_dir=config.data_dir, image_size=config.image_size)
+    if names and isinstance(num_classes, int) and 2 <= num_classes < len(names):  # below 2: the recipe refuses
+        raise UserError(f"{config.recipe} has num_classes={num_classes}, fewer than the {len(names)} classes of "
+                        f"dataset {config.dataset!r}: set --set num_classes={len(names)}")
+
+
 def check_data(config, examples):
     """Refuse, before anything is built or measured, data the recipe cannot train on (a class-conditional recipe
     without labels) or that --eval-every cannot score."""
@@ -270,6 +299,8 @@ def check_data(config, examples):
     conditional = cls.conditional or config.recipe_args.get("num_classes") is not None  # SNGAN: per instance
     if conditional and not isinstance(examples.element_spec, tuple):
         raise UserError(f"{config.recipe} is class-conditional but dataset {config.dataset!r} has no labels")
+    if conditional:
+        check_class_count(config, cls)
     if not config.eval_every:
         return
     if SAMPLE not in cls.capabilities:
@@ -284,11 +315,9 @@ def check_data(config, examples):
 def train_in_directory(config, stop):
     os.makedirs(config.out, exist_ok=True)
     strategy = make_strategy(config.strategy)
-    set_mixed_precision(config.mixed_precision)
     replicas = strategy.num_replicas_in_sync
     config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe),
                                                              cross_replica(strategy), previous_xla(config.out)))
-    path_choice = None
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
     keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
@@ -302,25 +331,19 @@ def train_in_directory(config, stop):
         config = dataclasses.replace(config, **fitted)
         examples = load_examples(config, unpaired)
     check_data(config, examples)
-    if config.jit_compile is None:  # a new run, XLA possible, no path forced: measure which is faster here
-        if config.verbose:
-            print("Measuring the training path (once per machine and workload; --xla or --no-xla skip it)",
-                  flush=True)
-        xla, path_choice = measured_xla(config, strategy, examples, tuple(image_spec(examples).shape))
-        config = dataclasses.replace(config, jit_compile=xla)
-        if config.verbose:
-            print(f"Training path: {path_choice['path']} ({path_choice['why']}; --xla or --no-xla to choose)",
-                  flush=True)
-        keras.utils.set_random_seed(config.seed)  # the run starts as if nothing had been measured (the data's
-        # shuffle seeds were fixed when it was loaded; each iterator starts its own order)
+    shape = tuple(image_spec(examples).shape)
+    path, path_choice = training_path(config, strategy, examples, shape)
+    if path_choice:  # measured: the run starts as if nothing had been (the data's shuffle seeds were fixed when
+        keras.utils.set_random_seed(config.seed)  # it was loaded; each iterator starts its own order)
+    config = dataclasses.replace(config, jit_compile=path.xla, mixed_precision=path.bfloat16)
+    set_mixed_precision(config.mixed_precision)  # before the networks are built: they take the policy then
     with strategy.scope():
-        shape = tuple(image_spec(examples).shape)
         recipe = run_recipe(config, shape)
     chief = is_chief(strategy)
     warn_unsynchronized_batch_norm(recipe, replicas, config.verbose and chief)
     description = run_description(config, recipe)
     if chief:
-        check_same_run(config.out, description, recipe.image_shape, config.data_dir)
+        check_same_run(config.out, description, recipe.image_shape, config.data_dir, path_choice)
     checkpoint, manager = checkpoint_manager(recipe, config.out, chief, config.keep_checkpoints, task_name(strategy))
     restored = restore_latest(checkpoint, config.out)
     start_step = generator_step(recipe)

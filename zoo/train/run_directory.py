@@ -1,8 +1,9 @@
 """The run directory of `gan-zoo train` (`out`): its layout, written and read only through this module.
 
-  run.json           what was asked (recipe config, optimizer, data, batch, seed); a rerun must match it. Also
-                     "data_record" (zoo.data.record), what the data is, written once with the run (runs from
-                     before it was kept resolve it from "data")
+  run.json           what was asked (recipe config, optimizer, data, batch, seed, dtype policy); a rerun must match
+                     it. Also "data_record" (zoo.data.record), what the data is, written once with the run (runs
+                     from before it was kept resolve it from "data"), and "training_path", the path and precision
+                     measured for the run and why (absent when nothing was measured: both were forced or fixed)
   init_from_card.json  a run started `--init-from` a preset: that preset's card as it was when the run began
   train_state.json   the step reached, status, last logs and the resume history (rewritten atomically)
   losses.jsonl       {"step", loss: value} every --log-every steps (a rerun may repeat a step: the last wins)
@@ -35,6 +36,7 @@ from zoo.files import read_json, write_json
 RUN_FILE, STATE_FILE, LOSSES_FILE, EVAL_FILE = "run.json", "train_state.json", "losses.jsonl", "eval.jsonl"
 CHECKPOINTS, BEST, SAMPLES, LOGS = "checkpoints", "best", "samples", "logs"
 BEST_FILE, BASE_CARD_FILE = "best.json", "init_from_card.json"
+TRAINING_PATH_KEY = "training_path"  # run.json: the path measured for the run (zoo.train.autotune's record)
 ENTRIES = (RUN_FILE, BASE_CARD_FILE, STATE_FILE, LOSSES_FILE, EVAL_FILE, CHECKPOINTS, BEST, SAMPLES, LOGS)
 
 
@@ -77,20 +79,23 @@ def with_constructor_defaults(previous, current):
     return {**previous, "recipe_config": cls.settled_defaults({**added, **previous["recipe_config"]})}
 
 
-def check_same_run(out, description, image_shape=None, data_dir=None):
+def check_same_run(out, description, image_shape=None, data_dir=None, path_choice=None):
     """Write run.json on the first run (and the card of the preset it starts from), with the record of its data
-    for a generator of `image_shape` (zoo.data.record); on a rerun, refuse a different configuration (the record
-    follows from it: not compared, so runs from before it was kept resume)."""
+    for a generator of `image_shape` (zoo.data.record) and the training path measured for it (`path_choice`: path,
+    why, seconds per step; its precision is the description's dtype_policy); on a rerun, refuse a different
+    configuration (the records follow from it: not compared, so runs from before they were kept resume)."""
     path = os.path.join(out, RUN_FILE)
     if not os.path.exists(path):
         record_base_card(out, description.get("init_from"))
         data_record = {} if image_shape is None else {
             record.RECORD_KEY: record.resolve(description["data"], image_shape, data_dir).to_json()}
-        write_json(path, {**description, **data_record})
+        measured = {TRAINING_PATH_KEY: path_choice} if path_choice else {}
+        write_json(path, {**description, **data_record, **measured})
         return
     current = json.loads(json.dumps(description, default=str))
     previous = with_constructor_defaults(read_json(path), current)
     previous.pop(record.RECORD_KEY, None)
+    previous.pop(TRAINING_PATH_KEY, None)
     changed = sorted(key for key in set(previous) | set(current) if previous.get(key) != current.get(key))
     if changed:
         raise UserError(f"{out} holds a run with a different configuration ({', '.join(changed)} changed); "
@@ -208,6 +213,15 @@ def previous_xla(out):
     if sessions:
         return bool(sessions[-1].get("xla", False))
     return False if tf.train.latest_checkpoint(os.path.join(out, CHECKPOINTS)) else None
+
+
+def previous_mixed_precision(out):
+    """Whether the run in `out` trains in mixed precision (its run.json's dtype policy; None for a new run): a
+    resumed run keeps the precision it started with."""
+    path = os.path.join(out, RUN_FILE)
+    if not os.path.exists(path):
+        return None
+    return read_json(path).get("dtype_policy", "float32") != "float32"
 
 
 def previous_state(out):

@@ -1,4 +1,5 @@
 """Where a step runs: the tf.distribute strategy, the chief, XLA and mixed precision."""
+import contextlib
 import json
 import os
 import signal
@@ -11,10 +12,12 @@ import tensorflow as tf
 
 import recipes
 from zoo.errors import UserError, first_line
+from zoo.train import autotune
 from zoo.train.config import STRATEGIES
 
 
-XLA_ENV = "GAN_ZOO_XLA"  # "0": train without XLA unless --xla; "auto" (or unset): use_xla's measured default
+XLA_ENV = "GAN_ZOO_XLA"  # "0": nothing measured: the graph in float32 unless --xla / --mixed-precision; "auto" (or
+# unset): the measured default (use_xla, mixed_precision_candidates)
 
 
 def make_strategy(name):
@@ -126,7 +129,8 @@ def use_xla(requested, replicas, recipe_cls=recipes.GAN, cross_replica=False, pr
 
 
 def xla_allowed_by_environment():
-    """False when GAN_ZOO_XLA=0 (a site or test-suite wide --no-xla default; --xla still insists)."""
+    """False when GAN_ZOO_XLA=0 (a site or test-suite wide default: the graph in float32, nothing measured;
+    --xla and --mixed-precision still insist)."""
     value = os.environ.get(XLA_ENV, "auto")
     if value not in ("0", "auto"):
         raise UserError(f"{XLA_ENV}={value!r} is not a setting; accepted: 0 (no XLA unless --xla) or auto")
@@ -137,6 +141,34 @@ def cross_replica(strategy):
     """True for strategies that all-reduce across replicas (Mirrored, MultiWorkerMirrored, TPU), whatever their count."""
     return isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy,
                                  tf.distribute.TPUStrategy))
+
+
+def mixed_precision_candidates(requested, checked, one_device=True, previous=None):
+    """(precisions the run may take, precisions timed for the record only), each a list of "mixed or not".
+    `requested` True or False insists (--mixed-precision, --no-mixed-precision). By default (None): what the run
+    used before (`previous`, from its run.json: checkpoints and numerics never switch mid-run); float32 where no
+    probe runs (several devices, GAN_ZOO_XLA=0) or where bfloat16 cannot pay (a GPU, a CPU without native
+    bfloat16); both where the recipe's quality was checked in bfloat16 (`checked`: GAN.trains_in_bfloat16), else
+    float32, with bfloat16 timed for a hint (--mixed-precision)."""
+    if requested is not None:
+        return [bool(requested)], []
+    if previous is not None:
+        return [bool(previous)], []
+    if not (one_device and xla_allowed_by_environment()) or tf.config.list_logical_devices("GPU") \
+            or not autotune.native_bfloat16(autotune.cpu_flags()):
+        return [False], []
+    return ([False, True], []) if checked else ([False], [True])
+
+
+@contextlib.contextmanager
+def kept_dtype_policy():
+    """Give the global Keras dtype policy found on entry back on exit (a throwaway recipe, or train() for its
+    caller: the policy a run chose is not left behind)."""
+    policy = keras.config.dtype_policy()
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(policy)
 
 
 def set_mixed_precision(enabled):
