@@ -36,6 +36,9 @@ def softplus(t):
         # relu(1-0) + relu(1+1) ; relu(1-2) + relu(1-1)
         (losses.hinge_discriminator_loss, (REAL, FAKE), [3.0, 0.0]),
         (losses.hinge_generator_loss, (FAKE,), [-1.0, 1.0]),
+        # -log softmax(c)_y: softmax(0, 0, ln 2) = (¼, ¼, ½), y = 2 → ln 2; softmax(ln 3, 0, 0) = (⅗, ⅕, ⅕), y = 0 → ln ⁵⁄₃
+        (losses.auxiliary_classifier_loss, (tf.constant([[0.0, 0.0, LN2], [np.log(3.0), 0.0, 0.0]]),
+                                            tf.constant([2, 0])), [LN2, np.log(5.0 / 3.0)]),
     ],
 )
 def test_loss_golden_values(fn, args, expected):
