@@ -42,6 +42,7 @@ SAVE_EVERY_SECONDS = 300
 # The fast tests that pin the objectives and the metrics (seconds each; the recipes' own slow tests, XLA
 # lowering and mirrored steps at ~85 s, would make every surviving mutant cost minutes).
 TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "tests/recipes/test_augment.py",
+         "tests/recipes/test_head_objectives.py",  # Sphere GAN's and RealnessGAN's losses, heads and settings
          "tests/recipes/test_began.py", "tests/recipes/test_ebgan.py",
          "tests/zoo/test_data_record.py", "tests/zoo/test_mode_collapse.py",  # features' channels and crop; modes
          "tests/zoo/metrics",  # new fast metric tests go here: editing this list makes mutmut discard a --workdir's
