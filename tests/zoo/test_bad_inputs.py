@@ -127,6 +127,17 @@ def workspace(tmp_path):
      "`clip` must be a finite number > 0 (the critic's weights are clipped to [-clip, clip]). Received: clip=-0.01"),
     (["train", "dcgan", "--set", "clip=0.01", "--out", "{run}", "--quiet"],
      "loss 'non_saturating' does not clip the critic's weights: drop `clip` (losses that do: wasserstein)"),
+    # the losses on a vector head (issue 33): their settings ({{ }}: braces of the JSON, not of str.format), and
+    # recipes whose discriminator gives one value
+    (["train", "dcgan", "--set", "loss=realness", "--set", 'loss_settings={{"outcomes": 1}}', "--out", "{run}", "--quiet"],
+     "Invalid setting for dcgan: `outcomes` of loss 'realness' must be an integer ≥ 2 (N, the outcomes of the realness "
+     "distribution). Received: outcomes=1"),
+    (["train", "dcgan", "--set", "loss=realness", "--set", 'loss_settings={{"anchors": [[0.5, 0.6], [0.2, 0.8]]}}',
+      "--out", "{run}", "--quiet"], "must be [A0, A1], two different distributions over the same N ≥ 2 outcomes: each "
+                                    "must sum to 1 (sums 1.1, 1)"),
+    (["train", "wgan_gp", "--set", 'loss_settings={{"features": 4}}', "--out", "{run}", "--quiet"],
+     "loss 'wasserstein_gp' takes no settings in `loss_settings` (losses with settings: sphere, realness)"),
+    (["train", "cgan", "--set", "loss=sphere", "--out", "{run}", "--quiet"], "Unknown setting(s) ['loss'] for cgan"),
     (["train", "began", "--set", "gamma=0", "--out", "{run}", "--quiet"],
      "Invalid setting for began: `gamma` (BEGAN's diversity ratio) must be in (0, 1]. Received: gamma=0"),
     (["train", "began", "--set", "gamma=1.5", "--out", "{run}", "--quiet"],
