@@ -9,10 +9,11 @@ from recipes.dcgan import DCGAN
 from recipes.ebgan import EBGAN
 from recipes.lsgan import LSGAN
 from recipes.registry import RECIPES, get_recipe, list_recipes, register_recipe
+from recipes.sagan import SAGAN
 from recipes.sngan import SNGAN
 from recipes.srgan import SRGAN
 from recipes.stylegan_lite import StyleGANLite
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "ACGAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "EBGAN", "LSGAN", "SNGAN", "SRGAN", "StyleGANLite",
-           "WGANGP", "RECIPES", "get_recipe", "list_recipes", "register_recipe"]
+__all__ = ["GAN", "ACGAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "EBGAN", "LSGAN", "SAGAN", "SNGAN", "SRGAN",
+           "StyleGANLite", "WGANGP", "RECIPES", "get_recipe", "list_recipes", "register_recipe"]

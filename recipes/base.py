@@ -77,6 +77,8 @@ class GAN(keras.Model):
 
     loss_names = ("d_loss", "g_loss")
     optimizer_defaults = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+    # player kind ("g", "d") → its own default learning rate (the two time-scale update rule, TTUR: SAGAN's D 4e-4)
+    player_learning_rates = {}
     # optimizer attribute → (player kind: "g" or "d", the networks it trains); the first is the generator's
     players = {"g_optimizer": ("g", ("generator",)), "d_optimizer": ("d", ("discriminator",))}
     capabilities = frozenset({SAMPLE, TRAIN})
@@ -208,9 +210,12 @@ class GAN(keras.Model):
         return self.ema_generator if self.ema_generator is not None else self.generator
 
     # --- compile / serialization --------------------------------------------
-    def default_optimizer(self, **overrides):
-        """Adam with the recipe's defaults (`optimizer_defaults`) and any overrides."""
-        return keras.optimizers.Adam(**{**self.optimizer_defaults, **overrides})
+    def default_optimizer(self, player=None, **overrides):
+        """Adam with the recipe's defaults (`optimizer_defaults`; the learning rate of a `player` kind, "g" or "d",
+        from `player_learning_rates` when it has one) and any overrides."""
+        rate = self.player_learning_rates.get(player)
+        defaults = {**self.optimizer_defaults, **({} if rate is None else {"learning_rate": rate})}
+        return keras.optimizers.Adam(**{**defaults, **overrides})
 
     def player_variables(self, optimizer_name):
         """Trainable variables of the networks that optimizer `optimizer_name` updates."""
@@ -220,7 +225,8 @@ class GAN(keras.Model):
         """One optimizer per player, passed by name (`g_optimizer=`, `d_optimizer=`, ...; the recipe's
         Adam defaults when omitted). `self.optimizer` is the first (the generator's), so
         `self.optimizer.iterations` counts generator steps."""
-        optimizers = {name: kwargs.pop(name, None) or self.default_optimizer() for name in self.players}
+        optimizers = {name: kwargs.pop(name, None) or self.default_optimizer(kind)
+                      for name, (kind, _) in self.players.items()}
         if keras.config.dtype_policy().name == "mixed_float16":
             optimizers = {name: opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
                           else keras.optimizers.LossScaleOptimizer(opt) for name, opt in optimizers.items()}

@@ -196,12 +196,12 @@ class DCGAN(DCGANNetworks):
                              f"Received: clip={clip!r}")
         return float(clip)
 
-    def default_optimizer(self, **overrides):
+    def default_optimizer(self, player=None, **overrides):
         """The objective's optimizer when it declares one (WGAN: RMSprop(5e-5)), with a `learning_rate` override;
         Adam's settings (`beta_1`, `beta_2`) ask for the recipe's Adam instead (Lucic et al. 2018 train every
         loss, WGAN's too, with Adam)."""
         if self.objective.optimizer is None or set(overrides) - {"learning_rate"}:
-            return super().default_optimizer(**overrides)
+            return super().default_optimizer(player, **overrides)
         return self.objective.optimizer(**overrides)
 
     @property

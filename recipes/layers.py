@@ -153,6 +153,15 @@ def spectral_normalize(kernel, singular_vector):
     return kernel / sigma, u
 
 
+def normalized_weight(kernel, singular_vector, training, dtype):
+    """W/σ(W) in `dtype`, the power iteration in float32 from the stored u (`spectral_normalize`), which a
+    `training` call advances (inference keeps it)."""
+    kernel, u = spectral_normalize(ops.cast(kernel, "float32"), singular_vector)
+    if training:
+        singular_vector.assign(u)
+    return ops.cast(kernel, dtype)
+
+
 def _unit(x, epsilon=1e-12):
     return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x)), epsilon))
 
@@ -178,10 +187,7 @@ class SpectralNormalized:
         keras.layers.Layer.load_own_variables(self, store)
 
     def normalized_kernel(self, training):
-        kernel, u = spectral_normalize(ops.cast(self._kernel, "float32"), self.singular_vector)
-        if training:
-            self.singular_vector.assign(u)
-        return ops.cast(kernel, self.compute_dtype)
+        return normalized_weight(self._kernel, self.singular_vector, training, self.compute_dtype)
 
 
     def bias_and_activation(self, outputs):
@@ -228,17 +234,18 @@ def class_conditional_normalization(x, labels, num_classes, norm, name):
     return keras.layers.Add()([keras.layers.Multiply()([layer(x), gamma]), beta])
 
 
-def generator_residual_block(x, filters, norm, name, labels=None, num_classes=None):
+def generator_residual_block(x, filters, norm, name, labels=None, num_classes=None, spectral=False):
     """SNGAN's up-sampling generator block: x ↑ + conv3×3(ReLU(BN(conv3×3(ReLU(BN(x)) ↑)))), ↑ nearest-neighbour
     ×2; the shortcut a 1×1 conv of x ↑ (the channels change). BN: `class_conditional_normalization` (conditional
-    with `labels`)."""
+    with `labels`). `spectral`: every conv spectrally normalised (SAGAN's generator)."""
     residual = keras.initializers.VarianceScaling(**RESIDUAL_INITIALIZER)
+    conv = SpectralConv2D if spectral else keras.layers.Conv2D
     h = keras.layers.ReLU()(class_conditional_normalization(x, labels, num_classes, norm, f"{name}_norm1"))
-    h = keras.layers.Conv2D(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv1")(
+    h = conv(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv1")(
         keras.layers.UpSampling2D(2)(h))
     h = keras.layers.ReLU()(class_conditional_normalization(h, labels, num_classes, norm, f"{name}_norm2"))
-    h = keras.layers.Conv2D(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv2")(h)
-    shortcut = keras.layers.Conv2D(filters, 1, name=f"{name}_shortcut")(keras.layers.UpSampling2D(2)(x))
+    h = conv(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv2")(h)
+    shortcut = conv(filters, 1, name=f"{name}_shortcut")(keras.layers.UpSampling2D(2)(x))
     return keras.layers.Add()([h, shortcut])
 
 
@@ -284,3 +291,54 @@ class GlobalSumPooling2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class SelfAttention(keras.layers.Layer):
+    """SAGAN's self-attention layer (Zhang et al. 2018, https://arxiv.org/abs/1805.08318, eq. 1–3) over the N = H·W
+    positions of x [batch, H, W, C]: f(x) = W_f x, g(x) = W_g x (C/8 channels), h(x) = W_h x (C/2 channels);
+    s_ij = f(x_i)ᵀg(x_j), β_j,i = exp(s_ij) / Σ_i exp(s_ij) (how much position j attends to position i),
+    o_j = W_v Σ_i β_j,i h(x_i) (W_v: C/2 → C channels), y = γ·o + x with γ a learned scalar started at 0 (the
+    network first relies on local features). The W are the paper's 1×1 convolutions, held as [C_in, C_out]
+    matrices (`{name}_kernel`), without bias, spectrally normalised (one power iteration per training call).
+
+    h keeps C/2 channels and W_v brings them back to C as the authors' code does (the paper's text takes C/8 for h
+    too); unlike that code, the keys and values are not max-pooled (the paper's formula: all N positions). At
+    least one channel each. The softmax is taken in float32 under mixed precision."""
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        narrow, half = max(1, channels // 8), max(1, channels // 2)
+        for name, shape in {"f": (channels, narrow), "g": (channels, narrow), "h": (channels, half),
+                            "v": (half, channels)}.items():
+            setattr(self, f"{name}_kernel", self.add_weight(shape=shape, initializer="glorot_uniform",
+                                                            name=f"{name}_kernel"))
+            setattr(self, f"{name}_singular_vector", self.add_weight(
+                shape=(shape[1], 1), initializer=keras.initializers.RandomNormal(seed=0), trainable=False,
+                name=f"{name}_singular_vector", aggregation="only_first_replica"))
+        self.gamma = self.add_weight(shape=(), initializer="zeros", name="gamma")
+
+    def normalized(self, name, training):
+        """W_name / σ(W_name) in the compute dtype."""
+        return normalized_weight(getattr(self, f"{name}_kernel"), getattr(self, f"{name}_singular_vector"),
+                                 training, self.compute_dtype)
+
+    def attention_map(self, x, training=False):
+        """β [batch, N, N] for features x [batch, H, W, C]: row j holds the weights position j gives every position
+        i (positions in row-major order, i = row·W + column); each row sums to 1."""
+        return self.attend(x, training)[0]
+
+    def attend(self, x, training):
+        """(β [batch, N, N], h(x) [batch, N, C/2])."""
+        positions = ops.reshape(x, (-1, x.shape[1] * x.shape[2], x.shape[3]))  # row i: x_i
+        f, g, h = (ops.matmul(positions, self.normalized(name, training)) for name in "fgh")
+        scores = ops.matmul(g, ops.transpose(f, (0, 2, 1)))  # [batch, j, i]: s_ij = f(x_i)ᵀg(x_j)
+        return ops.cast(ops.softmax(ops.cast(scores, "float32"), axis=-1), x.dtype), h
+
+    def call(self, x, training=False):
+        beta, h = self.attend(x, training)
+        o = ops.matmul(ops.matmul(beta, h), self.normalized("v", training))  # row j: W_v Σ_i β_j,i h(x_i)
+        return x + ops.cast(self.gamma, x.dtype) * ops.reshape(o, (-1, *x.shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -26,8 +26,9 @@ import tensorflow as tf
 from recipes import losses
 from recipes.base import GAN, batch_size, split_labels
 from recipes.capabilities import CONDITION
-from recipes.layers import (NORMS, GlobalSumPooling2D, check_choice, check_image_shape, discriminator_residual_block,
-                            generator_residual_block, normalization, num_doublings, projection_logit)
+from recipes.layers import (NORMS, GlobalSumPooling2D, SelfAttention, SpectralConv2D, SpectralDense, check_choice,
+                            check_image_shape, discriminator_residual_block, generator_residual_block, normalization,
+                            num_doublings, projection_logit)
 from recipes.registry import register_recipe
 
 
@@ -35,31 +36,44 @@ def label_input(num_classes):
     return None if num_classes is None else keras.Input((), dtype="int32", name="labels")
 
 
+def attend(x, attention):
+    """x, then a `SelfAttention` layer (SAGAN's) when x is `attention` pixels high."""
+    return SelfAttention(name="attention")(x) if x.shape[1] == attention else x
+
+
 def build_generator(latent_dim=128, image_shape=(32, 32, 1), width=16, norm="batch", num_classes=None,
-                    name="generator"):
+                    name="generator", spectral=False, attention=None):
     """z [batch, latent_dim] (and labels [batch] with `num_classes`) → images [batch, H, W, C] in [-1, 1];
-    2·width channels in every block."""
+    2·width channels in every block. SAGAN's options: `spectral` (every layer but the norms spectrally
+    normalised), `attention` (self-attention on the feature map of that height, H/2^k to H)."""
     height, width_px, channels = check_image_shape(image_shape)
     doublings, filters = num_doublings(image_shape), 2 * width
     z, labels = keras.Input((latent_dim,), name="z"), label_input(num_classes)
-    x = keras.layers.Dense((height >> doublings) * (width_px >> doublings) * filters, name="project")(z)
-    x = keras.layers.Reshape((height >> doublings, width_px >> doublings, filters))(x)
+    dense, conv = (SpectralDense, SpectralConv2D) if spectral else (keras.layers.Dense, keras.layers.Conv2D)
+    x = dense((height >> doublings) * (width_px >> doublings) * filters, name="project")(z)
+    x = attend(keras.layers.Reshape((height >> doublings, width_px >> doublings, filters))(x), attention)
     for block in range(doublings):
-        x = generator_residual_block(x, filters, norm, f"up{block}", labels, num_classes)
+        x = attend(generator_residual_block(x, filters, norm, f"up{block}", labels, num_classes, spectral), attention)
     x = keras.layers.ReLU()(normalization(norm, "out_norm")(x))
-    x = keras.layers.Conv2D(channels, 3, padding="same", name="to_image")(x)
+    x = conv(channels, 3, padding="same", name="to_image")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(z if labels is None else [z, labels], images, name=name)
 
 
-def build_discriminator(image_shape=(32, 32, 1), width=16, num_classes=None, name="discriminator"):
+def discriminator_heights(image_shape):
+    """The feature-map heights after the discriminator's down-sampling blocks: H/2, ..., H/2^max(1, k-1) (32 → 16, 8)."""
+    return [image_shape[0] >> block for block in range(1, max(1, num_doublings(image_shape) - 1) + 1)]
+
+
+def build_discriminator(image_shape=(32, 32, 1), width=16, num_classes=None, name="discriminator", attention=None):
     """images [batch, H, W, C] (and labels [batch] with `num_classes`) → one logit per image: ψ(φ(x)) [+
-    embed(y)ᵀφ(x)], φ(x) = Σ_pixels ReLU(h(x)); every layer spectrally normalised."""
+    embed(y)ᵀφ(x)], φ(x) = Σ_pixels ReLU(h(x)); every layer spectrally normalised. `attention` (SAGAN's): a
+    self-attention layer after the down-sampling block that reaches that height (`discriminator_heights`)."""
     images, labels = keras.Input(check_image_shape(image_shape), name="images"), label_input(num_classes)
-    downsamplings = max(1, num_doublings(image_shape) - 1)
-    x = discriminator_residual_block(images, width, "down0", downsample=True, first=True)
+    downsamplings = len(discriminator_heights(image_shape))
+    x = attend(discriminator_residual_block(images, width, "down0", downsample=True, first=True), attention)
     for block in range(1, downsamplings):
-        x = discriminator_residual_block(x, width, f"down{block}", downsample=True)
+        x = attend(discriminator_residual_block(x, width, f"down{block}", downsample=True), attention)
     for block in range(2):
         x = discriminator_residual_block(x, width, f"same{block}", downsample=False)
     features = GlobalSumPooling2D(name="sum_pool")(keras.layers.ReLU()(x))
@@ -132,7 +146,8 @@ class SNGAN(GAN):
         generator's step: the last batch's). Means over the global batch (`update`)."""
         real, labels = split_labels(data)
         if self.conditional and labels is None:
-            raise ValueError("A class-conditional SNGAN trains on (images, labels) batches; the dataset has no labels.")
+            raise ValueError(f"A class-conditional {type(self).__name__} trains on (images, labels) batches; the dataset "
+                             "has no labels.")
         labels = labels if self.conditional else None
         if real.shape.rank == 5:
             batches = tf.unstack(real, axis=1)

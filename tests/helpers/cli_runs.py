@@ -1,4 +1,4 @@
-"""Tiny `gan-zoo train` runs the recipes' CLI tests share: train, stop, resume."""
+"""Tiny `gan-zoo train` runs the recipes' CLI tests share: train, stop, resume; sample and serve with labels."""
 import numpy as np
 
 from zoo import cli
@@ -21,3 +21,24 @@ def train_then_resume(recipe, dataset, settings, run):
     assert all(np.isfinite(value) for value in state["logs"].values())
     assert {key: read_json(f"{run}/run.json")["recipe_config"][key] for key in settings} == settings
     return state
+
+
+def samples_and_serves_with_labels(run, models):
+    """The run's generator (`load_generator`, two classes, 8×8 images) samples uint8 images for labels, and its
+    SavedModel export (written under `models`) has a `sample` signature of seeds and labels: one seed with two
+    labels gives two images, each the Keras generator's (but for rounding at .5: ±1). Returns the generator."""
+    import tensorflow as tf
+
+    from hub_export.saved_model import export_serving
+    from zoo.presets.pretrained import load_generator
+
+    generator, _ = load_generator(run)
+    assert generator.conditional and generator.num_classes == 2
+    images = np.asarray(generator.sample(2, seed=0, labels=[0, 1]))
+    assert images.shape == (2, 8, 8, 1) and images.dtype == np.uint8
+    sample = tf.saved_model.load(export_serving(generator, models)).signatures["sample"]
+    assert set(sample.structured_input_signature[1]) == {"seed", "labels"}
+    served = sample(seed=tf.constant([3, 3, 7], tf.int64), labels=tf.constant([0, 1, 1], tf.int32))["images"].numpy()
+    assert np.abs(served.astype(int) - generator.sample_seeds([3, 3, 7], labels=[0, 1, 1])).max() <= 1
+    assert not np.array_equal(served[0], served[1])
+    return generator

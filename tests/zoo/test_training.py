@@ -367,6 +367,11 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
     (["train", "cgan", "--out", "{out}", "--dataset", "{labelled}", "--set", "num_classes=2"], "fewer than the 3"),
     (["train", "sngan", "--out", "{out}", "--dataset", "{unlabelled}", "--set", "num_classes=2"],
      "sngan is class-conditional but dataset"),  # conditional by its settings: refused before it is built
+    (["train", "sagan", "--out", "{out}", "--dataset", "{unlabelled}", "--set", "num_classes=2"],
+     "sagan is class-conditional but dataset"),
+    (["train", "sagan", "--out", "{out}", "--set", "attention_resolution=12"],  # Fashion-MNIST padded to 32×32
+     "`attention_resolution` must be a feature-map height both networks have for (32, 32, 1) images, one of [16, 8]. "
+     "Received: attention_resolution=12"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "mirrored", "--xla"], "--xla runs on one device for now"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "gpus"], "Unknown strategy 'gpus'; accepted: auto, default"),

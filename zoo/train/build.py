@@ -121,10 +121,11 @@ def compile_recipe(recipe, config):
 
 
 def player_optimizer(recipe, settings, player):
-    """Adam with the recipe's defaults, overridden by `lr` / `{player}_lr`, `beta_1`, `beta_2`."""
+    """Adam with the recipe's defaults for `player` ("g" or "d": its own learning rate under TTUR), overridden by
+    `lr` / `{player}_lr`, `beta_1`, `beta_2`."""
     check_optimizer_settings(settings)
     overrides = {key: settings[key] for key in ("beta_1", "beta_2") if key in settings}
     learning_rate = settings.get(f"{player}_lr", settings.get("lr"))
     if learning_rate is not None:
         overrides["learning_rate"] = learning_rate
-    return recipe.default_optimizer(**{key: float(value) for key, value in overrides.items()})
+    return recipe.default_optimizer(player, **{key: float(value) for key, value in overrides.items()})
