@@ -5,12 +5,13 @@ draw the samples over the modes with their 3σ circles.
 
     python benchmarks/mode_collapse.py                       # the plain non-saturating GAN on ring8, seeds 0-2
     python benchmarks/mode_collapse.py --dataset grid25 --set loss=hinge --seeds 0,1,2,3,4
+    python benchmarks/mode_collapse.py --arms non_saturating,unrolled_5 --steps 2000   # plain vs unrolled (k = 5)
 
 The evaluation lives here because `gan-zoo evaluate` scores generated images with the Fashion-MNIST evaluator's
 features; for points the features are the points themselves (the identity), which that command cannot select yet.
 Metz et al.'s settings: batch 512, Adam(1e-4, β₁ = 0.5) for both players, 256-d z; their figure shows the plain GAN
-cycling between modes after a few thousand steps. `ARMS` is the comparison's hook: when the `unrolled` option
-exists (issue 33), add its arms (e.g. {"unrolled_steps": 5}) and the table gets their rows.
+cycling between modes after a few thousand steps. `ARMS` are the compared settings: the plain GAN and the unrolled
+GAN (DCGAN's `unroll_steps`, k = 5 and 10 as Metz et al.'s figure); `--arms` picks some.
 """
 import argparse
 import os
@@ -21,7 +22,7 @@ import numpy as np
 
 from zoo.cli.options import parse_setting
 
-ARMS = {"non_saturating": {}}  # arm → extra recipe settings; the unrolled GAN (k = 5, 10) joins here when it exists
+ARMS = {"non_saturating": {}, "unrolled_5": {"unroll_steps": 5}, "unrolled_10": {"unroll_steps": 10}}  # arm → settings
 METZ = {"batch_size": 512, "latent_dim": 256, "lr": 1e-4, "beta_1": 0.5}
 EVAL_SAMPLES = 2500
 
@@ -72,6 +73,7 @@ def main(argv=None):
     parser.add_argument("--dataset", default="ring8", choices=("ring8", "grid25"))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated of {', '.join(ARMS)}")
     parser.add_argument("--set", action="append", default=[], type=parse_setting,
                         help="extra recipe setting NAME=VALUE, as gan-zoo train's --set (e.g. loss=hinge)")
     parser.add_argument("--out", default=None, help="runs and figures go here (default: a temporary directory)")
@@ -80,11 +82,14 @@ def main(argv=None):
     from zoo.metrics.modes import known_modes
 
     extra = dict(args.set)
+    arms = args.arms.split(",")
+    if set(arms) - set(ARMS):
+        parser.error(f"unknown arm(s) {sorted(set(arms) - set(ARMS))}; choose from {', '.join(ARMS)}")
     out = args.out or tempfile.mkdtemp(prefix="mode_collapse_")
     mixture = points.mixture(args.dataset)
     print(f"{args.dataset}: {len(mixture.centres)} modes, sigma {mixture.sigma}; {args.steps} steps; runs in {out}")
     print("| arm | seed | modes captured | high-quality share |\n|---|---|---|---|")
-    for arm, settings in ARMS.items():
+    for arm, settings in ((arm, ARMS[arm]) for arm in arms):
         for seed in (int(s) for s in args.seeds.split(",")):
             run = train_arm(args.dataset, {**settings, **extra}, seed, args.steps,
                             os.path.join(out, f"{args.dataset}_{arm}_seed{seed}"))

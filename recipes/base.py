@@ -40,13 +40,14 @@ def global_batch_mean(per_example):
 
 
 def cross_replica_mean(per_example):
-    """Σᵢ valueᵢ / global batch size over every replica's examples: the global batch's mean, the same on
-    every replica (one device: the batch mean). For statistics a loss needs inside its formula (the
-    relativistic average GANs' E[C(x)]); the sum is all-reduced, and so is its gradient, so each replica's
-    examples get the gradient of every replica's loss terms (summed over replicas: the one-device gradient)."""
+    """Σᵢ valueᵢ / global batch size over every replica's examples (axis 0; [batch, F] values: one mean per
+    feature): the global batch's mean, the same on every replica (one device: the batch mean). For statistics a
+    loss needs inside its formula (the relativistic average GANs' E[C(x)], feature matching's E f(x)); the sum is
+    all-reduced, and so is its gradient, so each replica's examples get the gradient of every replica's loss terms
+    (summed over replicas: the one-device gradient)."""
     per_example = tf.cast(per_example, tf.float32)
     _, replicas = replica_context()
-    total = tf.reduce_sum(per_example)
+    total = tf.reduce_sum(per_example, axis=0)
     if replicas > 1:
         total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, total)
     return total / tf.cast(tf.shape(per_example)[0] * replicas, tf.float32)

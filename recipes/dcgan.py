@@ -4,16 +4,18 @@ Transposed-conv generator with batch norm + ReLU and a tanh output; strided-conv
 discriminator with LeakyReLU(0.2); the non-saturating loss of Goodfellow et al. 2014. For 2-D points (a 1×1
 frame of 2 channels, zoo.data.points) the networks are MLPs (`network="mlp"`).
 """
+import dataclasses
+import functools
 import math
 
 import keras
 import tensorflow as tf
 
-from recipes import losses
-from recipes.base import GAN, batch_size, split_labels
+from recipes import losses, remedies
+from recipes.base import GAN, batch_size, global_batch_mean, split_labels
 from recipes.latents import stream_latents
-from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, check_choice, check_image_shape, check_weight,
-                            downsampling_stack, logit_layer, upsampling_stack)
+from recipes.layers import (DISCRIMINATOR_NORMS, NORMS, MinibatchDiscrimination, check_choice, check_image_shape,
+                            check_weight, downsampling_stack, logit_layer, upsampling_stack)
 from recipes.registry import register_recipe
 
 
@@ -23,11 +25,31 @@ def build_generator(latent_dim=100, image_shape=(28, 28, 1), width=64, norm="bat
     return keras.Model(z, upsampling_stack(z, check_image_shape(image_shape), width, norm), name=name)
 
 
-def build_discriminator(image_shape=(28, 28, 1), width=64, norm="batch", name="discriminator", units=1):
-    """images → `units` outputs per image, the objective's head (`losses.Head`: one logit by default)."""
+def build_discriminator(image_shape=(28, 28, 1), width=64, norm="batch", name="discriminator", minibatch_kernels=0,
+                        units=1):
+    """images → `units` outputs per image, the objective's head (`losses.Head`: one logit by default);
+    `minibatch_kernels` B > 0: a `MinibatchDiscrimination` layer between the trunk's features and the logit."""
     images = keras.Input(check_image_shape(image_shape), name="images")
     features = downsampling_stack(images, image_shape, width, norm)
-    return keras.Model(images, logit_layer(norm, units=units)(features), name=name)
+    return keras.Model(images, logit_layer(norm, units=units)(minibatch_features(features, minibatch_kernels)),
+                       name=name)
+
+
+def minibatch_features(features, kernels):
+    """[f(x), o(x)] of minibatch discrimination with `kernels` B (Salimans et al. 2016), or f(x) for B = 0."""
+    return MinibatchDiscrimination(kernels, name=MINIBATCH_LAYER)(features) if kernels else features
+
+
+MINIBATCH_LAYER = "minibatch_discrimination"
+
+
+def discriminator_features(discriminator):
+    """A model of the discriminator's layers: images → [its output, f(images)], f the intermediate features
+    feature matching reads: the trunk's output that the logit layer takes (or, with minibatch discrimination,
+    the layer before it: f without the minibatch features o)."""
+    names = [layer.name for layer in discriminator.layers]
+    reader = discriminator.get_layer(MINIBATCH_LAYER if MINIBATCH_LAYER in names else "logit")
+    return keras.Model(discriminator.inputs, [discriminator.outputs[0], reader.input])
 
 
 NETWORKS = ("conv", "mlp")
@@ -54,14 +76,15 @@ def build_mlp_generator(latent_dim, point_shape, width=128, name="generator"):
     return keras.Model(z, keras.layers.Reshape(point_shape)(point), name=name)
 
 
-def build_mlp_discriminator(point_shape, width=128, name="discriminator", units=1):
+def build_mlp_discriminator(point_shape, width=128, name="discriminator", minibatch_kernels=0, units=1):
     """point → MLP_LAYERS × Dense(width) + ReLU → one logit (Metz et al. use one hidden layer of 128), or the
-    objective's head of `units` outputs."""
+    objective's head of `units` outputs; `minibatch_kernels` as `build_discriminator`'s."""
     point = keras.Input(point_shape, name="images")
     hidden = keras.layers.Flatten()(point)
     for index in range(MLP_LAYERS):
         hidden = keras.layers.Dense(width, activation="relu", name=f"hidden_{index}")(hidden)
-    return keras.Model(point, keras.layers.Dense(units, name="logit")(hidden), name=name)
+    logit = keras.layers.Dense(units, name="logit")(minibatch_features(hidden, minibatch_kernels))
+    return keras.Model(point, logit, name=name)
 
 
 class DCGANNetworks(GAN):
@@ -86,12 +109,16 @@ class DCGANNetworks(GAN):
             return build_mlp_generator(self.latent_dim, self.image_shape, self.width)
         return build_generator(self.latent_dim, self.image_shape, self.width, self.generator_norm)
 
+    minibatch_discrimination = 0  # B of the discriminator's minibatch discrimination layer (DCGAN's option)
+
     head = losses.SCALAR_HEAD  # the discriminator's output per image (DCGAN: its objective's `losses.Head`)
 
     def build_discriminator(self):
+        kernels, units = self.minibatch_discrimination, self.head.units
         if self.network == "mlp":
-            return build_mlp_discriminator(self.image_shape, self.width, units=self.head.units)
-        return build_discriminator(self.image_shape, self.width, self.discriminator_norm, units=self.head.units)
+            return build_mlp_discriminator(self.image_shape, self.width, minibatch_kernels=kernels, units=units)
+        return build_discriminator(self.image_shape, self.width, self.discriminator_norm, minibatch_kernels=kernels,
+                                   units=units)
 
     def preview_inputs(self, seed, real_batch=None):
         if self.network != "mlp":
@@ -114,6 +141,28 @@ class DCGANNetworks(GAN):
     def get_config(self):
         return {**super().get_config(), "width": self.width, "generator_norm": self.generator_norm,
                 "discriminator_norm": self.discriminator_norm, "network": self.network}
+
+
+def check_count(name, value, meaning):
+    """An integer ≥ 0 (`meaning` says what it counts), refused in one line otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"`{name}` must be an integer ≥ 0 ({meaning}). Received: {name}={value!r}")
+    return value
+
+
+def check_feature_matching(value):
+    """None / False (off), True (the paper: the generator's whole loss) or a weight w ≥ 0 (L_G + w·FM; 0: off)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValueError("`feature_matching` must be true (the generator's loss is feature matching), false, or a "
+                         f"finite weight ≥ 0 added to the generator's loss. Received: feature_matching={value!r}")
+    return float(value)
+
+
+def smoothable_losses():
+    """The LOSSES whose discriminator loss is the sigmoid cross-entropy (one-sided label smoothing applies)."""
+    return [name for name, o in losses.LOSSES.items() if o.discriminator_loss is losses.minimax_discriminator_loss]
 
 
 @register_recipe("dcgan", paper="Radford et al. 2015, https://arxiv.org/abs/1511.06434")
@@ -162,7 +211,28 @@ class DCGAN(DCGANNetworks):
         return config
 
     def __init__(self, loss="non_saturating", n_disc: int = None, penalty_weight: float = None,
-                 discriminator_norm="batch", clip: float = None, loss_settings: dict = None, **kwargs):
+                 discriminator_norm="batch", clip: float = None, unroll_steps: int = 0, feature_matching=None,
+                 minibatch_discrimination: int = 0, historical_averaging: float = 0.0, label_smoothing: float = 0.0,
+                 loss_settings: dict = None, **kwargs):
+        """The mode-collapse remedies (`recipes.remedies`), each off by default:
+
+        - `unroll_steps` k ≥ 0: the generator's step sees the discriminator after k simulated updates (Metz et al.
+          2016, https://arxiv.org/abs/1611.02163): a functional copy of D from its weights and its optimizer's
+          moments now, k steps of D's loss with the discriminator optimizer's own rule (SGD, Adam or RMSprop;
+          Metz et al.'s reference code unrolls through Adam's update) on this step's last real batch and the
+          generator's batch G(z), differentiated through, so G's gradient has the term dθ_D^k/dθ_G. D's real update
+          is the normal one. The simulated steps include D's penalty and clipping if the loss has them, not the
+          historical average.
+        - `feature_matching`: the generator's loss on the discriminator's intermediate features f
+          (`discriminator_features`: the input of the logit layer, or of the minibatch layer), ‖E f(x) - E f(G(z))‖²
+          over the global batch (Salimans et al. 2016, https://arxiv.org/abs/1606.03498, section 3.1): True replaces
+          L_G by it (the paper); a number w > 0 adds w times it to L_G; None (default), False or 0: off.
+        - `minibatch_discrimination` B > 0: a `layers.MinibatchDiscrimination` layer of B kernels of
+          C = `layers.MINIBATCH_KERNEL_DIM` (5) before the logit (section 3.2; it sees the per-replica batch).
+        - `historical_averaging` λ ≥ 0: λ‖θ - (1/t)Σ_{i≤t} θ_i‖² added to each player's loss at each of its updates
+          (section 3.3; `remedies.HistoricalAverage`, state kept in checkpoints).
+        - `label_smoothing` s in [0, 1): one-sided label smoothing (section 3.4): D's real targets are 1 - s (0.9
+          for s = 0.1), the fake ones stay 0; only for the sigmoid cross-entropy losses."""
         self.objective = losses.objective(loss, loss_settings)
         losses.check_head(loss, self.objective.head, type(self).__name__, self.discriminator_heads)
         self.head, self.loss_settings = self.objective.head, loss_settings
@@ -182,7 +252,38 @@ class DCGAN(DCGANNetworks):
         self.penalty_scale = self.objective.penalty_weight if penalty_weight is None else self.penalty_weight
         self.clip = self.check_clip(clip)
         self.clip_value = self.objective.clip if clip is None else self.clip
+        self.unroll_steps = check_count("unroll_steps", unroll_steps, "0: no unrolling")
+        self.feature_matching = check_feature_matching(feature_matching)
+        self.minibatch_discrimination = check_count("minibatch_discrimination", minibatch_discrimination,
+                                                    "the number of kernels B; 0: no minibatch discrimination")
+        self.historical_averaging = check_weight("historical_averaging", historical_averaging)
+        self.label_smoothing = self.smoothed_labels(label_smoothing)
         super().__init__(discriminator_norm=discriminator_norm, **kwargs)
+        for name, (kind, _) in self.players.items():  # attributes: TensorFlow's checkpoints track those
+            setattr(self, f"{kind}_history", remedies.HistoricalAverage(self.player_variables(name), name=f"{kind}_history")
+                    if self.historical_averaging else None)
+
+    def smoothed_labels(self, label_smoothing):
+        """`label_smoothing` s as a float in [0, 1), put into the objective's discriminator loss (sigmoid
+        cross-entropy losses only)."""
+        s = label_smoothing
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s < 1:
+            raise ValueError(f"`label_smoothing` must be a number in [0, 1) (real targets 1 - s). Received: "
+                             f"label_smoothing={s!r}")
+        if s and self.objective.discriminator_loss is not losses.minimax_discriminator_loss:
+            raise ValueError(f"loss {self.loss_name!r} has no sigmoid cross-entropy targets to smooth: drop "
+                             f"`label_smoothing` (losses with them: {', '.join(smoothable_losses())})")
+        if s:
+            self.objective = dataclasses.replace(self.objective, discriminator_loss=functools.partial(
+                losses.minimax_discriminator_loss, label_smoothing=float(s)))
+        return float(s)
+
+    def compile(self, jit_compile=False, **kwargs):
+        """GAN's compile; with `unroll_steps`, a discriminator optimizer whose rule the unrolled steps cannot copy
+        is refused (`remedies.unrollable_optimizer`)."""
+        super().compile(jit_compile=jit_compile, **kwargs)
+        if self.unroll_steps:
+            remedies.unrollable_optimizer(self.d_optimizer)
 
     def check_clip(self, clip):
         """`clip` as a float: None, or a finite c > 0 for a loss that clips the critic's weights."""
@@ -215,40 +316,89 @@ class DCGAN(DCGANNetworks):
     def get_config(self):
         config = {**super().get_config(), "loss": self.loss_name, "loss_settings": self.loss_settings,
                   "n_disc": self.n_disc,
-                  "penalty_weight": self.penalty_weight, "clip": self.clip}
+                  "penalty_weight": self.penalty_weight, "clip": self.clip, "unroll_steps": self.unroll_steps,
+                  "feature_matching": self.feature_matching, "minibatch_discrimination": self.minibatch_discrimination,
+                  "historical_averaging": self.historical_averaging, "label_smoothing": self.label_smoothing}
         return {key: value for key, value in config.items() if key not in self.fixed_arguments}
 
-    def discriminator_terms(self, real):
-        """L_D(D(T(x)), D(T(G(z)))) [+ λ·penalty at T(x), T(G(z))]; T the DiffAugment policies (identity by default)."""
-        n, D = batch_size(real), self.discriminator
-        real, fake = self.augmented(real), self.augmented(self.fake(n))
-        loss = self.objective.discriminator_loss(D(real, training=True), D(fake, training=True))
+    def discriminator_terms(self, real, fake=None, critic=None):
+        """L_D(D(T(x)), D(T(G(z)))) [+ λ·penalty at T(x), T(G(z))]; T the DiffAugment policies (identity by default).
+        `fake`: generated images (default: G(z) for fresh z); `critic`: D as a callable of images (default: the
+        discriminator in training mode; the unrolled steps pass their copy)."""
+        n = batch_size(real)
+        critic = critic or (lambda x: self.discriminator(x, training=True))
+        real, fake = self.augmented(real), self.augmented(self.fake(n) if fake is None else fake)
+        loss = self.objective.discriminator_loss(critic(real), critic(fake))
         if not self.objective.penalty:
             return {"loss": loss}
-        penalty = self.objective.penalty(lambda x: D(x, training=True), real, fake,
-                                         lambda *shape: self.uniform(n, *shape))
+        penalty = self.objective.penalty(critic, real, fake, lambda *shape: self.uniform(n, *shape))
         return {"loss": loss + self.penalty_scale * penalty, "penalty": penalty, "unpenalized": loss}
+
+    def discriminator_view(self, real, generated):
+        """x → (D(x), f(x)) in training mode as the generator's step sees D: the discriminator itself, or with
+        `unroll_steps` k its functional copy after k simulated updates on (`real`, `generated`) (`remedies.unroll`);
+        f(x) its intermediate features (`discriminator_features`) with feature matching, else None."""
+        features = discriminator_features(self.discriminator) if self.feature_matching else None
+        if self.unroll_steps:
+            def unrolled_loss(copy):
+                return global_batch_mean(self.discriminator_terms(real, generated, copy)["loss"])
+
+            copy = remedies.unroll(remedies.FunctionalNetwork.of(self.discriminator), self.d_optimizer, unrolled_loss,
+                                   self.unroll_steps, self.clip_value)
+            call = remedies.FunctionalNetwork(self.discriminator, copy.trainable, copy.non_trainable, features)
+        else:
+            network = features or self.discriminator
+            call = lambda x: network(x, training=True)  # noqa: E731
+        return (lambda x: tuple(call(x))) if features else (lambda x: (call(x), None))
 
     def generator_terms(self, real):
         """L_G(D(T(G(z)))), or L_G(D(T(G(z))), D(T(x))) for an objective whose generator loss compares with
-        real images (the relativistic ones)."""
-        D = self.discriminator
-        fake = D(self.augmented(self.fake(batch_size(real))), training=True)
-        if not self.objective.generator_uses_real:
-            return self.objective.generator_loss(fake)
-        return self.objective.generator_loss(fake, D(self.augmented(real), training=True))
+        real images (the relativistic ones); D as `discriminator_view` gives it (unrolled or not). With feature
+        matching FM = ‖E f(T(x)) - E f(T(G(z)))‖² (`remedies.feature_matching_loss`), the loss is FM (True) or
+        L_G + w·FM (a weight w)."""
+        n = batch_size(real)
+        generated = self.fake(n)
+        view = self.discriminator_view(real, generated)
+        fake, fake_features = view(self.augmented(generated))
+        reads_real = self.objective.generator_uses_real or self.feature_matching
+        real_outputs, real_features = view(self.augmented(real)) if reads_real else (None, None)
+        loss = (self.objective.generator_loss(fake, real_outputs) if self.objective.generator_uses_real
+                else self.objective.generator_loss(fake))
+        if not self.feature_matching:
+            return loss
+        matching = remedies.batch_constant(remedies.feature_matching_loss(real_features, fake_features), n)
+        return matching if self.feature_matching is True else loss + self.feature_matching * matching
+
+    def with_history(self, player, terms_fn):
+        """`terms_fn` with historical averaging's λ‖θ - θ̄‖² of `player` (an optimizer name) added to its loss,
+        the average first joined by the weights now (`remedies.HistoricalAverage`); `terms_fn` without it."""
+        if not self.historical_averaging:
+            return terms_fn
+        history = getattr(self, f"{self.players[player][0]}_history")
+        history.advance()
+
+        def terms():
+            returned = terms_fn()
+            terms = returned if isinstance(returned, dict) else {"loss": returned}
+            penalty = remedies.batch_constant(self.historical_averaging * history.penalty(), tf.shape(terms["loss"])[0])
+            return {**terms, "loss": terms["loss"] + penalty}
+
+        return terms
 
     def train_step(self, data):
         """n_disc × (min_D L_D on a fresh real batch, then the objective's weight clipping if any), then
         min_G L_G (against the last real batch for relativistic losses), with (L_D, L_G) the chosen loss; the
-        default: max_D E[log σ(D(x))] + E[log(1 - σ(D(G(z))))];  min_G E[-log σ(D(G(z)))]."""
+        default: max_D E[log σ(D(x))] + E[log(1 - σ(D(G(z))))];  min_G E[-log σ(D(G(z)))]. The remedies
+        (`__init__`) change L_G, D's network, and add historical averaging to both."""
         real, _ = split_labels(data)
         real_batches = tf.unstack(real, axis=1) if real.shape.rank == 5 else [real] * self.n_disc
         for real in real_batches:
-            d = self.update(self.discriminator, self.d_optimizer, lambda: self.discriminator_terms(real))
+            d = self.update(self.discriminator, self.d_optimizer,
+                            self.with_history("d_optimizer", lambda: self.discriminator_terms(real)))
             if self.clip_value:
                 losses.clip_weights(self.discriminator.trainable_variables, self.clip_value)
-        g = self.update(self.generator, self.g_optimizer, lambda: self.generator_terms(real))
+        g = self.update(self.generator, self.g_optimizer,
+                        self.with_history("g_optimizer", lambda: self.generator_terms(real)))
         return self.finish_step(**self.step_logs(d, g))
 
     def step_logs(self, d, g):

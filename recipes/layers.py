@@ -142,6 +142,41 @@ def logit_layer(norm, name="logit", units=1):
     return (SpectralDense if norm == "spectral" else keras.layers.Dense)(units, dtype="float32", name=name)
 
 
+MINIBATCH_KERNEL_DIM = 5  # C of minibatch discrimination: Salimans et al.'s code uses 5 (with B = 100 kernels)
+
+
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class MinibatchDiscrimination(keras.layers.Layer):
+    """Minibatch discrimination (Salimans et al. 2016, https://arxiv.org/abs/1606.03498, section 3.2): features
+    f(x_i) ∈ R^A times a learned tensor T ∈ R^{A×B×C} give M_i ∈ R^{B×C}; c_b(x_i, x_j) = exp(-‖M_{i,b} - M_{j,b}‖_L1)
+    and o(x_i)_b = Σ_j c_b(x_i, x_j) over the batch (j = i included: c_b = 1); the output is [f(x_i), o(x_i)]
+    ([batch, A + B]). B = `num_kernels`, C = `kernel_dim`; T starts N(0, 0.05²).
+
+    The batch is the one the layer is called on: under MirroredStrategy each replica's own examples (per-replica
+    batch, as batch norm's statistics), so a step on two replicas differs from one device's at the same global
+    batch."""
+
+    def __init__(self, num_kernels, kernel_dim=MINIBATCH_KERNEL_DIM, **kwargs):
+        super().__init__(**kwargs)
+        self.num_kernels, self.kernel_dim = int(num_kernels), int(kernel_dim)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.num_kernels, self.kernel_dim), name="kernel",
+                                      initializer=keras.initializers.RandomNormal(stddev=0.05))
+
+    def call(self, features):
+        kernel = ops.reshape(ops.cast(self.kernel, features.dtype), (features.shape[-1], -1))
+        m = ops.reshape(ops.matmul(features, kernel), (-1, self.num_kernels, self.kernel_dim))  # [n, B, C]
+        distances = ops.sum(ops.abs(m[:, None] - m[None, :]), axis=-1)  # [n, n, B]: ‖M_{i,b} - M_{j,b}‖_L1
+        return ops.concatenate([features, ops.sum(ops.exp(-distances), axis=1)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + self.num_kernels)
+
+    def get_config(self):
+        return {**super().get_config(), "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}
+
+
 def spectral_normalize(kernel, singular_vector):
     """(W / σ(W), u'): one power iteration (Miyato et al. 2018, https://arxiv.org/abs/1802.05957, Alg. 1)
     on W reshaped to [fan_in, units]:  v = Wu / ‖Wu‖,  u' = Wᵀv / ‖Wᵀv‖,  σ(W) ≈ vᵀWu'.
