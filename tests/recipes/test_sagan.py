@@ -58,8 +58,8 @@ def paper_attention(layer, x):
 def test_self_attention_is_the_papers_equations():
     """On a 3×5 map of 16 channels (f, g: 2 channels, h: 8, W_v back to 16), with γ set to 0.7 and random
     kernels: the output and attention map equal eq. 1–3 computed in numpy from the spectrally normalised weights
-    (one power iteration from the stored u, which a training call advances and an inference call keeps); γ starts
-    at 0, where the layer is the identity."""
+    (one power iteration from the stored u, which a training call advances and an inference call keeps), also
+    traced for a batch of unknown size; γ starts at 0, where the layer is the identity."""
     x = np.random.default_rng(1).normal(size=(2, 3, 5, 16)).astype("float32")
     layer = SelfAttention()
     np.testing.assert_array_equal(layer(x), x)  # γ = 0: y = x
@@ -76,6 +76,8 @@ def test_self_attention_is_the_papers_equations():
     np.testing.assert_allclose(layer(x, training=False), expected, rtol=1e-4, atol=1e-5)
     for name in "fghv":
         np.testing.assert_array_equal(kernel_and_u(layer, name)[1], before[name][1])
+    unknown_batch = tf.function(lambda t: layer(t), input_signature=[tf.TensorSpec([None, 3, 5, 16])])
+    np.testing.assert_allclose(unknown_batch(x), expected, rtol=1e-4, atol=1e-5)  # Keras's fit traces [None, ...]
     np.testing.assert_allclose(layer(x, training=True), expected, rtol=1e-4, atol=1e-5)
     for name in "fghv":
         np.testing.assert_allclose(kernel_and_u(layer, name)[1], spectral_kernel(*before[name])[1], rtol=1e-5)
