@@ -197,8 +197,9 @@ class DCGAN(DCGANNetworks):
     @classmethod
     def trains_in_bfloat16(cls, settings, image_shape):
         """The conv networks only: the MLP's 2-D points would come out on bfloat16's grid (8 significant bits:
-        0.016 apart between 2 and 4, coarser than ring8's σ = 0.02), which was not checked."""
-        network = network_for(settings.get("network"), image_shape)
+        0.016 apart between 2 and 4, coarser than ring8's σ = 0.02), which was not checked. A bad `network` is
+        not checked here (the recipe's constructor refuses it)."""
+        network = settings.get("network") or network_for(None, image_shape)
         return super().trains_in_bfloat16(settings, image_shape) and network == "conv"
 
     discriminator_heads = tuple(losses.HEAD_KINDS)  # its builders end in the objective's head, whatever its width

@@ -64,6 +64,7 @@ def test_bfloat16_may_be_chosen_for_the_recipes_checked_in_it():
     assert recipes.LSGAN.trains_in_bfloat16({"width": 8}, image)
     assert not recipes.DCGAN.trains_in_bfloat16({}, (1, 1, 2))  # points: the MLP
     assert not recipes.DCGAN.trains_in_bfloat16({"network": "mlp"}, image)
+    assert not recipes.DCGAN.trains_in_bfloat16({"network": "foo"}, image)  # refused when the recipe is built
     assert not recipes.CGAN.trains_in_bfloat16({}, image) and not recipes.SNGAN.trains_in_bfloat16({}, image)
 
 

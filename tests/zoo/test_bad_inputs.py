@@ -351,6 +351,7 @@ def workspace(tmp_path):
     (["train", "dcgan", "--set", "lr=1e400", "--out", "{run}", "--quiet"], "Optimizer setting lr=inf must be a finite"),
     (["train", "dcgan", "--set", "augment=nope", "--out", "{run}", "--quiet"], "`augment` takes a comma-separated subset"),
     (["train", "dcgan", "--set", "latent_dim=-3", "--out", "{run}", "--quiet"], "`latent_dim` must be a positive integer"),
+    (["train", "dcgan", "--set", "network=foo", "--out", "{run}", "--quiet"], "`network` must be one of ['conv', 'mlp']"),
     (["train", "dcgan", "--set", "ema_decay=1.5", "--out", "{run}", "--quiet"], "`ema_decay` must be None or in (0, 1)"),
     (["train", "dcgan", "--dataset", "triangles", "--classes", "1", "--out", "{run}", "--quiet"], "triangles has no labels"),
     (["train", "cgan", "--dataset", "{folder28}", "--out", "{run}", "--quiet"], "cgan is class-conditional but dataset"),
