@@ -6,6 +6,7 @@ import pytest
 from zoo.errors import UserError
 from zoo.eval import metric_registry, scoring
 from zoo.metrics import frechet, manifold, memorization
+from zoo.metrics.modes import known_modes
 
 
 def features(seed, n=60, dim=6, classes=4):
@@ -41,16 +42,20 @@ def test_registered_metrics_compute_their_definitions():
     distribution = np.full(4, 0.25)
     copying_test = memorization.CopyingTest(train["features"], reference["features"])
     results = metric_registry.compute_metrics(generated, reference, tuple(metric_registry.METRICS), seed=0,
-                                              real_class_distribution=distribution, copying_test=copying_test)
+                                              real_class_distribution=distribution, copying_test=copying_test,
+                                              known_modes=(reference["features"][:4], 1.0))
     assert results["fid"] == pytest.approx(frechet.fid_from_activations(reference["features"], generated["features"]))
     precision, recall = manifold.precision_recall(reference["features"], generated["features"], metric_registry.PRDC_K)
     assert (results["precision"], results["recall"]) == pytest.approx((precision, recall))
     assert results["classes_covered"] <= 4 and results["class_kl"] >= 0
     copying = memorization.data_copying(train["features"], reference["features"], generated["features"])["c_t"]
     assert results["data_copying"] == pytest.approx(copying)
+    modes = known_modes(generated["features"], reference["features"][:4], 1.0)
+    assert (results["modes_captured"], results["high_quality"]) == (modes["modes_captured"], modes["high_quality"])
     columns = {column for metric in metric_registry.METRICS.values() for column in metric.columns}
     computed_elsewhere = set(metric_registry.METRICS["gan_train_test"].columns)
     assert columns - computed_elsewhere <= set(results)  # every column of a computed metric is reported
     no_classes = metric_registry.compute_metrics({"features": generated["features"]}, reference,
                                                  tuple(metric_registry.METRICS))
-    assert not {"is", "mode_score", "class_kl", "data_copying"} & set(no_classes) and "fid" in no_classes
+    assert not {"is", "mode_score", "class_kl", "data_copying", "modes_captured"} & set(no_classes)
+    assert "fid" in no_classes

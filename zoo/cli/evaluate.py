@@ -18,11 +18,12 @@ def add_evaluate(subparsers):
                         help="real split to compare with (default: test; a folder without a test/ subfolder: train)")
     parser.add_argument("--metrics", type=parse_names, default=[name for name, default in metrics.items() if default],
                         help=f"comma-separated, from: {', '.join(metrics)}")
-    parser.add_argument("--features", default="fashion_mnist_evaluator", metavar="{" + ",".join(FEATURES) + "} or PATH",
+    parser.add_argument("--features", metavar="{" + ",".join(FEATURES) + "} or PATH",
                         help="the network whose features the metrics compare: fashion_mnist_evaluator (28x28 "
-                             "grayscale Fashion-MNIST only), inception (Keras InceptionV3, ImageNet weights: any "
-                             "images), inception_tfhub, inception_keras, or PATH to a .keras classifier you trust "
-                             "(its penultimate layer)")
+                             "grayscale Fashion-MNIST only; the default for images), inception (Keras InceptionV3, "
+                             "ImageNet weights: any images), inception_tfhub, inception_keras, PATH to a .keras "
+                             "classifier you trust (its penultimate layer), or points (the 2-D mixtures ring8 and "
+                             "grid25: the coordinates themselves; their default)")
     parser.add_argument("--inception", help="TF-Hub Inception directory (inception_tfhub) or .h5 weights (inception, "
                                             "inception_keras)")
     parser.add_argument("--batch-size", type=int, default=500)
@@ -43,15 +44,25 @@ def add_evaluate(subparsers):
     parser.set_defaults(handler=run_evaluate)
 
 
-FEATURES = ("fashion_mnist_evaluator", "inception", "inception_tfhub", "inception_keras")
+FEATURES = ("fashion_mnist_evaluator", "inception", "inception_tfhub", "inception_keras", "points")
 OTHER_FEATURES = ": pass --features inception (Keras InceptionV3, ImageNet weights) or --features PATH (a .keras " \
                  "classifier you trust, taking the data's images)"
 
 
-def feature_extractor(name, weights):
-    """The extractor --features names (FEATURES), else the .keras classifier at that path."""
+def feature_extractor(name, weights, dataset):
+    """The extractor --features names (FEATURES), else the .keras classifier at that path; None: the default for
+    `dataset` (points for a 2-D mixture, else the Fashion-MNIST evaluator)."""
+    from zoo.data import points
     from zoo.metrics import features
 
+    if name is None:
+        name = "points" if dataset in points.MIXTURES else "fashion_mnist_evaluator"
+    if name == "points":
+        if dataset not in points.MIXTURES:
+            raise UserError(f"--features points compares 2-D points ({', '.join(points.MIXTURES)}); this generator "
+                            f"was trained on {dataset}")
+        mixture = points.mixture(dataset)
+        return features.points(mixture.centres, mixture.sigma, mixture.name)
     if name == "inception":
         return features.inception(weights)
     if name == "inception_tfhub":
@@ -80,7 +91,7 @@ def run_evaluate(args):
     recipe, description = sampling.load_target(args.target)
     refuse_sampling_options(recipe, args.target, None, args.truncation)
     data, task = record.from_description(description, recipe.image_shape), task_for(recipe)
-    extractor = feature_extractor(args.features, args.inception)
+    extractor = feature_extractor(args.features, args.inception, data.dataset)
     scoring.check_fits(extractor, data, args.target, OTHER_FEATURES)  # before anything is sampled
     request = EvaluationRequest(
         reference=scoring.reference_split(data, args.reference), num_samples=args.num_samples, seeds=args.seeds,

@@ -85,6 +85,16 @@ def test_points(name):
     return _test_points(mixture(name).name)
 
 
+def reference_points(name, split):
+    """A finite set of real points for evaluation: the test split, or for "train" `TEST_SIZE` fresh draws of a
+    fixed seed (the endless train stream's stand-in: the same distribution, other points than the test's)."""
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r} for {name}; accepted: {', '.join(SPLITS)}")
+    if split == "test":
+        return test_points(name)
+    return draw(mixture(name).name, TEST_SIZE, [TEST_SEED, 1]).numpy()
+
+
 def load(name, split="train", *, batch_size=None, seed=None, repeat=False, drop_remainder=True, prefetch=True):
     """tf.data of float32 points shaped `POINT_SHAPE`, no labels. "train": endless fresh draws, chunk c of the
     stream drawn from the stateless seed (seed or 0, c); "test": the `TEST_SIZE` test points in a fixed order,

@@ -56,10 +56,11 @@ class Features:
     subsets of at most MAX_PAIRWISE points per set for the O(n²) metrics."""
 
     def __init__(self, generated, reference, seed=0, real_class_distribution=None, kid_block_size=KID_BLOCK_SIZE,
-                 copying_test=None):
+                 copying_test=None, known_modes=None):
         self.fake, self.real, self.logits = generated["features"], reference["features"], generated.get("logits")
         self.seed, self.real_class_distribution, self.kid_block_size = seed, real_class_distribution, kid_block_size
         self.copying_test = copying_test  # a memorization.CopyingTest of the training split vs the reference, or None
+        self.known_modes = known_modes  # (centres [K, d], sigma) of data whose modes are known (2-D mixtures), or None
 
     @functools.cached_property
     def small_real(self):
@@ -129,6 +130,17 @@ def mode_coverage(f):
         return {}
     coverage = modes.mode_coverage(np.argmax(f.logits, axis=1), f.real_class_distribution)
     return {"classes_covered": coverage["classes_covered"], "class_kl": coverage["kl_generated_to_real"]}
+
+
+@register_metric("known_modes", {"modes_captured": "Modes captured ↑", "high_quality": "High quality ↑"},
+                 default=True, protocol={"quality_sigmas": modes.QUALITY_SIGMAS, "min_share": modes.MIN_SHARE})
+def known_modes(f):
+    """Modes captured and the share of high-quality samples (zoo.metrics.modes.known_modes) on data whose modes
+    are known (ring8, grid25: their features are the points); nothing on other data."""
+    if f.known_modes is None:
+        return {}
+    result = modes.known_modes(f.fake, *f.known_modes)
+    return {"modes_captured": result["modes_captured"], "high_quality": result["high_quality"]}
 
 
 @register_metric("data_copying", {"data_copying": "Data copying C_T (≈0; <-3 copies)"}, memorization.MIN_PER_CELL)
@@ -203,10 +215,11 @@ def column_labels():
 
 
 def compute_metrics(generated, reference, metrics, seed=0, real_class_distribution=None, kid_block_size=KID_BLOCK_SIZE,
-                    copying_test=None):
+                    copying_test=None, known_modes=None):
     """Metric values of generated features/logits against reference ones (dicts of arrays); metrics that
-    need class logits (or the data-copying test) are left out when there are none."""
-    features = Features(generated, reference, seed, real_class_distribution, kid_block_size, copying_test)
+    need class logits (or the data-copying test, or known modes) are left out when there are none."""
+    features = Features(generated, reference, seed, real_class_distribution, kid_block_size, copying_test,
+                        known_modes)
     results = {}
     for name, metric in METRICS.items():  # registry order: the same report whatever order they were asked in
         if name in metrics and metric.compute is not None:

@@ -15,7 +15,7 @@ import numpy as np
 from recipes import latents
 from zoo import checks, files
 from zoo.checks import whole_number
-from zoo.data import datasets, record
+from zoo.data import datasets, points, record
 from zoo.errors import UserError
 from zoo.eval.metric_registry import (DEFAULT_METRICS, IS_SPLITS, KID_BLOCK_SIZE, MAX_PAIRWISE, METRICS,
                                      PRDC_K, column_labels, compute_metrics, metric_protocols, random_subset)
@@ -40,7 +40,8 @@ def real_images(dataset, split, data_dir=None, image_size=None, batch_size=1000,
     `channels`, `crop`: as datasets.load takes them; a DataRecord's `load_options` give a generator's)."""
 
     whole_number("--batch-size", batch_size, 1)  # every evaluation reads real images or features here
-
+    if dataset in points.MIXTURES:  # a mixture's train split is an endless stream: a fixed draw stands for it
+        return points.reference_points(dataset, split).reshape((-1, *points.POINT_SHAPE)), None
     data = datasets.load(dataset, split, data_dir=data_dir, image_size=image_size, channels=channels, crop=crop,
                          batch_size=batch_size, drop_remainder=False)
     batches = [batch if isinstance(batch, tuple) else (batch, None) for batch in data]
@@ -200,7 +201,8 @@ def evaluate(sample_fns, extractor, *, dataset="fashion_mnist", reference="test"
                 images = np.concatenate(list(batches))
                 batches = in_batches(images, batch_size)
             generated = extract_features(extractor, batches)
-            results = compute_metrics(generated, ref, metrics, seed, distribution, copying_test=copying_test)
+            results = compute_metrics(generated, ref, metrics, seed, distribution, copying_test=copying_test,
+                                      known_modes=extractor.modes)
             if gan_train_test is not None:
                 results.update(gan_train_test(images, labels(seed), generated["logits"], seed))
             per_seed.append(results)

@@ -12,6 +12,7 @@
   ImageNet weights fetched by Keras (or from a local .h5): features for any image data, no logits.
 - `keras_classifier(path)`: a classifier the user trusts, from a .keras file: its penultimate layer's output.
 - `from_classifier_fn(fn, name)`: any user function, as TF-GAN's `classifier_fn`.
+- `points(centres, sigma, name)`: no network, for the 2-D mixtures (zoo.data.points): the coordinates themselves.
 
 Each extractor states the images it takes (`input_shape`, (h, w, c), None for any): evaluation checks it
 against the data before anything is sampled.
@@ -33,9 +34,10 @@ class FeatureExtractor:
     """A named function from image batches to {"features", "logits"} numpy arrays."""
 
     def __init__(self, name, fn, description, sha256=None, num_classes=None, builder=None,
-                 input_shape=(None, None, None)):
+                 input_shape=(None, None, None), modes=None):
         self.name, self.fn, self.description, self.sha256 = name, fn, description, sha256
         self.num_classes = num_classes
+        self.modes = modes  # (centres [K, d], sigma) of data whose modes are known (known_modes), else None
         self.builder = builder  # makes a fresh, untrained network of the same architecture (GAN-train)
         self.input_shape = tuple(input_shape)  # (h, w, c) of the images it takes; None: any (it resizes/converts)
 
@@ -47,6 +49,15 @@ class FeatureExtractor:
 
     def describe(self):
         return {"name": self.name, "description": self.description, "sha256": self.sha256}
+
+
+def points(centres, sigma, name):
+    """No network: a 2-D point's features are its coordinates ([N, 1, 1, 2] → [N, 2]), carrying the mixture's
+    known modes (`centres` [K, 2], `sigma`) for the known_modes metric."""
+    return FeatureExtractor(
+        "points", lambda batch: tf.reshape(batch, [-1, 2]),
+        f"the 2-D points themselves (no network): {name}, {len(centres)} modes of sigma {sigma}",
+        input_shape=(1, 1, 2), modes=(np.asarray(centres), float(sigma)))
 
 
 def to_inception_input(images, size=INCEPTION_SIZE):
