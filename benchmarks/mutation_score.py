@@ -45,7 +45,8 @@ TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "
          "tests/recipes/test_head_objectives.py",  # Sphere GAN's and RealnessGAN's losses, heads and settings
          "tests/recipes/test_began.py", "tests/recipes/test_ebgan.py",
          *(f"tests/recipes/test_sagan.py::{name}" for name in (  # not its contract (mirrored steps: ~85 s)
-             "test_self_attention_is_the_papers_equations", "test_attention_map_reads_the_attention_layer_of_either_network",
+             "test_self_attention_is_the_papers_equations",
+             "test_attention_map_reads_the_attention_layer_of_either_network",
              "test_sagan_step_is_one_hinge_step_of_each_player",
              "test_sagan_attends_at_16x16_on_padded_fashion_mnist_and_normalises_every_generator_layer",
              "test_sagan_refuses_bad_settings_in_one_line")),

@@ -61,7 +61,8 @@ def build_generator(latent_dim=128, image_shape=(32, 32, 1), width=16, norm="bat
 
 
 def discriminator_heights(image_shape):
-    """The feature-map heights after the discriminator's down-sampling blocks: H/2, ..., H/2^max(1, k-1) (32 → 16, 8)."""
+    """The feature-map heights after the discriminator's down-sampling blocks: H/2, ..., H/2^max(1, k-1)
+    (32 → 16, 8)."""
     return [image_shape[0] >> block for block in range(1, max(1, num_doublings(image_shape) - 1) + 1)]
 
 
@@ -146,8 +147,8 @@ class SNGAN(GAN):
         generator's step: the last batch's). Means over the global batch (`update`)."""
         real, labels = split_labels(data)
         if self.conditional and labels is None:
-            raise ValueError(f"A class-conditional {type(self).__name__} trains on (images, labels) batches; the dataset "
-                             "has no labels.")
+            raise ValueError(f"A class-conditional {type(self).__name__} trains on (images, labels) batches; the "
+                             "dataset has no labels.")
         labels = labels if self.conditional else None
         if real.shape.rank == 5:
             batches = tf.unstack(real, axis=1)
