@@ -9,7 +9,7 @@ from zoo.cli import main
 from zoo.files import read_json
 from zoo.study import analysis, design
 
-TINY_STUDY = ["--losses", "hinge,wasserstein_gp", "--dataset", "triangles", "--seeds", "2", "--trials", "1", "--steps", "4", "--batch-size", "8",
+TINY_STUDY = ["--losses", "hinge,began", "--dataset", "triangles", "--seeds", "2", "--trials", "1", "--steps", "4", "--batch-size", "8",
               "--set", "width=8", "--set", "latent_dim=8", "--eval-every", "2", "--eval-samples", "100",
               "--final-samples", "100", "--parallel", "2"]
 
@@ -26,6 +26,19 @@ def test_trial_settings_depend_only_on_search_seed_loss_and_trial():
     config = design.StudyConfig(losses=["hinge"], out="x", trials=3, seeds=2)
     more = design.StudyConfig(losses=["hinge"], out="x", trials=5, seeds=2)
     assert design.plan(more)[:6] == design.plan(config)  # growing a study keeps its runs
+
+
+def test_lucic_et_al_s_seven_gans_are_arms_began_a_recipe_arm_with_its_own_space():
+    seven = ["minimax", "non_saturating", "least_squares", "wasserstein", "wasserstein_gp", "dragan", "began"]
+    design.check_config(design.StudyConfig(losses=seven, out="x"))
+    began = design.trial_settings("began", 0, search_seed=0)
+    assert set(began) == {"lr", "beta_1", "beta_2", "gamma"} and 0.3 <= began["gamma"] <= 1.0
+    run = design.plan(design.StudyConfig(losses=["began"], out="x", seeds=1, trials=1, settings={"width": 8}))[0]
+    config = design.train_config(design.StudyConfig(losses=["began"], out="x", settings={"width": 8}), run)
+    assert config.recipe == "began" and config.recipe_args == {"width": 8, "gamma": began["gamma"]}
+    assert config.optimizer_args == {name: began[name] for name in ("lr", "beta_1", "beta_2")}
+    with pytest.raises(Exception, match="--set gamma: the study sets these per run"):
+        design.check_config(design.StudyConfig(losses=["began"], out="x", settings={"gamma": 0.5}))
 
 
 def test_expected_best_falls_with_budget_and_reaches_the_best_run():
@@ -63,22 +76,24 @@ def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "0 run(s) done, 4 to run" in printed and printed.count("done: ") == 4
     results = [json.loads(line) for line in open(os.path.join(out, "results.jsonl"))]
-    assert sorted((r["loss"], r["seed"]) for r in results) == [("hinge", 0), ("hinge", 1),
-                                                               ("wasserstein_gp", 0), ("wasserstein_gp", 1)]
+    assert sorted((r["loss"], r["seed"]) for r in results) == [("began", 0), ("began", 1), ("hinge", 0), ("hinge", 1)]
     for result in results:
         assert result["status"] == "completed" and result["step"] == 4
         assert np.isfinite(result["fid"]) and 0 <= result["precision"] <= 1 and 0 <= result["recall"] <= 1
         assert 0 <= result["triangles_f1"] <= 1 and result["triangles_protocol"]["num_samples"] == 100
         assert [step for step, _ in result["fid_curve"]] == [2, 4]
         run = read_json(os.path.join(design.run_dir(out, result["loss"], 0, result["seed"]), "run.json"))
-        assert run["recipe_config"]["loss"] == result["loss"] and run["seed"] == result["seed"]
-        assert run["recipe_config"]["width"] == 8 and run["recipe_config"]["discriminator_norm"] == "layer"
+        assert run["recipe_config"]["width"] == 8 and run["seed"] == result["seed"]
+        if result["loss"] == "began":  # a recipe arm: BEGAN with the same generator, its γ drawn per trial
+            assert run["recipe"] == "began" and run["recipe_config"]["gamma"] == result["hyperparameters"]["gamma"]
+            continue
+        assert run["recipe_config"]["loss"] == result["loss"] and run["recipe_config"]["discriminator_norm"] == "layer"
         assert run["recipe_config"]["n_disc"] == result["hyperparameters"]["n_disc"]
     # the same trial's seeds share hyper-parameters; the two losses draw their own
     by_loss = {r["loss"]: r["hyperparameters"] for r in results}
     assert all(r["hyperparameters"] == by_loss[r["loss"]] for r in results)
     report = open(os.path.join(out, "report.md")).read()
-    assert "| hinge | 2 (0) |" in report and "| wasserstein_gp | 2 (0) |" in report and "## Every run" in report
+    assert "| hinge | 2 (0) |" in report and "| began | 2 (0) |" in report and "## Every run" in report
     assert "## Summary (triangles_f1)" in report and "tri. precision" in report
     for figure in ("triangles_f1_distribution.png", "triangles_f1_vs_budget.png", "precision_recall.png",
                    "best_samples/hinge.png"):
@@ -86,7 +101,7 @@ def test_tiny_triangles_study_runs_resumes_and_reports(tmp_path, capsys):
 
     # a rerun skips every finished run
     stamps = {r: os.path.getmtime(os.path.join(design.run_dir(out, *r), "result.json")) for r in
-              [("hinge", 0, 0), ("hinge", 0, 1), ("wasserstein_gp", 0, 0), ("wasserstein_gp", 0, 1)]}
+              [("hinge", 0, 0), ("hinge", 0, 1), ("began", 0, 0), ("began", 0, 1)]}
     assert main(["study", *TINY_STUDY, "--out", out]) == 0
     assert "4 run(s) done, 0 to run" in capsys.readouterr().out
     assert stamps == {r: os.path.getmtime(os.path.join(design.run_dir(out, *r), "result.json")) for r in stamps}

@@ -34,6 +34,12 @@ SEARCH_SPACE = {
 
 
 PENALTY_SPACE = {"penalty_weight": ("log_uniform", 1.0, 30.0)}  # added for losses with a gradient penalty
+# Arms that are recipes of their own rather than a loss of the architecture's recipe: BEGAN (Lucic et al.'s seventh
+# GAN) trains the zoo's DCGAN generator, as every other arm, against its autoencoder discriminator. Its space: the
+# optimizer's (no n_disc: one D and one G update per step, as the paper) and γ (the paper's study: γ ∈ [0, 1]; here
+# [0.3, 1.0], as γ → 0 asks for generated images the autoencoder cannot reconstruct at all).
+RECIPE_ARMS = {"began": ("began", {name: SEARCH_SPACE[name] for name in ("lr", "beta_1", "beta_2")}
+                         | {"gamma": ("uniform", 0.3, 1.0)})}
 ARCHITECTURES = {  # architecture → (recipe, settings shared by every arm)
     # no batch norm in D: WGAN-GP's and DRAGAN's penalties are per example, so every arm uses layer norm
     "dcgan": ("dcgan", {"discriminator_norm": "layer"}),
@@ -72,14 +78,15 @@ class StudyConfig:
 def check_config(config):
     from recipes import losses
 
-    unknown = [name for name in config.losses if name not in losses.LOSSES]
+    known = [*losses.LOSSES, *RECIPE_ARMS]
+    unknown = [name for name in config.losses if name not in known]
     if len(set(config.losses)) != len(config.losses):
         raise UserError(f"--losses names a loss twice: {','.join(config.losses)}")
     if not config.losses:
-        raise UserError(f"--losses names no loss; accepted: {', '.join(losses.LOSSES)}")
+        raise UserError(f"--losses names no loss; accepted: {', '.join(known)}")
     if unknown:
-        raise UserError(f"Unknown loss(es) {unknown}; known: {', '.join(losses.LOSSES)} "
-                        "(recipes/losses.py LOSSES)")
+        raise UserError(f"Unknown loss(es) {unknown}; known: {', '.join(known)} "
+                        "(recipes/losses.py LOSSES, and the recipe arms of zoo/study/design.py RECIPE_ARMS)")
     if config.dataset not in DATASETS:
         raise UserError(f"Unknown study dataset {config.dataset!r}; accepted: {', '.join(DATASETS)} (28x28 grayscale: "
                         "the runs are scored in the Fashion-MNIST evaluator's features)")
@@ -88,10 +95,12 @@ def check_config(config):
     from zoo.train.config import check_counts
 
     check_counts(config, ("seeds", "trials", "steps", "batch_size", "eval_samples", "final_samples", "parallel"))
-    searched = sorted(set(config.settings) & ({"loss"} | set(SEARCH_SPACE) | set(PENALTY_SPACE)))
+    spaces = {**SEARCH_SPACE, **PENALTY_SPACE, **{name: spec for _, space in RECIPE_ARMS.values()
+                                                  for name, spec in space.items()}}
+    searched = sorted(set(config.settings) & ({"loss"} | set(spaces)))
     if searched:
         raise UserError(f"--set {', '.join(searched)}: the study sets these per run (loss, and the search space "
-                        f"{', '.join(sorted({**SEARCH_SPACE, **PENALTY_SPACE}))}); --set is for settings shared by every run")
+                        f"{', '.join(sorted(spaces))}); --set is for settings shared by every run")
 
 
 def check_recipes(config):
@@ -106,9 +115,11 @@ def check_recipes(config):
 
 
 def search_space(loss):
-    """The hyper-parameters sampled per trial of `loss`."""
+    """The hyper-parameters sampled per trial of `loss` (a loss of the architecture's recipe, or a recipe arm)."""
     from recipes import losses
 
+    if loss in RECIPE_ARMS:
+        return RECIPE_ARMS[loss][1]
     return {**SEARCH_SPACE, **(PENALTY_SPACE if losses.LOSSES[loss].penalty else {})}
 
 
@@ -145,6 +156,8 @@ def train_config(config, run):
 
     recipe, shared = ARCHITECTURES[config.architecture]
     settings = {**shared, **config.settings, **run["hyperparameters"], "loss": run["loss"]}
+    if run["loss"] in RECIPE_ARMS:  # its own recipe: the architecture's settings (D's norm, the loss) are not its
+        recipe, settings = RECIPE_ARMS[run["loss"]][0], {**config.settings, **run["hyperparameters"]}
     return TrainConfig.with_settings(
         settings, recipe=recipe, out=run["dir"], dataset=config.dataset, data_dir=config.data_dir, steps=config.steps,
         batch_size=config.batch_size, seed=run["seed"], strategy="default", jit_compile=config.xla,
