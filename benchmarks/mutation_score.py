@@ -44,6 +44,7 @@ SAVE_EVERY_SECONDS = 300
 TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "tests/recipes/test_augment.py",
          "tests/recipes/test_head_objectives.py",  # Sphere GAN's and RealnessGAN's losses, heads and settings
          "tests/recipes/test_began.py", "tests/recipes/test_ebgan.py",
+         "tests/recipes/test_acgan.py::test_acgan_step_maximises_the_papers_source_and_class_likelihoods",
          *(f"tests/recipes/test_sagan.py::{name}" for name in (  # not its contract (mirrored steps: ~85 s)
              "test_self_attention_is_the_papers_equations",
              "test_attention_map_reads_the_attention_layer_of_either_network",
@@ -69,6 +70,7 @@ SCOPES = {
                             "GAN.update_jointly", "GAN.apply_update", "GAN.update_ema", "GAN.track",
                             "GAN.finish_step"],
         "recipes/dcgan.py": ["DCGAN.discriminator_terms", "DCGAN.train_step", "DCGAN.step_logs"],
+        "recipes/acgan.py": ["ACGAN.heads", "ACGAN.discriminator_terms", "ACGAN.generator_terms", "ACGAN.train_step"],
         "recipes/began.py": ["replica_share", "AutoencoderGAN.autoencode", "reconstruction_l1",
                              "BEGAN.reconstruction_loss", "BEGAN.train_step"],
         "recipes/ebgan.py": ["replica_total", "pulling_away", "squared_error", "EBGAN.energy",
