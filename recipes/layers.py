@@ -367,7 +367,9 @@ class SelfAttention(keras.layers.Layer):
         """(β [batch, N, N], h(x) [batch, N, C/2])."""
         positions = ops.reshape(x, (-1, x.shape[1] * x.shape[2], x.shape[3]))  # row i: x_i
         f, g, h = (ops.matmul(positions, self.normalized(name, training)) for name in "fgh")
-        scores = ops.matmul(g, ops.transpose(f, (0, 2, 1)))  # [batch, j, i]: s_ij = f(x_i)ᵀg(x_j)
+        # [batch, j, i]: s_ij = f(x_i)ᵀg(x_j); not matmul(g, transpose(f)), whose transpose tf2onnx turned into a
+        # wrong reshape when f has one channel (ONNX files then failed in onnxruntime)
+        scores = ops.einsum("bjc,bic->bji", g, f)
         return ops.cast(ops.softmax(ops.cast(scores, "float32"), axis=-1), x.dtype), h
 
     def call(self, x, training=False):

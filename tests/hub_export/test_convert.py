@@ -61,3 +61,19 @@ def test_onnx_matches_keras(kind, generators, tmp_path):
     outputs = run_onnx(path, inputs)
     assert outputs["images"].dtype == np.uint8
     assert np.abs(outputs["images_float"] - expected).max() <= 1e-4
+
+
+def test_onnx_runs_self_attention_with_one_channel_keys(tmp_path):
+    """SAGAN's attention (recipes.layers.SelfAttention) with C/8 = 1 key channel (width 4: 8 channels at the
+    generator's 4×4 map), γ ≠ 0: tf2onnx once turned its transpose of the keys into a wrong reshape, and
+    onnxruntime refused the file; the scores are an einsum now."""
+    pytest.importorskip("onnxruntime")
+    import recipes
+    from zoo.presets.pretrained import Generator
+
+    recipe = recipes.SAGAN(latent_dim=8, width=4, image_shape=(8, 8, 1), seed=3)
+    recipe.generator.get_layer("attention").gamma.assign(0.5)
+    generator = Generator(recipe, {"name": "tiny_sagan", "recipe": "SAGAN"})
+    inputs, expected = example_inputs(generator, np.random.default_rng(4))
+    outputs = run_onnx(convert.convert(generator, str(tmp_path / "sagan.onnx"), "onnx"), inputs)
+    assert np.abs(outputs["images_float"] - expected).max() <= 1e-4
