@@ -103,6 +103,8 @@ _NO_TRAINING_FLAG = ("training=None/False or left out: no layer of StyleGAN-lite
                      "reads `training` (no batch norm, dropout or spectral norm)")
 _PROMOTED = "np.concatenate promotes the part to the other part's float64 (exact for float32 and integer features)"
 EQUIVALENT = {
+    "recipes.ebgan.x_pulling_away__mutmut_39": "(ŝ_iᵀŝ_i)³ for (ŝ_iᵀŝ_i)²: the ŝ_i are unit vectors (l2_normalize), so "
+                                               "both are 1 (a zero code: both 0), up to float32 rounding",
     **{f"zoo.metrics.manifold.x_one_nn_accuracy__mutmut_{n}": _PROMOTED for n in (4, 6, 8, 10)},
     "zoo.metrics.memorization.xǁCopyingTestǁscore__mutmut_24": "weights len(p)·N instead of len(p)/N: C_T = Σ w·Z / Σ w "
                                                                "is the same when every weight is scaled by N² (up to "

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from recipe_checks import run_recipe_test
-from recipes.ebgan import EBGAN, pulling_away
+from recipes.ebgan import EBGAN, pulling_away, squared_error
 
 TINY = {"latent_dim": 8, "width": 8, "bottleneck": 8, "image_shape": (8, 8, 1), "seed": 3}
 
@@ -39,3 +39,12 @@ def test_pulling_away_is_the_mean_squared_cosine_over_distinct_pairs():
 def test_bad_settings_are_refused(name, value, message):
     with pytest.raises(ValueError, match=rf"^{re.escape(message)}\. Received: {name}={re.escape(repr(value))}$"):
         EBGAN(**{**TINY, name: value})
+
+
+def test_energy_is_the_mean_squared_pixel_error_of_each_example():
+    """D(v) = ‖Dec(Enc(v)) - v‖² averaged over the pixels of one example, on a batch whose size differs from every
+    image side (3 examples of 5×4×2)."""
+    rng = np.random.default_rng(0)
+    images, reconstruction = rng.normal(size=(2, 3, 5, 4, 2)).astype(np.float32)
+    expected = [np.mean((images[i] - reconstruction[i]) ** 2) for i in range(3)]
+    np.testing.assert_allclose(squared_error(images, reconstruction).numpy(), expected, rtol=1e-6)

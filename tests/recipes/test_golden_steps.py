@@ -626,7 +626,7 @@ def test_sngan_step_is_n_dis_hinge_steps_on_fresh_batches_then_one_generator_ste
     batches = [real_images(10), real_images(11)]
     labels = [tf.constant([0, 2, 1, 2], tf.int32), tf.constant([1, 1, 0, 2], tf.int32)]
     images = tf.stack(batches, axis=1)  # [batch, n_dis, H, W, C], as zoo.train feeds it
-    logs, after = golden.run((images, tf.stack(labels, axis=1)) if conditional else images)
+    logs, after = golden.run((images, tf.stack(labels, axis=1)))  # unconditional: the data's labels are ignored
     draws, G, D = list(golden.draws), recipe.generator, recipe.discriminator
     trunk = keras.Model(D.inputs[0], D.get_layer("sum_pool").output)  # φ, D's own layers
     psi = D.get_layer("logit")
@@ -651,6 +651,15 @@ def test_sngan_step_is_n_dis_hinge_steps_on_fresh_batches_then_one_generator_ste
     golden.assert_weights(after, ["generator", "discriminator"])
     golden.assert_ema(after, EMA)
     assert int(recipe.d_optimizer.iterations) == 2 and int(recipe.g_optimizer.iterations) == 1
+
+
+def test_a_conditional_sngan_step_refuses_a_batch_without_labels_in_one_line():
+    recipe = recipes.SNGAN(latent_dim=4, width=4, image_shape=SHAPE, n_dis=1, num_classes=3, seed=9)
+    recipe.compile()
+    with pytest.raises(ValueError) as error:
+        recipe.train_step(tf.stack([real_images(10)], axis=1))
+    assert str(error.value) == ("A class-conditional SNGAN trains on (images, labels) batches; the dataset has no "
+                                "labels.")
 
 
 def squared_reconstruction(autoencoder, images):
