@@ -261,6 +261,11 @@ def measure(setup, measurer, properties, n, seeds, sizes):
 
 
 # --- reading the results ----------------------------------------------------------------------------------------
+def value_of(level, column):
+    """A column's value at one strength; NaN where the metric did not report it (exact W₁ beyond its size limit)."""
+    return level.get(column, float("nan"))
+
+
 def badness(column, value):
     """The value turned so that larger is worse (see the module docstring)."""
     label = column_labels()[column]
@@ -278,7 +283,7 @@ def spearman_per_seed(result, column):
 
     ranks = []
     for per_level in result["values"]:
-        values = [badness(column, level[column]) for level in per_level]
+        values = [badness(column, value_of(level, column)) for level in per_level]
         if np.any(np.isnan(values)) or len(set(values)) == 1:
             ranks.append(float("nan"))  # undefined: a NaN, or a metric that never moved
         else:
@@ -288,8 +293,8 @@ def spearman_per_seed(result, column):
 
 def move(result, column):
     """|badness at the largest strength - badness clean|, averaged over seeds."""
-    return float(np.mean([abs(badness(column, levels[-1][column]) - badness(column, levels[0][column]))
-                          for levels in result["values"]]))
+    return float(np.mean([abs(badness(column, value_of(levels[-1], column))
+                              - badness(column, value_of(levels[0], column))) for levels in result["values"]]))
 
 
 def rho_cell(result, column):
@@ -325,7 +330,10 @@ def efficiency_table(result, columns):
     for column in columns:
         cells = []
         for level in range(len(result["strengths"])):
-            values = [per_seed[level][column] for per_seed in result["values"]]
+            values = [value_of(per_seed[level], column) for per_seed in result["values"]]
+            if np.all(np.isnan(values)):
+                cells.append("")
+                continue
             cells.append(f"{np.mean(values):.4g}" + (f" ± {np.std(values):.2g}" if len(values) > 1 else ""))
         lines.append(f"| {labels[column]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -352,7 +360,7 @@ def property_figure(name, result, columns, path, xlabel):
     strengths = result["strengths"]
     positions = np.arange(len(strengths))
     for axis, column in zip(axes.flat, columns):
-        values = np.array([[level[column] for level in per_seed] for per_seed in result["values"]])
+        values = np.array([[value_of(level, column) for level in per_seed] for per_seed in result["values"]])
         axis.errorbar(positions, values.mean(axis=0), yerr=values.std(axis=0), marker="o", capsize=3)
         axis.set_xticks(positions, [str(s) for s in strengths], fontsize=7)
         axis.set_title(labels[column], fontsize=9)
