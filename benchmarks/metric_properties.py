@@ -390,7 +390,8 @@ def cost_figure(times, metrics, n, path):
 def chosen(value, accepted, option):
     names = [name for name in value.split(",") if name]
     for name in set(names) & set(NOT_MEASURED):
-        raise SystemExit(f"{option}: {name} is not measured here ({NOT_MEASURED[name]}); accepted: {', '.join(accepted)}")
+        raise SystemExit(f"{option}: {name} is not measured here ({NOT_MEASURED[name]}); accepted: "
+                         f"{', '.join(accepted)}")
     unknown = [name for name in names if name not in accepted]
     if not names or unknown:
         raise SystemExit(f"{option}: unknown {unknown or 'empty list'}; accepted: {', '.join(accepted)}")
