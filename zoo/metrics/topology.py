@@ -37,7 +37,10 @@ def default_gamma(count):
 
 def relative_living_times(intervals, alpha_max, max_betti=MAX_BETTI):
     """RLT(i) for i < max_betti from H₁ persistence intervals [[birth, death], ...] on [0, α_max]: β₁ is constant
-    between consecutive interval ends, so each stretch adds its length to the RLT of its β₁."""
+    between consecutive interval ends, so each stretch adds its length to the RLT of its β₁. α_max = 0 (every point
+    the same: a fully collapsed sample) has no hole at any scale: RLT = (1, 0, …), the limit as α_max → 0."""
+    if alpha_max == 0:
+        return np.eye(max_betti)[0]
     intervals = np.minimum(np.asarray(intervals, np.float64).reshape(-1, 2), alpha_max)  # ∞ lives until α_max
     ends = np.unique(np.concatenate([intervals.ravel(), [0.0, alpha_max]]))
     middles = (ends[:-1] + ends[1:]) / 2

@@ -43,6 +43,17 @@ def test_a_circle_has_one_hole_and_a_blob_none():
         assert np.argmax(rlts.mean(axis=0)) == holes
 
 
+def test_a_fully_collapsed_sample_has_no_hole_and_is_scored_against_a_ring():
+    """Every sample the same point: α_max = γ·max distance = 0, a filtration of one point, RLT = (1, 0, …) (before:
+    0/0, a NaN score)."""
+    assert topology.relative_living_times([], 0.0, max_betti=3).tolist() == [1.0, 0.0, 0.0]
+    collapsed = np.repeat(circle(400, 1)[:1], 400, axis=0)
+    assert topology.rlt(collapsed, np.random.default_rng(0), **TOY).tolist() == np.eye(topology.MAX_BETTI)[0].tolist()
+    ring = circle(400, 1)
+    score = topology.geometry_score(ring, collapsed, repetitions=5, **TOY)
+    assert np.isfinite(score) and score > 0.5  # the ring's hole against none, as a blob's (test below: 1.16-1.45)
+
+
 def test_geometry_score_separates_topologies_and_is_seeded():
     ring, other_ring, disc = circle(400, 1), circle(400, 3), blob(400, 2)
     assert topology.geometry_score(ring, ring.copy(), repetitions=10, **TOY) == 0.0
