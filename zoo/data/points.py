@@ -85,11 +85,16 @@ def test_points(name):
     return _test_points(mixture(name).name)
 
 
+def check_split(name, split):
+    """A one-line UserError unless `split` is one of SPLITS."""
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r} for {name}; accepted: {', '.join(SPLITS)}")
+
+
 def reference_points(name, split):
     """A finite set of real points for evaluation: the test split, or for "train" `TEST_SIZE` fresh draws of a
     fixed seed (the endless train stream's stand-in: the same distribution, other points than the test's)."""
-    if split not in SPLITS:
-        raise UserError(f"unknown split {split!r} for {name}; accepted: {', '.join(SPLITS)}")
+    check_split(name, split)
     if split == "test":
         return test_points(name)
     return draw(mixture(name).name, TEST_SIZE, [TEST_SEED, 1]).numpy()
@@ -100,8 +105,7 @@ def load(name, split="train", *, batch_size=None, seed=None, repeat=False, drop_
     stream drawn from the stateless seed (seed or 0, c); "test": the `TEST_SIZE` test points in a fixed order,
     `repeat`ed if asked."""
     mixture(name)
-    if split not in SPLITS:
-        raise UserError(f"unknown split {split!r} for {name}; accepted: {', '.join(SPLITS)}")
+    check_split(name, split)
     if split == "train":
         stream = int(seed or 0)
         ds = tf.data.Dataset.counter().map(lambda chunk: draw(name, CHUNK, tf.stack([tf.constant(stream, tf.int64),
