@@ -98,6 +98,9 @@ SCOPES = {
     "metrics": {f"zoo/metrics/{name}": EVERY_FUNCTION for name in sorted(os.listdir(os.path.join(REPO, "zoo", "metrics")))
                 if name.endswith(".py") and name != "__init__.py"},
 }
+# StyleGAN-lite's part of train_steps alone: mutmut runs a scope's modules in name order, so this puts them first
+SCOPES["stylegan_lite"] = {path: chosen for path, chosen in SCOPES["train_steps"].items()
+                           if path.startswith("recipes/stylegan_lite/")}
 # Survivors that compute the same thing as the original (checked by reading the diff), with the reason.
 _NO_TRAINING_FLAG = ("training=None/False or left out: no layer of StyleGAN-lite's mapping, synthesis or discriminator "
                      "reads `training` (no batch norm, dropout or spectral norm)")
