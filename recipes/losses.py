@@ -725,5 +725,7 @@ def check_head(loss, head, recipe, heads):
     """A ValueError unless the discriminator of `recipe` (a name), which gives the `Head` kinds `heads`, gives the
     head `head` that loss `loss` reads."""
     if head.kind not in heads:
+        refused = [name for name, o in LOSSES.items() if o.head.kind not in heads]
         raise ValueError(f"loss {loss!r} reads {head.describe()} from the discriminator; {recipe}'s discriminator "
-                         f"gives {' or '.join(HEAD_KINDS[kind] for kind in heads)} per image")
+                         f"gives {' or '.join(HEAD_KINDS[kind] for kind in heads)} per image (losses it takes: every "
+                         f"one but {', '.join(refused)})")

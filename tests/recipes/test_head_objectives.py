@@ -191,7 +191,8 @@ def test_a_recipe_whose_discriminator_gives_one_value_refuses_a_vector_head_loss
         discriminator_heads = ("scalar",)
 
     with pytest.raises(ValueError, match=r"^loss 'realness' reads logits over outcomes \(10\) per image from the "
-                                         r"discriminator; OneValueDCGAN's discriminator gives one value per image$"):
+                                         r"discriminator; OneValueDCGAN's discriminator gives one value per image \(losses it "
+                                         r"takes: every one but sphere, realness\)$"):
         OneValueDCGAN(loss="realness", **TINY)
     with pytest.raises(ValueError, match=r"^loss 'sphere' reads a vector of features \(7\) per image"):
         OneValueDCGAN(loss="sphere", loss_settings={"features": 7}, **TINY)

@@ -142,6 +142,8 @@ def workspace(tmp_path):
      "Invalid setting for began: `gamma` (BEGAN's diversity ratio) must be in (0, 1]. Received: gamma=0"),
     (["train", "began", "--set", "gamma=1.5", "--out", "{run}", "--quiet"],
      "`gamma` (BEGAN's diversity ratio) must be in (0, 1]. Received: gamma=1.5"),
+    (["train", "dcgan", "--set", "unroll_steps=-1", "--out", "{run}", "--quiet"],
+     "Invalid setting for dcgan: `unroll_steps` must be an integer ≥ 0 (0: no unrolling). Received: unroll_steps=-1"),
     (["train", "ebgan", "--set", "margin=0", "--out", "{run}", "--quiet"],
      "Invalid setting for ebgan: `margin` (EBGAN's m) must be a finite number > 0. Received: margin=0"),
     (["train", "ebgan", "--set", "pt_weight=-0.1", "--out", "{run}", "--quiet"],
