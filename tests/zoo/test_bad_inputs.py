@@ -450,6 +450,13 @@ def two_sample(name, real, fake):
     return getattr(zoo.metrics, name)(real, fake)
 
 
+def known_modes(samples, sigma=0.02, min_share=0.1):
+    """zoo.metrics.modes.known_modes of `samples` on two modes, (1, 0) and (0, 1)."""
+    from zoo.metrics import modes
+
+    return modes.known_modes(samples, np.eye(2), sigma, min_share)
+
+
 TWO_SAMPLE_MINIMUM = {"kernel_mmd": 2, "wasserstein_distance": 1, "geometry_score": 64, "wasserstein_critic": 4}
 
 
@@ -557,7 +564,23 @@ API_ROWS = [
         (lambda g, inputs, name=name: two_sample(name, np.ones((80, 4)), np.ones((80, 3))),
          rf"{name} compares features of one width; received real \[n, 4\] and generated \[n, 3\]"),
         (lambda g, inputs, name=name: two_sample(name, np.ones((80, 4)), np.full((80, 4), np.nan)),
-         rf"{name}: the generated features hold NaN or infinite values \(320 of 320\)"))],
+         rf"{name}: the generated features hold NaN or infinite values \(320 of 320\)"),
+        (lambda g, inputs, name=name: two_sample(name, np.full((80, 4), np.inf), np.ones((80, 4))),
+         rf"{name}: the real features hold NaN or infinite values \(320 of 320\)"),
+        (lambda g, inputs, name=name: two_sample(name, np.ones((0, 4)), np.ones((80, 4))),
+         rf"{name} needs at least {least} samples per set; received 0 real and 80 generated"),
+        (lambda g, inputs, name=name: two_sample(name, np.ones((80, 2)), [[1.0, 2.0], [3.0]] * 40),
+         rf"{name} takes arrays of numbers; the generated features are not one \(setting an array element"))],
+    *[(lambda g, inputs, args=args: known_modes(*args), message) for args, message in (
+        ((np.ones((0, 2)),), r"known_modes takes samples \[N, d\] and mode centres \[K, d\] of one width, N, K, d ≥ 1; "
+                             r"received samples \[0, 2\] and centres \[2, 2\]"),
+        ((np.array([]),), r"received samples \[0\] and centres \[2, 2\]"),
+        ((np.ones((5, 3)),), r"received samples \[5, 3\] and centres \[2, 2\]"),
+        ((np.full((5, 2), np.nan),), r"known_modes: the samples or centres hold NaN or infinite values \(10 of 10"),
+        (([["a", "b"]],), r"known_modes takes arrays of numbers; the samples are not one \(could not convert"),
+        ((np.ones((5, 2)), 0.0), r"known_modes needs the modes' sigma > 0 \(finite\); received sigma=0.0"),
+        ((np.ones((5, 2)), 0.02, None), r"known_modes needs min_share in \[0, 1\]; received min_share=None"),
+        ((np.ones((5, 2)), 0.02, True), r"known_modes needs min_share in \[0, 1\]; received min_share=True"))],
     (lambda g, inputs: memorization_with(batch_size=0), r"--batch-size must be an integer ≥ 1; received 0"),
     (lambda g, inputs: memorization_with(batch_size=-5), r"--batch-size must be an integer ≥ 1; received -5"),
     (lambda g, inputs: memorization_with(seed=-1), r"--seed must be an integer in \[0, 9223372036854775807\]; received -1"),

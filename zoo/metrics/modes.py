@@ -6,6 +6,7 @@ of mode collapse (dropping 1 of 10 balanced classes gives log(10/9) ≈ 0.105); 
 import numpy as np
 
 from zoo.errors import UserError
+from zoo.metrics.samples import numbers
 
 
 def class_histogram(predicted, num_classes):
@@ -53,7 +54,7 @@ def known_modes(samples, centres, sigma, min_share=MIN_SHARE):
     samples, centres = _known_mode_arrays(samples, centres)
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not 0 < sigma < np.inf:
         raise UserError(f"known_modes needs the modes' sigma > 0 (finite); received sigma={sigma!r}")
-    if not 0 <= min_share <= 1:
+    if isinstance(min_share, bool) or not isinstance(min_share, (int, float, np.floating)) or not 0 <= min_share <= 1:
         raise UserError(f"known_modes needs min_share in [0, 1]; received min_share={min_share!r}")
     distances = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=-1)  # [N, K]
     good = distances.min(axis=1) <= QUALITY_SIGMAS * sigma
@@ -65,7 +66,7 @@ def known_modes(samples, centres, sigma, min_share=MIN_SHARE):
 
 def _known_mode_arrays(samples, centres):
     """(samples [N, d], centres [K, d]) as float64, N, K ≥ 1, one width, finite; else a one-line UserError."""
-    samples, centres = np.asarray(samples, np.float64), np.asarray(centres, np.float64)
+    samples, centres = numbers(samples, "known_modes", "the samples"), numbers(centres, "known_modes", "the centres")
     if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1] or 0 in samples.shape \
             or 0 in centres.shape:
         raise UserError(f"known_modes takes samples [N, d] and mode centres [K, d] of one width, N, K, d ≥ 1; "

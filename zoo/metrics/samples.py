@@ -6,9 +6,19 @@ import numpy as np
 from zoo.errors import UserError
 
 
+def numbers(values, metric, what):
+    """`values` as a float64 array; a one-line UserError naming `metric` and `what` ("the generated features")
+    when they are not a regular array of numbers (strings, ragged rows)."""
+    try:
+        return np.asarray(values, np.float64)
+    except (TypeError, ValueError) as error:
+        reason = str(error).splitlines()[0]
+        raise UserError(f"{metric} takes arrays of numbers; {what} are not one ({reason})") from None
+
+
 def feature_sets(real, fake, metric, min_samples=2):
     """(real, fake) as float64 arrays [n_real, d] and [n_fake, d], each with at least `min_samples` rows."""
-    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    real, fake = numbers(real, metric, "the real features"), numbers(fake, metric, "the generated features")
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] == 0:
         raise UserError(f"{metric} takes two feature arrays of shape [n, d] with d ≥ 1; received real "
                         f"{list(real.shape)} and generated {list(fake.shape)}")
