@@ -30,15 +30,15 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_throughput import graph_flops, matmul_peak_gflops, train_step_flops  # noqa: E402
+from machine import load_average, machine_header, matmul_peaks, step_flops  # noqa: E402
 
 import recipes  # noqa: E402
 from zoo.data import datasets  # noqa: E402
 from zoo.train.build import build_recipe  # noqa: E402
 from zoo.train.callbacks import TrainingMonitor  # noqa: E402
 from zoo.train.config import TrainConfig  # noqa: E402
-from zoo.train.loop import load_examples, run_steps, training_batches, training_path  # noqa: E402
-from zoo.train import autotune, run_directory  # noqa: E402
+from zoo.train.loop import fitted_examples, image_spec, run_steps, training_batches, training_path  # noqa: E402
+from zoo.train import run_directory  # noqa: E402
 from zoo.train.run_directory import generator_step  # noqa: E402
 from zoo.train.strategy import kept_dtype_policy, set_mixed_precision, use_xla  # noqa: E402
 
@@ -142,34 +142,35 @@ class Baseline:
         self.model.fit(self.data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
         timer.finish()
 
-    def flops(self, batch_size):
-        spec = tf.TensorSpec((batch_size, 28, 28, 1), tf.float32)
-        return graph_flops(tf.function(self.model.train_step).get_concrete_function(spec).graph)
+    def flops(self):
+        return step_flops(self.model.train_step, self.data.element_spec)
 
 
 class Ours:
-    """What `gan-zoo train dcgan` runs per step: build_recipe, load_examples + training_batches,
-    run_steps with the TrainingMonitor and TensorBoard callbacks (their periodic writes off)."""
+    """What `gan-zoo train <recipe>` (default: dcgan) runs per step: its data at the size the recipe takes
+    (fitted_examples), the path training takes (training_path: measured where not forced, cached per machine;
+    `path` is its record, None where only one path was eligible), build_recipe, training_batches, run_steps with
+    the TrainingMonitor and TensorBoard callbacks (their periodic writes off)."""
 
-    def __init__(self, batch_size, mixed_precision=None, jit_compile=None, ema_decay=None, in_memory=False):
+    def __init__(self, batch_size, mixed_precision=None, jit_compile=None, ema_decay=None, in_memory=False,
+                 recipe="dcgan"):
         self.batch_size = batch_size
         self.out = tempfile.mkdtemp(prefix="baseline_dcgan_")
         never = 10**9
-        self.config = TrainConfig(
-            recipe="dcgan", out=self.out, batch_size=batch_size, steps=never, mixed_precision=mixed_precision,
+        self.config, examples = fitted_examples(TrainConfig(
+            recipe=recipe, out=self.out, batch_size=batch_size, steps=never, mixed_precision=mixed_precision,
             recipe_args={"ema_decay": ema_decay} if ema_decay else {}, log_every=never, sample_every=never,
-            checkpoint_every=never, verbose=0, jit_compile=use_xla(jit_compile, 1, recipes.DCGAN))
-        # the path and precision `gan-zoo train` takes: measured where not forced (cached per machine)
-        path, self.path = training_path(self.config, tf.distribute.get_strategy(), load_examples(self.config),
-                                        (28, 28, 1))
-        self.config.jit_compile, self.config.mixed_precision, self.bfloat16 = path.xla, path.bfloat16, path.bfloat16
+            checkpoint_every=never, verbose=0, jit_compile=use_xla(jit_compile, 1, recipes.get_recipe(recipe))))
+        self.shape = tuple(image_spec(examples).shape)
+        path, self.path = training_path(self.config, tf.distribute.get_strategy(), examples, self.shape)
+        self.config.jit_compile, self.config.mixed_precision = path.xla, path.bfloat16
+        self.path_name, self.bfloat16 = path.name, path.bfloat16
         with kept_dtype_policy():
             set_mixed_precision(path.bfloat16)
-            self.recipe = build_recipe(self.config, (28, 28, 1))
-        examples = load_examples(self.config)
+            self.recipe = build_recipe(self.config, self.shape)
         if in_memory:  # one real batch, cached: no input pipeline
             examples = examples.take(batch_size).cache().repeat()
-        self.batches = training_batches(examples, batch_size, 1, 0)
+        self.batches = training_batches(examples, batch_size, self.recipe.real_batches_per_step, 0)
         self.strategy = tf.distribute.get_strategy()
         self.monitor = TrainingMonitor(self.out, None, never, self.config, chief=True)
         self.tensorboard = keras.callbacks.TensorBoard(os.path.join(self.out, run_directory.LOGS), update_freq=never,
@@ -182,8 +183,8 @@ class Ours:
                   [self.monitor, self.tensorboard, timer], start, start + steps, steps, verbose=0)
         timer.finish()
 
-    def flops(self, batch_size):
-        return train_step_flops(self.recipe, batch_size)
+    def flops(self):
+        return step_flops(self.recipe.train_step, self.batches.element_spec)
 
 
 VARIANTS = {  # name → (description, constructor)
@@ -229,7 +230,8 @@ def main():
         return rss_child(args.rss_of, args.batch_size, args.steps)
     names = args.variants.split(",")
     keras.utils.set_random_seed(0)
-    peaks = {dtype: matmul_peak_gflops(dtype) for dtype in (tf.float32, tf.bfloat16)}
+    header = machine_header()
+    peaks = matmul_peaks()
     built = {name: VARIANTS[name][1](args.batch_size) for name in names}
     timers = {name: StepTimer() for name in names}
     started = time.time()
@@ -239,17 +241,14 @@ def main():
             built[name].run(args.steps, timers[name])
     wall = time.time() - started
     step = {name: statistics.median(timers[name].times) for name in names}
-    flops = {name: built[name].flops(args.batch_size) for name in names if name in ("baseline", "ours")}
-    flags = autotune.cpu_flags()
-    vector = sorted(flag for flag in flags if flag.startswith(("avx", "amx", "fma")))
-    print(f"CPU: {autotune.cpu_model()}; {', '.join(vector) or 'no AVX flags'}; native bfloat16: "
-          f"{autotune.native_bfloat16(flags)}")
+    flops = {name: built[name].flops() for name in names if name in ("baseline", "ours")}
+    print(header)
     for name in names:
         if getattr(built[name], "path", None):
             print(f"{name}: training path {built[name].path['path']} ({built[name].path['why']})")
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores; batch "
-          f"{args.batch_size}; {args.repeats} rotations × {args.steps} steps per variant ({wall:.0f} s); matmul peak "
-          f"(2048², best of 10): float32 {peaks[tf.float32]:.1f}, bfloat16 {peaks[tf.bfloat16]:.1f} GFLOP/s\n")
+    print(f"Batch {args.batch_size}; {args.repeats} rotations × {args.steps} steps per variant ({wall:.0f} s; load "
+          f"average at the end {load_average()}); matmul peak (2048², best of 10): float32 {peaks['float32']:.1f}, "
+          f"bfloat16 {peaks['bfloat16']:.1f} GFLOP/s\n")
     images_per_second = {name: built[name].batch_size / step[name] for name in names}
     base = images_per_second.get("baseline")
     flops_per_image = next(iter(flops.values()), 0) / args.batch_size
@@ -259,7 +258,7 @@ def main():
     for name in names:
         times = np.array(timers[name].times) * 1e3
         ratio = f"{images_per_second[name] / base:.2f}" if base else "–"
-        peak = peaks[tf.bfloat16 if getattr(built[name], "bfloat16", False) else tf.float32]
+        peak = peaks["bfloat16" if getattr(built[name], "bfloat16", False) else "float32"]
         mfu = f"{100 * flops_per_image * images_per_second[name] / 1e9 / peak:.1f}%" if flops_per_image else "–"
         rss = peak_rss_mb(name, args.batch_size, 2 * WARMUP_STEPS + 10)
         print(f"| {name} | {VARIANTS[name][0]} | {built[name].batch_size} | {step[name] * 1e3:.1f} | "

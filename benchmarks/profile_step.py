@@ -384,19 +384,6 @@ def op_table(steps, count=12, field="ops", title="op type"):
     return "\n".join(rows)
 
 
-def machine_header():
-    """CPU model, vector flags, cores and load, memory, versions (zoo.train.autotune and zoo.provenance)."""
-    from zoo import provenance
-    from zoo.train import autotune
-
-    flags = autotune.cpu_flags()
-    vector = sorted(flag for flag in flags if flag.startswith(("avx", "amx", "fma")))
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
-    return (f"CPU: {autotune.cpu_model()}; {', '.join(vector) or 'no AVX flags'}; native bfloat16: "
-            f"{autotune.native_bfloat16(flags)}; {autotune.usable_cores()} usable cores; load average {load}\n"
-            f"Machine: {provenance.describe_machine(provenance.machine())}")
-
-
 # --- main -----------------------------------------------------------------------------------------------
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -414,18 +401,21 @@ def main():
     tf.get_logger().setLevel("ERROR")  # the graph FLOP counter's deprecation warning
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from baseline_dcgan import Baseline, Ours
-    from train_throughput import matmul_peak_gflops
+    from machine import machine_header, matmul_peaks
 
     logdir = args.logdir or tempfile.mkdtemp(prefix="profile_step_")
     header = machine_header()
-    peaks = {} if args.no_peaks else {dtype.name: matmul_peak_gflops(dtype) for dtype in (tf.float32, tf.bfloat16)}
+    peaks = {} if args.no_peaks else matmul_peaks()
     keras.utils.set_random_seed(0)
     policy, xla = "mixed_bfloat16" if args.mixed_precision else "float32", args.path == "xla"
-    ours = Ours(args.batch_size, policy, xla) if args.model == "ours" else Baseline(args.batch_size, policy, xla)
+    if args.model == "ours":
+        ours = Ours(args.batch_size, mixed_precision=args.mixed_precision, jit_compile=xla)
+    else:
+        ours = Baseline(args.batch_size, policy, xla)
     profile = ProfileSteps(logdir, args.warmup, args.steps, args.steps)
     ours.run(profile.steps_needed, profile)
     steps = step_times(load_xspace(logdir))
-    flops = ours.flops(args.batch_size)
+    flops = ours.flops()
 
     print(header)
     if peaks:

@@ -312,15 +312,10 @@ def check_data(config, examples):
                         "(or Fashion-MNIST padded with --crop pad)")
 
 
-def train_in_directory(config, stop):
-    os.makedirs(config.out, exist_ok=True)
-    strategy = make_strategy(config.strategy)
-    replicas = strategy.num_replicas_in_sync
-    config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe),
-                                                             cross_replica(strategy), previous_xla(config.out)))
-    if config.batch_size % replicas:
-        raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
-    keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
+def fitted_examples(config):
+    """(config, examples): the run's examples (load_examples; unpaired pairs for a translating recipe), at the size
+    the recipe takes when the user chose none (`fitted_data`, e.g. Fashion-MNIST padded to 32×32 for SNGAN), with
+    the config saying so."""
     unpaired = TRANSLATE in recipe_class(config.recipe).capabilities
     examples = load_examples(config, unpaired)
     fitted = recipe_class(config.recipe).fitted_data(tuple(image_spec(examples).shape))
@@ -330,6 +325,19 @@ def train_in_directory(config, stop):
                   f"{fitted['image_size']} --crop {fitted['crop']} (pass --image-size to choose)", flush=True)
         config = dataclasses.replace(config, **fitted)
         examples = load_examples(config, unpaired)
+    return config, examples
+
+
+def train_in_directory(config, stop):
+    os.makedirs(config.out, exist_ok=True)
+    strategy = make_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    config = dataclasses.replace(config, jit_compile=use_xla(config.jit_compile, replicas, recipe_class(config.recipe),
+                                                             cross_replica(strategy), previous_xla(config.out)))
+    if config.batch_size % replicas:
+        raise UserError(f"--batch-size {config.batch_size} is not divisible by the {replicas} replicas of the strategy")
+    keras.utils.set_random_seed(config.seed)  # first: tf.data's shuffle order depends on the global seed too
+    config, examples = fitted_examples(config)
     check_data(config, examples)
     shape = tuple(image_spec(examples).shape)
     path, path_choice = training_path(config, strategy, examples, shape)
