@@ -343,6 +343,10 @@ def workspace(tmp_path):
      "--features {lambda_keras} is not a Keras model file Keras can load (Requested the deserialization"),
     (["evaluate", "dcgan_fashion_mnist_28", "--features", "{plain_keras}", "--out", "{dir}/e.json"],
      "--features {plain_keras} takes [(None, 2)] with 1 layer(s); pass a classifier of one image input"),
+    (["evaluate", "dcgan_fashion_mnist_28", "--features", "points", "--out", "{dir}/e.json"],
+     "--features points compares 2-D points (ring8, grid25); this generator was trained on fashion_mnist: pass image "
+     "features (fashion_mnist_evaluator, inception, inception_tfhub, inception_keras, or a .keras classifier file) or "
+     "leave --features out"),
     (["project", "dcgan_fashion_mnist_28", "{picture}", "{picture}", "--out", "{dir}/p"], "the pictures' names must differ"),
     (["project", "cgan_fashion_mnist_28", "{picture}", "--labels", "1,2", "--out", "{dir}/p"],
      "labels must be one class id in [0, 10) per image (1); received [1, 2]"),
@@ -373,6 +377,16 @@ def test_cli_refuses_with_one_line_and_touches_nothing(argv, message, tmp_path, 
     # left to lock --out against a rerun with sane settings)
     for path in (paths["png"], paths["tflite"], os.path.join(paths["folder"], "000000.png")):
         assert open(path, "rb").read() == EXISTING  # nothing overwritten
+
+
+def test_points_features_of_an_image_run_are_refused_in_one_line(cyclegan_run, tmp_path, capsys):
+    """A training run directory on Fashion-MNIST (the shared tiny CycleGAN run) as the preset above: refused before
+    anything is sampled or written."""
+    assert cli.main(["evaluate", str(cyclegan_run), "--features", "points", "--out", str(tmp_path / "e.json")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("gan-zoo: error: --features points compares 2-D points (ring8, grid25); this generator "
+                            "was trained on fashion_mnist: pass image features (") and "\n" not in error, error
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("argv", [

@@ -38,7 +38,9 @@ def test_the_train_baseline_is_a_fixed_draw_of_the_mixture_other_than_the_test_s
 
 @pytest.mark.parametrize("name, dataset, message", [
     ("points", "fashion_mnist", r"--features points compares 2-D points \(ring8, grid25\); this generator was "
-                                r"trained on fashion_mnist"),
+                                r"trained on fashion_mnist: pass image features \(fashion_mnist_evaluator, "
+                                r"inception, inception_tfhub, inception_keras, or a \.keras classifier file\) or "
+                                r"leave --features out$"),
 ])
 def test_points_features_are_refused_for_images_in_one_line(name, dataset, message):
     with pytest.raises(UserError, match=message) as error:

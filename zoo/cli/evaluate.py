@@ -59,8 +59,10 @@ def feature_extractor(name, weights, dataset):
         name = "points" if dataset in points.MIXTURES else "fashion_mnist_evaluator"
     if name == "points":
         if dataset not in points.MIXTURES:
+            images = ", ".join(other for other in FEATURES if other != "points")
             raise UserError(f"--features points compares 2-D points ({', '.join(points.MIXTURES)}); this generator "
-                            f"was trained on {dataset}")
+                            f"was trained on {dataset}: pass image features ({images}, or a .keras classifier file) "
+                            f"or leave --features out")
         mixture = points.mixture(dataset)
         return features.points(mixture.centres, mixture.sigma, mixture.name)
     if name == "inception":
