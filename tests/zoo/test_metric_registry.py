@@ -54,7 +54,12 @@ def test_registered_metrics_compute_their_definitions():
     assert (results["modes_captured"], results["high_quality"]) == (modes["modes_captured"], modes["high_quality"])
     columns = {column for metric in metric_registry.METRICS.values() for column in metric.columns}
     computed_elsewhere = set(metric_registry.METRICS["gan_train_test"].columns)
-    assert columns - computed_elsewhere <= set(results)  # every column of a computed metric is reported
+    assert columns - computed_elsewhere - {"off_class_share"} <= set(results)  # every column of a computed metric
+    # (the off-class share: only against a reference that lacks some classes)
+    lacking = metric_registry.compute_metrics(generated, reference, ("mode_score", "mode_coverage"),
+                                              real_class_distribution=np.array([0.5, 0.5, 0.0, 0.0]))
+    assert set(lacking) == {"mode_score", "classes_covered", "class_kl", "off_class_share"}
+    assert all(np.isfinite(value) for value in lacking.values()) and lacking["mode_score"] > 0, lacking
     no_classes = metric_registry.compute_metrics({"features": generated["features"]}, reference,
                                                  tuple(metric_registry.METRICS))
     assert not {"is", "mode_score", "class_kl", "data_copying", "modes_captured"} & set(no_classes)

@@ -100,7 +100,7 @@ def inception(f):
 def mode_score(f):
     if not f.has_classes:
         return {}
-    value, _ = inception_score.split_scores(  # the splits of IS, so MS ≤ IS holds
+    value, _ = inception_score.split_scores(  # the splits of IS, so MS ≤ IS holds (a full reference)
         lambda chunk: inception_score.mode_score_from_logits(chunk, f.real_class_distribution), f.logits,
         min(IS_SPLITS, len(f.logits)))
     return {"mode_score": value}
@@ -124,12 +124,16 @@ def one_nn(f):
     return {"one_nn_accuracy": manifold.one_nn_accuracy(f.small_real[:size], f.small_fake[:size])}
 
 
-@register_metric("mode_coverage", {"classes_covered": "Classes covered", "class_kl": "Class KL ↓"}, default=True)
+@register_metric("mode_coverage", {"classes_covered": "Classes covered", "class_kl": "Class KL ↓",
+                                   "off_class_share": "Off-class share ↓"}, default=True)
 def mode_coverage(f):
+    """Classes covered and the class KL over the reference's classes; the share predicted as a class the
+    reference lacks only when it lacks some (zoo.metrics.modes.mode_coverage)."""
     if not f.has_classes:
         return {}
     coverage = modes.mode_coverage(np.argmax(f.logits, axis=1), f.real_class_distribution)
-    return {"classes_covered": coverage["classes_covered"], "class_kl": coverage["kl_generated_to_real"]}
+    return {"classes_covered": coverage["classes_covered"], "class_kl": coverage["kl_generated_to_real"],
+            **({"off_class_share": coverage["off_class_share"]} if "off_class_share" in coverage else {})}
 
 
 @register_metric("known_modes", {"modes_captured": "Modes captured ↑", "high_quality": "High quality ↑"},

@@ -32,10 +32,15 @@ def classifier_score_from_logits(logits):
 
 
 def mode_score_from_logits(logits, real_class_distribution):
-    """exp(E_x KL(p(y|x) ‖ p(y)) - KL(p(y) ‖ p*)): IS penalised by the class-marginal mismatch."""
-    log_p = log_softmax(logits)
-    marginal = np.exp(log_p).mean(axis=0)
+    """exp(E_x KL(p(y|x) ‖ p(y)) - KL(p(y) ‖ p*)): IS penalised by the class-marginal mismatch. Over the classes
+    the real data has (p*(y) > 0): when it lacks some, p(y|x) is the classifier's posterior given y is one of
+    them (the softmax of their logits), as KL(p(y) ‖ p*) would be infinite (a softmax is never 0) and MS 0 for
+    any generator; the generated share of the missing classes is mode_coverage's `off_class_share`."""
     reference = np.asarray(real_class_distribution, np.float64)
+    support = reference > 0
+    log_p = log_softmax(np.asarray(logits, np.float64)[:, support])
+    marginal = np.exp(log_p).mean(axis=0)
+    reference = reference[support]
     marginal_kl = float(np.sum(marginal * (np.log(marginal) - np.log(reference))))
     return float(np.exp(_mean_kl_to(log_p, np.log(marginal)) - marginal_kl))
 

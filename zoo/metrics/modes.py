@@ -16,15 +16,28 @@ def class_histogram(predicted, num_classes):
 
 
 def mode_coverage(predicted, real_distribution, min_share=None):
-    """Histogram, classes covered (share ≥ `min_share`, default a quarter of the uniform
-    share) and KL(p_generated ‖ p_real)."""
+    """Histogram over all K classes; over the classes the real data has (p*(y) > 0: all of them for a full
+    reference), q the histogram of the samples predicted as one of them, the classes covered (q ≥ `min_share`,
+    default a quarter of the uniform share over them) and KL(q ‖ p*) in nats.
+
+    When the real data lacks some classes, KL(p_generated ‖ p*) is infinite as soon as one sample is predicted as
+    one of those; the mass there is reported apart instead, `off_class_share` (mode invention), and q, KL and the
+    coverage are over the real data's classes. With no sample in them, KL = log(1 / min p*), the largest any
+    histogram over them can have."""
     real = np.asarray(real_distribution, np.float64)
     histogram = class_histogram(predicted, len(real))
-    threshold = 0.25 / len(real) if min_share is None else min_share
-    present = histogram > 0
-    kl = float(np.sum(histogram[present] * (np.log(histogram[present]) - np.log(real[present]))))
-    return {"histogram": histogram.tolist(), "classes_covered": int(np.sum(histogram >= threshold)),
-            "kl_generated_to_real": kl}
+    support = real > 0
+    inside, reference = histogram[support], real[support]
+    shares = inside / inside.sum() if inside.sum() > 0 else inside
+    threshold = 0.25 / len(reference) if min_share is None else min_share
+    present = shares > 0
+    kl = float(np.sum(shares[present] * (np.log(shares[present]) - np.log(reference[present])))) if present.any() \
+        else float(-np.log(reference.min()))
+    report = {"histogram": histogram.tolist(), "classes_covered": int(np.sum(shares >= threshold)),
+              "kl_generated_to_real": kl}
+    if not support.all():
+        report["off_class_share"] = float(histogram[~support].sum())
+    return report
 
 
 # Known modes (2-D mixtures, zoo.data.points): Srivastava et al. 2017's protocol on Metz et al.'s ring and their grid.

@@ -264,6 +264,30 @@ def test_mode_coverage_by_definition():
     assert modes.class_histogram([], 2).tolist() == [0.0, 0.0]
 
 
+def test_class_kl_of_a_reference_lacking_classes_is_over_its_classes_and_the_rest_is_off_class():
+    """KL(p_generated ‖ p*) is infinite once a sample lands in a class the reference lacks: the KL is over the
+    reference's classes (the histogram of the samples predicted in them) and the rest is the off-class share."""
+    real = [0.5, 0.5, 0.0, 0.0]
+    report = modes.mode_coverage([0, 0, 1, 2], real)
+    assert report["histogram"] == [0.5, 0.25, 0.25, 0.0] and report["off_class_share"] == 0.25
+    assert report["kl_generated_to_real"] == pytest.approx(2 / 3 * np.log(4 / 3) + 1 / 3 * np.log(2 / 3), rel=1e-12)
+    assert report["classes_covered"] == 2  # of the reference's 2 classes, threshold 0.25 / 2
+    only_off = modes.mode_coverage([2, 3, 3], real)  # nothing in the reference's classes: the worst KL over them
+    assert (only_off["kl_generated_to_real"], only_off["off_class_share"], only_off["classes_covered"]) == \
+        (pytest.approx(np.log(2), rel=1e-12), 1.0, 0)
+    assert "off_class_share" not in modes.mode_coverage([0, 2], [0.5, 0.25, 0.25])  # a full reference: as before
+
+
+def test_mode_score_of_a_reference_lacking_classes_is_over_its_classes():
+    """MS with p(y|x) the posterior given y is one of the reference's classes; a softmax is never 0, so the plain
+    KL(p(y) ‖ p*) would be infinite and MS 0 for every generator."""
+    logits = np.random.default_rng(15).normal(size=(300, 4)) * 2
+    p = np.exp(logits[:, :2]) / np.exp(logits[:, :2]).sum(axis=1, keepdims=True)
+    marginal, reference = p.mean(axis=0), np.array([0.7, 0.3])
+    expected = np.exp(np.mean(np.sum(p * np.log(p / marginal), axis=1)) - np.sum(marginal * np.log(marginal / reference)))
+    assert inception_score.mode_score_from_logits(logits, [0.7, 0.3, 0.0, 0.0]) == pytest.approx(expected, rel=1e-12)
+
+
 def test_class_shares_given_in_float32_are_used_in_float64():
     shares = np.random.default_rng(12).dirichlet(np.ones(10))
     logits = np.random.default_rng(13).normal(size=(300, 10))
