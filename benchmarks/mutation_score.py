@@ -51,6 +51,14 @@ TESTS = ["tests/recipes/test_losses.py", "tests/recipes/test_golden_steps.py", "
              "test_sagan_step_is_one_hinge_step_of_each_player",
              "test_sagan_attends_at_16x16_on_padded_fashion_mnist_and_normalises_every_generator_layer",
              "test_sagan_refuses_bad_settings_in_one_line")),
+         *(f"tests/recipes/test_biggan_lite.py::{name}" for name in (  # not its contract (mirrored steps)
+             "test_orthogonal_penalty_is_the_squared_off_diagonal_gram_and_its_gradient",
+             "test_the_penalty_covers_every_generator_kernel_but_the_shared_embedding",
+             "test_biggan_lite_step_is_hinge_then_hinge_plus_the_orthogonal_penalty_then_the_ema",
+             "test_defaults_are_the_papers_where_they_fit_a_cpu", "test_each_block_reads_its_own_chunk_of_z",
+             "test_truncation_maps_z_onto_the_normal_truncated_at_the_papers_thresholds",
+             "test_generate_truncated_feeds_the_ema_generator_the_truncated_z",
+             "test_biggan_lite_refuses_bad_settings_in_one_line", "test_biggan_lite_refuses_a_batch_without_labels")),
          "tests/zoo/test_data_record.py", "tests/zoo/test_mode_collapse.py",  # features' channels and crop; modes
          "tests/zoo/metrics",  # new fast metric tests go here: editing this list makes mutmut discard a --workdir's
          # results (the killed verdicts on record are kept)
@@ -80,10 +88,14 @@ SCOPES = {
                              "BEGAN.reconstruction_loss", "BEGAN.train_step"],
         "recipes/ebgan.py": ["replica_total", "pulling_away", "squared_error", "EBGAN.energy",
                              "EBGAN.discriminator_terms", "EBGAN.generator_terms", "EBGAN.train_step"],
-        "recipes/sngan.py": ["SNGAN.critic", "SNGAN.train_step"],
+        "recipes/sngan.py": ["SNGAN.critic", "SNGAN.train_step", "SNGAN.discriminator_steps"],
+        # BigGAN-lite's step is SNGAN's D steps, then G's hinge + orthogonal penalty; its truncation trick
+        "recipes/biggan_lite.py": ["BigGANLite.orthogonal_kernels", "BigGANLite.generator_terms",
+                                   "BigGANLite.train_step", "BigGANLite.generate_truncated", "BigGANLite.interpolate"],
+        "recipes/latents.py": ["truncated_normal", "_erf", "_erfinv"],
         # SAGAN's step is SNGAN's; its own computation is the attention layer (eq. 1–3) and where it sits
         "recipes/sagan.py": ["attention_heights", "attention_map", "SAGAN.attention_map"],
-        "recipes/layers.py": ["SelfAttention.attend", "SelfAttention.call"],
+        "recipes/layers.py": ["SelfAttention.attend", "SelfAttention.call", "orthogonal_penalty"],
         "recipes/wgan_gp.py": ["WGANGP.step_logs"],  # WGANGP and LSGAN are DCGAN configurations: their step is
         # DCGAN's; LSGAN's codes a, b, c are bound in its __init__, which Keras inspects (not mutated)
         "recipes/cgan.py": ["CGAN.train_step"],

@@ -3,6 +3,7 @@ Each recipe registers itself (`recipes.registry.register_recipe`); `RECIPES` is 
 from recipes.acgan import ACGAN
 from recipes.base import GAN
 from recipes.began import BEGAN
+from recipes.biggan_lite import BigGANLite
 from recipes.cgan import CGAN
 from recipes.cyclegan import CycleGAN
 from recipes.dcgan import DCGAN
@@ -15,5 +16,5 @@ from recipes.srgan import SRGAN
 from recipes.stylegan_lite import StyleGANLite
 from recipes.wgan_gp import WGANGP
 
-__all__ = ["GAN", "ACGAN", "BEGAN", "CGAN", "CycleGAN", "DCGAN", "EBGAN", "LSGAN", "SAGAN", "SNGAN", "SRGAN",
-           "StyleGANLite", "WGANGP", "RECIPES", "get_recipe", "list_recipes", "register_recipe"]
+__all__ = ["GAN", "ACGAN", "BEGAN", "BigGANLite", "CGAN", "CycleGAN", "DCGAN", "EBGAN", "LSGAN", "SAGAN", "SNGAN",
+           "SRGAN", "StyleGANLite", "WGANGP", "RECIPES", "get_recipe", "list_recipes", "register_recipe"]

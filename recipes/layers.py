@@ -269,16 +269,35 @@ def class_conditional_normalization(x, labels, num_classes, norm, name):
     return keras.layers.Add()([keras.layers.Multiply()([layer(x), gamma]), beta])
 
 
-def generator_residual_block(x, filters, norm, name, labels=None, num_classes=None, spectral=False):
+def linear_conditional_normalization(x, condition, norm, name):
+    """BigGAN's conditional batch norm (Brock et al. 2018, https://arxiv.org/abs/1809.11096, section 3 and
+    Appendix B): x̂ ⊙ (1 + W_γ c) + W_β c, x̂ the normalised x without its own scale and offset, c [batch, D] the
+    condition (the shared class embedding concatenated with a chunk of z), W_γ, W_β spectrally normalised linear maps
+    D → C without bias (the authors' code), so a zero condition gives plain normalisation."""
+    check_choice("norm", norm, NORMS)
+    layer = normalization(norm, name)
+    layer.center = layer.scale = False  # before it is built: the condition's gain and bias replace them
+    channels = x.shape[-1]
+    gain, bias = (keras.layers.Reshape((1, 1, channels))(SpectralDense(channels, use_bias=False, name=f"{name}_{role}")(
+        condition)) for role in ("gain", "bias"))
+    normalized = layer(x)
+    return keras.layers.Add()([normalized, keras.layers.Multiply()([normalized, gain]), bias])
+
+
+def generator_residual_block(x, filters, norm, name, labels=None, num_classes=None, spectral=False, normalize=None):
     """SNGAN's up-sampling generator block: x ↑ + conv3×3(ReLU(BN(conv3×3(ReLU(BN(x)) ↑)))), ↑ nearest-neighbour
-    ×2; the shortcut a 1×1 conv of x ↑ (the channels change). BN: `class_conditional_normalization` (conditional
-    with `labels`). `spectral`: every conv spectrally normalised (SAGAN's generator)."""
+    ×2; the shortcut a 1×1 conv of x ↑ (the channels change). BN: `normalize(x, name)` when given (BigGAN's
+    `linear_conditional_normalization`), else `class_conditional_normalization` (conditional with `labels`).
+    `spectral`: every conv spectrally normalised (SAGAN's and BigGAN's generators)."""
+    if normalize is None:
+        normalize = lambda h, norm_name: class_conditional_normalization(  # noqa: E731
+            h, labels, num_classes, norm, norm_name)
     residual = keras.initializers.VarianceScaling(**RESIDUAL_INITIALIZER)
     conv = SpectralConv2D if spectral else keras.layers.Conv2D
-    h = keras.layers.ReLU()(class_conditional_normalization(x, labels, num_classes, norm, f"{name}_norm1"))
+    h = keras.layers.ReLU()(normalize(x, f"{name}_norm1"))
     h = conv(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv1")(
         keras.layers.UpSampling2D(2)(h))
-    h = keras.layers.ReLU()(class_conditional_normalization(h, labels, num_classes, norm, f"{name}_norm2"))
+    h = keras.layers.ReLU()(normalize(h, f"{name}_norm2"))
     h = conv(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv2")(h)
     shortcut = conv(filters, 1, name=f"{name}_shortcut")(keras.layers.UpSampling2D(2)(x))
     return keras.layers.Add()([h, shortcut])
@@ -379,3 +398,13 @@ class SelfAttention(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def orthogonal_penalty(kernel):
+    """‖WᵀW ⊙ (1 − I)‖²_F, BigGAN's "off-diagonal" orthogonal regularisation without its β (Brock et al. 2018,
+    https://arxiv.org/abs/1809.11096, eq. 3): W the kernel as a [fan_in, units] matrix (a conv's [kh, kw, in, out]
+    reshaped), so WᵀW holds the dot products of the units' filters and the penalty is their squared off-diagonal
+    sum; the filters' norms are free. In float32."""
+    matrix = ops.reshape(ops.cast(kernel, "float32"), (-1, kernel.shape[-1]))
+    gram = ops.matmul(ops.transpose(matrix), matrix)
+    return ops.sum(ops.square(gram * (1.0 - ops.eye(kernel.shape[-1], dtype="float32"))))

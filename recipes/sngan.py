@@ -54,10 +54,14 @@ def build_generator(latent_dim=128, image_shape=(32, 32, 1), width=16, norm="bat
     x = attend(keras.layers.Reshape((height >> doublings, width_px >> doublings, filters))(x), attention)
     for block in range(doublings):
         x = attend(generator_residual_block(x, filters, norm, f"up{block}", labels, num_classes, spectral), attention)
+    return keras.Model(z if labels is None else [z, labels], to_image(x, norm, channels, conv), name=name)
+
+
+def to_image(x, norm, channels, conv):
+    """The generator's last layers: BN (unconditional), ReLU, conv3×3 to the image channels, tanh (float32)."""
     x = keras.layers.ReLU()(normalization(norm, "out_norm")(x))
     x = conv(channels, 3, padding="same", name="to_image")(x)
-    images = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    return keras.Model(z if labels is None else [z, labels], images, name=name)
+    return keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
 
 
 def discriminator_heights(image_shape):
@@ -145,6 +149,14 @@ class SNGAN(GAN):
         min_D E[relu(1 − D(x))] + E[relu(1 + D(G(z)))], each on a fresh real batch and fresh z, then once
         min_G −E[D(G(z))] against the last D; conditional: D(x, y), G(z, y), y the real batch's labels (the
         generator's step: the last batch's). Means over the global batch (`update`)."""
+        d, n, labels = self.discriminator_steps(data)
+        g = self.update(self.generator, self.g_optimizer,
+                        lambda: losses.hinge_generator_loss(self.critic(self.fake(n, labels), labels)))
+        return self.finish_step(d_loss=d["loss"], g_loss=g["loss"])
+
+    def discriminator_steps(self, data):
+        """The n_dis hinge steps of D (`train_step`); returns (the last step's means, the local batch size, the
+        last batch's labels or None)."""
         real, labels = split_labels(data)
         if self.conditional and labels is None:
             raise ValueError(f"A class-conditional {type(self).__name__} trains on (images, labels) batches; the "
@@ -159,6 +171,4 @@ class SNGAN(GAN):
         for real, labels in zip(batches, label_batches):
             d = self.update(D, self.d_optimizer, lambda: losses.hinge_discriminator_loss(
                 self.critic(real, labels), self.critic(self.fake(n, labels), labels)))
-        g = self.update(self.generator, self.g_optimizer,
-                        lambda: losses.hinge_generator_loss(self.critic(self.fake(n, labels), labels)))
-        return self.finish_step(d_loss=d["loss"], g_loss=g["loss"])
+        return d, n, labels

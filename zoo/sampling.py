@@ -129,8 +129,8 @@ _GENERATE = weakref.WeakKeyDictionary()  # recipe -> its (plain, truncated) tf.f
 
 def generating(recipe, truncation=1.0):
     """generate(z or [z, labels]) -> images in [-1, 1] of the recipe's sampling generator. `truncation`
-    ψ < 1 needs a recipe with a mapping network (`generate_truncated`, e.g. StyleGAN-lite). One pair of
-    tf.functions per recipe, ψ a tensor: repeated calls (a demo's requests, `sample_seeds` in a loop, any
+    ψ ≠ 1 needs a recipe with a truncation trick (`generate_truncated`: StyleGAN-lite, BigGAN-lite). One pair
+    of tf.functions per recipe, ψ a tensor: repeated calls (a demo's requests, `sample_seeds` in a loop, any
     ψ) reuse one trace per input shape instead of tracing anew (0.3–4 s each)."""
     truncation = check_truncation(recipe, truncation)
     if recipe not in _GENERATE:
@@ -147,10 +147,10 @@ def generating(recipe, truncation=1.0):
 
 def check_truncation(recipe, truncation):
     """ψ as a float (zoo.checks.checked_truncation): 1 (none) for any recipe; other values need a recipe with a
-    mapping network."""
+    truncation trick (TRUNCATE)."""
     truncation = checked_truncation(truncation)
     if truncation != 1.0 and TRUNCATE not in recipe.capabilities:
-        raise UserError(f"truncation needs a recipe with a mapping network (stylegan_lite); "
+        raise UserError(f"truncation needs a recipe with a truncation trick (stylegan_lite, biggan_lite); "
                         f"{type(recipe).__name__} has none")
     return truncation
 

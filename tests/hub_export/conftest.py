@@ -10,6 +10,9 @@ KINDS = {
     "unconditional": (recipes.DCGAN, {"latent_dim": 8, "width": 8, "ema_decay": 0.9}),
     "conditional": (recipes.CGAN, {"latent_dim": 8, "width": 8, "embedding_dim": 4, "num_classes": 3}),
     "stylegan": (recipes.get_recipe("stylegan_lite"), {"latent_dim": 8, "w_dim": 8, "width": 8, "mapping_layers": 2}),
+    # labels and truncation ψ (BigGAN-lite's truncated z: recipes.latents.truncated_normal)
+    "conditional_truncated": (recipes.get_recipe("biggan_lite"), {"latent_dim": 8, "width": 4, "embedding_dim": 4,
+                                                                  "num_classes": 3}),
     "translation": (recipes.get_recipe("cyclegan"), {"width": 4, "num_blocks": 1, "discriminator_width": 4,
                                                       "discriminator_layers": 1, "pool_size": 4}),
     "super_resolution": (recipes.get_recipe("srgan"), {"width": 4, "num_blocks": 1, "discriminator_width": 4,

@@ -12,13 +12,13 @@ def example_inputs(generator, rng, n=3):
     """{input name: array} for serving_default, and the Keras generator's float output for them."""
     if generator.task == "sampling":
         z = rng.standard_normal((n, generator.latent_dim)).astype(np.float32)
-        if generator.conditional:
-            labels = np.arange(n, dtype=np.int32) % generator.num_classes
-            return {"z": z, "labels": labels}, np.asarray(generator([z, labels]))
+        inputs = {"z": z, "labels": np.arange(n, dtype=np.int32) % generator.num_classes} if generator.conditional \
+            else {"z": z}
+        given = [z, inputs["labels"]] if generator.conditional else z
         if hasattr(generator.recipe, "generate_truncated"):
             psi = np.linspace(0.5, 1.0, n).astype(np.float32)
-            return {"z": z, "truncation": psi}, np.asarray(generator.recipe.generate_truncated(z, psi))
-        return {"z": z}, np.asarray(generator(z))
+            return {**inputs, "truncation": psi}, np.asarray(generator.recipe.generate_truncated(given, psi))
+        return inputs, np.asarray(generator(given))
     shape = (n, 5, 6, 1) if generator.task == "super_resolution" else (n, *generator.image_shape)
     images = rng.uniform(-1, 1, shape).astype(np.float32)
     return {"images": images}, np.asarray(generator(images))

@@ -72,12 +72,11 @@ def keras_outputs(generator, inputs):
     for signature in ("serving_default", "sample"):
         z = inputs["serving_default/z"] if signature == "serving_default" else \
             seed_latents(inputs["sample/seed"], generator.latent_dim)
-        if generator.conditional:
-            outputs[signature] = generator([z, inputs[f"{signature}/labels"]])
-        elif f"{signature}/truncation" in inputs:
-            outputs[signature] = recipe.generate_truncated(z, inputs[f"{signature}/truncation"])
+        given = [z, inputs[f"{signature}/labels"]] if generator.conditional else z
+        if f"{signature}/truncation" in inputs:
+            outputs[signature] = recipe.generate_truncated(given, inputs[f"{signature}/truncation"])
         else:
-            outputs[signature] = generator(z)
+            outputs[signature] = generator(given)
     return outputs
 
 

@@ -156,7 +156,8 @@ def test_capabilities_are_declared_once_and_match_what_each_recipe_does():
                 "cgan": {SAMPLE, CONDITION, TRAIN}, "stylegan_lite": {SAMPLE, TRUNCATE, MIX_STYLES, TRAIN},
                 "cyclegan": {TRANSLATE, TRAIN}, "srgan": {UPSCALE, TRAIN},
                 "sngan": unconditional,  # the class; an instance with num_classes adds CONDITION (test_sngan.py)
-                "sagan": unconditional}  # likewise (test_sagan.py)
+                "sagan": unconditional,  # likewise (test_sagan.py)
+                "biggan_lite": {SAMPLE, CONDITION, TRUNCATE, TRAIN}}
     methods = {TRUNCATE: "generate_truncated", MIX_STYLES: "mix_styles", TRANSLATE: "translate", UPSCALE: "upscale"}
     tasks = {SAMPLE: "sampling", TRANSLATE: "translation", UPSCALE: "super_resolution"}
     for name, cls in recipes.RECIPES.items():

@@ -13,7 +13,7 @@ def add_sample(subparsers):
     parser.add_argument("--num", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", type=parse_ints, help="conditional models: class ids, one column each")
-    parser.add_argument("--truncation", type=float, default=1.0, help="StyleGAN-lite: truncation ψ")
+    parser.add_argument("--truncation", type=float, default=1.0, help="StyleGAN-lite, BigGAN-lite: truncation ψ")
     parser.add_argument("--format", default="grid", choices=("grid", "folder"),
                         help="one grid PNG, or a folder of one PNG per sample (written in chunks)")
     parser.add_argument("--out", required=True, help="PNG file (grid) or directory (folder)")
@@ -63,7 +63,7 @@ def add_interpolate(subparsers):
     parser.add_argument("--seeds", type=parse_ints, required=True, help="two or more seeds, e.g. 3,7,12 (a path)")
     parser.add_argument("--steps", type=int, default=8, help="frames per pair of seeds, both ends included")
     parser.add_argument("--labels", type=parse_ints, help="conditional models: classes, one row each (default: all)")
-    parser.add_argument("--truncation", type=float, default=1.0, help="StyleGAN-lite: truncation ψ")
+    parser.add_argument("--truncation", type=float, default=1.0, help="StyleGAN-lite, BigGAN-lite: truncation ψ")
     parser.add_argument("--out", required=True, help="a .png (strip or grid) or .gif (animation) file")
     parser.add_argument("--overwrite", action="store_true")
     parser.set_defaults(handler=run_interpolate)

@@ -149,12 +149,13 @@ class Generator(keras.Model):
         n, seed = whole_number("the number of samples", n, 1), whole_number("seed", seed, 0, MAX_SEED)
         chosen = self.checked_labels(labels)
         chunk = sampling.sampler(self.recipe, truncation)(seed)
+        generate = sampling.generating(self.recipe, truncation)
         for start in range(0, n, SAMPLE_CHUNK):
             count = min(SAMPLE_CHUNK, n - start)
             if chosen is not None:  # the user's labels in turn
                 z = stream_latents(seed, start, count, self.latent_dim)
                 labels_now = chosen[(start + np.arange(count)) % len(chosen)]
-                yield to_uint8(self.network([z, labels_now], training=False))
+                yield to_uint8(generate([z, labels_now]))
             else:  # the sampler's balanced labels for conditional models
                 yield to_uint8(chunk(start, count))
 

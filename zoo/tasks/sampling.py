@@ -1,5 +1,5 @@
-"""The sampling task (z → image: DCGAN, WGAN-GP, LSGAN, CGAN, StyleGAN-lite): its preview grid, evaluation
-(FID, KID, precision/recall, ... over seeds, with real-data and untrained baselines), card text and headline,
+"""The sampling task (z → image: DCGAN, WGAN-GP, LSGAN, CGAN, StyleGAN-lite, BigGAN-lite, ...): its preview grid,
+evaluation (FID, KID, precision/recall, ... over seeds, with real-data and untrained baselines), card text and headline,
 SavedModel signatures (`serving_default` by z, `sample` by seed) and the demo's details."""
 from recipes.capabilities import CONDITION, MIX_STYLES, TRUNCATE
 from recipes.latents import first_latents
@@ -95,8 +95,8 @@ class Sampling(Task):
 def generate(generator, z, labels=None, truncation=None):
     """Images of latents `z` (tensors) by the generator's sampling network, conditioned and truncated as it takes."""
     recipe = generator.recipe
-    if TRUNCATE in generator.capabilities:
-        return recipe.generate_truncated(z, truncation)
+    if TRUNCATE in generator.capabilities:  # BigGAN-lite's is conditional too: [z, labels]
+        return recipe.generate_truncated([z, labels] if generator.conditional else z, truncation)
     network = recipe.sampling_generator
     return network([z, labels], training=False) if generator.conditional else network(z, training=False)
 
