@@ -39,6 +39,15 @@ def global_batch_mean(per_example):
 
 
 
+def replica_total(values):
+    """Σ over the replicas in sync of `values` (a tensor or a nest of them; themselves on one device), the same on
+    every replica: an all-reduce, whose gradient is the all-reduced gradient (each replica's summand gets every
+    replica's)."""
+    if replica_context()[1] == 1:
+        return values
+    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+
 def cross_replica_mean(per_example):
     """Σᵢ valueᵢ / global batch size over every replica's examples (axis 0; [batch, F] values: one mean per
     feature): the global batch's mean, the same on every replica (one device: the batch mean). For statistics a
@@ -46,11 +55,8 @@ def cross_replica_mean(per_example):
     all-reduced, and so is its gradient, so each replica's examples get the gradient of every replica's loss terms
     (summed over replicas: the one-device gradient)."""
     per_example = tf.cast(per_example, tf.float32)
-    _, replicas = replica_context()
-    total = tf.reduce_sum(per_example, axis=0)
-    if replicas > 1:
-        total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, total)
-    return total / tf.cast(tf.shape(per_example)[0] * replicas, tf.float32)
+    total = replica_total(tf.reduce_sum(per_example, axis=0))
+    return total / tf.cast(tf.shape(per_example)[0] * replica_context()[1], tf.float32)
 
 def split_labels(data):
     """Keras hands `train_step` either `images` or `(images, labels)`."""

@@ -12,17 +12,9 @@ range. Adam(2e-4, β1 = 0.5), the zoo's DCGAN settings (the paper searched its o
 """
 import tensorflow as tf
 
-from recipes.base import batch_size, replica_context, split_labels
+from recipes.base import batch_size, replica_context, replica_total, split_labels
 from recipes.began import AutoencoderGAN
 from recipes.registry import register_recipe
-
-
-def replica_total(value):
-    """The sum of `value` over the replicas in sync (itself on one device); the gradient flows back to each
-    replica's own summand, summed over replicas (an all-reduce)."""
-    if replica_context()[1] == 1:
-        return value
-    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
 def pulling_away(codes):

@@ -9,7 +9,7 @@ device's step.
 import keras
 import tensorflow as tf
 
-from recipes.base import cross_replica_mean, replica_context
+from recipes.base import cross_replica_mean, replica_total
 
 
 def batch_constant(value, local_batch):
@@ -93,14 +93,6 @@ def simulated_update(optimizer, values, gradients, state):
     return new_values, {"step": step, "first": first, "second": second}
 
 
-def all_replicas_sum(values):
-    """Σ over replicas of each tensor of `values` (differentiable: the gradient of an all-reduced sum is the
-    all-reduced gradient); `values` off-strategy."""
-    if replica_context()[1] == 1:
-        return values
-    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
-
-
 class FunctionalNetwork:
     """A network computed at weights given as tensors (Keras's `stateless_call`): the unrolled copy of the
     discriminator. Calls run in training mode and carry the non-trainable state they advance (batch-norm
@@ -147,7 +139,7 @@ def unroll(copy, optimizer, loss_fn, steps, clip=None):
         with tf.GradientTape() as tape:
             tape.watch(copy.trainable)
             loss = loss_fn(copy)
-        gradients = all_replicas_sum(tape.gradient(loss, copy.trainable))
+        gradients = replica_total(tape.gradient(loss, copy.trainable))
         values, state = simulated_update(optimizer, copy.trainable, gradients, state)
         if clip:
             values = [tf.clip_by_value(value, -clip, clip) for value in values]
