@@ -335,8 +335,11 @@ def _float32(values):
 def north_pole_distance(features):
     """d_s(N, Π⁻¹(p)): the geodesic distance on the unit sphere S^n ⊂ R^{n+1} from the north pole N = (0, …, 0, 1)
     to the inverse stereographic projection Π⁻¹(p) = (2p / (‖p‖² + 1), (‖p‖² - 1) / (‖p‖² + 1)) of the
-    discriminator's features p ∈ R^n: Sphere GAN's geometric block (Park & Kwon 2019, CVPR, section 3,
-    https://openaccess.thecvf.com/content_CVPR_2019/papers/Park_Sphere_Generative_Adversarial_Network_Based_on_Geometric_Moment_Matching_CVPR_2019_paper.pdf).
+    discriminator's features p ∈ R^n: Sphere GAN's geometric block (Park & Kwon 2019, CVPR,
+    https://openaccess.thecvf.com/content_CVPR_2019/papers/Park_Sphere_Generative_Adversarial_Network_Based_on_Geometric_Moment_Matching_CVPR_2019_paper.pdf;
+    the paper's section and equation numbers not verified here; the formula checked against the reference code
+    github.com/SWPark92/SphereGAN (apparently the first author's): model_sphere_gan.py `stereo_graphic_proj`,
+    SphereGAN.py `_dist_sphere`).
     arccos⟨Π⁻¹(p), N⟩ = arccos((‖p‖² - 1) / (‖p‖² + 1)) is computed as the equal 2·atan2(1, ‖p‖) (‖p‖ = cot(d/2)),
     whose gradient stays finite where arccos's is infinite (‖p‖ → 0 or ∞, the poles) and which keeps float32's
     relative precision near the north pole, where arccos of a value rounded to 1 gives 0.
@@ -359,14 +362,15 @@ def sphere_moments(features, moments):
 
 def sphere_discriminator_loss(real_features, fake_features, moments=3):
     """L_D = Σ_r d_s^r(N, D(G(z))) - Σ_r d_s^r(N, D(x)), r = 1..R: D maximises
-    Σ_r E_x[d_s^r(N, D(x))] - Σ_r E_z[d_s^r(N, D(G(z)))], Sphere GAN's min-max objective (Park & Kwon 2019):
-    real features far from the north pole, generated ones near it. D's raw outputs are the features p;
+    Σ_r E_x[d_s^r(N, D(x))] - Σ_r E_z[d_s^r(N, D(G(z)))], Sphere GAN's min-max objective (Park & Kwon 2019;
+    its signs as in the reference code, SphereGAN.py: `eval_moments` with targets -1 for real and +1 for generated
+    images): real features far from the north pole, generated ones near it. D's raw outputs are the features p;
     `north_pole_distance` projects them.
 
     Args:
         real_features: D's features on real images, [batch, ..., n].
         fake_features: D's features on generated images, [batch, ..., n].
-        moments: R, the highest moment (the paper's experiments: 3).
+        moments: R, the highest moment (3: "suggested" in the reference code, whose default is 1).
 
     Returns:
         float32 tensor [batch]: the loss per example (the i-th real image with the i-th generated one).
@@ -376,7 +380,8 @@ def sphere_discriminator_loss(real_features, fake_features, moments=3):
 
 def sphere_generator_loss(fake_features, moments=3):
     """L_G = -Σ_r d_s^r(N, D(G(z))): G minimises Sphere GAN's min-max objective, whose real term does not depend
-    on G (Park & Kwon 2019; the authors' code's generator loss): its images' features are pushed away from the
+    on G (Park & Kwon 2019; the reference code's generator loss, `eval_moments` with target -1 for generated
+    images): its images' features are pushed away from the
     north pole, where D puts real ones.
 
     Args:
@@ -405,8 +410,13 @@ def kl_between_outcomes(logits_p, logits_q):
 
 def realness_discriminator_loss(real_logits, fake_logits, anchors):
     """L_D = KL(A1 ‖ D(x)) + KL(A0 ‖ D(G(z))): D minimises RealnessGAN's value function
-    V(G, D) = E_x[KL(A1 ‖ D(x))] + E_z[KL(A0 ‖ D(G(z)))] (Xiangli et al. 2020, https://arxiv.org/abs/2002.05512,
-    section 3, eq. (3)); D(·) = softmax of its N outcome logits, a distribution over N outcomes of realness.
+    V(G, D) = E_x[KL(A1 ‖ D(x))] + E_z[KL(A0 ‖ D(G(z)))] (Xiangli et al. 2020, https://arxiv.org/abs/2002.05512;
+    the paper's text and equation numbers not verified here); D(·) = softmax of its N outcome logits, a
+    distribution over N outcomes of realness. The authors' code (github.com/kam1107/RealnessGAN, training/learnD.py,
+    training/loss.py `CategoricalLoss`) minimises cross-entropies -Σ_u A'(u) log D(·)(u) to *skewed* anchors A':
+    A1 moved up by `positive_skew` and A0 down by `negative_skew` (1 and -1 by default and in its scripts) on a
+    support of [-1, 1], their mass piled at its ends; with no skew those are these KLs plus constants (the
+    anchors' entropies). The plain value function is implemented here, not that variant.
 
     Args:
         real_logits: D's N logits on real images, [batch, ..., N].
@@ -421,9 +431,13 @@ def realness_discriminator_loss(real_logits, fake_logits, anchors):
 
 
 def realness_generator_loss(fake_logits, real_logits, anchors):
-    """L_G = KL(D(x) ‖ D(G(z))) - KL(A0 ‖ D(G(z))): the generator objective Xiangli et al. 2020 train with
-    (https://arxiv.org/abs/2002.05512, eq. (19)): pull D's distribution on generated images towards its
-    distribution on real ones and away from the fake anchor A0 (the i-th generated image with the i-th real one).
+    """L_G = KL(D(x) ‖ D(G(z))) - KL(A0 ‖ D(G(z))): the generator objective implemented here after Xiangli et al.
+    2020 (https://arxiv.org/abs/2002.05512; not verified against the paper's text, nor its equation number): pull
+    D's distribution on generated images towards its distribution on real ones and away from the fake anchor A0
+    (the i-th generated image with the i-th real one). The authors' code (github.com/kam1107/RealnessGAN,
+    training/learnG.py with `relativisticG`, its default) minimises KL(D(x) ‖ D(G(z))) alone (as the cross-entropy
+    -Σ_u D(x)(u) log D(G(z))(u)), without the -KL(A0 ‖ D(G(z))) term. Kept here until checked against the paper's
+    text (not available to check).
 
     Args:
         fake_logits: D's N logits on generated images, [batch, ..., N].
