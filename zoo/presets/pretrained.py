@@ -129,7 +129,8 @@ class Generator(keras.Model):
                 `sample_chunks`).
             seed: integer in [0, 2**63); the same seed gives the same images on every runtime.
             labels: conditional models only: class ids, repeated in turn (default: the classes in turn).
-            truncation: StyleGAN-lite's ψ in [0, 2] (1: none; 0: the mean image).
+            truncation: StyleGAN-lite's ψ in [0, 2] (1: none; 0: the mean image); BigGAN-lite's in [0, 1], the
+                probability mass of z kept (1 and above: none; 0: z = 0).
 
         Returns:
             uint8 array [n, height, width, channels].
@@ -180,7 +181,7 @@ class Generator(keras.Model):
             seeds: one integer or a 1-D sequence of integers in [0, 2**63).
             labels: conditional models only: one class id, or one per seed (default: class 0, as
                 `sample(1, seed)`).
-            truncation: StyleGAN-lite's ψ in [0, 2].
+            truncation: ψ as for `sample`.
 
         Returns:
             uint8 array [len(seeds), height, width, channels].
@@ -205,7 +206,7 @@ class Generator(keras.Model):
                 `sample_seeds([seed_a])[0]`).
             steps: frames, 2 to MAX_INTERPOLATION_STEPS, both ends included.
             label: conditional models only: the one class every frame keeps (default 0).
-            truncation: StyleGAN-lite's ψ in [0, 2].
+            truncation: ψ as for `sample`.
 
         Returns:
             uint8 array [steps, height, width, channels].
