@@ -295,6 +295,9 @@ UNKNOWN_BATCH = {  # recipe → (a recipe with a fixed seed, its batch)
     "sngan": (lambda: recipes.SNGAN(latent_dim=4, width=4, image_shape=SHAPE, n_dis=2, num_classes=3, seed=9),
               lambda: (tf.stack([real_images(10), real_images(11)], axis=1),  # [batch, n_dis, ...], labels too
                        tf.constant([[0, 1], [2, 1], [1, 0], [2, 2]], tf.int32))),
+    "biggan_lite": (lambda: recipes.BigGANLite(latent_dim=4, width=4, image_shape=SHAPE, n_dis=1, num_classes=3,
+                                               embedding_dim=2, ortho_beta=0.05, seed=10),  # the penalty per example
+                    lambda: (real_images(12), tf.constant([0, 2, 1, 2], tf.int32))),
 }
 
 
