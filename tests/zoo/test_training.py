@@ -372,6 +372,11 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
     (["train", "sagan", "--out", "{out}", "--set", "attention_resolution=12"],  # Fashion-MNIST padded to 32×32
      "`attention_resolution` must be a feature-map height both networks have for (32, 32, 1) images, one of [16, 8]. "
      "Received: attention_resolution=12"),
+    (["train", "biggan_lite", "--out", "{out}", "--set", "latent_dim=100"],  # 3 blocks at 32×32: 4 chunks of z
+     "`latent_dim` must split into 4 equal chunks of z (the first linear layer and 3 generator blocks for (32, 32, 1) "
+     "images): a positive multiple of 4. Received: latent_dim=100"),
+    (["train", "biggan_lite", "--out", "{out}", "--set", "ortho_beta=-0.0001"],
+     "`ortho_beta` must be a finite number ≥ 0. Received: ortho_beta=-0.0001"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "tpu"], "--strategy tpu found no TPU"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "mirrored", "--xla"], "--xla runs on one device for now"),
     (["train", "dcgan", "--out", "{out}", "--strategy", "gpus"], "Unknown strategy 'gpus'; accepted: auto, default"),
@@ -389,6 +394,18 @@ def test_cli_user_errors_are_one_line(argv, message, tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert error.startswith("gan-zoo: error: ") and "\n" not in error and message in error
+
+
+def test_unknown_setting_is_refused_before_the_data_loads_or_the_path_is_measured(tmp_path, monkeypatch):
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("work started before the settings were checked")
+
+    monkeypatch.setattr(loop, "load_examples", must_not_run)
+    monkeypatch.setattr(loop, "training_path", must_not_run)
+    config = TrainConfig(recipe="lsgan", out=str(tmp_path / "run"), recipe_args={"loss": "sphere"}, steps=1)
+    with pytest.raises(UserError, match=r"Unknown setting\(s\) \['loss'\] for lsgan"):
+        train(config)
+    assert not os.path.exists(config.out)
 
 
 @pytest.mark.parametrize("argv, shown", [

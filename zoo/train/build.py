@@ -18,20 +18,30 @@ def recipe_class(name):
         raise UserError(str(error)) from None
 
 
-def build_recipe(config, image_shape):
-    """The recipe named in `config`, compiled, for images of `image_shape`."""
+def check_settings(config):
+    """The --set names and types of `config` (no network built: cheap, so a run checks them before any work)."""
     recipe_cls = recipe_class(config.recipe)
-    args = dict(config.recipe_args)
-    settable = set(recipe_cls.constructor_arguments()) - {"image_shape", "seed"}  # from the data and --seed
-    unknown = set(args) - settable
+    settable = settable_arguments(recipe_cls)
+    unknown = set(config.recipe_args) - settable
     if unknown:
         raise UserError(f"Unknown setting(s) {sorted(unknown)} for {config.recipe}; accepted: "
                         f"{', '.join(sorted(settable) + list(OPTIMIZER_KEYS))}")
     bad_optimizer_keys = set(config.optimizer_args) - set(OPTIMIZER_KEYS)
     if bad_optimizer_keys:
         raise UserError(f"Unknown optimizer setting(s) {sorted(bad_optimizer_keys)}; accepted: {', '.join(OPTIMIZER_KEYS)}")
-    check_setting_types(recipe_cls, args)
-    if "content_network" in settable:  # a name in perceptual.CONTENT_NETWORKS → the frozen network
+    check_setting_types(recipe_cls, config.recipe_args)
+
+
+def settable_arguments(recipe_cls):
+    return set(recipe_cls.constructor_arguments()) - {"image_shape", "seed"}  # from the data and --seed
+
+
+def build_recipe(config, image_shape):
+    """The recipe named in `config`, compiled, for images of `image_shape`."""
+    check_settings(config)
+    recipe_cls = recipe_class(config.recipe)
+    args = dict(config.recipe_args)
+    if "content_network" in settable_arguments(recipe_cls):  # a name in perceptual.CONTENT_NETWORKS → the frozen network
         args["content_network"] = perceptual.content_network(args.get("content_network", "auto"), image_shape[-1])
     check_image_size(*image_shape[:2], "images")
     try:

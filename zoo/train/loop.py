@@ -19,7 +19,7 @@ from zoo.data import datasets
 from zoo.errors import StopRequest, TrainingDiverged, UserError, first_line, sigterm_as_interrupt
 from zoo.files import LOCK_FILE, locked_directory, remove_new_entries
 from zoo.train import autotune, run_directory
-from zoo.train.build import build_recipe, recipe_class, recipe_from_preset
+from zoo.train.build import build_recipe, check_settings, recipe_class, recipe_from_preset
 from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, StepProgress, TrainingMonitor
 from zoo.train.config import domains_of, validate
 from zoo.train.run_directory import (check_same_run, checkpoint_manager, generator_step, previous_mixed_precision,
@@ -247,6 +247,8 @@ def train(config):
     A run that fails before its first checkpoint leaves nothing behind (no run.json to lock the directory). The
     caller's Keras dtype policy is given back at the end (a run sets its own precision while it trains)."""
     validate(config)
+    if not config.init_from:  # a fine-tune's settings are recipe_from_preset's to check
+        check_settings(config)  # before the data loads and the path is measured: a typo is refused at once
     stop = StopRequest()  # multi-worker: a stop signal waits for a step every worker stops after
     signals = stop.recording() if config.strategy == "multi_worker" else sigterm_as_interrupt()
     with signals, kept_dtype_policy(), locked_directory(config.out, run_lock_name(config)) as before:
