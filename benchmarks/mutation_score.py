@@ -113,6 +113,9 @@ SCOPES = {
 # StyleGAN-lite's part of train_steps alone: mutmut runs a scope's modules in name order, so this puts them first
 SCOPES["stylegan_lite"] = {path: chosen for path, chosen in SCOPES["train_steps"].items()
                            if path.startswith("recipes/stylegan_lite/")}
+# The evaluator network and feature extraction alone (zoo.metrics' part that the house issue moved)
+SCOPES["features"] = {path: chosen for path, chosen in SCOPES["metrics"].items()
+                      if path in ("zoo/metrics/features.py", "zoo/metrics/evaluator_network.py")}
 # Survivors that compute the same thing as the original (checked by reading the diff), with the reason.
 _NO_TRAINING_FLAG = ("training=None/False or left out: no layer of StyleGAN-lite's mapping, synthesis or discriminator "
                      "reads `training` (no batch norm, dropout or spectral norm)")
