@@ -372,6 +372,11 @@ def test_a_checkpoint_failing_with_a_bare_exception_is_skipped_by_its_type(tmp_p
     (["train", "sagan", "--out", "{out}", "--set", "attention_resolution=12"],  # Fashion-MNIST padded to 32×32
      "`attention_resolution` must be a feature-map height both networks have for (32, 32, 1) images, one of [16, 8]. "
      "Received: attention_resolution=12"),
+    (["train", "biggan_lite", "--out", "{out}", "--set", "latent_dim=130"],  # 3 blocks at 32×32: 4 chunks of z
+     "`latent_dim` must split into 4 equal chunks of z (the first linear layer and 3 generator blocks for (32, 32, 1) "
+     "images): a positive multiple of 4. Received: latent_dim=130"),
+    (["train", "biggan_lite", "--out", "{out}", "--set", "ortho_beta=-0.0001"],
+     "`ortho_beta` must be a finite number ≥ 0. Received: ortho_beta=-0.0001"),
     (["train", "biggan_lite", "--out", "{out}", "--set", "latent_dim=100"],  # 3 blocks at 32×32: 4 chunks of z
      "`latent_dim` must split into 4 equal chunks of z (the first linear layer and 3 generator blocks for (32, 32, 1) "
      "images): a positive multiple of 4. Received: latent_dim=100"),
