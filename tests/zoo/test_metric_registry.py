@@ -64,3 +64,15 @@ def test_registered_metrics_compute_their_definitions():
                                                  tuple(metric_registry.METRICS))
     assert not {"is", "mode_score", "class_kl", "data_copying", "modes_captured"} & set(no_classes)
     assert "fid" in no_classes
+
+
+def test_one_nn_compares_random_draws_of_the_larger_set_not_its_first_points():
+    """A reference stored in order (cluster A, then cluster B) against fewer samples of the same mixture: equal-size
+    random draws give chance (0.5); the reference's first points alone (all A) would tell B-samples apart."""
+    rng = np.random.default_rng(0)
+    cluster = lambda centre, n: rng.normal(centre, 0.1, size=(n, 2)).astype(np.float32)
+    reference = np.concatenate([cluster(0.0, 400), cluster(10.0, 400)])
+    generated = rng.permutation(np.concatenate([cluster(0.0, 100), cluster(10.0, 100)]))
+    accuracy = metric_registry.compute_metrics({"features": generated}, {"features": reference},
+                                               ("one_nn",))["one_nn_accuracy"]
+    assert abs(accuracy - 0.5) < 0.1
