@@ -13,7 +13,10 @@ SNGAN's ResNets (`recipes.sngan`) with BigGAN's changes (section 3, Appendix B):
   D at 2e-4 (section 3's ImageNet settings);
 - orthogonal regularisation of G in the paper's "off-diagonal" form (eq. 3), R_β(W) = β‖WᵀW ⊙ (1 − I)‖²_F with
   β = 1e-4, summed over every kernel of G but the shared embedding (`recipes.layers.orthogonal_penalty`);
-- an EMA generator (decay 0.999 by default) to sample from;
+- an EMA generator to sample from: decay 0.999, ramped up as StyleGAN2-ADA's (`ema_rampup` = 0.05: a half-life of
+  5% of the steps so far, capped at 0.999), where the paper starts its EMA after 20k steps: from step 0 the EMA held
+  the initial random weights long after G had learned (0.999^800 = 45% of them at step 800, whose grid was nearly
+  blank while G's showed clothing shapes by class: measured here);
 - the truncation trick: `generate_truncated([z, y], ψ)` samples from z truncated to [−τ, τ] (section 3.1),
   ψ = erf(τ/√2) the probability mass kept (`recipes.latents.truncated_normal`: 1 none, → 0 the z = 0 image), the
   `truncation` of `gan-zoo sample` / `evaluate` as StyleGAN-lite's ψ.
@@ -22,8 +25,8 @@ What differs from the paper (scaled for 2 CPU cores): SNGAN's widths (`width` w 
 every generator block; the paper's CIFAR models have 256 / 4·64) and one channel at 32×32 (Fashion-MNIST padded
 28 → 32, `SNGAN.fitted_data`) instead of ImageNet's 128×128; batch 64 instead of 2048; no self-attention by
 default (the authors' 32×32 configuration has none; `attention_resolution` adds SAGAN's layer at that height in
-both networks); SNGAN's initialisation instead of orthogonal initialisation; EMA decay 0.999 from the first step
-instead of 0.9999 after 20k steps (runs here are ~10⁴ steps); the orthogonal penalty differentiated as written in
+both networks); SNGAN's initialisation instead of orthogonal initialisation; EMA decay 0.999 with a ramp instead
+of 0.9999 after 20k steps (runs here are ~10⁴ steps); the orthogonal penalty differentiated as written in
 eq. 3 (the authors' code adds 2β(WᵀW ⊙ (1 − I))Wᵀ to the gradient, half of eq. 3's); the fakes of a step take the
 real batch's labels (as SNGAN here).
 """
@@ -69,7 +72,8 @@ class BigGANLite(SNGAN):
     """BigGAN-lite (module docstring). Arguments: `num_classes` (10; an integer ≥ 2: always class-conditional),
     `embedding_dim` (128: the shared class embedding's size), `ortho_beta` (β = 1e-4 of the orthogonal
     regularisation; 0 turns it off), `attention_resolution` (None: no self-attention; else a height of
-    `recipes.sagan.attention_heights(image_shape)`), `n_dis` (2), `ema_decay` (0.999), `latent_dim` (128: a multiple
+    `recipes.sagan.attention_heights(image_shape)`), `n_dis` (2), `ema_decay` (0.999), `ema_rampup` (0.05; None: the
+    constant decay; no EMA, no ramp), `latent_dim` (128: a multiple
     of the generator's blocks + 1, 4 at 32×32), and SNGAN's `width`, `generator_norm`, `image_shape`, `seed`,
     `augment`. Inputs [z, labels]; trains on (images, labels) batches.
 
@@ -82,8 +86,8 @@ class BigGANLite(SNGAN):
     player_learning_rates = {"g": 5e-5}
 
     def __init__(self, num_classes: int = 10, embedding_dim: int = 128, ortho_beta: float = 1e-4,
-                 attention_resolution: int = None, n_dis: int = 2, ema_decay: float = 0.999, latent_dim=128,
-                 image_shape=(32, 32, 1), **kwargs):
+                 attention_resolution: int = None, n_dis: int = 2, ema_decay: float = 0.999, ema_rampup: float = 0.05,
+                 latent_dim=128, image_shape=(32, 32, 1), **kwargs):
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"`num_classes` must be an integer ≥ 2 (BigGAN-lite is class-conditional). Received: "
                              f"num_classes={num_classes!r}")
@@ -104,7 +108,7 @@ class BigGANLite(SNGAN):
         self.embedding_dim, self.ortho_beta = embedding_dim, check_weight("ortho_beta", ortho_beta)
         self.attention_resolution = attention_resolution
         super().__init__(num_classes=num_classes, n_dis=n_dis, ema_decay=ema_decay, latent_dim=latent_dim,
-                         image_shape=image_shape, **kwargs)
+                         image_shape=image_shape, ema_rampup=None if ema_decay is None else ema_rampup, **kwargs)
 
     def build_generator(self):
         return build_generator(self.latent_dim, self.image_shape, self.width, self.num_classes, self.embedding_dim,

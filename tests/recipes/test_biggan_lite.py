@@ -69,7 +69,7 @@ def test_biggan_lite_step_is_hinge_then_hinge_plus_the_orthogonal_penalty_then_t
     the penalty's gradient shows in the weights); ema ← d·ema + (1 − d)·w. The hinge terms and the penalty's value
     written out in numpy, the gradients by the test's own TF expression of the same formula."""
     beta = 0.05
-    recipe = recipes.BigGANLite(**TINY, n_dis=1, ortho_beta=beta, ema_decay=EMA)
+    recipe = recipes.BigGANLite(**TINY, n_dis=1, ortho_beta=beta, ema_decay=EMA, ema_rampup=None)
     golden = GoldenStep(recipe, ["generator", "discriminator", "ema_generator"])
     G, D = recipe.generator, recipe.discriminator
     real = tf.constant(np.random.default_rng(12).uniform(-1, 1, (4, 8, 8, 1)).astype(np.float32))
@@ -105,11 +105,14 @@ def test_biggan_lite_step_is_hinge_then_hinge_plus_the_orthogonal_penalty_then_t
 
 
 def test_defaults_are_the_papers_where_they_fit_a_cpu():
-    """β = 1e-4, n_dis = 2, Adam(β₁ = 0, β₂ = 0.999) with G at 5e-5 and D at 2e-4, EMA 0.999, z of 128 in 4 chunks
+    """β = 1e-4, n_dis = 2, Adam(β₁ = 0, β₂ = 0.999) with G at 5e-5 and D at 2e-4, EMA 0.999 ramped (half-life 5% of
+    the steps so far), z of 128 in 4 chunks
     of 32 at 32×32 (3 blocks), a 128-wide shared embedding; Fashion-MNIST padded to 32."""
     recipe = recipes.BigGANLite(width=4)
     recipe.compile()
-    assert (recipe.ortho_beta, recipe.n_dis, recipe.ema_decay, recipe.latent_dim) == (1e-4, 2, 0.999, 128)
+    assert (recipe.ortho_beta, recipe.n_dis, recipe.ema_decay, recipe.ema_rampup, recipe.latent_dim) == (
+        1e-4, 2, 0.999, 0.05, 128)
+    assert recipes.BigGANLite(width=4, ema_decay=None).ema_generator is None  # no EMA, no ramp to cap
     assert {kind: (float(o.learning_rate), o.beta_1, o.beta_2) for kind, o in
             (("g", recipe.g_optimizer), ("d", recipe.d_optimizer))} == {
         "g": (pytest.approx(5e-5), 0.0, 0.999), "d": (pytest.approx(2e-4), 0.0, 0.999)}
