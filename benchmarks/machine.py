@@ -56,7 +56,8 @@ BATCH_MATMULS = ("BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
 def graph_flops(graph):
     """Floating-point operations of a graph (MatMul, Conv2D and their gradients; elementwise ops not counted), by
     TensorFlow's graph profiler, with its batched matmuls counted again (batch_matmul_flops): it ignores their
-    adjoint flags, so the gradient of a projection discriminator's [n, 1, k] · [n, k, 1] came out as k² per example."""
+    adjoint flags, so the gradient of a projection discriminator's [n, 1, k] · [n, k, 1] came out as k² per
+    example."""
     from tensorflow.python.profiler import model_analyzer, option_builder
 
     options = option_builder.ProfileOptionBuilder.float_operation()
@@ -74,7 +75,8 @@ def graph_flops(graph):
 
 
 def batch_matmul_flops(operation):
-    """2·k multiply-adds per output element of a batched matmul, k its inner dimension (its adjoint flags honoured)."""
+    """2·k FLOPs (k multiply-adds) per output element of a batched matmul, k its inner dimension (adjoints
+    honoured)."""
     a, output = operation.inputs[0].shape, operation.outputs[0].shape
     inner = a[-2] if operation.get_attr("adj_x") else a[-1]
     return 2 * output.num_elements() * inner
