@@ -171,6 +171,18 @@ EQUIVALENT = {
     **{f"zoo.metrics.features.x_fashion_mnist_evaluator__mutmut_{n}": "the evaluator called with training=None or "
        "without it: outside any layer's call Keras takes the layers' default, inference, as training=False does"
        for n in (8, 10)},
+    **{f"zoo.metrics.features.x_{name}__mutmut_{n}": "the network called with training=None or without it: outside "
+       "any layer's call Keras takes the layers' default, inference, as training=False does (checked: the tests' "
+       "dropout and batch norm give the inference features)" for name, numbers in (("keras_classifier", (50, 52)),
+                                                                                  ("inception", (27, 29)))
+       for n in numbers},
+    "zoo.metrics.features.x_keras_classifier__mutmut_8": "load_model(compile=None): Keras compiles a loaded model only "
+                                                         "when `compile` is true (checked: a model saved with a loss "
+                                                         "Keras cannot find loads, uncompiled, as with False)",
+    "zoo.metrics.evaluator_network.x_build_evaluator__mutmut_24": "Conv2D(use_bias=None): Keras makes a bias only "
+                                                                  "when use_bias is true (checked: the kernel alone)",
+    "zoo.metrics.evaluator_network.x_build_evaluator__mutmut_36": 'Conv2D(padding="SAME"): Keras lower-cases the '
+                                                                  'padding (checked: layer.padding == "same")',
     "recipes.base.xǁGANǁreplica_random__mutmut_11": 'alg="PHILOX": TensorFlow lower-cases the name',
     "recipes.base.xǁGANǁtrack__mutmut_1": "every update weighted 2 instead of 1 by default: a mean of equally weighted "
                                           "values is the same (a tracker given its own weights, StyleGAN-lite's R1, "

@@ -2,6 +2,7 @@
 stand-in TF-Hub module and random weights, and clear errors when weights are missing."""
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -31,11 +32,20 @@ def test_corrupted_evaluator_weights_are_detected(tmp_path):
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(UserError, match="model.weights.h5 is corrupt: its sha256 is .*, evaluator.json records"):
+    remedy = "reinstall the package or rerun `gan-zoo train-evaluator`"
+    with pytest.raises(UserError) as error:
         classifier.load_evaluator(str(copy))
+    assert re.fullmatch(rf"{re.escape(str(weights))} is corrupt: its sha256 is [0-9a-f]{{64}}, evaluator.json records "
+                        rf"[0-9a-f]{{64}}; {re.escape(remedy)}", str(error.value))
     os.remove(weights)
-    with pytest.raises(UserError, match="missing"):
+    with pytest.raises(UserError) as error:
         classifier.load_evaluator(str(copy))
+    assert str(error.value) == f"{weights} is missing; {remedy}"
+    os.remove(copy / "evaluator.json")
+    with pytest.raises(UserError) as error:
+        classifier.load_evaluator(str(copy))
+    assert str(error.value) == (f"No evaluator in {copy} (evaluator.json missing); train one with "
+                                "`gan-zoo train-evaluator`")
 
 
 def test_evaluator_extractor_outputs():
