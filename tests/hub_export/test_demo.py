@@ -143,7 +143,7 @@ def test_api_serves_pngs_that_follow_the_inputs_and_refuses_bad_ones():
                 ("/api/cgan_fashion_mnist_28/sample?count=99", 400, r"count must be an integer in [1, 16]"),
                 ("/api/cgan_fashion_mnist_28/sample?label=10", 400, "integers in [0, 10)"),
                 ("/api/cgan_fashion_mnist_28/sample?truncation=nan", 400, "truncation must be a number"),
-                ("/api/cgan_fashion_mnist_28/sample?truncation=0.5", 400, "truncation needs a recipe with a mapping"),
+                ("/api/cgan_fashion_mnist_28/sample?truncation=0.5", 400, "truncation needs a recipe with a truncation trick"),
                 ("/api/cgan_fashion_mnist_28/mix?rows=1&columns=2&crossover=1", 400, "no style layers to mix"),
                 ("/api/cgan_fashion_mnist_28/example", 400, "takes no example input"),
                 ("/api/nope/sample", 404, "no model 'nope' in this demo"),

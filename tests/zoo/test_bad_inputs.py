@@ -282,7 +282,7 @@ def workspace(tmp_path):
      "--features inception_keras needs --inception PATH"),
     (["evaluate", "dcgan_fashion_mnist_28", "--seeds", "-2", "--out", "{dir}/e.json"], "--seeds must be an integer ≥ 1"),
     (["evaluate", "dcgan_fashion_mnist_28", "--truncation", "0.5", "--out", "{dir}/e.json"],
-     "truncation needs a recipe with a mapping network"),
+     "truncation needs a recipe with a truncation trick (stylegan_lite, biggan_lite)"),
     (["card", "nope_model"], "Unknown model 'nope_model'"),
     (["card", "{folder}"], "{folder} is not a preset directory: it needs config.json and card.json"),
     (["export", "dcgan_fashion_mnist_28", "--format", "saved_model", "--quantization", "float16", "--out", "{dir}/x"],
@@ -506,7 +506,7 @@ API_ROWS = [
     (lambda g, inputs: next(g[STYLEGAN].sample_chunks(2, truncation=float("nan"))), TRUNCATION + "nan"),
     (lambda g, inputs: __import__("zoo.sampling").sampling.sampler(g[STYLEGAN].recipe, float("nan")), TRUNCATION + "nan"),
     (lambda g, inputs: g["dcgan_fashion_mnist_28"].sample(2, truncation=float("nan")), TRUNCATION + "nan"),
-    (lambda g, inputs: g["dcgan_fashion_mnist_28"].sample(2, truncation=0.5), "truncation needs a recipe with a mapping"),
+    (lambda g, inputs: g["dcgan_fashion_mnist_28"].sample(2, truncation=0.5), "truncation needs a recipe with a truncation trick"),
     (lambda g, inputs: g[STYLEGAN].mix_styles([0.5], [1], 1), r"seeds must be integers in \[0, 2\*\*63\), one or a "
                                                              r"1-D list; received \[0.5\]"),
     (lambda g, inputs: g[STYLEGAN].mix_styles([1], [2.7], 1), r"seeds must be integers .*; received \[2.7\]"),

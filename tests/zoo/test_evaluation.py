@@ -265,7 +265,7 @@ def test_truncated_sampling_and_style_mixing_grid():
     z = stream_latents(0, 0, 4, 8)
     np.testing.assert_allclose(sampling.sampler(recipe, 0.7)(0)(0, 4), recipe.generate_truncated(z, 0.7), atol=1e-6)
     np.testing.assert_allclose(sampling.sampler(recipe)(0)(0, 4), recipe.generate_truncated(z, 1.0), atol=1e-5)
-    with pytest.raises(ValueError, match="truncation needs a recipe with a mapping network"):
+    with pytest.raises(ValueError, match=r"truncation needs a recipe with a truncation trick \(stylegan_lite, biggan_lite\)"):
         sampling.sampler(recipes.DCGAN(latent_dim=8, width=8, image_shape=(8, 8, 1)), 0.5)
     grid = sampling.style_mixing_grid(recipe, [0, 1], [2, 3, 4], crossover=2)
     assert grid.shape == (3 * 10 + 2, 4 * 10 + 2, 1)  # 8×8 cells, 2-pixel padding, header row and column

@@ -33,7 +33,7 @@ def add_evaluate(subparsers):
     parser.add_argument("--domain-a", help="translation recipes: domain A class (default: the training run's)")
     parser.add_argument("--domain-b", help="translation recipes: domain B class (default: the training run's)")
     parser.add_argument("--truncation", type=parse_floats, default=[1.0],
-                        help="truncation ψ values, e.g. 0.5,0.6,0.7,0.8,0.9,1.0 (recipes with a mapping network): "
+                        help="truncation ψ values, e.g. 0.5,0.6,0.7,0.8,0.9,1.0 (recipes with a truncation trick: stylegan_lite, biggan_lite): "
                              "one row each and an FID-vs-ψ plot")
     parser.add_argument("--plot", help="where the FID-vs-truncation plot goes (default: beside --out, else "
                                        "./fid_vs_truncation.png)")
