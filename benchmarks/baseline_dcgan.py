@@ -163,10 +163,10 @@ class Ours:
             checkpoint_every=never, verbose=0, jit_compile=use_xla(jit_compile, 1, recipes.get_recipe(recipe))))
         self.shape = tuple(image_spec(examples).shape)
         path, self.path = training_path(self.config, tf.distribute.get_strategy(), examples, self.shape)
-        self.config.jit_compile, self.config.mixed_precision = path.xla, path.bfloat16
-        self.path_name, self.bfloat16 = path.name, path.bfloat16
+        self.config.jit_compile, self.config.mixed_precision = path.xla, path.mixed
+        self.path_name, self.bfloat16 = path.name, path.mixed
         with kept_dtype_policy():
-            set_mixed_precision(path.bfloat16)
+            set_mixed_precision(path.mixed)
             self.recipe = build_recipe(self.config, self.shape)
         if in_memory:  # one real batch, cached: no input pipeline
             examples = examples.take(batch_size).cache().repeat()

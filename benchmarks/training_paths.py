@@ -28,7 +28,7 @@ def path_timer(recipe_name, path, batch_size):
     """steps → seconds per step of `path` (an autotune.Path) on a fresh recipe fed Fashion-MNIST batches."""
     config = TrainConfig(recipe=recipe_name, out=tempfile.mkdtemp(), batch_size=batch_size, steps=NEVER,
                          sample_every=NEVER, checkpoint_every=NEVER, verbose=0, jit_compile=path.xla)
-    keras.config.set_dtype_policy("mixed_bfloat16" if path.bfloat16 else "float32")
+    keras.config.set_dtype_policy("mixed_bfloat16" if path.mixed else "float32")
     recipe = build_recipe(config, SHAPES.get(recipe_name, (28, 28, 1)))
     keras.config.set_dtype_policy("float32")
     strategy = tf.distribute.get_strategy()

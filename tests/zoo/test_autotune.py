@@ -28,6 +28,22 @@ def test_candidates_are_every_compile_and_precision_choice(xla_options, bfloat16
     assert [Path.from_name(name) for name in expected] == paths
 
 
+def test_a_mixed_path_is_named_by_the_type_it_computes_in(monkeypatch):
+    """On a GPU mixed precision is float16 (Keras's mixed_float16): the path, its record and cache say so."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.train import strategy
+
+    assert [path.name for path in autotune.candidates([False, True], [True], "float16")] == ["graph+float16",
+                                                                                            "xla+float16"]
+    assert Path.from_name("xla+float16") == Path(xla=True, mixed=True, half="float16")
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["/GPU:0"] if kind == "GPU" else [])
+    with strategy.kept_dtype_policy():
+        assert strategy.half_precision() == "float16"
+        assert strategy.set_mixed_precision(True) == "mixed_float16" == keras.config.dtype_policy().name
+
+
 @pytest.mark.parametrize("flags, native", [(AVX2, False), (AVX512_BF16, True), ({"amx_bf16"}, True), (set(), False)])
 def test_native_bfloat16_is_read_from_the_cpu_flags(flags, native):
     assert autotune.native_bfloat16(flags) is native
@@ -94,7 +110,7 @@ def test_the_fastest_path_is_chosen_recorded_and_cached(tmp_path):
     assert other == Path(xla=True) and sorted(read_json(cache)) == ["machine-a", "machine-b"]
     # a cached path that is no longer a candidate (here: XLA cannot run) is measured again
     timed.clear()
-    graph_only = [Path(xla=False), Path(xla=False, bfloat16=True)]
+    graph_only = [Path(xla=False), Path(xla=False, mixed=True)]
     chosen, _ = autotune.choose_path("machine-b", graph_only, each_path(time_path), cache)
     assert chosen == Path(xla=False) and timed == ["graph", "graph+bfloat16"]
 
@@ -118,7 +134,7 @@ def test_bfloat16_timed_for_the_record_only_is_a_hint_never_a_choice(tmp_path):
     seconds = {"graph": 0.1364, "xla": 0.4075, "graph+bfloat16": 0.0976, "xla+bfloat16": 0.3226}
     paths = autotune.candidates([False, True], [False, True])
     chosen, record = autotune.choose_path("k", paths, each_path(lambda path: seconds[path.name]), str(tmp_path / "paths.json"),
-                                          eligible=[path for path in paths if not path.bfloat16])
+                                          eligible=[path for path in paths if not path.mixed])
     assert chosen == Path(xla=False) and record["seconds_per_step"] == seconds
     assert record["why"] == "fastest of 2 measured: graph 136.4 ms, xla 407.5 ms"
     assert bfloat16_hint(record) == "; bfloat16 (--mixed-precision) measured 1.40× faster: graph+bfloat16 97.6 ms"

@@ -21,19 +21,21 @@ CACHE_FILE = "train_paths.json"  # under zoo.files.CACHE_DIR
 
 @dataclasses.dataclass(frozen=True)
 class Path:
-    """One way to run the step: XLA-compiled or not, float32 or mixed bfloat16 (float32 weights)."""
+    """One way to run the step: XLA-compiled or not, float32 or mixed precision (float32 weights, `half` the
+    compute type: bfloat16 on a CPU, float16 on a GPU), named as it runs: "graph", "xla+bfloat16", ..."""
 
     xla: bool
-    bfloat16: bool = False
+    mixed: bool = False
+    half: str = "bfloat16"
 
     @property
     def name(self):
-        return ("xla" if self.xla else "graph") + ("+bfloat16" if self.bfloat16 else "")
+        return ("xla" if self.xla else "graph") + (f"+{self.half}" if self.mixed else "")
 
     @classmethod
     def from_name(cls, name):
-        base, _, precision = name.partition("+")
-        return cls(xla=base == "xla", bfloat16=precision == "bfloat16")
+        base, _, half = name.partition("+")
+        return cls(xla=base == "xla", mixed=bool(half), half=half or "bfloat16")
 
 
 def cpu_flags():
@@ -64,10 +66,10 @@ def native_bfloat16(flags):
     return bool({"avx512_bf16", "amx_bf16"} & flags)
 
 
-def candidates(xla_options, bfloat16_options):
+def candidates(xla_options, mixed_options, half="bfloat16"):
     """Every path of the compile choices `xla_options` (e.g. [False, True]: the graph and XLA) and the precision
-    choices `bfloat16_options` ([False]: float32 only), float32 first."""
-    return [Path(xla=xla, bfloat16=bfloat16) for bfloat16 in bfloat16_options for xla in xla_options]
+    choices `mixed_options` ([False]: float32 only; True: mixed, computing in `half`), float32 first."""
+    return [Path(xla=xla, mixed=mixed, half=half) for mixed in mixed_options for xla in xla_options]
 
 
 SPEED_SETTINGS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "TF_ENABLE_ONEDNN_OPTS",

@@ -24,8 +24,8 @@ from zoo.train.callbacks import EVALUATOR_SIZE, PeriodicEvaluation, StepProgress
 from zoo.train.config import domains_of, validate
 from zoo.train.run_directory import (check_same_run, checkpoint_manager, generator_step, previous_mixed_precision,
                                      previous_state, previous_xla, restore_latest, run_description)
-from zoo.train.strategy import (check_workers_agree, cross_replica, is_chief, kept_dtype_policy, make_strategy,
-                                mixed_precision_candidates, set_mixed_precision, task_name, use_xla,
+from zoo.train.strategy import (check_workers_agree, cross_replica, half_precision, is_chief, kept_dtype_policy,
+                                make_strategy, mixed_precision_candidates, set_mixed_precision, task_name, use_xla,
                                 warn_unsynchronized_batch_norm)
 
 
@@ -113,14 +113,14 @@ def training_path(config, strategy, examples, shape):
         config.mixed_precision, recipe_cls.trains_in_bfloat16(config.recipe_args, shape), one_device,
         previous_mixed_precision(config.out))
     compile_paths = [False, True] if config.jit_compile is None else [config.jit_compile]
-    eligible = autotune.candidates(compile_paths, precisions)
+    eligible = autotune.candidates(compile_paths, precisions, half_precision())
     if len(eligible) == 1:
         return eligible[0], None
     if config.verbose:
         print("Measuring the training path (once per machine and workload; --xla/--no-xla and "
               "--mixed-precision/--no-mixed-precision skip it)", flush=True)
     path, record = measured_path(config, strategy, examples, shape, eligible,
-                                 eligible + autotune.candidates(compile_paths, timed_only))
+                                 eligible + autotune.candidates(compile_paths, timed_only, half_precision()))
     if config.verbose:
         print(f"Training path: {path.name} ({record['why']})", flush=True)
     return path, record
@@ -145,9 +145,9 @@ def measured_path(config, strategy, examples, shape, eligible, paths):
     def steps_of(path):
         """run_steps(n) of a throwaway recipe on `path`; an OpError on the way is PathFailed."""
         keras.utils.set_random_seed(config.seed)
-        probe = dataclasses.replace(config, jit_compile=path.xla, mixed_precision=path.bfloat16)
+        probe = dataclasses.replace(config, jit_compile=path.xla, mixed_precision=path.mixed)
         with kept_dtype_policy():  # the networks take the policy when they are built
-            set_mixed_precision(path.bfloat16)
+            set_mixed_precision(path.mixed)
             with strategy.scope():
                 recipe = run_recipe(probe, shape)
         batches = training_batches(examples, config.batch_size, recipe.real_batches_per_step, 0)
@@ -345,7 +345,7 @@ def train_in_directory(config, stop):
     path, path_choice = training_path(config, strategy, examples, shape)
     if path_choice:  # measured: the run starts as if nothing had been (the data's shuffle seeds were fixed when
         keras.utils.set_random_seed(config.seed)  # it was loaded; each iterator starts its own order)
-    config = dataclasses.replace(config, jit_compile=path.xla, mixed_precision=path.bfloat16)
+    config = dataclasses.replace(config, jit_compile=path.xla, mixed_precision=path.mixed)
     set_mixed_precision(config.mixed_precision)  # before the networks are built: they take the policy then
     with strategy.scope():
         recipe = run_recipe(config, shape)

@@ -171,10 +171,14 @@ def kept_dtype_policy():
         keras.config.set_dtype_policy(policy)
 
 
+def half_precision():
+    """The compute type of mixed precision here: float16 on GPU (the recipes wrap their optimizers in loss
+    scaling), bfloat16 elsewhere."""
+    return "float16" if tf.config.list_logical_devices("GPU") else "bfloat16"
+
+
 def set_mixed_precision(enabled):
-    """mixed_float16 on GPU (the recipes wrap their optimizers in loss scaling), mixed_bfloat16 elsewhere."""
-    policy = "float32"
-    if enabled:
-        policy = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    """Keras's mixed_<half_precision()> policy when `enabled`, else float32."""
+    policy = f"mixed_{half_precision()}" if enabled else "float32"
     keras.config.set_dtype_policy(policy)
     return policy
