@@ -18,21 +18,22 @@ import tensorflow as tf
 from zoo.train import autotune
 from zoo.train.build import build_recipe
 from zoo.train.config import TrainConfig
-from zoo.train.loop import distributed_train_function, load_examples, training_batches
+from zoo.train.loop import distributed_train_function, fitted_examples, image_spec, training_batches
 
 NEVER = 10**9
-SHAPES = {"stylegan_lite": (32, 32, 1)}  # the others train on Fashion-MNIST's own 28×28
 
 
 def path_timer(recipe_name, path, batch_size):
-    """steps → seconds per step of `path` (an autotune.Path) on a fresh recipe fed Fashion-MNIST batches."""
+    """steps → seconds per step of `path` (an autotune.Path) on a fresh recipe fed its default data (Fashion-MNIST,
+    at the size the recipe takes: zoo.train.loop.fitted_examples)."""
     config = TrainConfig(recipe=recipe_name, out=tempfile.mkdtemp(), batch_size=batch_size, steps=NEVER,
                          sample_every=NEVER, checkpoint_every=NEVER, verbose=0, jit_compile=path.xla)
+    config, examples = fitted_examples(config)
     keras.config.set_dtype_policy("mixed_bfloat16" if path.mixed else "float32")
-    recipe = build_recipe(config, SHAPES.get(recipe_name, (28, 28, 1)))
+    recipe = build_recipe(config, tuple(image_spec(examples).shape))
     keras.config.set_dtype_policy("float32")
     strategy = tf.distribute.get_strategy()
-    batches = training_batches(load_examples(config), batch_size, recipe.real_batches_per_step, 0)
+    batches = training_batches(examples, batch_size, recipe.real_batches_per_step, 0)
     iterator = iter(strategy.experimental_distribute_dataset(batches))
     step = distributed_train_function(recipe, strategy, batch_size)
 
@@ -55,7 +56,7 @@ def main():
     parser.add_argument("--steps", type=int, default=20, help="steps per path per round")
     args = parser.parse_args()
     flags = autotune.cpu_flags()
-    paths = [autotune.Path(xla, bfloat16) for bfloat16 in (False, True) for xla in (False, True)]
+    paths = autotune.candidates([False, True], [False, True])
     timers = {path.name: path_timer(args.recipe, path, args.batch_size) for path in paths}
     times = {name: [] for name in timers}
     for _ in range(args.rounds):
