@@ -208,6 +208,18 @@ EQUIVALENT = {
     "recipes.stylegan_lite.recipe.xǁStyleGANLiteǁnoise__mutmut_13": "image_shape[1] for image_shape[0]: StyleGAN-lite "
                                                                     "takes square images only (checked in its "
                                                                     "constructor)",
+    **{f"recipes.biggan_lite.xǁBigGANLiteǁ{name}__mutmut_1": "default ψ = 2.0 for 1.0: every ψ ≥ 1 is no truncation "
+       "(truncated_normal returns z where ψ ≥ 1)" for name in ("interpolate", "generate_truncated")},
+    **{f"recipes.biggan_lite.xǁBigGANLiteǁinterpolate__mutmut_{n}": "the default labels as float64 zeros: "
+       "generate_truncated casts the labels to int32, 0" for n in (13, 15)},
+    **{f"recipes.biggan_lite.xǁBigGANLiteǁinterpolate__mutmut_{n}": "the labels left in their dtype: generate_truncated "
+       "casts them to int32, truncating floats toward zero as np.asarray(..., np.int32) does" for n in (18, 20)},
+    **{f"recipes.biggan_lite.xǁBigGANLiteǁgenerate_truncated__mutmut_{n}": "the sampling generator called with "
+       "training=None or without it: outside any layer's call Keras takes the layers' defaults, inference (checked: "
+       "the same images and no variable changed, with sync batch norm and attention; training=True differs)"
+       for n in (4, 6)},
+    "recipes.latents.x__erfinv__mutmut_34": "w <= 5 for w < 5: at w = 5 exactly both of Giles's polynomials give erfinv "
+                                            "to single precision (measured: relative error ≤ 2.5e-7 on each side)",
 }
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "untested", 33: "untested", 36: "timeout", 24: "timeout",
           -24: "timeout", 152: "timeout", 255: "timeout", None: "not run"}

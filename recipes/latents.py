@@ -80,7 +80,7 @@ def truncated_normal(z, psi):
     psi = tf.convert_to_tensor(psi, tf.float32)
     if psi.shape.rank == 1:
         psi = psi[:, None]
-    kept = tf.minimum(psi, 1.0 - 1e-6) * _erf(z / np.sqrt(2.0))  # |kept| < 1: erfinv stays finite
+    kept = tf.where(psi < 1.0, psi, 0.0) * _erf(z / np.sqrt(2.0))  # |kept| ≤ ψ < 1: erfinv stays finite
     return tf.where(psi >= 1.0, z, np.sqrt(2.0) * _erfinv(kept))
 
 

@@ -11,7 +11,7 @@ from scipy import special
 import recipes
 from golden import GoldenStep, sgd_step
 from recipe_checks import run_recipe_test
-from recipes.latents import truncated_normal
+from recipes.latents import _erfinv, truncated_normal
 from recipes.layers import orthogonal_penalty
 
 EMA = 0.9  # not ½, where ema ← d·ema + (1 - d)·w and its reversal agree
@@ -141,16 +141,25 @@ def test_each_block_reads_its_own_chunk_of_z():
 # --- truncation --------------------------------------------------------------------------------------------------
 def test_truncation_maps_z_onto_the_normal_truncated_at_the_papers_thresholds():
     """z' = Φ⁻¹(½ + ψ(Φ(z) − ½)) (scipy's Φ and Φ⁻¹ in float64), so |z'| ≤ τ = √2·erfinv(ψ) and z' is distributed
-    as BigGAN's resampled truncated normal; ψ = 1: z itself; ψ = 0: 0; one ψ per row."""
+    as BigGAN's resampled truncated normal; ψ = 1: z itself; ψ = 0: 0; one ψ per row; z and ψ of any number type
+    (float64 z, integer ψ). Its erfinv (Giles's, basic ops) is scipy's to single precision on both of its branches:
+    w = −log(1 − y²) < 5, and the tail (|y| > 0.9966: ψ near 1, |z'| > 2.9)."""
     z = np.random.default_rng(2).normal(size=(400, 16)).astype(np.float32) * 1.5
     for psi in (0.954, 0.683, 0.383, 0.032):
         expected = special.ndtri(0.5 + psi * (special.ndtr(z.astype(np.float64)) - 0.5))
         np.testing.assert_allclose(truncated_normal(z, psi), expected, rtol=2e-5, atol=2e-6)
         assert np.abs(truncated_normal(z, psi)).max() <= np.sqrt(2) * special.erfinv(psi) + 1e-5
-    np.testing.assert_array_equal(truncated_normal(z, 1.0), z)
-    np.testing.assert_array_equal(truncated_normal(z, 0.0), np.zeros_like(z))
-    rows = truncated_normal(z[:3], tf.constant([1.0, 0.5, 0.0]))
+    np.testing.assert_array_equal(truncated_normal(z, 1), z)
+    np.testing.assert_array_equal(truncated_normal(z, 0), np.zeros_like(z))
+    np.testing.assert_array_equal(truncated_normal(z.astype(np.float64), 0.5), truncated_normal(z, 0.5))
+    edge = np.array([[-6, -5, -4, 0.5, 4, 5, 6]], np.float32)  # ψ just below 1 (τ = 5.3) is its own, not 1 − 10⁻⁶
+    np.testing.assert_allclose(truncated_normal(edge, 0.9999999),
+                               special.ndtri(0.5 + np.float32(0.9999999) * (special.ndtr(edge) - 0.5)), rtol=1e-3)
+    rows = truncated_normal(z[:3], np.array([1.0, 0.5, 0.0]))
     np.testing.assert_allclose(rows, np.stack([z[0], truncated_normal(z[1:2], 0.5)[0], np.zeros(16)]), rtol=1e-6)
+    tail = 1 - np.geomspace(1e-7, 1e-2, 400)  # w = −log(1 − y²) from 4 to 15.4
+    y = np.concatenate([np.linspace(-0.99, 0.99, 401), tail, -tail]).astype(np.float32)
+    np.testing.assert_allclose(_erfinv(y), special.erfinv(y.astype(np.float64)), rtol=1e-6, atol=1e-7)
 
 
 def test_generate_truncated_feeds_the_ema_generator_the_truncated_z():
@@ -162,6 +171,8 @@ def test_generate_truncated_feeds_the_ema_generator_the_truncated_z():
     assert not np.allclose(recipe.generate_truncated([z, labels], 1.0), expected)
     frames = recipe.interpolate(z[0], z[1], [0.0, 1.0], [2, 2], 0.5)
     np.testing.assert_allclose(frames, recipe.generate_truncated([z[:2], tf.constant([2, 2])], 0.5), atol=1e-5)
+    frames = recipe.interpolate(z[0], z[1], [0.0, 1.0], truncation=0.5)  # no labels: class 0's
+    np.testing.assert_allclose(frames, recipe.generate_truncated([z[:2], tf.constant([0, 0])], 0.5), atol=1e-5)
 
 
 # --- refusals ----------------------------------------------------------------------------------------------------
