@@ -218,6 +218,9 @@ EQUIVALENT = {
        "training=None or without it: outside any layer's call Keras takes the layers' defaults, inference (checked: "
        "the same images and no variable changed, with sync batch norm and attention; training=True differs)"
        for n in (4, 6)},
+    **{f"recipes.sagan.x_attention_map__mutmut_{n}": "the features' model called with training=None or without it: "
+       "outside any layer's call Keras takes the layers' defaults, inference (checked: the same β and no variable "
+       "changed, test_attention_map_reads_the_attention_layer_of_either_network)" for n in (7, 9)},
     "recipes.latents.x__erfinv__mutmut_34": "w <= 5 for w < 5: at w = 5 exactly both of Giles's polynomials give erfinv "
                                             "to single precision (measured: relative error ≤ 2.5e-7 on each side)",
 }

@@ -78,14 +78,23 @@ def test_self_attention_is_the_papers_equations():
         np.testing.assert_array_equal(kernel_and_u(layer, name)[1], before[name][1])
     unknown_batch = tf.function(lambda t: layer(t), input_signature=[tf.TensorSpec([None, 3, 5, 16])])
     np.testing.assert_allclose(unknown_batch(x), expected, rtol=1e-4, atol=1e-5)  # Keras's fit traces [None, ...]
+    for name in "fghv":  # a call without `training` is an inference call
+        np.testing.assert_array_equal(kernel_and_u(layer, name)[1], before[name][1])
     np.testing.assert_allclose(layer(x, training=True), expected, rtol=1e-4, atol=1e-5)
     for name in "fghv":
         np.testing.assert_allclose(kernel_and_u(layer, name)[1], spectral_kernel(*before[name])[1], rtol=1e-5)
+    half = SelfAttention(dtype="mixed_float16")  # mixed precision: computes and returns float16
+    half.build(x.shape)
+    half.set_weights(layer.get_weights())
+    assert half(x).dtype == "float16"
+    np.testing.assert_allclose(np.asarray(half(x), np.float32), layer(x), rtol=2e-2, atol=2e-2)
 
 
 def test_attention_map_reads_the_attention_layer_of_either_network():
-    """`SAGAN.attention_map` is the layer's β on the features the network feeds it."""
+    """`SAGAN.attention_map` is the layer's β on the features the network feeds it, in inference: no variable
+    changes (batch norm's statistics, the spectral norms' u)."""
     recipe = recipes.SAGAN(**TINY)
+    before = [variable.numpy() for variable in recipe.generator.variables + recipe.discriminator.variables]
     z, labels = tf.random.stateless_normal([2, 4], [0, 1]), tf.constant([0, 2])
     generator = recipe.generator
     layer = generator.get_layer("attention")
@@ -95,6 +104,8 @@ def test_attention_map_reads_the_attention_layer_of_either_network():
                                rtol=1e-4, atol=1e-6)
     images = tf.random.stateless_uniform([2, 8, 8, 1], [0, 2], -1, 1)
     assert recipe.attention_map([images, labels], "discriminator").shape == (2, 16, 16)  # D attends on 4×4
+    for old, variable in zip(before, recipe.generator.variables + recipe.discriminator.variables):
+        np.testing.assert_array_equal(variable, old, err_msg=variable.path)
 
 
 # --- the golden step ------------------------------------------------------------------------------------------------
