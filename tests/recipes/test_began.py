@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from recipe_checks import run_recipe_test
-from recipes.began import BEGAN
+from recipes.began import BEGAN, reconstruction_l1
 
 TINY = {"latent_dim": 8, "width": 8, "bottleneck": 8, "image_shape": (8, 8, 1), "seed": 3}
 
@@ -53,3 +53,11 @@ def test_k_stays_in_zero_one():
     recipe.compile()
     recipe.train_step(tf.constant(images()))
     assert float(recipe.k) in (0.0, 1.0)
+
+
+def test_reconstruction_l1_is_each_examples_mean_absolute_pixel_error():
+    """L(v) = |v − D(v)| averaged over each example's pixels and channels (3 examples of 4×2×2: batch ≠ height)."""
+    rng = np.random.default_rng(4)
+    v, reconstruction = rng.uniform(-1, 1, (2, 3, 4, 2, 2))
+    expected = np.abs(v - reconstruction).reshape(3, -1).mean(axis=1)
+    np.testing.assert_allclose(reconstruction_l1(v, reconstruction), expected, rtol=1e-6)
