@@ -226,6 +226,14 @@ EQUIVALENT = {
     **{f"recipes.sagan.x_attention_map__mutmut_{n}": "the features' model called with training=None or without it: "
        "outside any layer's call Keras takes the layers' defaults, inference (checked: the same β and no variable "
        "changed, test_attention_map_reads_the_attention_layer_of_either_network)" for n in (7, 9)},
+    **{name: 'ops.cast(…, None) or ops.eye(…) without a dtype: None is Keras\'s floatx, "float32" (nothing in the '
+       'zoo sets another floatx)' for name in ("recipes.layers.x_orthogonal_penalty__mutmut_7",
+                                               "recipes.layers.x_orthogonal_penalty__mutmut_28",
+                                               "recipes.layers.x_orthogonal_penalty__mutmut_30",
+                                               "recipes.layers.xǁSelfAttentionǁattend__mutmut_41")},
+    "recipes.layers.xǁSelfAttentionǁattend__mutmut_31": 'einsum "BJC,BIC->BJI" for "bjc,bic->bji": the same '
+                                                        "contraction (checked: equal in TensorFlow to the bit, and "
+                                                        "tf2onnx 1.17 makes the same ONNX graph)",
     "recipes.latents.x__erfinv__mutmut_34": "w <= 5 for w < 5: at w = 5 exactly both of Giles's polynomials give erfinv "
                                             "to single precision (measured: relative error ≤ 2.5e-7 on each side)",
 }
