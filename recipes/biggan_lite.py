@@ -84,6 +84,7 @@ class BigGANLite(SNGAN):
     capabilities = frozenset({SAMPLE, CONDITION, TRUNCATE, TRAIN})
     optimizer_defaults = {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.999}
     player_learning_rates = {"g": 5e-5}
+    max_truncation = 1.0  # ψ is the probability mass of z kept (`truncated_normal`): 1 keeps all of it
 
     def __init__(self, num_classes: int = 10, embedding_dim: int = 128, ortho_beta: float = 1e-4,
                  attention_resolution: int = None, n_dis: int = 2, ema_decay: float = 0.999, ema_rampup: float = 0.05,

@@ -147,11 +147,15 @@ def generating(recipe, truncation=1.0):
 
 def check_truncation(recipe, truncation):
     """ψ as a float (zoo.checks.checked_truncation): 1 (none) for any recipe; other values need a recipe with a
-    truncation trick (TRUNCATE)."""
+    truncation trick (TRUNCATE), at most its `max_truncation` (BigGAN-lite's ψ, the mass kept, stops at 1)."""
     truncation = checked_truncation(truncation)
     if truncation != 1.0 and TRUNCATE not in recipe.capabilities:
         raise UserError(f"truncation needs a recipe with a truncation trick (stylegan_lite, biggan_lite); "
                         f"{type(recipe).__name__} has none")
+    limit = getattr(recipe, "max_truncation", None)
+    if limit is not None and truncation > limit:
+        raise UserError(f"truncation ψ of {type(recipe).__name__} must be in [0, {limit:g}] (1: none); "
+                        f"received {truncation:g}")
     return truncation
 
 

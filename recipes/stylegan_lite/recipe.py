@@ -35,6 +35,7 @@ class StyleGANLite(GAN):
     `g_loss`, and `r1_penalty` = E‖∇ₓD(x)‖² averaged over the R1 steps of the epoch."""
 
     capabilities = frozenset({SAMPLE, TRUNCATE, MIX_STYLES, TRAIN})
+    max_truncation = 2.0  # ψ in (1, 2] extrapolates w past the generator's own, as StyleGAN's figures do
 
     loss_names = ("d_loss", "g_loss", "r1_penalty")
     optimizer_defaults = {"learning_rate": 2e-3, "beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8}

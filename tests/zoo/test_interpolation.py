@@ -56,6 +56,19 @@ def test_interpolation_refuses_what_it_cannot_do_in_one_line():
         zoo.load("srgan_fashion_mnist_x4").interpolate(1, 2)
 
 
+def test_truncation_beyond_a_recipes_range_is_refused_not_ignored():
+    """BigGAN-lite's ψ is the share of z's mass kept (ψ ≥ 1 would silently be no truncation), so it stops at 1;
+    StyleGAN-lite's extrapolates w up to 2."""
+    import recipes
+    from zoo.sampling import check_truncation
+
+    biggan = recipes.BigGANLite(latent_dim=8, width=4, image_shape=(8, 8, 1), num_classes=3, embedding_dim=4)
+    assert check_truncation(biggan, 1) == 1.0 and check_truncation(biggan, 0.5) == 0.5
+    with pytest.raises(UserError, match=r"^truncation ψ of BigGANLite must be in \[0, 1\] \(1: none\); received 1.5$"):
+        check_truncation(biggan, 1.5)
+    assert check_truncation(zoo.load("stylegan_lite_fashion_mnist_32").recipe, 1.5) == 1.5
+
+
 def test_cli_writes_a_strip_per_class_and_an_animation(tmp_path, capsys):
     strip, animation = tmp_path / "walk.png", tmp_path / "walk.gif"
     assert cli.main(["interpolate", "cgan_fashion_mnist_28", "--seeds", "3,7,12", "--steps", "4", "--labels", "1,5",
