@@ -9,8 +9,8 @@ import tensorflow as tf
 
 import recipes
 from recipes.capabilities import CONDITION, MIX_STYLES, SAMPLE, TRUNCATE, task_of
-from recipes.latents import stream_latents
-from zoo.checks import checked_seeds, checked_truncation
+from recipes.latents import seed_latents, stream_latents
+from zoo.checks import checked_seeds, checked_truncation, whole_number
 from zoo.data import record
 from zoo.errors import UserError, first_line
 from zoo.files import read_json
@@ -264,3 +264,102 @@ def interpolation_animation(rows):
     from zoo.images import make_grid
 
     return [make_grid(np.stack([row[i] for row in rows]), columns=len(rows)) for i in range(len(rows[0]))]
+
+
+ATTENTION_LAYER = "attention"  # the name recipes.sngan.attend gives SAGAN's self-attention layer
+QUERY_MARK = (0, 255, 255)  # cyan: the query pixel in attention panels
+
+
+def attention_maps(recipe, seeds, queries, label=None):
+    """What the generator's self-attention layer (SAGAN's, Zhang et al. 2018, eq. 1) looks at when it makes each
+    seed's image (`Generator.sample_seeds`' image: z of `recipes.latents.seed_latents`, class `label`, default 0,
+    for conditional recipes).
+
+    Returns (images uint8 [S, H, W, C], maps float32 [S, Q, H, W]): map[s, q] is row j of β, the weights the
+    attended position j under query pixel q = (row, column) gives every position i of the h×w feature map
+    (j = (row·h // H)·w + column·w // W), drawn over the image by nearest up-sampling (each position covers
+    (H/h)×(W/w) pixels); each map sums to (H/h)·(W/w). Refused: a generator without self-attention, queries
+    outside the image."""
+    from recipes.sagan import attention_map
+    from zoo.images import to_uint8
+
+    network = recipe.sampling_generator if SAMPLE in recipe.capabilities else None
+    if network is None or ATTENTION_LAYER not in [layer.name for layer in network.layers]:
+        raise UserError(f"attention maps need a generator with a self-attention layer (sagan; biggan_lite with "
+                        f"--set attention_resolution=…); this {type(recipe).__name__} generator has none")
+    height, width = recipe.image_shape[:2]
+    queries = checked_queries(queries, height, width)
+    z = seed_latents(checked_seeds(seeds), recipe.latent_dim)
+    inputs = [z, np.full(len(z), checked_label(recipe, label), np.int32)] if recipe.conditional else z
+    if not recipe.conditional and label is not None:
+        raise UserError(f"{type(recipe).__name__} is unconditional: it takes no label")
+    beta = np.asarray(attention_map(network, inputs), np.float32)  # [S, h·w, h·w]
+    rows, columns = network.get_layer(ATTENTION_LAYER).input.shape[1:3]
+    positions = [(row * rows // height) * columns + column * columns // width for row, column in queries]
+    maps = beta[:, positions].reshape(len(z), len(queries), rows, columns)
+    maps = maps.repeat(height // rows, axis=2).repeat(width // columns, axis=3)
+    return to_uint8(generating(recipe)(inputs)), maps
+
+
+def checked_label(recipe, label):
+    """A conditional recipe's one class id (default 0)."""
+    return 0 if label is None else whole_number("label", label, 0, recipe.num_classes - 1)
+
+
+def checked_queries(queries, height, width):
+    """Query pixels as [(row, column), ...], each inside the height × width image; anything else is refused."""
+    checked = []
+    for query in queries:
+        array = np.asarray(query)
+        if array.shape != (2,) or array.dtype.kind not in "iu":
+            raise UserError(f"a query pixel is a (row, column) pair of integers; received {query!r}")
+        row, column = array.tolist()
+        if not (0 <= row < height and 0 <= column < width):
+            raise UserError(f"query ({row}, {column}) is outside the {height}×{width} image: rows in [0, {height}), "
+                            f"columns in [0, {width})")
+        checked.append((row, column))
+    if not checked:
+        raise UserError("attention maps need at least one query pixel (row, column)")
+    return checked
+
+
+def attention_grid(recipe, seeds, queries, label=None, scale=4):
+    """uint8 RGB grid of `attention_maps`: a row per seed, its image (every query marked in cyan), then one
+    panel per query: the map (scaled to its maximum, magma colours) blended 60/40 over the image, the query
+    marked. Every panel is enlarged `scale`× (nearest) so the query's mark and the map's cells show."""
+    from zoo.images import make_grid
+
+    scale = whole_number("scale", scale, 1, 16)
+    images, maps = attention_maps(recipe, seeds, queries, label)
+    queries = checked_queries(queries, *recipe.image_shape[:2])
+    panels = []
+    for image, image_maps in zip(images, maps):
+        gray = np.broadcast_to(image, (*image.shape[:2], 3)).astype(np.float32)
+        panels.append(marked(enlarged(gray, scale), queries, scale))
+        panels += [marked(enlarged(heat_overlay(gray, heat), scale), [query], scale)
+                   for query, heat in zip(queries, image_maps)]
+    return make_grid(np.stack(panels), columns=len(queries) + 1)
+
+
+def heat_overlay(image, heat):
+    """0.4 · image + 0.6 · magma(heat / max heat), RGB floats in [0, 255] (image [H, W, 3], heat [H, W])."""
+    from matplotlib import colormaps
+
+    colours = colormaps["magma"](heat / max(float(heat.max()), 1e-12))[..., :3] * 255.0
+    return 0.4 * image + 0.6 * colours
+
+
+def enlarged(image, scale):
+    """[H, W, 3] floats → uint8 [scale·H, scale·W, 3], each pixel a scale × scale block."""
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8).repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def marked(panel, queries, scale):
+    """The panel with each query pixel's scale × scale block outlined in QUERY_MARK (filled when scale < 3)."""
+    panel = panel.copy()
+    for row, column in queries:
+        block = panel[row * scale:(row + 1) * scale, column * scale:(column + 1) * scale]
+        inside = block[1:-1, 1:-1].copy()
+        block[...] = QUERY_MARK
+        block[1:-1, 1:-1] = inside  # empty when scale < 3: the block stays filled
+    return panel

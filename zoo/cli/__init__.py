@@ -1,7 +1,7 @@
 """`gan-zoo`, the command line: parse, call the library, print. One module per group of verbs:
 
   train      train, finetune, launch, make-preset        (training runs, and presets made from them)
-  sample     sample, interpolate, style-mix, project      (drawing from a generator)
+  sample     sample, interpolate, style-mix, attention, project   (drawing from a generator)
   evaluate   evaluate, memorization, train-evaluator, study   (measuring)
   presets    list, card, cards                            (the shipped presets)
   options    argument types, checks and the --help formatter the groups share

@@ -8,7 +8,8 @@ from zoo.cli.options import DefaultsHelpFormatter
 from zoo.errors import Terminated, TrainingDiverged, UserError
 
 SUBCOMMANDS = (train.add_train, evaluate.add_train_evaluator, evaluate.add_evaluate, evaluate.add_memorization,
-               sample.add_style_mix, presets.add_list, sample.add_sample, sample.add_interpolate, sample.add_project,
+               sample.add_style_mix, presets.add_list, sample.add_sample, sample.add_interpolate, sample.add_attention,
+               sample.add_project,
                train.add_finetune, presets.add_card, train.add_make_preset, presets.add_cards, train.add_launch,
                evaluate.add_study)  # in the order --help lists them
 WITHOUT_TENSORFLOW = ("list", "launch")  # the commands that never import TensorFlow (launch: its workers do)

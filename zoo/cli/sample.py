@@ -1,4 +1,5 @@
-"""gan-zoo's verbs that draw from a generator: sample, interpolate, style-mix and project (GAN inversion)."""
+"""gan-zoo's verbs that draw from a generator: sample, interpolate, style-mix, attention (SAGAN's maps) and project
+(GAN inversion)."""
 import os
 
 from zoo.cli.options import parse_ints, refuse_sampling_options
@@ -116,6 +117,39 @@ def run_style_mix(args):
     recipe, _ = sampling.load_target(args.target)
     grid = sampling.style_mixing_grid(recipe, args.rows, args.columns, args.crossover, args.truncation)
     print(f"style-mixing grid: {files.write_output(output, save_png, grid)}")
+    return 0
+
+
+def add_attention(subparsers):
+    parser = subparsers.add_parser("attention", help="what a self-attention generator (sagan) looks at: for query "
+                                                     "pixels of its images, their attention weights over the image (PNG)")
+    parser.add_argument("model", help=MODEL_HELP)
+    parser.add_argument("--seeds", type=parse_ints, default=[0], help="one row per seed (the image `sample_seeds` gives)")
+    parser.add_argument("--query", dest="queries", action="append", type=parse_ints, metavar="ROW,COLUMN",
+                        help="a query pixel of the generated image (repeatable; a padded model's canvas, e.g. 32×32; "
+                             "default: the centre, above and below it, left of it)")
+    parser.add_argument("--label", type=int, help="conditional models: the class of every image (default 0)")
+    parser.add_argument("--scale", type=int, default=4, help="each panel enlarged this many times (nearest)")
+    parser.add_argument("--out", required=True, help="PNG file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    parser.set_defaults(handler=run_attention)
+
+
+def run_attention(args):
+    from zoo import files, sampling
+    from zoo.images import save_png
+    from zoo.presets.pretrained import load_generator
+
+    if not args.out.lower().endswith(".png"):
+        raise UserError(f"--out {args.out}: accepted: a .png file")
+    output = files.check_output(args.out, args.overwrite)
+    generator, _ = load_generator(args.model)
+    height, width = generator.image_shape[:2]
+    queries = args.queries or [[height // 2, width // 2], [height // 4, width // 2], [3 * height // 4, width // 2],
+                               [height // 2, width // 4]]
+    grid = sampling.attention_grid(generator.recipe, args.seeds, queries, args.label, args.scale)
+    print(f"attention: {files.write_output(output, save_png, grid)} ({len(args.seeds)} seed(s) × the image and "
+          f"{len(queries)} query map(s); query pixels outlined in cyan)")
     return 0
 
 
