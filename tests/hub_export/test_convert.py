@@ -63,11 +63,14 @@ def test_onnx_matches_keras(kind, generators, tmp_path):
     assert np.abs(outputs["images_float"] - expected).max() <= 1e-4
 
 
-def test_onnx_runs_self_attention_with_one_channel_keys(tmp_path):
+@pytest.mark.parametrize("runtime", ["onnx", "tflite"])
+def test_onnx_and_tflite_run_self_attention_with_one_channel_keys(runtime, tmp_path):
     """SAGAN's attention (recipes.layers.SelfAttention) with C/8 = 1 key channel (width 4: 8 channels at the
-    generator's 4×4 map), γ ≠ 0: tf2onnx once turned its transpose of the keys into a wrong reshape, and
-    onnxruntime refused the file; the scores are an einsum now."""
-    pytest.importorskip("onnxruntime")
+    generator's 4×4 map), γ ≠ 0 (at γ = 0 the layer's output is its input): tf2onnx once turned its transpose of
+    the keys into a wrong reshape, and onnxruntime refused the file; the scores are an einsum now. TFLite runs the
+    same generator (the sampling kinds' other runtime)."""
+    if runtime == "onnx":
+        pytest.importorskip("onnxruntime")
     import recipes
     from zoo.presets.pretrained import Generator
 
@@ -75,5 +78,6 @@ def test_onnx_runs_self_attention_with_one_channel_keys(tmp_path):
     recipe.generator.get_layer("attention").gamma.assign(0.5)
     generator = Generator(recipe, {"name": "tiny_sagan", "recipe": "SAGAN"})
     inputs, expected = example_inputs(generator, np.random.default_rng(4))
-    outputs = run_onnx(convert.convert(generator, str(tmp_path / "sagan.onnx"), "onnx"), inputs)
+    path = convert.convert(generator, str(tmp_path / f"sagan.{runtime}"), runtime)
+    outputs = run_onnx(path, inputs) if runtime == "onnx" else run_tflite(open(path, "rb").read(), inputs)
     assert np.abs(outputs["images_float"] - expected).max() <= 1e-4

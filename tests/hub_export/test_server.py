@@ -41,7 +41,7 @@ def request(url, body=None, raw=None):
 @pytest.fixture(scope="module")
 def server(generators, tmp_path_factory):
     models = tmp_path_factory.mktemp("served")
-    for kind in ("unconditional", "conditional"):
+    for kind in ("unconditional", "conditional", "conditional_truncated"):
         saved_model.export_serving(generators[kind], str(models))
     port = free_port()
     process = start_server_process(models, port, "--max-batch", MAX_BATCH, "--max-request-bytes", MAX_BYTES,
@@ -91,6 +91,21 @@ def test_conditional_rows_and_png_output(server, generators):
     pngs = [np.array(Image.open(io.BytesIO(base64.b64decode(p["images"]["b64"])))) for p in body["predictions"]]
     expected = to_uint8(generators["conditional"]([z, np.array([2, 0], np.int32)]))[..., 0]
     assert np.abs(np.stack(pngs).astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_labels_and_truncation_by_seed_are_served(server, generators):
+    """BigGAN-lite's kind: a served {"seed", "labels", "truncation"} row is `g.sample_seeds([seed], [label],
+    truncation=ψ)`'s image (ψ the mass of z kept: 1 none), ψ per row."""
+    generator = generators["conditional_truncated"]
+    seeds, labels, psis = [4, 4, 9], [1, 1, 2], [1.0, 0.5, 0.25]
+    status, body = request(f"{server['base']}/tiny_conditional_truncated:predict",
+                           {"inputs": {"seed": seeds, "labels": labels, "truncation": psis}})
+    assert status == 200
+    served = np.array(body["outputs"]["images"])
+    expected = np.stack([generator.sample_seeds([seed], [label], truncation=psi)[0]
+                         for seed, label, psi in zip(seeds, labels, psis)])
+    assert np.abs(served - expected.astype(int)).max() <= 1
+    assert np.abs(served[0] - served[1]).max() > 1  # the same seed and class at ψ = 1 and 0.5: other images
 
 
 def test_one_seed_is_one_image_in_every_runtime(server, generators, tmp_path):
