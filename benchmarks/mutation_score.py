@@ -165,6 +165,21 @@ EQUIVALENT = {
                                                                   "as the one unknown dimension, as -1",
     "zoo.metrics.features.x_inception_keras__mutmut_4": "InceptionV3's include_top defaults to True",
     "zoo.metrics.kernel.x_kid_from_activations__mutmut_42": 'float("NAN") is float("nan")',
+    **{f"zoo.metrics.{name}__mutmut_{n}": "choice(..., replace=None) draws as replace=False does (None is falsy)"
+       for name, n in (("mmd.x_median_heuristic", 5), ("topology.x_rlt", 8))},
+    "zoo.metrics.mmd.x_median_heuristic__mutmut_1": "a subset drawn at exactly MEDIAN_POINTS points too: all of them in "
+                                                    "a drawn order, the same pairs' distances (up to BLAS rounding)",
+    "zoo.metrics.mmd.x_kernel_mmd__mutmut_10": "feature_sets' min_samples defaults to 2, the value given",
+    **{f"zoo.metrics.transport.x_exact_wasserstein__mutmut_{n}": "ot.emd2 given None for one side's weights takes them "
+       "uniform, as given (checked with POT 0.9.7: the same W₁)" for n in (7, 8)},
+    "zoo.metrics.topology.x_witness_intervals__mutmut_5": "argsort's default axis is the last, axis 1 of the 2-D "
+                                                          "distances",
+    "zoo.metrics.topology.x_witness_intervals__mutmut_14": "take_along_axis's axis defaults to the last, axis 1 of the "
+                                                           "2-D arrays, from NumPy 2.3 (measured with 2.4); before 2.3 "
+                                                           "the call raises TypeError",
+    "zoo.metrics.topology.x_witness_intervals__mutmut_22": "the witness complex up to dimension 3, not 2: H₁ depends on "
+                                                           "the 1- and 2-simplices only, so its intervals are the same "
+                                                           "(measured: test_topology.py passes, 117 s instead of 16 s)",
     **{f"zoo.metrics.frechet.xǁFeatureMomentsǁ__init____mutmut_{n}": "np.zeros without a dtype (or None) is float64"
        for n in (5, 7, 10, 12)},
     **{f"zoo.metrics.memorization.x_nearest__mutmut_{n}": "the other branch (a full argsort, or argpartition at index "

@@ -22,12 +22,13 @@ from zoo.metrics.samples import feature_sets
 MEDIAN_POINTS = 2000  # the median heuristic reads all pairs of at most this many pooled points (~2M pairs)
 
 
-def median_heuristic(pooled, seed=0):
+def median_heuristic(pooled, seed):
     """σ = median of ‖zᵢ - zⱼ‖ over the pairs i < j of `pooled` (a seeded subset of MEDIAN_POINTS when larger)."""
     if len(pooled) > MEDIAN_POINTS:
         pooled = pooled[np.random.default_rng(seed).choice(len(pooled), MEDIAN_POINTS, replace=False)]
     upper = np.triu_indices(len(pooled), k=1)
-    return float(np.sqrt(np.median(manifold.squared_distances(pooled, pooled)[upper])))
+    # the median of the distances, not √ of the squares' median: they differ for an even number of pairs
+    return float(np.median(np.sqrt(manifold.squared_distances(pooled, pooled)[upper])))
 
 
 def gaussian_kernel_sum(a, b, bandwidth, skip_diagonal=False):
@@ -47,9 +48,12 @@ def kernel_mmd(real, fake, bandwidth=None, seed=0):
     real, fake = feature_sets(real, fake, "kernel_mmd", min_samples=2)
     if bandwidth is None:
         bandwidth = median_heuristic(np.concatenate([real, fake]), seed)
-    if not np.isfinite(bandwidth) or bandwidth <= 0:
-        raise UserError(f"kernel_mmd needs a bandwidth σ > 0; received {bandwidth!r}"
-                        + (" (the median pairwise distance: most points coincide)" if bandwidth == 0 else ""))
+        if bandwidth == 0:
+            raise UserError("kernel_mmd's median heuristic gives σ = 0 (most pairs of points coincide); pass a "
+                            "bandwidth > 0")
+    number = isinstance(bandwidth, (int, float, np.integer, np.floating)) and not isinstance(bandwidth, bool)
+    if not number or not 0 < bandwidth < np.inf:
+        raise UserError(f"kernel_mmd needs a bandwidth σ > 0 (finite); received bandwidth={bandwidth!r}")
     m, n = len(real), len(fake)
     return (gaussian_kernel_sum(real, real, bandwidth, skip_diagonal=True) / (m * (m - 1))
             + gaussian_kernel_sum(fake, fake, bandwidth, skip_diagonal=True) / (n * (n - 1))

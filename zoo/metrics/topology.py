@@ -22,7 +22,7 @@ the squared L2 distance as in the paper and the authors' code (0 for one topolog
 """
 import numpy as np
 
-from zoo.errors import UserError
+from zoo.checks import whole_number
 from zoo.metrics.samples import feature_sets
 
 LANDMARKS = 64  # L₀
@@ -70,7 +70,7 @@ def rlt(points, rng, landmarks=LANDMARKS, gamma=None, max_betti=MAX_BETTI):
     return relative_living_times(witness_intervals(distances, alpha_max), alpha_max, max_betti)
 
 
-def mean_rlt(points, repetitions=REPETITIONS, seed=0, landmarks=LANDMARKS, gamma=None):
+def mean_rlt(points, repetitions, seed, landmarks, gamma):
     """MRLT: the mean RLT over `repetitions` draws of landmarks by numpy's generator seeded with `seed`."""
     rng = np.random.default_rng(seed)
     return np.mean([rlt(points, rng, landmarks, gamma) for _ in range(repetitions)], axis=0)
@@ -81,7 +81,6 @@ def geometry_score(real, fake, repetitions=REPETITIONS, seed=0, landmarks=LANDMA
     both sets draw their landmarks from the same seed, so identical sets score exactly 0. The authors' toy
     examples take L₀ = 32 and γ = 1/8 for 2-D point clouds."""
     real, fake = feature_sets(real, fake, "geometry_score", min_samples=landmarks)
-    if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 1:
-        raise UserError(f"geometry_score needs an integer number of repetitions ≥ 1; received {repetitions!r}")
+    repetitions = whole_number("geometry_score's repetitions", repetitions, 1)
     return float(np.sum((mean_rlt(real, repetitions, seed, landmarks, gamma)
                          - mean_rlt(fake, repetitions, seed, landmarks, gamma)) ** 2))

@@ -20,7 +20,7 @@ import typing
 
 import numpy as np
 
-from zoo.errors import UserError
+from zoo.checks import whole_number
 from zoo.metrics.samples import feature_sets
 
 EXACT_PAIRS = 5000 * 5000  # cost-matrix entries m·n up to which W₁ is solved exactly (about a minute, 1.7 GB at 5000²)
@@ -47,7 +47,7 @@ def exact_wasserstein(real, fake):
     return float(distance)
 
 
-def sliced_wasserstein(real, fake, projections=SLICED_PROJECTIONS, seed=0):
+def sliced_wasserstein(real, fake, projections, seed):
     """SW₁ over `projections` random directions drawn with `seed`."""
     import ot
 
@@ -60,6 +60,5 @@ def wasserstein_distance(real, fake, max_pairs=EXACT_PAIRS, projections=SLICED_P
     real, fake = feature_sets(real, fake, "wasserstein_distance", min_samples=1)
     if len(real) * len(fake) <= max_pairs:
         return Transport(exact_wasserstein(real, fake), "exact")
-    if isinstance(projections, bool) or not isinstance(projections, int) or projections < 1:
-        raise UserError(f"sliced Wasserstein needs an integer number of projections ≥ 1; received {projections!r}")
+    projections = whole_number("the sliced Wasserstein distance's projections", projections, 1)
     return Transport(sliced_wasserstein(real, fake, projections, seed), "sliced", projections)

@@ -1,5 +1,6 @@
 """The Wasserstein critic: ≈ 0 for two samples of one distribution, and for a translation by δ (whose W₁ is δ
-exactly) an estimate that grows with δ and stays within 0.3 of it, measured on held-out halves."""
+exactly) an estimate that grows with δ and stays within 0.3 of it, measured on held-out halves; the protocol's
+budget is the training's."""
 import numpy as np
 import pytest
 
@@ -34,3 +35,20 @@ def test_the_estimate_is_in_feature_units_and_seeded():
     value = critic.wasserstein_critic(real, fake, steps=100, seed=5)
     assert critic.wasserstein_critic(real * 10, fake * 10, steps=100, seed=5) == pytest.approx(10 * value, rel=1e-3)
     assert critic.wasserstein_critic(real, fake, steps=100, seed=5) == value
+
+
+def test_the_budget_states_how_the_critic_is_trained(monkeypatch):
+    import keras
+
+    adam, optimizers = keras.optimizers.Adam, []
+    monkeypatch.setattr(keras.optimizers, "Adam", lambda *args, **kwargs: optimizers.append(adam(*args, **kwargs))
+                        or optimizers[-1])
+    features = gaussian(8, 0, d=2).astype(np.float32)
+    trained = critic.train_critic(features, features, np.random.default_rng(0), 1, 4, critic.LEARNING_RATE, 0)
+    (optimizer,) = optimizers
+    assert critic.budget() == {
+        "steps": critic.STEPS, "batch_size": critic.BATCH_SIZE,  # what the registry passes
+        "learning_rate": pytest.approx(float(optimizer.learning_rate), rel=1e-7),  # float32
+        "adam_betas": [optimizer.beta_1, optimizer.beta_2], "penalty_weight": critic.PENALTY_WEIGHT,
+        "hidden_layers": [layer.units for layer in trained.layers[:-1]],
+        "split": "half of each set trains, the other half measures"}

@@ -1,8 +1,10 @@
 """Geometry Score: relative living times against their definition integrated on a fine grid, a circle's one
-hole and a blob's none found by the witness complexes, and the score between them."""
+hole and a blob's none found by the witness complexes (H₁ over Z/2, the landmarks distinct points), the score
+between them, and a number of repetitions that is not a whole number from 1 refused in one line."""
 import numpy as np
 import pytest
 
+from zoo.errors import UserError
 from zoo.metrics import topology
 
 TOY = {"landmarks": 32, "gamma": 1 / 8}  # the authors' setting for 2-D point clouds
@@ -68,3 +70,37 @@ def test_geometry_score_separates_topologies_and_is_seeded():
 def test_the_authors_gamma_scales_with_the_number_of_points():
     assert topology.default_gamma(5000) == 1 / 128
     assert topology.default_gamma(10000) == 1 / 64
+
+
+def test_holes_are_counted_over_z2_as_the_authors_do():
+    """Ten witnesses, each at distance 1 from the three landmarks of one triangle of the 6-vertex projective plane
+    and 10 from the rest, witness exactly that complex (up to α = 1): H₁ over Z/2 is one class, born at 0 and
+    never dying (over Z/3 it is 0: the plane's one hole is torsion)."""
+    triangles = [(0, 1, 2), (0, 2, 3), (0, 3, 4), (0, 4, 5), (0, 5, 1), (1, 2, 4), (2, 3, 5), (3, 4, 1), (4, 5, 2),
+                 (5, 1, 3)]
+    distances = np.full((10, 6), 10.0)
+    for witness, triangle in enumerate(triangles):
+        distances[witness, list(triangle)] = 1.0
+    assert np.asarray(topology.witness_intervals(distances, 1.0)).tolist() == [[0.0, np.inf]]
+
+
+def test_with_as_many_landmarks_as_points_every_point_is_one_whatever_the_draw():
+    """Landmarks are drawn without replacement: L₀ = N takes the whole set, so the generator's state cannot matter."""
+    points = circle(40, 5)
+    first, second = (topology.rlt(points, np.random.default_rng(seed), landmarks=40, gamma=1 / 2) for seed in (0, 1))
+    assert first.tolist() == second.tolist() and first[1] > 0.5  # the circle's hole lives over half the filtration
+
+
+def test_one_repetition_scores_the_two_rlts_drawn_with_the_seed_0_unless_given():
+    ring, disc = circle(100, 1), blob(100, 2)
+    for seed, given in ((0, {}), (3, {"seed": 3})):
+        expected = np.sum((topology.rlt(ring, np.random.default_rng(seed), **TOY)
+                           - topology.rlt(disc, np.random.default_rng(seed), **TOY)) ** 2)
+        assert topology.geometry_score(ring, disc, repetitions=1, **TOY, **given) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("repetitions", [0, 2.5, True, "3"])
+def test_a_number_of_repetitions_that_is_not_a_whole_number_from_1_is_refused_in_one_line(repetitions):
+    with pytest.raises(UserError) as refused:
+        topology.geometry_score(circle(40, 1), circle(40, 2), repetitions=repetitions, **TOY)
+    assert str(refused.value) == f"geometry_score's repetitions must be an integer ≥ 1; received {repetitions!r}"

@@ -4,6 +4,7 @@ metric's parameters, and the report table shows the columns (bad feature pairs: 
 import numpy as np
 import pytest
 
+from zoo import metrics
 from zoo.errors import UserError
 from zoo.eval import metric_registry, scoring
 from zoo.metrics import critic, mmd, topology, transport
@@ -58,6 +59,24 @@ def test_the_report_table_shows_the_new_columns():
     for label in ("Kernel MMD² ↓", "W₁ (exact OT) ↓", "Sliced W₁ (1000 dirs) ↓", "Geometry score ↓",
                   "Critic W₁ (held out) ↓"):
         assert f"| {label} |" in header
+
+
+SMALLEST = {"kernel_mmd": (2, {}), "wasserstein_distance": (1, {}), "geometry_score": (64, {"repetitions": 1}),
+            "wasserstein_critic": (4, {"steps": 1})}  # rows per set, and the quickest settings
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_each_metric_takes_its_fewest_rows_and_refuses_one_fewer_naming_itself(name):
+    """The minimum, and the metric's name, as refused (tests/zoo/test_bad_inputs.py holds the full table of bad
+    feature pairs, but loads presets: too slow to run for every mutant of the mutation scope)."""
+    least, settings = SMALLEST[name]
+    metric = getattr(metrics, name)
+    value = metric(features(0, least)["features"], features(1, least)["features"], **settings)
+    assert np.isfinite(getattr(value, "distance", value))
+    with pytest.raises(UserError) as refused:
+        metric(features(0, least - 1)["features"], features(1, least)["features"], **settings)
+    assert str(refused.value) == f"{name} needs at least {least} samples per set; received {least - 1} real and " \
+                                 f"{least} generated"
 
 
 def test_geometry_score_needs_as_many_samples_as_landmarks():
