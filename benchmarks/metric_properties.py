@@ -5,6 +5,17 @@ conclusion the survey of seed 001 quotes: MMD and the 1-NN two-sample test are t
 
     python benchmarks/metric_properties.py [--samples 10000] [--seeds 3] [--metrics fid,kid,...]
                                            [--properties mode_dropping,blur,...] [--quick] [--out-dir docs]
+                                           [--work-dir DIR [--report-only]]
+
+Resumable: each finished cell (generated set, seed, metric → values, seconds) is appended to DIR/cells.jsonl
+(one fsync-ed JSON line; DIR is locked while a run works in it), and a rerun of the same command skips the
+finished cells: a run killed at any point and rerun gives the table an uninterrupted run gives. Every cell's draw
+comes from its own generator (seeded by the seed, the set and the strength), so neither the order nor the
+subset of cells measured changes a value. Other --metrics or --properties may be added to DIR later (one
+invocation per group of slow metrics); other --samples or --seeds are refused (DIR/settings.json). The report
+(table, figures) always covers every cell in DIR; `--report-only` writes it at any time, also while a run works
+in DIR (a partial run gives a partial table: a ρ cell over fewer seeds says so). Without --work-dir the cells go
+to a temporary directory, removed at the end.
 
 The data (one fixed partition, seed 0):
 - reference: the test split (10,000 images), as `gan-zoo evaluate` compares with;
@@ -14,7 +25,8 @@ The data (one fixed partition, seed 0):
   real-train baseline row of `gan-zoo evaluate`); it is the training split rather than the test split so that a
   draw of n = 10,000 from 2 classes needs no repeats (5,000 per class; 1 class repeats each image twice).
 
-Properties; each is a list of strengths, 0 = a clean draw of n pool images:
+Properties; each is a list of strengths, 0 = a clean draw of n pool images (one per seed, against the full
+reference: shared by the properties whose first strength it is, and by sample efficiency's n = --samples):
 - mode_dropping: keep 10, 9, ..., 1 classes (n images of the kept classes); mode_collapse: k distinct images tiled to
   n, k = n, n/4, n/16, ...; mode_invention: the reference is the test images of 8 classes and a share (0-50%) of the
   samples comes from the 2 held-out classes; noise_invention: that share is uniform noise images (full reference);
@@ -35,19 +47,28 @@ small move) is good. ρ is computed per seed; cells show its mean ± std over se
 (2-D mixtures only) are not measured.
 """
 import argparse
+import contextlib
+import functools
 import io
+import json
 import os
+import shlex
 import statistics
 import sys
+import tempfile
 import time
+import warnings
+import zlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from profile_step import machine_header  # noqa: E402
+from machine import machine_header  # noqa: E402
 
+from zoo import files  # noqa: E402
+from zoo.errors import UserError  # noqa: E402
 from zoo.eval.metric_registry import METRICS, column_labels, compute_metrics  # noqa: E402
 from zoo.eval.scoring import extract_features, in_batches, real_images, reference_features  # noqa: E402
 from zoo.images import to_uint8  # noqa: E402
@@ -63,30 +84,60 @@ NOT_MEASURED = {"gan_train_test": "trains classifiers on the samples", "known_mo
 IDEALS = {"one_nn_accuracy": 0.5, "data_copying": 0.0, "density": 1.0}  # badness = distance to these
 HIGHER_IS_BETTER_UNMARKED = {"classes_covered"}
 SIZES = (100, 200, 500, 1000, 2000, 5000, 10000)
+DEFAULT_SAMPLES, DEFAULT_SEEDS = 10000, 3
 ROBUSTNESS = ("shift", "rotation")
 
 
 # --- the data ---------------------------------------------------------------------------------------------------
 class Setup:
-    """The evaluator, the reference (test split) features, the training split's images and features cut into the
-    generator's pool and the copy set, and the copying test fitted on the copy set against the reference."""
+    """The evaluator, the reference (test split) features, the training split's features cut into the generator's
+    pool and the copy set; its images and the copying test (fitted on the copy set against the reference) are
+    loaded when a cell first needs them: a rerun with every cell done loads nothing."""
 
-    def __init__(self, needs_copying_test):
+    def __init__(self):
         self.extractor = fashion_mnist_evaluator()
-        test, _ = reference_features(self.extractor, DATASET, "test", BATCH_SIZE)
-        self.train, _ = reference_features(self.extractor, DATASET, "train", BATCH_SIZE)
-        self.images, self.labels = real_images(DATASET, "train", batch_size=BATCH_SIZE)
-        order = np.random.default_rng(0).permutation(len(self.images))
-        self.copy_set, self.pool = np.sort(order[:COPY_SET]), np.sort(order[COPY_SET:])
-        self.reference = self.reference_of(test, np.ones(len(test["labels"]), bool))
-        kept = ~np.isin(test["labels"], HELD_OUT_CLASSES)
-        self.reference_without_held_out = self.reference_of(test, kept)
-        self.copying_test = (memorization.CopyingTest(self.train["features"][self.copy_set], test["features"])
-                             if needs_copying_test else None)
 
-    def reference_of(self, test, mask):
-        labels = test["labels"][mask]
-        return {"features": test["features"][mask], "logits": test["logits"][mask],
+    @functools.cached_property
+    def test(self):
+        return reference_features(self.extractor, DATASET, "test", BATCH_SIZE)[0]
+
+    @functools.cached_property
+    def train(self):
+        """Features, logits and labels of the training split (cached on disk: the numbers extraction gives)."""
+        return reference_features(self.extractor, DATASET, "train", BATCH_SIZE)[0]
+
+    @functools.cached_property
+    def images(self):
+        return real_images(DATASET, "train", batch_size=BATCH_SIZE)[0]
+
+    @functools.cached_property
+    def partition(self):
+        order = np.random.default_rng(0).permutation(len(self.train["labels"]))
+        return np.sort(order[:COPY_SET]), np.sort(order[COPY_SET:])
+
+    @property
+    def copy_set(self):
+        return self.partition[0]
+
+    @property
+    def pool(self):
+        return self.partition[1]
+
+    @functools.cached_property
+    def reference(self):
+        return self.reference_of(np.ones(len(self.test["labels"]), bool))
+
+    @functools.cached_property
+    def reference_without_held_out(self):
+        return self.reference_of(~np.isin(self.test["labels"], HELD_OUT_CLASSES))
+
+    @functools.cached_property
+    def copying_test(self):
+        return memorization.CopyingTest(self.train["features"][self.copy_set], self.test["features"])
+
+    def reference_of(self, mask):
+        labels = self.test["labels"][mask]
+        return {"features": self.test["features"][mask], "logits": self.test["logits"][mask],
                 "distribution": np.bincount(labels, minlength=self.extractor.num_classes) / len(labels)}
 
     def cached(self, indices):
@@ -97,7 +148,7 @@ class Setup:
         return extract_features(self.extractor, in_batches(images, BATCH_SIZE))
 
     def pool_of(self, classes):
-        return self.pool[np.isin(self.labels[self.pool], classes)]
+        return self.pool[np.isin(self.train["labels"][self.pool], classes)]
 
 
 def draw(indices, n, rng):
@@ -180,7 +231,7 @@ def mode_invention(setup, n, share, rng):
 
 def noise_invention(setup, n, share, rng):
     invented = round(share * n)
-    noise = rng.uniform(-1, 1, (invented, *setup.images.shape[1:])).astype(np.float32)
+    noise = rng.uniform(-1, 1, (invented, *setup.extractor.input_shape)).astype(np.float32)
     clean = setup.cached(draw(setup.pool, n - invented, rng))
     return (joined(clean, setup.scored(noise)) if invented else clean), setup.reference
 
@@ -213,56 +264,197 @@ PROPERTIES = {  # name → (x-axis label, strengths (a function of n), make(setu
     "copying": ("share copied from the copy set", lambda n: [0, .25, .5, .75, 1], copying),
 }
 EXTRA = ("sample_efficiency", "cost")  # measured on clean draws; `cost` reads every call's time at --samples
+CLEAN = "clean"  # the set of a seed's clean draw of n pool images against the full reference (strength None)
+SHARES_CLEAN = set(PROPERTIES) - {"mode_invention"}  # its reference lacks two classes: its clean draw is its own
 
 
-# --- measuring ----------------------------------------------------------------------------------------------------
-class Measurer:
-    """Each metric's values for one generated set (each timed alone); failures become NaN with a note."""
-
-    def __init__(self, setup, metrics):
-        self.setup, self.metrics = setup, metrics
-        self.times = {}  # (metric, n) → [seconds]
-        self.notes = []
-
-    def __call__(self, generated, reference, seed, where):
-        values = {}
-        for name in self.metrics:
-            started = time.perf_counter()
-            try:
-                values.update(compute_metrics(generated, reference, [name], seed, reference["distribution"],
-                                              copying_test=self.setup.copying_test))
-            except Exception as error:  # a benchmark records what a metric cannot do here and goes on
-                values.update(dict.fromkeys(METRICS[name].columns, float("nan")))
-                self.notes.append(f"{name} at {where}: {type(error).__name__}: {str(error).splitlines()[0]}")
-            self.times.setdefault((name, len(generated["features"])), []).append(time.perf_counter() - started)
-        return values
+# --- the generated sets: each drawn by its own generator ----------------------------------------------------------
+def plan(name, n, sizes):
+    """[(strength, (set, set's strength))] of a property: the generated set each strength measures, named by
+    (property, strength), or (CLEAN, None) for the seed's shared clean draw of n pool images."""
+    if name == "sample_efficiency":
+        return [(size, (CLEAN, None) if size == n else (name, size)) for size in sizes]
+    strengths = PROPERTIES[name][1](n)
+    return [(strength, (CLEAN, None) if level == 0 and name in SHARES_CLEAN else (name, strength))
+            for level, strength in enumerate(strengths)]
 
 
-def measure(setup, measurer, properties, n, seeds, sizes):
-    """{property: {"strengths", "values": [seed][level] → {column: value}}} and, with sample_efficiency,
-    {"sizes", "values": [seed][size]}."""
-    results = {}
-    for name in properties:
-        if name == "cost":
-            continue
-        if name == "sample_efficiency":
-            strengths, make = sizes, lambda setup, n, size, rng: (setup.cached(draw(setup.pool, size, rng)),
-                                                                 setup.reference)
-        else:
-            strengths, make = PROPERTIES[name][1](n), PROPERTIES[name][2]
-        values = []
-        for seed in range(seeds):
-            rng = np.random.default_rng(1000 + seed)
-            values.append([measurer(*make(setup, n, strength, rng), seed, f"{name}={strength}, seed {seed}")
-                           for strength in strengths])
-            print(f"  {name}, seed {seed}: {len(strengths)} strengths done", flush=True)
-        results[name] = {"strengths": strengths, "values": values}
-    return results
+def set_rng(name, strength, seed):
+    """The generator of one set's draw (and corruption): a function of the seed, the set and its strength only."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), zlib.crc32(json.dumps(strength).encode())])
+
+
+def generated_set(setup, name, strength, n, seed):
+    """(generated, reference) of the set `name` at `strength` for `seed` (see `plan`)."""
+    rng = set_rng(name, strength, seed)
+    if name in (CLEAN, "sample_efficiency"):
+        return setup.cached(draw(setup.pool, n if name == CLEAN else strength, rng)), setup.reference
+    return PROPERTIES[name][2](setup, n, strength, rng)
+
+
+# --- measuring: one cell = (set, strength, seed, metric) ----------------------------------------------------------
+def measured(setup, metric, generated, reference, seed):
+    """One metric's cell: {"values", "seconds"} (the call alone timed), with "error" and NaN values when it fails."""
+    started = time.perf_counter()
+    cell = {}
+    try:
+        copying_test = setup.copying_test if metric == "data_copying" else None
+        cell["values"] = compute_metrics(generated, reference, [metric], seed, reference["distribution"],
+                                         copying_test=copying_test)
+    except Exception as error:  # a benchmark records what a metric cannot do here and goes on
+        cell["values"] = dict.fromkeys(METRICS[metric].columns, float("nan"))
+        cell["error"] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    cell["seconds"] = time.perf_counter() - started
+    return cell
+
+
+def measure(setup, work, metrics, properties, n, seeds, sizes):
+    """Measure every cell of `properties` × seeds × `metrics` that `work` lacks, appending each as it finishes;
+    seed by seed, so that a partial run already covers every property."""
+    done = {cell_key(cell) for cell in work.cells()}
+    for seed in range(seeds):
+        for name in properties:
+            for _, (set_name, strength) in plan(name, n, sizes):
+                missing = [metric for metric in metrics if (set_name, json.dumps(strength), seed, metric) not in done]
+                if not missing:
+                    continue
+                generated, reference = generated_set(setup, set_name, strength, n, seed)
+                for metric in missing:
+                    cell = {"set": set_name, "strength": strength, "seed": seed, "metric": metric,
+                            "n": len(generated["features"]), **measured(setup, metric, generated, reference, seed)}
+                    work.append(cell)
+                    done.add(cell_key(cell))
+            print(f"  {name}, seed {seed}: done", flush=True)
+
+
+def cell_key(cell):
+    return cell["set"], json.dumps(cell["strength"]), cell["seed"], cell["metric"]
+
+
+# --- the work directory: settings.json, cells.jsonl and sessions.jsonl --------------------------------------------
+SETTINGS_FILE, CELLS_FILE, SESSIONS_FILE = "settings.json", "cells.jsonl", "sessions.jsonl"
+PROTOCOL = 2  # the draws' scheme: 2 = a generator per set, clean draws shared. Bump it when the draws change
+
+
+class WorkDir:
+    """Finished cells kept across killed runs: lines appended and fsync-ed (a kill leaves at most a partial last
+    line, which reading skips and the next run cuts off before it appends), under the settings they belong to."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def settings(self):
+        """The settings.json of the cells here, or None before the first run."""
+        path = self.file(SETTINGS_FILE)
+        return files.read_json(path) if os.path.exists(path) else None
+
+    def check_settings(self, settings):
+        """Write settings.json on the first run; refuse other settings in one line afterwards."""
+        held = self.settings()
+        if held is None:
+            files.write_json(self.file(SETTINGS_FILE), settings)
+        elif held != settings:
+            changed = ", ".join(f"{key} {held.get(key)!r} there, {settings.get(key)!r} here"
+                                for key in sorted(set(held) | set(settings)) if held.get(key) != settings.get(key))
+            raise UserError(f"--work-dir {self.path} holds cells of other settings ({changed}); rerun with its "
+                            "--samples and --seeds (other --metrics or --properties are fine), or choose another "
+                            "--work-dir")
+
+    def cells(self):
+        return read_lines(self.file(CELLS_FILE))
+
+    def sessions(self):
+        return read_lines(self.file(SESSIONS_FILE))
+
+    def start_session(self, command):
+        """Record a measuring session (cut what killed writers left first); returns the function appending cells."""
+        for name in (CELLS_FILE, SESSIONS_FILE):
+            cut_partial_line(self.file(name))
+        session = time.time()
+        append_line(self.file(SESSIONS_FILE), {"session": session, "command": command})
+        self.append = lambda cell: append_line(self.file(CELLS_FILE), {**cell, "session": session, "at": time.time()})
+
+
+def append_line(path, record):
+    """Append `record` as one JSON line, flushed and fsync-ed before returning."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_lines(path):
+    """The records of a JSON-lines file; what follows its last newline (a kill mid-append) is not a record yet."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = handle.read().split("\n")[:-1]
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path} line {number} is not JSON ({error.msg}): the file was edited or damaged; remove "
+                            "that line (its cell is measured again)") from None
+    return records
+
+
+def cut_partial_line(path):
+    """Remove a partial last line (a writer killed mid-append), so that the next line starts on its own."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 # --- reading the results ----------------------------------------------------------------------------------------
+def results_of(cells, n, seeds, sizes):
+    """{property: {"strengths", "values": [seed][level] → {column: value}}} of every property (and sample
+    efficiency) that has a cell of its own (not only the shared clean draw); a cell not measured yet is missing."""
+    values = {}
+    for cell in cells:
+        values.setdefault((cell["set"], json.dumps(cell["strength"]), cell["seed"]), {}).update(cell["values"])
+    results = {}
+    for name in [*PROPERTIES, "sample_efficiency"]:
+        entries = plan(name, n, sizes)
+        if any(key[0] == name for key in values):
+            results[name] = {"strengths": [strength for strength, _ in entries],
+                             "values": [[values.get((set_name, json.dumps(strength), seed), {})
+                                         for _, (set_name, strength) in entries] for seed in range(seeds)]}
+    return results
+
+
+def times_of(cells):
+    """{(metric, n): [seconds of each call]}."""
+    times = {}
+    for cell in cells:
+        times.setdefault((cell["metric"], cell["n"]), []).append(cell["seconds"])
+    return times
+
+
+def finite_mean(values, axis=None):
+    """The mean of the finite values (NaN where there is none: a cell not measured or failed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice"
+        return np.nanmean(np.asarray(values, np.float64), axis=axis)
+
+
+def finite_std(values, axis=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanstd(np.asarray(values, np.float64), axis=axis)
+
+
 def value_of(level, column):
-    """A column's value at one strength; NaN where the metric did not report it (exact W₁ beyond its size limit)."""
+    """A column's value at one strength; NaN where the metric did not report it (exact W₁ beyond its size limit)
+    or the cell is not measured yet."""
     return level.get(column, float("nan"))
 
 
@@ -292,16 +484,19 @@ def spearman_per_seed(result, column):
 
 
 def move(result, column):
-    """|badness at the largest strength - badness clean|, averaged over seeds."""
-    return float(np.mean([abs(badness(column, value_of(levels[-1], column))
-                              - badness(column, value_of(levels[0], column))) for levels in result["values"]]))
+    """|badness at the largest strength - badness clean|, averaged over the seeds that have both."""
+    return float(finite_mean([abs(badness(column, value_of(levels[-1], column))
+                                  - badness(column, value_of(levels[0], column))) for levels in result["values"]]))
 
 
 def rho_cell(result, column):
+    """Mean ± std of ρ over the seeds where it is defined; "(k/S seeds)" when that is not every seed."""
     ranks = [r for r in spearman_per_seed(result, column) if np.isfinite(r)]
     if not ranks:
         return "—"
-    return f"{np.mean(ranks):+.2f}" + (f" ± {np.std(ranks):.2f}" if len(ranks) > 1 else "")
+    seeds = len(result["values"])
+    return (f"{np.mean(ranks):+.2f}" + (f" ± {np.std(ranks):.2f}" if len(ranks) > 1 else "")
+            + (f" ({len(ranks)}/{seeds} seeds)" if len(ranks) < seeds else ""))
 
 
 def properties_table(results, columns, times, metric_of, n):
@@ -330,8 +525,8 @@ def efficiency_table(result, columns):
     for column in columns:
         cells = []
         for level in range(len(result["strengths"])):
-            values = [value_of(per_seed[level], column) for per_seed in result["values"]]
-            if np.all(np.isnan(values)):
+            values = [value for per_seed in result["values"] if np.isfinite(value := value_of(per_seed[level], column))]
+            if not values:
                 cells.append("")
                 continue
             cells.append(f"{np.mean(values):.4g}" + (f" ± {np.std(values):.2g}" if len(values) > 1 else ""))
@@ -361,7 +556,7 @@ def property_figure(name, result, columns, path, xlabel):
     positions = np.arange(len(strengths))
     for axis, column in zip(axes.flat, columns):
         values = np.array([[value_of(level, column) for level in per_seed] for per_seed in result["values"]])
-        axis.errorbar(positions, values.mean(axis=0), yerr=values.std(axis=0), marker="o", capsize=3)
+        axis.errorbar(positions, finite_mean(values, axis=0), yerr=finite_std(values, axis=0), marker="o", capsize=3)
         axis.set_xticks(positions, [str(s) for s in strengths], fontsize=7)
         axis.set_title(labels[column], fontsize=9)
         axis.grid(alpha=0.3)
@@ -401,16 +596,28 @@ def chosen(value, accepted, option):
 def parse_args(argv=None):
     measurable = [name for name in METRICS if name not in NOT_MEASURED]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", type=int, default=10000, help="generated samples per evaluation")
-    parser.add_argument("--seeds", type=int, default=3, help="draws (and metric seeds) per strength")
+    parser.add_argument("--samples", type=int, help="generated samples per evaluation (default: --work-dir's, else "
+                        f"{DEFAULT_SAMPLES})")
+    parser.add_argument("--seeds", type=int, help=f"draws (and metric seeds) per strength (default: --work-dir's, "
+                        f"else {DEFAULT_SEEDS})")
     parser.add_argument("--metrics", default=",".join(measurable), help=f"of: {', '.join(measurable)}")
     parser.add_argument("--properties", default=",".join([*PROPERTIES, *EXTRA]),
                         help=f"of: {', '.join([*PROPERTIES, *EXTRA])}")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 samples, 1 seed")
     parser.add_argument("--out-dir", default="docs", help="writes metric_properties.md and metric_properties/*.png")
+    parser.add_argument("--work-dir", help="keeps the finished cells: a rerun of the same command resumes (default: "
+                        "a temporary directory, removed at the end)")
+    parser.add_argument("--report-only", action="store_true", help="measure nothing: write the table and figures "
+                        "of --work-dir's cells (also while a run works there)")
     args = parser.parse_args(argv)
+    held = WorkDir(args.work_dir).settings() if args.work_dir else None
+    if args.report_only and held is None:
+        raise SystemExit(f"--report-only reads the cells of a --work-dir; {args.work_dir or 'no --work-dir'} holds "
+                         "none (no settings.json): pass the --work-dir of a run")
     if args.quick:
         args.samples, args.seeds = 200, 1
+    args.samples = (held or {}).get("samples", DEFAULT_SAMPLES) if args.samples is None else args.samples
+    args.seeds = (held or {}).get("seeds", DEFAULT_SEEDS) if args.seeds is None else args.seeds
     args.metrics = chosen(args.metrics, measurable, "--metrics")
     args.properties = chosen(args.properties, [*PROPERTIES, *EXTRA], "--properties")
     needed = max(METRICS[name].min_samples for name in args.metrics)
@@ -419,55 +626,93 @@ def parse_args(argv=None):
                          f"(the metrics' minimum, the pool of unseen training images); received {args.samples}")
     if args.seeds < 1:
         raise SystemExit(f"--seeds must be ≥ 1; received {args.seeds}")
+    if "cost" in args.properties and not set(args.properties) - {"cost"}:
+        args.properties.append("sample_efficiency")  # cost alone: time the clean draws
+    args.properties = [name for name in args.properties if name != "cost"]  # the report always gives the cost
     return args
+
+
+def sizes_of(samples):
+    return [size for size in SIZES if size < samples] + [samples]
+
+
+@contextlib.contextmanager
+def work_directory(path):
+    """The WorkDir at `path`, locked while the block runs; a temporary one (removed afterwards) when None."""
+    with contextlib.ExitStack() as stack:
+        path = path or stack.enter_context(tempfile.TemporaryDirectory(prefix="metric_properties_"))
+        stack.enter_context(files.locked_directory(path, flag="--work-dir"))
+        yield WorkDir(path)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    command = "python benchmarks/metric_properties.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    started = time.time()
-    setup = Setup(needs_copying_test="data_copying" in args.metrics)
-    measurer = Measurer(setup, args.metrics)
-    sizes = [size for size in SIZES if size < args.samples] + [args.samples]
-    if "cost" in args.properties and not set(args.properties) - {"cost"}:
-        args.properties.append("sample_efficiency")  # cost alone: time the clean draws
-    results = measure(setup, measurer, args.properties, args.samples, args.seeds, sizes)
-    columns = [column for name in args.metrics for column in METRICS[name].columns
-               if any(column in level for result in results.values() for level in result["values"][0])]
-    metric_of = {column: name for name in args.metrics for column in METRICS[name].columns}
+    command = shlex.join(["python", "benchmarks/metric_properties.py", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        if args.report_only:
+            work = WorkDir(args.work_dir)
+            work.check_settings({**work.settings(), "samples": args.samples, "seeds": args.seeds})
+            return write_report(work, args.out_dir)
+        with work_directory(args.work_dir) as work:
+            setup = Setup()
+            work.check_settings({"protocol": PROTOCOL, "samples": args.samples, "seeds": args.seeds,
+                                 "features": f"{setup.extractor.name} {setup.extractor.sha256}"})
+            work.start_session(command)
+            measure(setup, work, args.metrics, args.properties, args.samples, args.seeds, sizes_of(args.samples))
+            return write_report(work, args.out_dir)
+    except UserError as error:
+        raise SystemExit(f"metric_properties.py: error: {error}") from None
 
-    figures = os.path.join(args.out_dir, "metric_properties")
+
+def write_report(work, out_dir):
+    """The table (out_dir/metric_properties.md, printed too) and figures (out_dir/metric_properties/) of every cell
+    in `work`; returns the table's text."""
+    settings, cells, sessions = work.settings(), work.cells(), work.sessions()
+    n, seeds = settings["samples"], settings["seeds"]
+    results, times = results_of(cells, n, seeds, sizes_of(n)), times_of(cells)
+    metrics = [name for name in METRICS if any(cell["metric"] == name for cell in cells)]
+    columns = [column for name in metrics for column in METRICS[name].columns
+               if any(column in cell["values"] for cell in cells)]
+    metric_of = {column: name for name in metrics for column in METRICS[name].columns}
+
+    figures = os.path.join(out_dir, "metric_properties")
     for name, result in results.items():
         xlabel = PROPERTIES[name][0] if name in PROPERTIES else "samples n (clean draws)"
         property_figure(name, result, columns, os.path.join(figures, f"{name}.png"), xlabel)
-    if "cost" in args.properties:
-        cost_figure(measurer.times, args.metrics, args.samples, os.path.join(figures, "cost.png"))
+    if times:
+        cost_figure(times, metrics, n, os.path.join(figures, "cost.png"))
 
+    last = {}
+    for cell in cells:
+        last[cell["session"]] = max(last.get(cell["session"], cell["at"]), cell["at"])
+    wall = sum(last.get(session["session"], session["session"]) - session["session"] for session in sessions)
+    commands = list(dict.fromkeys(session["command"] for session in sessions))
     sections = [
         "# Which metric should I trust? (issue 34)", "",
         "Generated by `benchmarks/metric_properties.py` (its docstring states the protocol).", "",
-        "```", machine_header(), f"Command: {command}",
-        f"{args.samples} samples × {args.seeds} seeds per strength; features: {setup.extractor.name}; reference: "
-        f"{DATASET} test ({len(setup.reference['features'])} images); pool: {len(setup.pool)} training images; copy "
-        f"set: {len(setup.copy_set)}; wall time {time.time() - started:.0f} s", "```", "",
+        "```", machine_header(), *(f"Command: {command}" for command in commands),
+        f"{n} samples × {seeds} seeds per strength; features: {settings['features']}; reference: {DATASET} test "
+        f"(10000 images); pool: {POOL_SIZE} training images; copy set: {COPY_SET}; {len(cells)} cells measured in "
+        f"{len(sessions)} session(s), wall time {wall:.0f} s (each session to its last cell)", "```", "",
         "Spearman ρ of each metric's badness (larger = worse) against the corruption's strength; mean ± std over "
         "seeds. +1: it worsens at every step; 0 or —: it does not see it (— : undefined, the metric never moved or "
         "failed). Robustness (shift, rotation): small is good; the percentage is the move at the largest strength as "
         "a share of the move at the strongest blur.", "",
-        properties_table(results, columns, measurer.times, metric_of, args.samples)]
+        properties_table(results, columns, times, metric_of, n)]
     if "sample_efficiency" in results:
         sections += ["", "## Sample efficiency: value (mean ± std over seeds) on clean draws", "",
                      efficiency_table(results["sample_efficiency"], columns)]
-    if "cost" in args.properties:
-        sections += ["", "## Cost", "", cost_table(measurer.times, args.metrics, args.samples)]
-    if measurer.notes:
-        sections += ["", "## Failures (recorded as NaN)", ""] + [f"- {note}" for note in measurer.notes]
+    sections += ["", "## Cost", "", cost_table(times, metrics, n)]
+    failures = [f"- {cell['metric']} at {cell['set']}={cell['strength']}, seed {cell['seed']}: {cell['error']}"
+                for cell in cells if "error" in cell]
+    if failures:
+        sections += ["", "## Failures (recorded as NaN)", ""] + failures
     text = "\n".join(sections) + "\n"
     print("\n" + text)
-    os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "metric_properties.md"), "w") as handle:
-        handle.write(text)
-    print(f"wrote {os.path.join(args.out_dir, 'metric_properties.md')} and {figures}/*.png")
+    os.makedirs(out_dir, exist_ok=True)
+    files.write_atomically(os.path.join(out_dir, "metric_properties.md"), text)
+    print(f"wrote {os.path.join(out_dir, 'metric_properties.md')} and {figures}/*.png")
+    return text
 
 
 if __name__ == "__main__":
