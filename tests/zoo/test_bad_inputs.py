@@ -295,6 +295,9 @@ def workspace(tmp_path):
     (["make-preset", "{folder}", "--name", "../evil", "--out", "{dir}"], "--name '../evil' must be a plain name"),
     (["make-preset", "{folder}", "--name", "p", "--out", "{dir}/presets"],
      "{folder} is not a training run directory (no run.json)"),
+    (["make-preset", "{folder}", "--name", "p", "--figure", "{png}=a", "--figure", "{png}=b", "--out", "{dir}/presets"],
+     "--figure files are copied into the preset by file name, which must differ from each other and from samples.png "
+     "and memorization.png; rename mine.png"),
     (["finetune", "dcgan_fashion_mnist_28", "--data", "{folder}", "--name", "..", "--out", "{run}"],
      "--name '..' must be a plain name"),
     (["train", "lsgan", "--init-from", "dcgan_fashion_mnist_28", "--out", "{run}", "--quiet"],

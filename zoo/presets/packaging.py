@@ -99,6 +99,7 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
     (whole, once the new one is complete) only when `overwrite`; a run stopped before its --steps is
     packaged only when `allow_incomplete`. The run is locked meanwhile (no training writes into it)."""
     target = os.path.join(out_dir, check_plain_name(name, "--name"))
+    check_figure_names(figures)
     if os.path.realpath(out_dir) == os.path.realpath(run) and name in run_directory.ENTRIES:
         raise UserError(f"--name {name} is part of the run directory {run}; choose another name")
     output = check_output(target, overwrite, "dir", "preset")
@@ -113,6 +114,17 @@ def make_preset(run, name, out_dir=store.PRESETS_DIR, evaluation=None, notes=Non
         with atomic_output(output) as directory:
             write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization)
     return target
+
+
+def check_figure_names(figures):
+    """Figures are copied into the preset under their file names: two of one name, or one named as a preset's own
+    image (samples.png, memorization.png), would overwrite each other; refused."""
+    names = [os.path.basename(path) for path, _ in figures]
+    own = (store.SAMPLES_FILE, MEMORIZATION_GRID)
+    clashes = sorted({name for name in names if names.count(name) > 1 or name in own})
+    if clashes:
+        raise UserError(f"--figure files are copied into the preset by file name, which must differ from each other "
+                        f"and from {store.SAMPLES_FILE} and {MEMORIZATION_GRID}; rename {', '.join(clashes)}")
 
 
 def write_preset(directory, name, recipe, description, training, evaluation, notes, figures, memorization):
