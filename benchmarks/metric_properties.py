@@ -37,7 +37,7 @@ reference: shared by the properties whose first strength it is, and by sample ef
   the move at the strongest blur;
 - copying: a share (0-100%) of the samples copied from the copy set, the rest unseen pool images;
 - sample efficiency: clean draws at n = 100 ... --samples (value, spread over seeds);
-- cost: seconds per call of each metric at --samples (median over every call at that size in the run).
+- cost: seconds per call of each metric at --samples (median over every call at that size in the work dir).
 
 The table gives Spearman's ρ between the strength and each metric's "badness": the value for ↓ metrics, minus the
 value for ↑ ones, the distance to the ideal for 1-NN accuracy (0.5), C_T (0) and density (1, real vs real): ρ = +1
@@ -295,10 +295,10 @@ def generated_set(setup, name, strength, n, seed):
 # --- measuring: one cell = (set, strength, seed, metric) ----------------------------------------------------------
 def measured(setup, metric, generated, reference, seed):
     """One metric's cell: {"values", "seconds"} (the call alone timed), with "error" and NaN values when it fails."""
+    copying_test = setup.copying_test if metric == "data_copying" else None  # fitted once, before the clock
     started = time.perf_counter()
     cell = {}
     try:
-        copying_test = setup.copying_test if metric == "data_copying" else None
         cell["values"] = compute_metrics(generated, reference, [metric], seed, reference["distribution"],
                                          copying_test=copying_test)
     except Exception as error:  # a benchmark records what a metric cannot do here and goes on

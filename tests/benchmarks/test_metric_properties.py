@@ -32,7 +32,13 @@ def tiny_data(monkeypatch):
     patch_tiny_data(monkeypatch)
 
 
+DRAW_PROPERTY, DRAW_COST = mp.property_figure, mp.cost_figure
+
+
 def patch_tiny_data(patch):
+    """Tiny data, and no figures (seconds of matplotlib per run) unless a test draws them again."""
+    patch.setattr(mp, "property_figure", lambda *args: None)
+    patch.setattr(mp, "cost_figure", lambda *args: None)
     patch.setattr(mp, "COPY_SET", 200)
     patch.setattr(mp, "reference_features", lambda extractor, dataset, split, batch_size: (
         {key: value for key, value in tiny_split(split).items() if key != "images"}, {}))
@@ -82,6 +88,8 @@ def test_a_run_killed_mid_append_resumes_to_the_uninterrupted_table(tmp_path, mo
     assert len(mp.WorkDir(str(tmp_path / "work")).cells()) == 5  # the partial line is not a cell
     monkeypatch.setattr(mp, "append_line", real_append)
     computed = count_metric_calls(monkeypatch)
+    monkeypatch.setattr(mp, "property_figure", DRAW_PROPERTY)
+    monkeypatch.setattr(mp, "cost_figure", DRAW_COST)
     run(tmp_path / "work", tmp_path / "docs")
     assert len(computed) == 2 * 2 * SETS_PER_SEED - 5  # only the missing cells
     assert values_table(tmp_path / "work") == values_table(uninterrupted / "work")
