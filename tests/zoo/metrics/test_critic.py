@@ -1,6 +1,6 @@
 """The Wasserstein critic: ≈ 0 for two samples of one distribution, and for a translation by δ (whose W₁ is δ
-exactly) an estimate that grows with δ and stays within 0.3 of it, measured on held-out halves; the protocol's
-budget is the training's."""
+exactly) an estimate that grows with δ and stays within 0.3 of it, measured on held-out halves; the parts
+(the halves, the network, the mean score) by their definitions; the protocol's budget is the training's."""
 import numpy as np
 import pytest
 
@@ -52,3 +52,31 @@ def test_the_budget_states_how_the_critic_is_trained(monkeypatch):
         "adam_betas": [optimizer.beta_1, optimizer.beta_2], "penalty_weight": critic.PENALTY_WEIGHT,
         "hidden_layers": [layer.units for layer in trained.layers[:-1]],
         "split": "half of each set trains, the other half measures"}
+
+
+def test_the_halves_split_the_rows_at_random_into_two_disjoint_halves():
+    rows = np.arange(11.0)[:, None]
+    splits = [critic.halves(rows, np.random.default_rng(seed)) for seed in (0, 1)]
+    for training, held_out in splits:
+        assert (len(training), len(held_out)) == (5, 6)
+        assert sorted(np.concatenate([training, held_out])[:, 0]) == list(range(11))  # every row once
+    assert splits[0][0].tolist() != splits[1][0].tolist()  # drawn by the generator
+
+
+def test_the_critic_is_relu_layers_then_one_linear_score_every_layer_seeded_on_its_own():
+    models = [critic.build_critic(4, seed) for seed in (0, 1, 2, 3, 0)]
+    for model in models:
+        model.build((None, 4))
+    assert [layer.units for layer in models[0].layers] == [4] * critic.CRITIC_DEPTH + [1]
+    assert [layer.get_config()["activation"] for layer in models[0].layers] == ["relu"] * critic.CRITIC_DEPTH + [
+        "linear"]
+    assert all(np.array_equal(a, b) for a, b in zip(models[0].get_weights(), models[-1].get_weights()))  # seeded
+    kernels = [layer.kernel.numpy() for model in models[:-1] for layer in model.layers[:-1]]  # all [4, 4]
+    assert all(not np.array_equal(a, b) for i, a in enumerate(kernels) for b in kernels[i + 1:])
+
+
+def test_the_mean_score_reads_every_row_once_whatever_the_batch():
+    rows = np.arange(14.0).reshape(7, 2)
+    for batch_size in (3, 7, 4096):
+        assert critic.mean_score(lambda batch: batch[:, :1] ** 2, rows, batch_size) == pytest.approx(
+            np.mean(rows[:, 0] ** 2), rel=1e-12)
