@@ -281,14 +281,12 @@ def main(argv=None):
         return 2
     print(f"{len(datasets) * len(arms) * len(seeds)} runs of {args.steps} steps in {out}", flush=True)
     results = []
-    for dataset in datasets:
-        for arm in arms:
-            for seed in seeds:
-                result = run_once(out, dataset, arm, seed, protocol, args.checkpoint_every)
-                results.append(result)
-                scores = (f"{result['modes_captured']}/{result['num_modes']} modes, high quality "
-                          f"{result['high_quality']:.3f}" if result["status"] == "completed" else "diverged")
-                print(f"{dataset} {arm} seed {seed}: {scores}", flush=True)
+    for seed, dataset, arm in ((seed, dataset, arm) for seed in seeds for dataset in datasets for arm in arms):
+        result = run_once(out, dataset, arm, seed, protocol, args.checkpoint_every)  # seed-major: a session cut
+        results.append(result)  # short leaves every arm with the same seeds done
+        scores = (f"{result['modes_captured']}/{result['num_modes']} modes, high quality "
+                  f"{result['high_quality']:.3f}" if result["status"] == "completed" else "diverged")
+        print(f"{dataset} {arm} seed {seed}: {scores}", flush=True)
     for dataset in datasets:
         print(f"\n{dataset}\n" + "\n".join(table([r for r in results if r["dataset"] == dataset], arms)))
     if args.report:

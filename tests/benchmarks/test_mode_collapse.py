@@ -110,3 +110,17 @@ def test_a_diverged_run_is_kept_unscored_and_reported(tmp_path, monkeypatch, cap
     kept = json.load(open(os.path.join(out, f"{RUN}.json")))
     assert kept["status"] == "diverged" and "at step 3" in kept["error"] and "modes_captured" not in kept
     assert "| non_saturating | — of ? | — | — | — | seed 1 | nan |" in open(report).read()
+
+
+def test_runs_go_seed_by_seed_so_a_cut_session_leaves_every_arm_with_the_same_seeds(tmp_path, monkeypatch, capsys):
+    order = []
+
+    def run_once(out, dataset, arm, seed, protocol, checkpoint_every):
+        order.append((seed, dataset, arm))
+        return {"dataset": dataset, "arm": arm, "seed": seed, "status": "diverged", "steps": protocol["steps"]}
+
+    monkeypatch.setattr(mode_collapse, "run_once", run_once)
+    argv = [*TINY, "--arms", "non_saturating,f_kl", "--datasets", "ring8,grid25", "--seeds", "0,1"]
+    assert mode_collapse.main([*argv, "--out", str(tmp_path)]) == 0
+    assert order == [(seed, dataset, arm) for seed in (0, 1) for dataset in ("ring8", "grid25")
+                     for arm in ("non_saturating", "f_kl")]
