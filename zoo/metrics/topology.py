@@ -67,6 +67,8 @@ def rlt(points, rng, landmarks=LANDMARKS, gamma=None, max_betti=MAX_BETTI):
 
     distances = cdist(points, points[rng.choice(len(points), landmarks, replace=False)])
     alpha_max = (default_gamma(len(points)) if gamma is None else gamma) * float(distances.max())
+    if alpha_max == 0:  # every point the same: no hole at any scale, and no complex to build (seconds per draw)
+        return relative_living_times(np.empty((0, 2)), alpha_max, max_betti)
     return relative_living_times(witness_intervals(distances, alpha_max), alpha_max, max_betti)
 
 

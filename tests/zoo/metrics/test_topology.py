@@ -56,6 +56,21 @@ def test_a_fully_collapsed_sample_has_no_hole_and_is_scored_against_a_ring():
     assert np.isfinite(score) and score > 0.5  # the ring's hole against none, as a blob's (test below: 1.16-1.45)
 
 
+def test_a_fully_collapsed_draw_builds_no_witness_complex(monkeypatch):
+    """α_max = 0 decides the RLT alone, so its complex is not built (it took 6.4 s per repetition for 200 identical
+    128-d points on the shared 2-core machine, 100 repetitions per score); the landmarks are still drawn, so the
+    next repetitions draw what they drew before."""
+    def no_complex(distances, alpha_max):
+        raise AssertionError("a witness complex was built for a draw of one point")
+
+    monkeypatch.setattr(topology, "witness_intervals", no_complex)
+    rng, expected = np.random.default_rng(0), np.random.default_rng(0)
+    collapsed = np.repeat(circle(400, 1)[:1], 400, axis=0)
+    assert topology.rlt(collapsed, rng, **TOY).tolist() == np.eye(topology.MAX_BETTI)[0].tolist()
+    expected.choice(400, TOY["landmarks"], replace=False)
+    assert rng.bit_generator.state == expected.bit_generator.state
+
+
 def test_geometry_score_separates_topologies_and_is_seeded():
     ring, other_ring, disc = circle(400, 1), circle(400, 3), blob(400, 2)
     assert topology.geometry_score(ring, ring.copy(), repetitions=10, **TOY) == 0.0
