@@ -284,6 +284,20 @@ def linear_conditional_normalization(x, condition, norm, name):
     return keras.layers.Add()([normalized, keras.layers.Multiply()([normalized, gain]), bias])
 
 
+@keras.saving.register_keras_serializable(package="gan_zoo")
+class NearestUpSampling2D(keras.layers.Layer):
+    """×2 nearest-neighbour up-sampling, [batch, H, W, C] → [batch, 2H, 2W, C], each pixel a 2×2 block (the values of
+    keras.layers.UpSampling2D(2)) as one resize to the static size 2H × 2W. UpSampling2D repeats along each axis,
+    which leaves the height unknown after the first block: TFLite's converter then could not lower the next block's
+    convolutions (SNGAN's, SAGAN's and BigGAN's generators at 16×16 and above failed to export)."""
+
+    def call(self, x):
+        return ops.image.resize(x, (2 * x.shape[1], 2 * x.shape[2]), interpolation="nearest")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[1], 2 * input_shape[2], input_shape[3])
+
+
 def generator_residual_block(x, filters, norm, name, labels=None, num_classes=None, spectral=False, normalize=None):
     """SNGAN's up-sampling generator block: x ↑ + conv3×3(ReLU(BN(conv3×3(ReLU(BN(x)) ↑)))), ↑ nearest-neighbour
     ×2; the shortcut a 1×1 conv of x ↑ (the channels change). BN: `normalize(x, name)` when given (BigGAN's
@@ -295,11 +309,10 @@ def generator_residual_block(x, filters, norm, name, labels=None, num_classes=No
     residual = keras.initializers.VarianceScaling(**RESIDUAL_INITIALIZER)
     conv = SpectralConv2D if spectral else keras.layers.Conv2D
     h = keras.layers.ReLU()(normalize(x, f"{name}_norm1"))
-    h = conv(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv1")(
-        keras.layers.UpSampling2D(2)(h))
+    h = conv(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv1")(NearestUpSampling2D()(h))
     h = keras.layers.ReLU()(normalize(h, f"{name}_norm2"))
     h = conv(filters, 3, padding="same", kernel_initializer=residual, name=f"{name}_conv2")(h)
-    shortcut = conv(filters, 1, name=f"{name}_shortcut")(keras.layers.UpSampling2D(2)(x))
+    shortcut = conv(filters, 1, name=f"{name}_shortcut")(NearestUpSampling2D()(x))
     return keras.layers.Add()([h, shortcut])
 
 

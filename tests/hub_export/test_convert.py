@@ -81,3 +81,23 @@ def test_onnx_and_tflite_run_self_attention_with_one_channel_keys(runtime, tmp_p
     path = convert.convert(generator, str(tmp_path / f"sagan.{runtime}"), runtime)
     outputs = run_onnx(path, inputs) if runtime == "onnx" else run_tflite(open(path, "rb").read(), inputs)
     assert np.abs(outputs["images_float"] - expected).max() <= 1e-4
+
+
+@pytest.mark.parametrize("runtime", ["tflite", "onnx"])
+def test_a_residual_generator_exports_past_its_first_up_sampling_block(runtime, tmp_path):
+    """SNGAN's generator at 16×16 has two up-sampling residual blocks (SAGAN's and BigGAN-lite's are the same blocks;
+    the kinds above, at 8×8, have one): with keras.layers.UpSampling2D the second block's height was unknown and
+    TFLite's converter failed on its convolutions (the presets' 32×32 generators did not export)."""
+    if runtime == "onnx":
+        pytest.importorskip("onnxruntime")
+    import recipes
+    from zoo.presets.pretrained import Generator
+
+    generator = Generator(recipes.SNGAN(latent_dim=8, width=4, image_shape=(16, 16, 1), seed=3),
+                          {"name": "tiny_sngan", "recipe": "SNGAN"})
+    inputs, expected = example_inputs(generator, np.random.default_rng(5))
+    path = convert.convert(generator, str(tmp_path / f"sngan.{runtime}"), runtime)
+    outputs = run_onnx(path, inputs) if runtime == "onnx" else run_tflite(open(path, "rb").read(), inputs)
+    assert outputs["images_float"].shape == expected.shape == (3, 16, 16, 1)
+    assert np.abs(outputs["images_float"] - expected).max() <= 1e-4
+
