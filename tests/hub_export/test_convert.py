@@ -100,4 +100,3 @@ def test_a_residual_generator_exports_past_its_first_up_sampling_block(runtime, 
     outputs = run_onnx(path, inputs) if runtime == "onnx" else run_tflite(open(path, "rb").read(), inputs)
     assert outputs["images_float"].shape == expected.shape == (3, 16, 16, 1)
     assert np.abs(outputs["images_float"] - expected).max() <= 1e-4
-
