@@ -61,6 +61,16 @@ def test_known_modes_counts_a_hand_placed_sample():
     assert result["mode_counts"] == [30] * 5 + [0, 0, 0]
     edge = known_modes(centres[:1] + [[2.99 * sigma, 0]], centres, sigma)  # just inside 3σ counts
     assert (edge["modes_captured"], edge["high_quality"]) == (1, 1.0)
+    assert known_modes([[0.75, 0.0]], [[0.0, 0.0]], 0.25)["high_quality"] == 1.0  # exactly 3σ (in binary) counts
+
+
+def test_min_share_takes_its_bounds_0_one_sample_and_1_every_sample():
+    centres, sigma = points.mixture("ring8").centres, 0.02
+    five_and_one = np.concatenate([np.repeat(centres[:5], 30, axis=0), centres[7:8]])  # mode 7: 1 sample of 151
+    assert known_modes(five_and_one, centres, sigma)["modes_captured"] == 5  # 20/2500 of 151 is 1.2 samples
+    assert known_modes(five_and_one, centres, sigma, min_share=0)["modes_captured"] == 6  # at least one sample
+    assert known_modes(five_and_one, centres, sigma, min_share=1)["modes_captured"] == 0
+    assert known_modes(five_and_one[:30], centres, sigma, min_share=1)["modes_captured"] == 1  # all 30 on mode 0
 
 
 def test_a_mode_needs_its_share_of_the_samples():
@@ -88,6 +98,14 @@ def test_the_data_itself_captures_every_mode_with_nearly_all_samples_high_qualit
     (lambda: known_modes(np.zeros((4, 2)), np.zeros((8, 2)), 0.0), r"sigma > 0 \(finite\); received sigma=0.0"),
     (lambda: known_modes(np.zeros((4, 2)), np.zeros((8, 2)), -1), r"sigma > 0 \(finite\); received sigma=-1"),
     (lambda: known_modes(np.full((4, 2), np.nan), np.zeros((8, 2)), 0.1), r"NaN or infinite values \(8 of 8"),
+    *[(lambda samples=samples, centres=centres: known_modes(samples, centres, 0.1), r"^known_modes takes arrays of "
+       rf"numbers; the {what} are not one \(") for samples, centres, what in (
+        ([["a", "b"]], np.zeros((8, 2)), "samples"), (np.zeros((4, 2)), [[0.0, 1.0], [2.0]], "centres"))],
+    *[(lambda sigma=sigma: known_modes(np.zeros((4, 2)), np.zeros((8, 2)), sigma), rf"sigma > 0 \(finite\); "
+       rf"received sigma={shown}$") for sigma, shown in ((True, "True"), (np.inf, "inf"), ("0.1", "'0.1'"))],
+    *[(lambda share=share: known_modes(np.zeros((4, 2)), np.zeros((8, 2)), 0.1, share), r"^known_modes needs "
+       rf"min_share in \[0, 1\]; received min_share={shown}$") for share, shown in (
+        (None, "None"), (True, "True"), ("0.5", "'0.5'"), (-0.1, "-0.1"), (1.5, "1.5"))],
     (lambda: points.as_points(np.zeros((4, 3))), r"2-D points are \[N, 2\] or \[N, 1, 1, 2\]; received shape \[4, 3\]"),
     (lambda: points.mixture("ring9"), r"unknown 2-D mixture 'ring9'; accepted: ring8, grid25"),
     (lambda: datasets.load("ring8", "validation"), r"unknown split 'validation' for ring8; accepted: train, test"),
