@@ -91,3 +91,19 @@ def test_the_mean_score_reads_every_row_once_whatever_the_batch():
     for batch_size in (3, 7, 4096):
         assert critic.mean_score(lambda batch: batch[:, :1] ** 2, rows, batch_size) == pytest.approx(
             np.mean(rows[:, 0] ** 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("steps", -1, "the Wasserstein critic's steps must be an integer ≥ 1; received -1"),
+    ("steps", 10.5, "the Wasserstein critic's steps must be an integer ≥ 1; received 10.5"),
+    ("batch_size", 0, "the Wasserstein critic's batch_size must be an integer ≥ 1; received 0"),
+    ("learning_rate", 0.0, "the Wasserstein critic's learning_rate must be a positive number; received 0.0"),
+    ("learning_rate", float("nan"), "the Wasserstein critic's learning_rate must be a positive number; received nan"),
+    ("learning_rate", "1e-3", "the Wasserstein critic's learning_rate must be a positive number; received '1e-3'"),
+])
+def test_a_bad_training_budget_is_refused_before_any_training(setting, value, message):
+    """steps=-1 used to return an untrained critic's score as if it were the metric."""
+    from zoo.errors import UserError
+
+    with pytest.raises(UserError, match="^" + message.replace("(", r"\(").replace(")", r"\)") + "$"):
+        critic.wasserstein_critic(gaussian(8, 0), gaussian(8, 1), **{setting: value})
