@@ -289,10 +289,14 @@ class NearestUpSampling2D(keras.layers.Layer):
     """×2 nearest-neighbour up-sampling, [batch, H, W, C] → [batch, 2H, 2W, C], each pixel a 2×2 block (the values of
     keras.layers.UpSampling2D(2)) as one resize to the static size 2H × 2W. UpSampling2D repeats along each axis,
     which leaves the height unknown after the first block: TFLite's converter then could not lower the next block's
-    convolutions (SNGAN's, SAGAN's and BigGAN's generators at 16×16 and above failed to export)."""
+    convolutions (SNGAN's, SAGAN's and BigGAN's generators at 16×16 and above failed to export). Each pixel is
+    broadcast over its 2×2 block by a product with ones, then reshaped to the static size: an image resize would
+    export too, but its gradient (ResizeNearestNeighborGrad) has no XLA kernel, and the train step must compile."""
 
     def call(self, x):
-        return ops.image.resize(x, (2 * x.shape[1], 2 * x.shape[2]), interpolation="nearest")
+        height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+        blocks = x[:, :, None, :, None, :] * ops.ones((1, 1, 2, 1, 2, 1), dtype=x.dtype)
+        return ops.reshape(blocks, (-1, 2 * height, 2 * width, channels))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 2 * input_shape[1], 2 * input_shape[2], input_shape[3])

@@ -270,4 +270,4 @@ def test_sigterm_shuts_down_gracefully(server):
     process = server["process"]
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
-    assert "serving tiny_conditional (versions 1), tiny_unconditional (versions 1)" in process.stdout.read()
+    assert "serving tiny_conditional (versions 1), tiny_conditional_truncated (versions 1), tiny_unconditional (versions 1)" in process.stdout.read()

@@ -202,3 +202,24 @@ def test_sagan_refuses_bad_settings_in_one_line():
     with pytest.raises(ValueError, match=r"^A class-conditional SAGAN trains on \(images, labels\) batches; the "
                                          r"dataset has no labels\.$"):
         recipes.SAGAN(**TINY).train_step(tf.zeros([4, 8, 8, 1]))
+
+
+def test_nearest_up_sampling_is_up_sampling_2d_with_static_shape_and_an_xla_gradient():
+    """The residual blocks' ×2 up-sampling: UpSampling2D's values and gradients, the static 2H × 2W that TFLite's
+    converter needs, and a gradient that XLA compiles (the train step is jit-compiled where XLA is faster)."""
+    from recipes.layers import NearestUpSampling2D
+
+    x = tf.random.stateless_normal([2, 3, 5, 4], [0, 1])
+    weights = tf.random.stateless_normal([2, 6, 10, 4], [0, 2])
+    layer, reference = NearestUpSampling2D(), keras.layers.UpSampling2D(2)
+    np.testing.assert_array_equal(layer(x), reference(x))
+    assert keras.Input((3, 5, 4)).shape[1:] == (3, 5, 4) and layer(keras.Input((3, 5, 4))).shape[1:] == (6, 10, 4)
+
+    @tf.function(jit_compile=True)
+    def gradient(up, inputs):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            loss = tf.reduce_sum(up(inputs) * weights)
+        return tape.gradient(loss, inputs)
+
+    np.testing.assert_allclose(gradient(layer, x), gradient(reference, x), rtol=1e-6)
