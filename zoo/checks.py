@@ -38,11 +38,15 @@ def checked_seeds(seeds):
     return integers_in(seeds, 0, MAX_SEED, "seeds must be integers in [0, 2**63), one or a 1-D list")
 
 
+def real_number(value):
+    """Whether `value` is a real number (Python's or NumPy's int or float; bools, strings and arrays are not)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def checked_truncation(truncation):
     """Truncation ψ as a float: a finite number in [0, MAX_TRUNCATION] (NaN, ±inf and 1e38 would make
     images of NaN, drawn black)."""
-    number = isinstance(truncation, (int, float, np.integer, np.floating)) and not isinstance(truncation, (bool, np.bool_))
-    if not number or not math.isfinite(truncation) or not 0 <= truncation <= MAX_TRUNCATION:
+    if not real_number(truncation) or not math.isfinite(truncation) or not 0 <= truncation <= MAX_TRUNCATION:
         raise UserError(f"truncation ψ must be a number in [0, {MAX_TRUNCATION:g}] (1: none, 0: the mean image); "
                         f"received {truncation!r}")
     return float(truncation)

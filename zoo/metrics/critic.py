@@ -18,11 +18,9 @@ half's mean and divided by s, the root mean per-feature standard deviation of th
 A lower bound on W₁ up to the critic's fit and sampling noise: ≈ 0 for one distribution (it can be negative), and
 growing with the distance between the two.
 """
-import math
-
 import numpy as np
 
-from zoo.checks import whole_number
+from zoo.checks import real_number, whole_number
 from zoo.errors import UserError
 from zoo.metrics.samples import feature_sets
 
@@ -95,8 +93,7 @@ def wasserstein_critic(real, fake, steps=STEPS, batch_size=BATCH_SIZE, learning_
     real, fake = feature_sets(real, fake, "wasserstein_critic", min_samples=4)  # two per half
     steps = whole_number("the Wasserstein critic's steps", steps, 1)
     batch_size = whole_number("the Wasserstein critic's batch_size", batch_size, 1)
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(learning_rate) or learning_rate <= 0:
+    if not real_number(learning_rate) or not 0 < learning_rate < np.inf:
         raise UserError(f"the Wasserstein critic's learning_rate must be a positive number; received {learning_rate!r}")
     rng = np.random.default_rng(seed)
     (real_train, real_test), (fake_train, fake_test) = halves(real, rng), halves(fake, rng)

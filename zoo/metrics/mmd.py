@@ -15,6 +15,7 @@ O(BLOCK · n): 10k × 10k features take ~80 MB at a time, not 800 MB.
 """
 import numpy as np
 
+from zoo.checks import real_number
 from zoo.errors import UserError
 from zoo.metrics import manifold
 from zoo.metrics.samples import feature_sets
@@ -51,8 +52,7 @@ def kernel_mmd(real, fake, bandwidth=None, seed=0):
         if bandwidth == 0:
             raise UserError("kernel_mmd's median heuristic gives σ = 0 (most pairs of points coincide); pass a "
                             "bandwidth > 0")
-    number = isinstance(bandwidth, (int, float, np.integer, np.floating)) and not isinstance(bandwidth, bool)
-    if not number or not 0 < bandwidth < np.inf:
+    if not real_number(bandwidth) or not 0 < bandwidth < np.inf:
         raise UserError(f"kernel_mmd needs a bandwidth σ > 0 (finite); received bandwidth={bandwidth!r}")
     m, n = len(real), len(fake)
     return (gaussian_kernel_sum(real, real, bandwidth, skip_diagonal=True) / (m * (m - 1))
